@@ -1,0 +1,55 @@
+/**
+ * Registry users and their htpasswd file. Users without a configured password get a
+ * generated one kept in state; every password and the htpasswd content are secrets.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { renderHtpasswd } from "./render/htpasswd";
+
+export interface RegistryUser {
+    name: string;
+    /** Omit to generate one. */
+    password?: pulumi.Input<string>;
+}
+
+export interface RegistryUsers {
+    names: string[];
+    /** Secret: user name -> password, for generated passwords only. */
+    generatedPasswords: pulumi.Output<Record<string, string>>;
+    /** Secret. */
+    htpasswd: pulumi.Output<string>;
+}
+
+/** 32 characters of [A-Za-z0-9]: about 190 bits, far past what any bcrypt cost needs to add. */
+const GENERATED_PASSWORD_LENGTH = 32;
+
+export function createRegistryUsers(name: string, users: RegistryUser[], bcryptCost: number, parent: pulumi.Resource): RegistryUsers {
+    const opts = { parent };
+    const passwords = users.map((user) => {
+        if (user.password !== undefined) return { name: user.name, generated: false, password: pulumi.secret(user.password) };
+        const generated = new random.RandomPassword(`${name}-password-${user.name}`, {
+            length: GENERATED_PASSWORD_LENGTH,
+            special: false,
+            minUpper: 1,
+            minLower: 1,
+            minNumeric: 1,
+        }, opts);
+        return { name: user.name, generated: true, password: pulumi.secret(generated.result) };
+    });
+    const saltSeed = new random.RandomBytes(`${name}-htpasswd-salt`, { length: 32 }, opts);
+
+    const htpasswd = pulumi
+        .all([saltSeed.base64, ...passwords.map((p) => p.password)])
+        .apply(([seed, ...plain]) => renderHtpasswd(passwords.map((p, i) => ({ name: p.name, password: plain[i] })), bcryptCost, seed));
+
+    const generated = passwords.filter((p) => p.generated);
+    const generatedPasswords = pulumi
+        .all(generated.map((p) => p.password))
+        .apply((plain) => Object.fromEntries(generated.map((p, i) => [p.name, plain[i]])));
+
+    return {
+        names: users.map((u) => u.name),
+        generatedPasswords: pulumi.secret(generatedPasswords),
+        htpasswd: pulumi.secret(htpasswd),
+    };
+}

@@ -1,0 +1,219 @@
+/**
+ * The UI container's nginx site config: the only way into the deployment.
+ *
+ * - TLS 1.2/1.3 only (Mozilla "intermediate"), HSTS, HTTP -> HTTPS redirect that keeps the
+ *   published port.
+ * - `/v2/` proxied to the registry with no body size limit, request and response buffering
+ *   off (pushes and pulls stream at the speed of a direct connection), long timeouts, and
+ *   the Host / X-Forwarded-* headers the registry builds its upload URLs from.
+ * - The upstream is re-resolved at request time through Docker's embedded DNS: when
+ *   `pulumi up` replaces the registry container its address changes.
+ * - Split domains: CORS answered by nginx for an allow-list of exact origins (the registry
+ *   answers preflight with 401 under basic auth and can only send one static origin).
+ */
+import { containerPorts, CorsSettings, paths, REGISTRY_ALIAS, Topology } from "../settings";
+
+export interface NginxConfigOptions {
+    topology: Topology;
+    /** Published HTTPS port: redirects must keep it. */
+    httpsPort: number;
+    /** Split domains only. */
+    cors?: CorsSettings;
+}
+
+/** Docker's embedded DNS server, present in every container on a user-defined network. */
+const DOCKER_DNS = "127.0.0.11";
+
+/** Methods and headers the registry API and the UI use. */
+const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+const CORS_REQUEST_HEADERS = "Authorization, Accept, Cache-Control, Content-Type, Content-Range, Docker-Content-Digest";
+const CORS_EXPOSED_HEADERS = "Docker-Content-Digest, Docker-Distribution-Api-Version, Docker-Upload-UUID, Link, Location, Range, WWW-Authenticate";
+
+const TLS_CIPHERS = [
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
+
+/** Docker clients before 1.6 speak a registry API that 2.x cannot serve (from docker's nginx recipe). */
+const OLD_DOCKER_USER_AGENT = String.raw`^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$`;
+
+export function renderNginxConfig(options: NginxConfigOptions): string {
+    const { topology, httpsPort } = options;
+    const blocks = [
+        header(),
+        httpRedirectServer(httpsPort),
+    ];
+    if (topology.kind === "one-origin") {
+        blocks.push(httpsServer(topology.host, [registryApiLocation(undefined), uiLocation()], true));
+    } else {
+        if (!options.cors) throw new Error("split-domains needs CORS settings");
+        blocks.push(corsOriginMap(options.cors));
+        blocks.push(httpsServer(topology.registryHost, [registryApiLocation(options.cors), registryRootLocation()], true));
+        blocks.push(httpsServer(topology.uiHost, [uiLocation()], false));
+    }
+    return blocks.join("\n") + "\n";
+}
+
+function header(): string {
+    return lines(
+        "# Rendered by private-registry; `pulumi up` overwrites it.",
+        "",
+        `resolver ${DOCKER_DNS} valid=10s ipv6=off;`,
+        "resolver_timeout 5s;",
+        "server_tokens off;",
+        "",
+        "# The registry sends this header itself; nginx adds it to answers the registry never saw.",
+        "map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {",
+        "    '' 'registry/2.0';",
+        "}",
+    );
+}
+
+function httpRedirectServer(httpsPort: number): string {
+    const port = httpsPort === 443 ? "" : `:${httpsPort}`;
+    return lines(
+        "server {",
+        `    listen ${containerPorts.uiHttp} default_server;`,
+        "    server_name _;",
+        "",
+        "    # Container healthcheck: plain HTTP inside the container, no certificate needed.",
+        "    location = /healthz {",
+        "        access_log off;",
+        "        default_type text/plain;",
+        "        return 200 \"ok\\n\";",
+        "    }",
+        "",
+        "    location / {",
+        `        return 301 https://$host${port}$request_uri;`,
+        "    }",
+        "}",
+    );
+}
+
+function httpsServer(host: string, locations: string[], defaultServer: boolean): string {
+    return lines(
+        "server {",
+        `    listen ${containerPorts.uiHttps} ssl${defaultServer ? " default_server" : ""};`,
+        `    server_name ${host};`,
+        "",
+        `    ssl_certificate ${paths.tlsCertificate};`,
+        `    ssl_certificate_key ${paths.tlsPrivateKey};`,
+        "    ssl_protocols TLSv1.2 TLSv1.3;",
+        `    ssl_ciphers ${TLS_CIPHERS};`,
+        "    ssl_prefer_server_ciphers off;",
+        "    ssl_session_cache shared:TLS:10m;",
+        "    ssl_session_timeout 1d;",
+        "    ssl_session_tickets off;",
+        "",
+        "    # Large layers: no size limit, and stream instead of spooling to temp files.",
+        "    client_max_body_size 0;",
+        "    chunked_transfer_encoding on;",
+        "",
+        ...locations.flatMap((location) => [indent(location), ""]),
+        "}",
+    ).replace(/\n\n}$/, "\n}");
+}
+
+/** Headers every HTTPS answer carries. Repeated per location: `add_header` in a block drops inherited ones. */
+function securityHeaders(): string[] {
+    return [
+        `add_header Strict-Transport-Security "max-age=63072000" always;`,
+        `add_header X-Content-Type-Options "nosniff" always;`,
+    ];
+}
+
+function registryApiLocation(cors: CorsSettings | undefined): string {
+    return lines(
+        "location /v2/ {",
+        `    if ($http_user_agent ~ "${OLD_DOCKER_USER_AGENT}") {`,
+        "        return 404;",
+        "    }",
+        ...(cors ? corsPreflight(cors).map((l) => `    ${l}`) : []),
+        "",
+        "    # A variable in proxy_pass makes nginx resolve the name per request (see resolver).",
+        `    set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
+        "    proxy_pass $registry_upstream;",
+        "    proxy_http_version 1.1;",
+        "    proxy_set_header Connection \"\";",
+        "    proxy_set_header Host $http_host;",
+        "    proxy_set_header X-Real-IP $remote_addr;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_set_header X-Forwarded-Proto $scheme;",
+        "    proxy_request_buffering off;",
+        "    proxy_buffering off;",
+        "    # With buffering off this is the read buffer per request; small ones make large GETs slow.",
+        "    proxy_buffer_size 256k;",
+        "    proxy_read_timeout 900s;",
+        "    proxy_send_timeout 900s;",
+        "",
+        ...securityHeaders().map((l) => `    ${l}`),
+        "    add_header Docker-Distribution-Api-Version $docker_distribution_api_version always;",
+        ...(cors ? corsResponseHeaders(cors).map((l) => `    ${l}`) : []),
+        "}",
+    );
+}
+
+function corsOriginMap(cors: CorsSettings): string {
+    const wildcard = cors.allowedOrigins.includes("*");
+    return lines(
+        "# CORS: echo the request's Origin only when it is on the allow-list; empty adds no header.",
+        "map $http_origin $cors_allow_origin {",
+        wildcard ? "    default \"*\";" : "    default \"\";",
+        ...cors.allowedOrigins.filter((o) => o !== "*").map((origin) => `    "${origin}" $http_origin;`),
+        "}",
+    );
+}
+
+function corsResponseHeaders(cors: CorsSettings): string[] {
+    return [
+        "add_header Access-Control-Allow-Origin $cors_allow_origin always;",
+        ...(cors.allowCredentials ? ["add_header Access-Control-Allow-Credentials \"true\" always;"] : []),
+        `add_header Access-Control-Expose-Headers "${CORS_EXPOSED_HEADERS}" always;`,
+        "add_header Vary Origin always;",
+    ];
+}
+
+/** Preflight never reaches the registry: it would answer 401 (distribution#4458). */
+function corsPreflight(cors: CorsSettings): string[] {
+    return [
+        "if ($request_method = OPTIONS) {",
+        ...corsResponseHeaders(cors).map((l) => `    ${l}`),
+        `    add_header Access-Control-Allow-Methods "${CORS_METHODS}" always;`,
+        `    add_header Access-Control-Allow-Headers "${CORS_REQUEST_HEADERS}" always;`,
+        `    add_header Access-Control-Max-Age ${cors.maxAgeSeconds} always;`,
+        ...securityHeaders().map((l) => `    ${l}`),
+        "    return 204;",
+        "}",
+    ];
+}
+
+function registryRootLocation(): string {
+    return lines(
+        "location / {",
+        ...securityHeaders().map((l) => `    ${l}`),
+        "    default_type text/plain;",
+        "    return 404 \"This host serves the registry API at /v2/.\\n\";",
+        "}",
+    );
+}
+
+function uiLocation(): string {
+    return lines(
+        "location / {",
+        `    root ${paths.uiRoot};`,
+        "    index index.html;",
+        ...securityHeaders().map((l) => `    ${l}`),
+        `    add_header X-Frame-Options "DENY" always;`,
+        `    add_header Referrer-Policy "same-origin" always;`,
+        "}",
+    );
+}
+
+function lines(...text: string[]): string {
+    return text.join("\n");
+}
+
+function indent(block: string): string {
+    return block.split("\n").map((l) => (l === "" ? l : `    ${l}`)).join("\n");
+}

@@ -1,0 +1,57 @@
+/**
+ * The registry's `config.yml`, rendered from a typed object (distribution's own model is a
+ * typed struct too). A file, not `REGISTRY_*` env vars: header names contain `-`, which
+ * Debian's dash and busybox sh silently drop from the environment.
+ *
+ * The http secret is not in here: it is secret, this file is not (so previews show config
+ * diffs). It reaches the registry as REGISTRY_HTTP_SECRET.
+ */
+import { stringify } from "yaml";
+import { containerPorts, LogLevel, paths } from "../settings";
+
+export interface RegistryConfigOptions {
+    logLevel: LogLevel;
+    /** The basic-auth realm browsers and `docker login` show. */
+    realm: string;
+}
+
+/** The subset of distribution 2.8's configuration that we set. */
+interface RegistryConfigDocument {
+    version: "0.1";
+    log: { level: LogLevel; formatter: "text"; fields: Record<string, string> };
+    storage: {
+        filesystem: { rootdirectory: string };
+        delete: { enabled: boolean };
+        cache: { blobdescriptor: "inmemory" };
+        maintenance: { uploadpurging: { enabled: boolean; age: string; interval: string; dryrun: boolean } };
+    };
+    http: {
+        addr: string;
+        headers: Record<string, string[]>;
+    };
+    auth: { htpasswd: { realm: string; path: string } };
+    health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
+}
+
+export function registryConfigDocument(options: RegistryConfigOptions): RegistryConfigDocument {
+    return {
+        version: "0.1",
+        log: { level: options.logLevel, formatter: "text", fields: { service: "registry" } },
+        storage: {
+            filesystem: { rootdirectory: paths.registryData },
+            delete: { enabled: true },
+            cache: { blobdescriptor: "inmemory" },
+            maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
+        },
+        http: {
+            addr: `:${containerPorts.registry}`,
+            headers: { "X-Content-Type-Options": ["nosniff"] },
+        },
+        auth: { htpasswd: { realm: options.realm, path: paths.htpasswd } },
+        health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+    };
+}
+
+export function renderRegistryConfig(options: RegistryConfigOptions): string {
+    return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify(registryConfigDocument(options));
+}

@@ -1,0 +1,25 @@
+/**
+ * Environment of the joxit/docker-registry-ui container. Its entrypoint fills these into
+ * index.html at start (so a change needs a new container, which the provider makes).
+ *
+ * Deliberately absent: NGINX_PROXY_PASS_URL and NGINX_LISTEN_PORT. Either would make the
+ * entrypoint rewrite /etc/nginx/conf.d/default.conf, which is ours.
+ */
+import { httpsOrigin, Topology, UiSettings } from "../settings";
+
+export function renderUiEnvironment(ui: UiSettings, topology: Topology, httpsPort: number): string[] {
+    const env: Record<string, string> = {
+        REGISTRY_TITLE: ui.title,
+        // One origin: empty, so the UI calls /v2/ on the origin it was loaded from.
+        REGISTRY_URL: topology.kind === "split-domains" ? httpsOrigin(topology.registryHost, httpsPort) : "",
+        SINGLE_REGISTRY: "true",
+        // Every request is authenticated: skip the UI's probe for whether auth is needed.
+        REGISTRY_SECURED: "true",
+        DELETE_IMAGES: String(ui.deleteImages),
+        SHOW_CONTENT_DIGEST: String(ui.showContentDigest),
+        SHOW_CATALOG_NB_TAGS: String(ui.showCatalogNbTags),
+        CATALOG_ELEMENTS_LIMIT: String(ui.catalogElementsLimit),
+        TAGLIST_PAGE_SIZE: String(ui.taglistPageSize),
+    };
+    return Object.entries(env).map(([name, value]) => `${name}=${value}`);
+}

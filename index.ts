@@ -1,0 +1,20 @@
+/**
+ * private-registry: a private Docker registry with a web UI, one stack per environment.
+ * Stack config (see README.md) -> validated args -> one PrivateRegistry component.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "./components/config/loadStackConfig";
+import { PrivateRegistry } from "./components/privateRegistry";
+
+const registry = new PrivateRegistry(`${pulumi.getProject()}-${pulumi.getStack()}`, loadStackConfig());
+
+export const registryUrl = registry.registryUrl;
+export const uiUrl = registry.uiUrl;
+export const registryAddress = registry.registryAddress;
+/** Save as /etc/docker/certs.d/<registryAddress>/ca.crt on every docker client. */
+export const caCertificate = registry.caCertificate;
+export const caCertificatePath = pulumi.interpolate`/etc/docker/certs.d/${registry.registryAddress}/ca.crt`;
+export const userNames = registry.userNames;
+export const generatedPasswords = registry.generatedPasswords;
+export const dockerLoginCommand = registry.dockerLoginCommand;
+export const volumeName = registry.volumeName;
