@@ -1,0 +1,157 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NginxConfigOptions, renderNginxConfig } from "../../components/render/nginxConfig";
+import { paths } from "../../components/settings";
+import { requireTool } from "../support/requireTool";
+import { makeCertificate } from "../support/selfSignedCertificate";
+
+const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 8443 };
+const splitDomains: NginxConfigOptions = {
+    topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
+    httpsPort: 443,
+    cors: { allowedOrigins: ["https://ui.example.com", "https://tools.example.com:8443"], allowCredentials: true, maxAgeSeconds: 600 },
+};
+
+/** Runs Debian's nginx -t on the rendered site inside a minimal nginx.conf, like the UI image's. */
+function nginxTest(site: string): { status: number | null; output: string } {
+    const dir = mkdtempSync(join(tmpdir(), "pr-nginx-"));
+    try {
+        const cert = makeCertificate({ dnsNames: ["localhost"] });
+        writeFileSync(join(dir, "server.crt"), cert.certificatePem);
+        writeFileSync(join(dir, "server.key"), cert.privateKeyPem);
+        const relocated = site.replaceAll(paths.tlsCertificate, join(dir, "server.crt")).replaceAll(paths.tlsPrivateKey, join(dir, "server.key"));
+        writeFileSync(join(dir, "site.conf"), relocated);
+        writeFileSync(join(dir, "nginx.conf"), [
+            `pid ${join(dir, "nginx.pid")};`,
+            `error_log ${join(dir, "error.log")};`,
+            "events {}",
+            "http {",
+            `    access_log ${join(dir, "access.log")};`,
+            `    client_body_temp_path ${dir};`,
+            `    include ${join(dir, "site.conf")};`,
+            "}",
+        ].join("\n"));
+        const result = spawnSync("nginx", ["-t", "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { encoding: "utf8" });
+        return { status: result.status, output: `${result.stdout}${result.stderr}` };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The directives of one `location` block, by its path, in one `server` block, by its name. */
+function locationBlock(conf: string, serverName: string, location: string): string {
+    const server = conf.split(/\nserver \{/).find((block) => block.includes(`server_name ${serverName};`));
+    assert.ok(server, `no server block for ${serverName}`);
+    const start = server.indexOf(`location ${location} {`);
+    assert.ok(start >= 0, `no location ${location} in ${serverName}`);
+    let depth = 0;
+    for (let i = server.indexOf("{", start); i < server.length; i++) {
+        if (server[i] === "{") depth++;
+        if (server[i] === "}" && --depth === 0) return server.slice(start, i + 1);
+    }
+    throw new Error("unbalanced braces");
+}
+
+describe("nginx config renderer", () => {
+    before(function () {
+        requireTool(this, "nginx", "nginx-light");
+        requireTool(this, "openssl", "openssl");
+    });
+
+    for (const [topology, options] of [["one-origin", oneOrigin], ["split-domains", splitDomains]] as const) {
+        it(`passes nginx -t (${topology})`, () => {
+            const result = nginxTest(renderNginxConfig(options));
+            assert.equal(result.status, 0, result.output);
+            assert.match(result.output, /test is successful/);
+        });
+    }
+
+    it("nginx -t really rejects a broken config (the check can fail)", () => {
+        const result = nginxTest(renderNginxConfig(oneOrigin).replace("proxy_pass $registry_upstream;", "proxy_pass $registry_upstream"));
+        assert.notEqual(result.status, 0);
+    });
+
+    it("allows only TLS 1.2 and 1.3 and sends HSTS on every HTTPS location", () => {
+        for (const conf of [renderNginxConfig(oneOrigin), renderNginxConfig(splitDomains)]) {
+            const protocols = [...conf.matchAll(/ssl_protocols ([^;]+);/g)].map((m) => m[1]);
+            assert.ok(protocols.length >= 1);
+            for (const p of protocols) assert.equal(p, "TLSv1.2 TLSv1.3");
+            assert.doesNotMatch(conf, /TLSv1(\.1)?[ ;]/);
+            const locations = conf.split("location ").length - 1;
+            const hsts = conf.split("Strict-Transport-Security").length - 1;
+            // Every HTTPS location (and the CORS preflight branch) carries HSTS; the HTTP server's two do not.
+            assert.ok(hsts >= locations - 2, `${hsts} HSTS headers for ${locations} locations`);
+        }
+    });
+
+    it("redirects HTTP to HTTPS keeping the published port", () => {
+        assert.match(renderNginxConfig(oneOrigin), /return 301 https:\/\/\$host:8443\$request_uri;/);
+        assert.match(renderNginxConfig(splitDomains), /return 301 https:\/\/\$host\$request_uri;/);
+    });
+
+    it("proxies /v2/ to the registry alias, streaming, with the headers the registry builds URLs from", () => {
+        const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
+        for (const directive of [
+            "set $registry_upstream http://registry:5000;",
+            "proxy_pass $registry_upstream;",
+            "proxy_set_header Host $http_host;",
+            "proxy_set_header X-Forwarded-Proto $scheme;",
+            "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "proxy_request_buffering off;",
+            "proxy_buffering off;",
+            "proxy_read_timeout 900s;",
+        ]) {
+            assert.ok(v2.includes(directive), `missing ${directive}`);
+        }
+        const conf = renderNginxConfig(oneOrigin);
+        assert.match(conf, /client_max_body_size 0;/);
+        assert.match(conf, /^resolver 127\.0\.0\.11 valid=10s/m);
+    });
+
+    it("blocks old docker clients with upstream's user-agent regex (negative lookahead intact)", () => {
+        const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
+        assert.ok(v2.includes(String.raw`"^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$"`));
+        const regex = /^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$/;
+        assert.ok(regex.test("docker/1.5.0 go/go1.4"));
+        assert.ok(regex.test("Go 1.1 package http"));
+        assert.ok(!regex.test("docker/1.5.0-dev"));
+        assert.ok(!regex.test("docker/24.0.7 go/go1.20.10"));
+    });
+
+    it("one origin sends no CORS headers and serves the UI at /", () => {
+        const conf = renderNginxConfig(oneOrigin);
+        assert.doesNotMatch(conf, /Access-Control-/);
+        assert.match(locationBlock(conf, "localhost", "/"), /root \/usr\/share\/nginx\/html;/);
+    });
+
+    it("split domains: an exact-origin allow-list, preflight answered 204 by nginx, digest exposed, DELETE allowed", () => {
+        const conf = renderNginxConfig(splitDomains);
+        assert.match(conf, /map \$http_origin \$cors_allow_origin \{\n {4}default "";\n {4}"https:\/\/ui\.example\.com" \$http_origin;\n {4}"https:\/\/tools\.example\.com:8443" \$http_origin;\n\}/);
+        const v2 = locationBlock(conf, "registry.example.com", "/v2/");
+        const preflight = v2.slice(v2.indexOf("if ($request_method = OPTIONS)"), v2.indexOf("return 204;") + "return 204;".length);
+        assert.ok(preflight.length > 30, "no preflight branch");
+        assert.ok(v2.indexOf("return 204;") < v2.indexOf("proxy_pass"), "preflight must be answered before proxying");
+        assert.match(preflight, /Access-Control-Allow-Methods "[^"]*DELETE/);
+        assert.match(preflight, /Access-Control-Allow-Headers "[^"]*Authorization[^"]*"/);
+        assert.match(preflight, /Access-Control-Allow-Headers "[^"]*Accept[^"]*"/);
+        assert.match(preflight, /Access-Control-Allow-Credentials "true"/);
+        assert.match(v2, /Access-Control-Expose-Headers "[^"]*Docker-Content-Digest/);
+        assert.doesNotMatch(conf, /Access-Control-Allow-Origin "\*"/);
+        // The UI host serves the UI, not the API.
+        assert.doesNotMatch(locationBlock(conf, "ui.example.com", "/"), /proxy_pass/);
+    });
+
+    it("split domains without credentials may use a wildcard origin", () => {
+        const conf = renderNginxConfig({ ...splitDomains, cors: { allowedOrigins: ["*"], allowCredentials: false, maxAgeSeconds: 60 } });
+        assert.match(conf, /default "\*";/);
+        assert.doesNotMatch(conf, /Allow-Credentials/);
+        assert.equal(nginxTest(conf).status, 0);
+    });
+
+    it("is deterministic", () => {
+        assert.equal(renderNginxConfig(splitDomains), renderNginxConfig(structuredClone(splitDomains)));
+    });
+});
