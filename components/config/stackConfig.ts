@@ -88,6 +88,8 @@ const scalarKeys = [
 ] as const;
 const structuredKeys = ["users", "tls", "cors", "ui", "images", "labels"] as const;
 export const knownKeys: readonly string[] = [...scalarKeys, ...structuredKeys];
+/** A structured value that did not parse: already reported, so readers take their defaults quietly. */
+const INVALID = Symbol("invalid structured config");
 
 /** Validate the project's config values (keys without the `project:` prefix). */
 export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx: ValidationContext): ValidationResult {
@@ -96,7 +98,7 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx:
     for (const key of Object.keys(raw).sort()) {
         if (!knownKeys.includes(key)) {
             v.problem(key, `is not a config key of this project (known keys: ${knownKeys.join(", ")})`,
-                `pulumi config rm ${key}`);
+                `pulumi config rm -s ${ctx.stack} ${key}`);
         }
     }
     const value = (key: string): unknown => {
@@ -105,8 +107,8 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx:
             try {
                 return JSON.parse(given);
             } catch {
-                v.problem(key, "is not valid structured config (expected JSON)", `pulumi config rm ${key}`);
-                return undefined;
+                v.problem(key, "is not valid structured config (expected JSON)", `pulumi config rm -s ${ctx.stack} ${key}`);
+                return INVALID;
             }
         }
         return given;
@@ -186,6 +188,7 @@ function readTopology(v: Validator, value: (key: string) => unknown): Topology |
 
 function readUsers(v: Validator, given: unknown): UserConfig[] {
     const addFirst = `pulumi config set -s ${v.stack} --path 'users[0].name' admin`;
+    if (given === INVALID) return [];
     if (given === undefined || (Array.isArray(given) && given.length === 0)) {
         v.problem("users", "is empty: the registry needs at least one user", addFirst);
         return [];
@@ -240,6 +243,7 @@ function readUsers(v: Validator, given: unknown): UserConfig[] {
 
 function readTls(v: Validator, given: unknown, topology: Topology | undefined, now: Date):
     { tls: TlsConfig; validityDays: number } | undefined {
+    if (given === INVALID) return undefined;
     const setMode = `pulumi config set -s ${v.stack} --path tls.mode self-signed`;
     const obj = given === undefined ? {} : v.object("tls", given, ["mode", "certificate", "privateKey", "validityDays"], setMode);
     if (!obj) return undefined;
@@ -274,6 +278,7 @@ function readTls(v: Validator, given: unknown, topology: Topology | undefined, n
 }
 
 function readCors(v: Validator, given: unknown, topology: Topology | undefined, httpsPort: number): CorsSettings | undefined {
+    if (given === INVALID) return undefined;
     if (topology?.kind !== "split-domains") {
         if (given !== undefined) {
             v.problem("cors", "is set, but the one-origin topology serves UI and registry from one origin and needs no CORS",
@@ -320,6 +325,7 @@ function readCors(v: Validator, given: unknown, topology: Topology | undefined, 
 }
 
 function readUi(v: Validator, given: unknown): UiSettings {
+    if (given === INVALID) return defaults.ui;
     const d = defaults.ui;
     const obj = given === undefined ? {} : v.object("ui", given, Object.keys(d), `pulumi config set -s ${v.stack} --path ui.title 'Our registry'`);
     if (!obj) return d;
@@ -345,6 +351,7 @@ function readUi(v: Validator, given: unknown): UiSettings {
 const imageReference = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 function readImages(v: Validator, given: unknown): ImageSettings {
+    if (given === INVALID) return defaults.images;
     const d = defaults.images;
     const obj = given === undefined ? {} : v.object("images", given, ["registry", "ui"], `pulumi config set -s ${v.stack} --path images.registry ${d.registry}`);
     if (!obj) return d;
@@ -362,6 +369,7 @@ function readImages(v: Validator, given: unknown): ImageSettings {
 }
 
 function readLabels(v: Validator, given: unknown): Record<string, string> {
+    if (given === INVALID) return {};
     if (given === undefined) return {};
     const fix = `pulumi config set -s ${v.stack} --path 'labels["com.example.team"]' platform`;
     if (typeof given !== "object" || given === null || Array.isArray(given)) {
@@ -504,9 +512,10 @@ export function isHostName(host: string): boolean {
 
 /** `scheme://host[:port]` -> canonical origin, or undefined when it is not one. */
 export function normalizeOrigin(origin: string): string | undefined {
-    const match = /^(https?):\/\/([^/:?#]+)(?::(\d{1,5}))?$/.exec(origin.trim());
+    const match = /^(https?):\/\/([^/:?#]+)(?::(\d{1,5}))?$/i.exec(origin.trim());
     if (!match) return undefined;
-    const [, scheme, host, portText] = match;
+    const [, schemeText, host, portText] = match;
+    const scheme = schemeText.toLowerCase();
     const lowerHost = host.toLowerCase();
     if (!isHostName(lowerHost)) return undefined;
     if (portText === undefined) return `${scheme}://${lowerHost}`;
