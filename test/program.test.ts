@@ -1,0 +1,322 @@
+/**
+ * The whole program (index.ts) under the Pulumi mock runtime: the resource graph for each
+ * topology and TLS mode, every security-relevant input, secrets, and determinism.
+ */
+import { strict as assert } from "node:assert";
+import { parse } from "yaml";
+import { makeCertificate, TestCertificate } from "./support/selfSignedCertificate";
+import { ProgramRun, RecordedResource, runProgram, secretPaths, StackConfigValues } from "./support/mockProgram";
+import { requireTool } from "./support/requireTool";
+
+const T = {
+    stack: "pulumi:pulumi:Stack",
+    component: "private-registry:index:PrivateRegistry",
+    network: "docker:index/network:Network",
+    volume: "docker:index/volume:Volume",
+    image: "docker:index/remoteImage:RemoteImage",
+    container: "docker:index/container:Container",
+    privateKey: "tls:index/privateKey:PrivateKey",
+    selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
+    certRequest: "tls:index/certRequest:CertRequest",
+    locallySigned: "tls:index/locallySignedCert:LocallySignedCert",
+    password: "random:index/randomPassword:RandomPassword",
+    bytes: "random:index/randomBytes:RandomBytes",
+};
+
+const chosenPassword = "ci-bot-chosen-password-0001";
+const oneOriginConfig: StackConfigValues = {
+    host: "localhost",
+    httpsPort: "8443",
+    httpPort: "8080",
+    bindAddress: "127.0.0.1",
+    users: JSON.stringify([{ name: "admin" }, { name: "ci-bot", password: chosenPassword }]),
+};
+const splitConfig: StackConfigValues = {
+    topology: "split-domains",
+    registryHost: "registry.example.com",
+    uiHost: "ui.example.com",
+    users: JSON.stringify([{ name: "admin" }]),
+    cors: JSON.stringify({ allowedOrigins: ["https://tools.example.com"] }),
+};
+
+const name = "private-registry-test";
+const container = (run: ProgramRun, role: "registry" | "ui") => run.byName(`${name}-${role}`);
+type Upload = { file: string; content: string; permissions?: string };
+const upload = (resource: RecordedResource, file: string): Upload => {
+    const found = (resource.inputs.uploads as Upload[]).find((u) => u.file === file);
+    assert.ok(found, `${resource.name} uploads no ${file}`);
+    return found;
+};
+
+function typeNames(run: ProgramRun): string[] {
+    return run.resources.map((r) => `${r.type} ${r.name}`).sort();
+}
+
+describe("program under the mock runtime", () => {
+    let providedCert: TestCertificate;
+    before(function () {
+        requireTool(this, "openssl", "openssl");
+        providedCert = makeCertificate({ dnsNames: ["localhost"] });
+    });
+
+    describe("one origin, self-signed TLS", () => {
+        let run: ProgramRun;
+        before(async () => {
+            run = await runProgram(oneOriginConfig);
+        });
+
+        it("creates exactly the expected resources, all children of one component", () => {
+            assert.deepEqual(typeNames(run), [
+                `${T.component} ${name}`,
+                `${T.container} ${name}-registry`,
+                `${T.container} ${name}-ui`,
+                `${T.image} ${name}-registry-image`,
+                `${T.image} ${name}-ui-image`,
+                `${T.network} ${name}-network`,
+                `${T.volume} ${name}-data`,
+                `${T.stack} ${name}`,
+                `${T.bytes} ${name}-htpasswd-salt`,
+                `${T.password} ${name}-http-secret`,
+                `${T.password} ${name}-password-admin`,
+                `${T.certRequest} ${name}-server-csr`,
+                `${T.locallySigned} ${name}-server-cert`,
+                `${T.privateKey} ${name}-ca-key`,
+                `${T.privateKey} ${name}-server-key`,
+                `${T.selfSigned} ${name}-ca`,
+            ].sort());
+            for (const r of run.resources) {
+                if (r.type === T.stack || r.type === T.component) continue;
+                assert.equal(r.options.parent, name, `${r.name} must be a child of the component`);
+            }
+            // No explicit parent: the SDK makes the stack its parent.
+            assert.equal(run.ofType(T.component)[0].options.parent, undefined);
+        });
+
+        it("keeps the data volume on destroy, by its fixed name", () => {
+            const volume = run.byName(`${name}-data`);
+            assert.equal(volume.options.retainOnDelete, true);
+            assert.equal(volume.inputs.name, `${name}-data`);
+            assert.deepEqual(container(run, "registry").inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/var/lib/registry" }]);
+            assert.equal(run.outputs.volumeName, `${name}-data`);
+        });
+
+        it("pins images, keeps them locally, and runs containers from their image ids", () => {
+            const registryImage = run.byName(`${name}-registry-image`);
+            const uiImage = run.byName(`${name}-ui-image`);
+            assert.deepEqual(registryImage.inputs, { name: "registry:2.8.2", keepLocally: true });
+            assert.deepEqual(uiImage.inputs, { name: "joxit/docker-registry-ui:2.5.2", keepLocally: true });
+            assert.match(String(container(run, "registry").inputs.image), /^sha256:[0-9a-f]{64}$/);
+            assert.notEqual(container(run, "registry").inputs.image, container(run, "ui").inputs.image);
+        });
+
+        it("publishes only the UI container, on the bind address, HTTPS and the HTTP redirect", () => {
+            assert.equal(container(run, "registry").inputs.ports, undefined);
+            assert.deepEqual(container(run, "ui").inputs.ports, [
+                { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
+                { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
+            ]);
+        });
+
+        it("puts both containers on the private network, the registry under its alias", () => {
+            const network = run.byName(`${name}-network`);
+            assert.equal(network.inputs.driver, "bridge");
+            assert.deepEqual(container(run, "registry").inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["registry"] }]);
+            assert.deepEqual(container(run, "ui").inputs.networksAdvanced, [{ name: `${name}-network` }]);
+        });
+
+        it("configures the registry: htpasswd auth, delete on, nosniff, secret from env", () => {
+            const registry = container(run, "registry");
+            const config = parse(upload(registry, "/etc/docker/registry/config.yml").content);
+            assert.deepEqual(config.auth.htpasswd.path, "/auth/htpasswd");
+            assert.equal(config.storage.delete.enabled, true);
+            assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
+            const htpasswd = upload(registry, "/auth/htpasswd");
+            assert.equal(htpasswd.permissions, "0400");
+            assert.deepEqual(htpasswd.content.trimEnd().split("\n").map((l) => l.split(":")[0]), ["admin", "ci-bot"]);
+            assert.match(htpasswd.content, /^admin:\$2y\$05\$/);
+            const envs = registry.inputs.envs as string[];
+            assert.equal(envs.length, 1);
+            assert.match(envs[0], /^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{64}$/);
+        });
+
+        it("uploads our nginx config (TLS 1.2/1.3, /v2/ proxy) and the certificate chain to the UI container", () => {
+            const ui = container(run, "ui");
+            const nginx = upload(ui, "/etc/nginx/conf.d/default.conf").content;
+            assert.match(nginx, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+            assert.match(nginx, /server_name localhost;/);
+            assert.match(nginx, /return 301 https:\/\/\$host:8443\$request_uri;/);
+            assert.match(nginx, /proxy_pass \$registry_upstream;/);
+            const chain = upload(ui, "/etc/nginx/certs/server.crt").content;
+            assert.equal(chain.match(/BEGIN CERTIFICATE/g)?.length, 2, "leaf and CA");
+            assert.equal(upload(ui, "/etc/nginx/certs/server.key").permissions, "0400");
+            const env = ui.inputs.envs as string[];
+            assert.ok(env.includes("REGISTRY_URL="));
+            assert.ok(env.includes("DELETE_IMAGES=true"));
+            assert.ok(!env.some((e) => e.startsWith("NGINX_")));
+        });
+
+        it("hardens both containers", () => {
+            for (const role of ["registry", "ui"] as const) {
+                const c = container(run, role);
+                assert.equal(c.inputs.restart, "unless-stopped");
+                assert.deepEqual(c.inputs.securityOpts, ["no-new-privileges:true"]);
+                assert.equal(c.inputs.logDriver, "json-file");
+                assert.deepEqual(c.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
+                assert.deepEqual((c.inputs.capabilities as { drops: string[] }).drops, ["ALL"]);
+                const healthcheck = c.inputs.healthcheck as { tests: string[] };
+                assert.equal(healthcheck.tests[0], "CMD");
+                assert.equal(c.inputs.wait, true);
+                assert.equal(c.options.deleteBeforeReplace, true, `${role}: fixed name and ports need delete-before-replace`);
+                assert.deepEqual(c.options.replaceOnChanges, ["healthcheck"], `${role}: the provider ignores healthcheck updates`);
+                assert.equal((c.inputs.labels as { label: string }[]).find((l) => l.label === "private-registry.role")?.label, "private-registry.role");
+            }
+            assert.equal((container(run, "registry").inputs.capabilities as { adds?: string[] }).adds, undefined);
+            assert.deepEqual((container(run, "ui").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"]);
+            assert.deepEqual(container(run, "ui").options.dependsOn, [`${name}-registry`]);
+        });
+
+        it("issues a CA and a server certificate for the host", () => {
+            assert.equal(run.byName(`${name}-ca`).inputs.isCaCertificate, true);
+            assert.deepEqual(run.byName(`${name}-server-csr`).inputs.dnsNames, ["localhost"]);
+            assert.deepEqual(run.byName(`${name}-server-cert`).inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
+            assert.equal(run.byName(`${name}-server-cert`).inputs.validityPeriodHours, 365 * 24);
+            assert.match(String(run.outputs.caCertificate), /BEGIN CERTIFICATE/);
+        });
+
+        it("exports URLs, the certs.d path, users, a login command and the volume", () => {
+            assert.equal(run.outputs.registryUrl, "https://localhost:8443");
+            assert.equal(run.outputs.uiUrl, "https://localhost:8443/");
+            assert.equal(run.outputs.registryAddress, "localhost:8443");
+            assert.equal(run.outputs.caCertificatePath, "/etc/docker/certs.d/localhost:8443/ca.crt");
+            assert.deepEqual(run.outputs.userNames, ["admin", "ci-bot"]);
+            assert.deepEqual(Object.keys(run.outputs.generatedPasswords as object), ["admin"]);
+            assert.match(String(run.outputs.dockerLoginCommand), /docker login localhost:8443 --username admin --password-stdin$/);
+        });
+
+        it("keeps every password, key, htpasswd and the http secret secret", () => {
+            assert.deepEqual([...run.secretOutputs], ["generatedPasswords"]);
+            const registry = container(run, "registry");
+            assert.ok(secretPaths(registry.rawInputs).includes("envs"), "http secret env");
+            assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("uploads")), "htpasswd upload");
+            assert.ok(secretPaths(container(run, "ui").rawInputs).some((p) => p.startsWith("uploads")), "private key upload");
+            assert.ok(secretPaths(run.byName(`${name}-server-cert`).rawInputs).includes("caPrivateKeyPem"));
+            assert.ok(secretPaths(run.byName(`${name}-server-csr`).rawInputs).includes("privateKeyPem"));
+        });
+
+        it("never sends a secret value in plaintext: not in any non-secret input, not in any output", () => {
+            const generated = (run.outputs.generatedPasswords as Record<string, string>).admin;
+            const httpSecret = (container(run, "registry").inputs.envs as string[])[0].split("=")[1];
+            const serverKey = String(run.byName(`${name}-server-csr`).inputs.privateKeyPem);
+            const secrets = [chosenPassword, generated, httpSecret, serverKey.split("\n")[1]];
+            for (const resource of run.resources) {
+                const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
+                for (const secret of secrets) assert.ok(!plain.includes(secret), `${resource.name} carries a secret in plaintext`);
+            }
+            const publicOutputs = Object.entries(run.outputs).filter(([key]) => !run.secretOutputs.has(key));
+            for (const secret of secrets) assert.ok(!JSON.stringify(publicOutputs).includes(secret));
+        });
+    });
+
+    describe("split domains", () => {
+        let run: ProgramRun;
+        before(async () => {
+            run = await runProgram(splitConfig);
+        });
+
+        it("issues one certificate for both host names", () => {
+            assert.deepEqual(run.byName(`${name}-server-csr`).inputs.dnsNames, ["registry.example.com", "ui.example.com"]);
+        });
+
+        it("renders two server blocks on one port with CORS for the UI origin and the allow-list", () => {
+            const nginx = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
+            assert.match(nginx, /server_name registry\.example\.com;/);
+            assert.match(nginx, /server_name ui\.example\.com;/);
+            assert.match(nginx, /"https:\/\/ui\.example\.com" \$http_origin;/);
+            assert.match(nginx, /"https:\/\/tools\.example\.com" \$http_origin;/);
+            assert.match(nginx, /return 204;/);
+            assert.deepEqual(container(run, "ui").inputs.ports, [
+                { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
+                { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
+            ]);
+        });
+
+        it("points the UI at the registry origin and exports both URLs", () => {
+            assert.ok((container(run, "ui").inputs.envs as string[]).includes("REGISTRY_URL=https://registry.example.com"));
+            assert.equal(run.outputs.registryUrl, "https://registry.example.com");
+            assert.equal(run.outputs.uiUrl, "https://ui.example.com/");
+            assert.equal(run.outputs.caCertificatePath, "/etc/docker/certs.d/registry.example.com/ca.crt");
+        });
+    });
+
+    describe("provided certificate", () => {
+        let run: ProgramRun;
+        before(async () => {
+            run = await runProgram({
+                ...oneOriginConfig,
+                httpPort: "0",
+                tls: JSON.stringify({ mode: "provided", certificate: providedCert.certificatePem, privateKey: providedCert.privateKeyPem }),
+            }, { secretKeys: ["tls"] });
+        });
+
+        it("creates no TLS resources and uploads the given certificate and key", () => {
+            assert.equal(run.resources.filter((r) => r.type.startsWith("tls:")).length, 0);
+            const ui = container(run, "ui");
+            assert.equal(upload(ui, "/etc/nginx/certs/server.crt").content, providedCert.certificatePem);
+            assert.equal(upload(ui, "/etc/nginx/certs/server.key").content, providedCert.privateKeyPem);
+            assert.equal(run.outputs.caCertificate, "");
+        });
+
+        it("keeps the provided key secret and publishes no HTTP port when httpPort is 0", () => {
+            const ui = container(run, "ui");
+            assert.ok(secretPaths(ui.rawInputs).some((p) => p.startsWith("uploads")));
+            const keyBody = providedCert.privateKeyPem.split("\n")[1];
+            for (const resource of run.resources) {
+                assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(keyBody), resource.name);
+            }
+            assert.deepEqual((ui.inputs.ports as unknown[]).length, 1);
+        });
+    });
+
+    it("is deterministic: two evaluations with the same config and state give identical inputs", async () => {
+        for (const config of [oneOriginConfig, splitConfig]) {
+            const first = await runProgram(config);
+            const second = await runProgram(config);
+            assert.deepEqual(typeNames(second), typeNames(first));
+            for (const resource of first.resources) {
+                assert.equal(JSON.stringify(second.byName(resource.name).rawInputs), JSON.stringify(resource.rawInputs), `${resource.name} inputs differ`);
+            }
+        }
+    });
+
+    it("a changed password changes only the htpasswd upload, not the rest of the graph", async () => {
+        const before = await runProgram(oneOriginConfig);
+        const after = await runProgram({ ...oneOriginConfig, users: JSON.stringify([{ name: "admin" }, { name: "ci-bot", password: `${chosenPassword}-rotated` }]) });
+        const changed = before.resources
+            .filter((r) => JSON.stringify(after.byName(r.name).rawInputs) !== JSON.stringify(r.rawInputs))
+            .map((r) => r.name);
+        assert.deepEqual(changed, [`${name}-registry`]);
+    });
+
+    it("invalid config fails before any resource is registered, with one message naming key and fix", async () => {
+        await assert.rejects(
+            runProgram({ ...oneOriginConfig, httpsPort: "99999", users: JSON.stringify([{ name: "a:b" }]) }),
+            (err: Error) => {
+                assert.match(err.message, /Stack "test" has 2 invalid config values; nothing was created\./);
+                assert.match(err.message, /- httpsPort \("99999"\) is not a port/);
+                assert.match(err.message, /fix: pulumi config set -s test httpsPort 8443/);
+                assert.match(err.message, /- users\[0\]\.name/);
+                return true;
+            },
+        );
+    });
+});
+
+/** The inputs with every secret-marked value removed: what would show in plaintext. */
+function withoutSecretValues(value: unknown): unknown {
+    if (secretPaths(value).includes("")) return "[secret]";
+    if (Array.isArray(value)) return value.map(withoutSecretValues);
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecretValues(v)]));
+    }
+    return value;
+}
