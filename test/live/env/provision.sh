@@ -1,0 +1,483 @@
+#!/usr/bin/env bash
+# Provision a Debian 12 machine (as root) for the private-registry live tests and benchmark:
+#   1. install the Debian packages they need (apt-get update only when needed);
+#   2. start dockerd if it is not running;
+#   3. build two local stand-in images from Debian packages (no registry pulls possible):
+#        private-registry-test/registry:2.8.2     (for registry:2.8.2)
+#        private-registry-test/ui-standin:2.5.2   (for joxit/docker-registry-ui:2.5.2)
+#      each is smoke-tested right after it is built, and cached by tag + a build hash;
+#   4. map the test hostnames to 127.0.0.1 in /etc/hosts;
+#   5. print a summary.
+# Idempotent; a rerun on a provisioned machine takes a few seconds.
+#
+# Env: FORCE_REBUILD=1  rebuild both images even if cached
+#      VERIFY=1         smoke-test the images even if they were cached
+set -euo pipefail
+umask 022
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IMAGES_DIR=$HERE/images
+REGISTRY_TAG=private-registry-test/registry:2.8.2
+UI_TAG=private-registry-test/ui-standin:2.5.2
+DOCKERD_LOG=/var/log/private-registry-dockerd.log
+FORCE_REBUILD=${FORCE_REBUILD:-0}
+VERIFY=${VERIFY:-0}
+HOSTS_MARK='# private-registry-test'
+HOSTS_LINE="127.0.0.1 registry.private-registry.test ui.private-registry.test other.private-registry.test $HOSTS_MARK"
+# Test containers/networks started here carry these labels and are removed on exit.
+LIVE_LABEL=private-registry.test=live
+OWNER_LABEL=private-registry.test.owner=provision-$$
+
+# nginx: the binary package (nginx-light in bookworm is only nginx + the echo module).
+PACKAGES=(
+    docker.io iptables cgroupfs-mount ca-certificates curl openssl
+    nginx busybox-static docker-registry
+    apache2-utils skopeo wrk chromium fonts-liberation
+)
+
+log() { printf '[provision %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------- cleanup on exit
+TMP_PATHS=()
+REMOVE_POLICY_RC=0
+# Remove the test containers and networks this run started (and only those).
+remove_owned_containers() {
+    local ids
+    mapfile -t ids < <(docker ps -aq --filter "label=$OWNER_LABEL" 2>/dev/null || true)
+    [ ${#ids[@]} -eq 0 ] || docker rm -f -v "${ids[@]}" >/dev/null 2>&1 || true
+    mapfile -t ids < <(docker network ls -q --filter "label=$OWNER_LABEL" 2>/dev/null || true)
+    [ ${#ids[@]} -eq 0 ] || docker network rm "${ids[@]}" >/dev/null 2>&1 || true
+}
+cleanup() {
+    local rc=$?
+    if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+        remove_owned_containers
+    fi
+    [ "$REMOVE_POLICY_RC" = 0 ] || rm -f /usr/sbin/policy-rc.d
+    local p
+    for p in "${TMP_PATHS[@]}"; do rm -rf "$p"; done
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+[ -r /etc/debian_version ] || die "Debian 12 expected"
+
+mkdir -p /run/lock
+exec 9>/run/lock/private-registry-provision.lock
+flock -w 900 9 || die "another provision.sh is still running"
+
+START=$SECONDS
+
+# ---------------------------------------------------------------- 1. packages
+pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }
+pkg_version() { dpkg-query -W -f='${Version}' "$1"; }
+pkg_has_candidate() {
+    local c
+    c=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    [ -n "$c" ] && [ "$c" != "(none)" ]
+}
+
+install_packages() {
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do pkg_installed "$p" || missing+=("$p"); done
+    if [ ${#missing[@]} -eq 0 ]; then
+        log "packages: all ${#PACKAGES[@]} installed"
+        return
+    fi
+    log "packages: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1
+    # Keep package scripts from starting services: a host nginx on :80 or a host
+    # docker-registry on :5000 would collide with the tests. dockerd is started below.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        REMOVE_POLICY_RC=1
+    fi
+    local need_update=0
+    if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit)" ]; then
+        need_update=1
+    else
+        for p in "${missing[@]}"; do pkg_has_candidate "$p" || { need_update=1; break; }; done
+    fi
+    local apt_install=(apt-get install -y -q --no-install-recommends
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    if [ "$need_update" = 1 ]; then
+        log "apt-get update"
+        apt-get update -q >&2
+    fi
+    if ! "${apt_install[@]}" "${missing[@]}" >&2; then
+        [ "$need_update" = 0 ] || die "apt-get install failed"
+        log "install failed with the current package lists: apt-get update and retry"
+        apt-get update -q >&2
+        "${apt_install[@]}" "${missing[@]}" >&2
+    fi
+    if [ "$REMOVE_POLICY_RC" = 1 ]; then rm -f /usr/sbin/policy-rc.d; REMOVE_POLICY_RC=0; fi
+}
+
+# ---------------------------------------------------------------- 2. dockerd
+docker_up() { docker info >/dev/null 2>&1; }
+
+dockerd_running() {
+    local pid
+    pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+    # A stale pid file from an ended session may name an unrelated process: check its name.
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]
+}
+
+start_docker() {
+    if docker_up; then
+        log "dockerd: running"
+        return
+    fi
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        log "dockerd: systemctl start docker"
+        systemctl start docker || true
+    fi
+    if ! docker_up && ! dockerd_running; then
+        if [ -z "$(ls -A /sys/fs/cgroup 2>/dev/null)" ] && command -v cgroupfs-mount >/dev/null 2>&1; then
+            cgroupfs-mount || true
+        fi
+        log "dockerd: starting in the background (log: $DOCKERD_LOG)"
+        nohup setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    fi
+    local i
+    for i in $(seq 1 60); do
+        docker_up && { log "dockerd: ready after ${i}s"; return; }
+        sleep 1
+    done
+    tail -n 30 "$DOCKERD_LOG" >&2 2>/dev/null || true
+    die "dockerd did not become ready within 60 s (log: $DOCKERD_LOG)"
+}
+
+# ---------------------------------------------------------------- 3. images
+# Copy an executable and the shared libraries ldd lists into ROOTFS.
+add_binary() { # ROOTFS SRC DEST
+    local rootfs=$1 src=$2 dest=$3 lib
+    install -D -m 755 "$src" "$rootfs$dest"
+    # a static binary makes ldd fail: no libraries then
+    for lib in $( (ldd "$src" 2>/dev/null || true) |
+        awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+        if [ ! -e "$rootfs$lib" ]; then
+            mkdir -p "$rootfs$(dirname "$lib")"
+            cp -L --preserve=mode "$lib" "$rootfs$lib"
+        fi
+    done
+}
+
+# Common skeleton: FHS dirs (not usr-merged, like the Alpine-based originals), static
+# busybox with all its applet links (sh, wget, ...), passwd/group, nsswitch, CA bundle.
+make_skeleton() { # ROOTFS PASSWD GROUP
+    local rootfs=$1 applet
+    mkdir -p "$rootfs"/{bin,sbin,etc,root,tmp,run,lib,lib64,usr/bin,usr/sbin,usr/lib,usr/local/bin,var/tmp,var/log}
+    chmod 700 "$rootfs/root"
+    chmod 1777 "$rootfs/tmp" "$rootfs/var/tmp"
+    ln -s ../run "$rootfs/var/run"
+    install -m 755 /bin/busybox "$rootfs/bin/busybox"
+    while read -r applet; do
+        [ "$applet" != linuxrc ] || continue
+        [ -e "$rootfs/$applet" ] || [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
+    done < <(/bin/busybox --list-full)
+    printf '%s\n' "$2" >"$rootfs/etc/passwd"
+    printf '%s\n' "$3" >"$rootfs/etc/group"
+    printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n' \
+        >"$rootfs/etc/nsswitch.conf"
+    install -D -m 644 /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+    # busybox wget does https by running "openssl s_client" (verifying the certificate
+    # unless --no-check-certificate); its built-in TLS fallback is refused by OpenSSL 3
+    # servers (it sends no signature_algorithms, so SHA-1 is implied).
+    add_binary "$rootfs" /usr/bin/openssl /usr/bin/openssl
+    mkdir -p "$rootfs/usr/lib/ssl"
+    ln -s /etc/ssl/certs "$rootfs/usr/lib/ssl/certs"
+    ln -s /etc/ssl/certs/ca-certificates.crt "$rootfs/usr/lib/ssl/cert.pem"
+}
+
+# The hash of everything an image is built from: this script, its files, package versions.
+build_hash() { # IMAGE_SUBDIR PKG...
+    local dir=$1
+    shift
+    {
+        cat "$HERE/provision.sh"
+        (cd "$IMAGES_DIR/$dir" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+        dpkg-query -W "$@"
+    } | sha256sum | cut -c1-16
+}
+
+image_is_current() { # TAG HASH
+    [ "$FORCE_REBUILD" != 1 ] &&
+        [ "$(docker image inspect -f '{{index .Config.Labels "private-registry.test.build-hash"}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# docker import the rootfs as TAG with the given --change instructions.
+import_rootfs() { # ROOTFS TAG CHANGE...
+    local rootfs=$1 tag=$2 old_id new_id
+    shift 2
+    local changes=() c
+    for c in "$@"; do changes+=(--change "$c"); done
+    old_id=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+    tar --numeric-owner -C "$rootfs" -c . | docker import "${changes[@]}" - "$tag" >/dev/null
+    new_id=$(docker image inspect -f '{{.Id}}' "$tag")
+    if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+        docker image rm "$old_id" >/dev/null 2>&1 || true
+    fi
+}
+
+pkg_labels() { # PKG... -> LABEL private-registry.test.deb.PKG="VERSION" ...
+    local p out="LABEL"
+    for p in "$@"; do out+=" private-registry.test.deb.$p=\"$(pkg_version "$p")\""; done
+    printf '%s' "$out"
+}
+
+SKELETON_PKGS=(busybox-static libc6 ca-certificates openssl libssl3)
+REGISTRY_PKGS=(docker-registry "${SKELETON_PKGS[@]}")
+UI_PKGS=(nginx nginx-common libpcre2-8-0 zlib1g libcrypt1 "${SKELETON_PKGS[@]}")
+
+build_registry_image() {
+    local hash rootfs t0=$SECONDS
+    hash=$(build_hash registry "${REGISTRY_PKGS[@]}")
+    if image_is_current "$REGISTRY_TAG" "$hash"; then
+        log "image $REGISTRY_TAG: cached (build hash $hash)"
+        [ "$VERIFY" != 1 ] || smoke_registry "$REGISTRY_TAG"
+        return
+    fi
+    log "image $REGISTRY_TAG: building"
+    rootfs=$(mktemp -d /var/tmp/private-registry-rootfs.XXXXXX)
+    TMP_PATHS+=("$rootfs")
+    make_skeleton "$rootfs" \
+        'root:x:0:0:root:/root:/bin/sh'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+        'root:x:0:'$'\n''nogroup:x:65534:'
+    add_binary "$rootfs" /usr/bin/docker-registry /bin/registry
+    install -D -m 644 "$IMAGES_DIR/registry/config.yml" "$rootfs/etc/docker/registry/config.yml"
+    install -m 755 "$IMAGES_DIR/registry/entrypoint.sh" "$rootfs/entrypoint.sh"
+    mkdir -p "$rootfs/var/lib/registry"
+    import_rootfs "$rootfs" "$REGISTRY_TAG" \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        'ENTRYPOINT ["/entrypoint.sh"]' \
+        'CMD ["/etc/docker/registry/config.yml"]' \
+        'VOLUME ["/var/lib/registry"]' \
+        'EXPOSE 5000' \
+        "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"registry:2.8.2\"" \
+        "$(pkg_labels "${REGISTRY_PKGS[@]}")"
+    rm -rf "$rootfs"
+    log "image $REGISTRY_TAG: built in $((SECONDS - t0))s"
+    if ! smoke_registry "$REGISTRY_TAG"; then
+        docker image rm -f "$REGISTRY_TAG" >/dev/null 2>&1 || true
+        die "image $REGISTRY_TAG failed its smoke test (image removed)"
+    fi
+}
+
+build_ui_image() {
+    local hash rootfs f t0=$SECONDS
+    hash=$(build_hash ui-standin "${UI_PKGS[@]}")
+    if image_is_current "$UI_TAG" "$hash"; then
+        log "image $UI_TAG: cached (build hash $hash)"
+        [ "$VERIFY" != 1 ] || smoke_ui "$UI_TAG"
+        return
+    fi
+    log "image $UI_TAG: building"
+    rootfs=$(mktemp -d /var/tmp/private-registry-rootfs.XXXXXX)
+    TMP_PATHS+=("$rootfs")
+    # uid/gid 101 "nginx", as in the official nginx (and joxit) images
+    make_skeleton "$rootfs" \
+        'root:x:0:0:root:/root:/bin/sh'$'\n''nginx:x:101:101:nginx:/nonexistent:/sbin/nologin'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+        'root:x:0:'$'\n''nginx:x:101:nginx'$'\n''nogroup:x:65534:'
+    add_binary "$rootfs" /usr/sbin/nginx /usr/sbin/nginx
+    mkdir -p "$rootfs/etc/nginx/conf.d" "$rootfs/usr/share/nginx/html" "$rootfs/usr/lib/nginx/modules"
+    for f in mime.types fastcgi_params scgi_params uwsgi_params; do
+        install -m 644 "/etc/nginx/$f" "$rootfs/etc/nginx/$f"
+    done
+    install -m 644 "$IMAGES_DIR/ui-standin/nginx.conf" "$rootfs/etc/nginx/nginx.conf"
+    install -m 644 "$IMAGES_DIR/ui-standin/default.conf" "$rootfs/etc/nginx/conf.d/default.conf"
+    install -m 644 "$IMAGES_DIR/ui-standin/index.html" "$rootfs/usr/share/nginx/html/index.html"
+    install -m 755 "$IMAGES_DIR/ui-standin/docker-entrypoint.sh" "$rootfs/docker-entrypoint.sh"
+    # the paths compiled into Debian's nginx (nginx -V) and the official image's cache dir
+    mkdir -p "$rootfs"/var/lib/nginx/{body,fastcgi,proxy,scgi,uwsgi} "$rootfs/var/cache/nginx" \
+        "$rootfs/var/log/nginx" "$rootfs/var/lock"
+    chown -R 101:101 "$rootfs/var/lib/nginx" "$rootfs/var/cache/nginx"
+    ln -s /dev/stdout "$rootfs/var/log/nginx/access.log"
+    ln -s /dev/stderr "$rootfs/var/log/nginx/error.log"
+    ln -s ../../lib/nginx/modules "$rootfs/usr/share/nginx/modules"
+    import_rootfs "$rootfs" "$UI_TAG" \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        'ENTRYPOINT ["/docker-entrypoint.sh"]' \
+        'CMD ["nginx", "-g", "daemon off;"]' \
+        'EXPOSE 80' \
+        "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"joxit/docker-registry-ui:2.5.2\"" \
+        "$(pkg_labels "${UI_PKGS[@]}")"
+    rm -rf "$rootfs"
+    log "image $UI_TAG: built in $((SECONDS - t0))s"
+    if ! smoke_ui "$UI_TAG"; then
+        docker image rm -f "$UI_TAG" >/dev/null 2>&1 || true
+        die "image $UI_TAG failed its smoke test (image removed)"
+    fi
+}
+
+# ---------------------------------------------------------------- smoke tests
+RUN_LABELS=(--label "$LIVE_LABEL" --label "$OWNER_LABEL")
+
+check() { # DESCRIPTION COMMAND...
+    local desc=$1
+    shift
+    if "$@"; then
+        log "  ok: $desc"
+    else
+        log "  FAILED: $desc"
+        return 1
+    fi
+}
+
+contains() { grep -q -- "$2" <<<"$1"; } # TEXT PATTERN
+
+host_port() { # CONTAINER PORT -> host port on 127.0.0.1
+    docker port "$1" "$2/tcp" | awk -F: 'NR == 1 {print $NF}'
+}
+
+wait_http() { # URL [CURL ARGS...]: until any HTTP answer, 20 s max
+    local url=$1 i
+    shift
+    for i in $(seq 1 80); do
+        curl -s -o /dev/null "$@" "$url" && return 0
+        sleep 0.25
+    done
+    return 1
+}
+
+http_status() { # URL [CURL ARGS...]
+    local url=$1
+    shift
+    curl -s -o /dev/null -w '%{http_code}' "$@" "$url" || true
+}
+
+smoke_registry() {
+    local tag=$1 out cid port
+    log "smoke test $tag"
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" --version 2>&1)
+    check "--version via entrypoint: $out" contains "$out" '2\.8\.2' || return 1
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" garbage-collect --help 2>&1) || true
+    check "garbage-collect --help" contains "$out" '--dry-run' || return 1
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" sh -c 'echo "$(id -u):$(readlink /usr/bin/wget)"' 2>&1) || true
+    check "non-registry command exec'd (sh, busybox wget): $out" test "$out" = "0:/bin/busybox" || return 1
+    cid=$(docker run -d --pull never "${RUN_LABELS[@]}" -p 127.0.0.1::5000 "$tag")
+    port=$(host_port "$cid" 5000)
+    wait_http "http://127.0.0.1:$port/v2/" || { docker logs "$cid" >&2; return 1; }
+    check "default config: GET /v2/ -> 200" test "$(http_status "http://127.0.0.1:$port/v2/")" = 200 || return 1
+    check "healthcheck: wget -q -O /dev/null http://127.0.0.1:5000/" \
+        docker exec "$cid" wget -q -O /dev/null http://127.0.0.1:5000/ || return 1
+    docker rm -f -v "$cid" >/dev/null
+}
+
+smoke_ui() {
+    local tag=$1 out cid port dir net
+    log "smoke test $tag"
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" nginx -V 2>&1)
+    check "nginx -V: $(grep -m1 "^nginx version" <<<"$out"), with ssl" contains "$out" '--with-http_ssl_module' || return 1
+
+    # default config on port 80, settings rendered from env
+    cid=$(docker run -d --pull never "${RUN_LABELS[@]}" -p 127.0.0.1::80 \
+        -e 'REGISTRY_TITLE=Smoke "test" \ title' -e DELETE_IMAGES=true -e CATALOG_ELEMENTS_LIMIT=0500 \
+        -e TAGLIST_PAGE_SIZE=abc "$tag")
+    port=$(host_port "$cid" 80)
+    wait_http "http://127.0.0.1:$port/" || { docker logs "$cid" >&2; return 1; }
+    out=$(curl -fsS "http://127.0.0.1:$port/") || true
+    check "default config: GET / serves index.html" contains "$out" '<ul id="catalog">' || return 1
+    out=$(curl -fsS "http://127.0.0.1:$port/config.json")
+    check "config.json from env: $(tr -d '\n' <<<"$out")" node -e '
+        const c = JSON.parse(process.argv[1]);
+        const ok = c.title === "Smoke \"test\" \\ title" && c.registryUrl === "" &&
+            c.deleteImages === true && c.singleRegistry === false &&
+            c.catalogElementsLimit === 500 && c.taglistPageSize === null &&
+            c.showContentDigest === false;
+        process.exit(ok ? 0 : 1);' "$out" || return 1
+    check "healthcheck: wget -q -O /dev/null http://127.0.0.1/" \
+        docker exec "$cid" wget -q -O /dev/null http://127.0.0.1/ || return 1
+    out=$(docker exec "$cid" ps -o user,args | grep 'nginx: ' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+    check "nginx master runs as root: $out" contains "$out" 'root nginx: master' || return 1
+    check "nginx workers run as nginx" contains "$out" 'nginx nginx: worker' || return 1
+    docker rm -f -v "$cid" >/dev/null
+
+    # TLS + resolver + map with a lookahead regex + proxy_pass with a variable, to a
+    # registry container on a private network (alias "registry")
+    dir=$(mktemp -d /var/tmp/private-registry-smoke.XXXXXX)
+    TMP_PATHS+=("$dir")
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=ui.private-registry.test -addext subjectAltName=DNS:ui.private-registry.test \
+        -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
+    chmod 644 "$dir/tls.key"
+    cat >"$dir/default.conf" <<'EOF'
+map $http_user_agent $blocked_agent {
+    "~^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$" 1;
+    default 0;
+}
+server {
+    listen 443 ssl http2;
+    server_name ui.private-registry.test;
+    ssl_certificate     /etc/nginx/certs/tls.crt;
+    ssl_certificate_key /etc/nginx/certs/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    resolver 127.0.0.11 valid=10s;
+    root /usr/share/nginx/html;
+    location /v2/ {
+        if ($blocked_agent) { return 404; }
+        set $upstream http://registry:5000;
+        proxy_pass $upstream;
+        proxy_set_header Host $http_host;
+    }
+    location / { index index.html; }
+}
+EOF
+    net=private-registry-smoke-$$
+    docker network create --label "$LIVE_LABEL" --label "$OWNER_LABEL" "$net" >/dev/null
+    docker run -d --pull never "${RUN_LABELS[@]}" --network "$net" --network-alias registry "$REGISTRY_TAG" >/dev/null
+    cid=$(docker run -d --pull never "${RUN_LABELS[@]}" --network "$net" -p 127.0.0.1::443 \
+        -v "$dir/default.conf:/etc/nginx/conf.d/default.conf:ro" -v "$dir:/etc/nginx/certs:ro" "$tag")
+    port=$(host_port "$cid" 443)
+    local url="https://ui.private-registry.test:$port"
+    local curl_tls=(--cacert "$dir/tls.crt" --resolve "ui.private-registry.test:$port:127.0.0.1")
+    wait_http "$url/" "${curl_tls[@]}" || { docker logs "$cid" >&2; return 1; }
+    check "listen 443 ssl: GET / -> 200 over TLS 1.3" \
+        test "$(http_status "$url/" "${curl_tls[@]}" --tlsv1.3)" = 200 || return 1
+    check "TLS 1.2 accepted" \
+        test "$(http_status "$url/" "${curl_tls[@]}" --tlsv1.2 --tls-max 1.2)" = 200 || return 1
+    check "proxy_pass \$upstream via resolver 127.0.0.11: GET /v2/ -> 200" \
+        test "$(http_status "$url/v2/" "${curl_tls[@]}")" = 200 || return 1
+    check "busybox wget https (via openssl s_client): wget --no-check-certificate https://127.0.0.1/" \
+        docker exec "$cid" wget --no-check-certificate -q -O /dev/null https://127.0.0.1/ || return 1
+    check "map lookahead: docker/1.5.0 -> 404" \
+        test "$(http_status "$url/v2/" "${curl_tls[@]}" -A docker/1.5.0)" = 404 || return 1
+    check "map lookahead: docker/1.5.0-dev, docker/24.0.7 -> 200" \
+        test "$(http_status "$url/v2/" "${curl_tls[@]}" -A docker/1.5.0-dev)$(http_status "$url/v2/" "${curl_tls[@]}" -A docker/24.0.7)" = 200200 ||
+        return 1
+    remove_owned_containers
+}
+
+# ---------------------------------------------------------------- 4. /etc/hosts
+ensure_hosts() {
+    # edit in place (no rename): /etc/hosts may be a bind mount
+    if grep -qxF "$HOSTS_LINE" /etc/hosts; then
+        [ "$(grep -cF "$HOSTS_MARK" /etc/hosts)" = 1 ] && { log "/etc/hosts: entry present"; return; }
+    fi
+    local content
+    content=$(grep -vF "$HOSTS_MARK" /etc/hosts || true)
+    printf '%s\n%s\n' "$content" "$HOSTS_LINE" >/etc/hosts
+    log "/etc/hosts: added test hostnames"
+}
+
+# ---------------------------------------------------------------- main
+install_packages
+start_docker
+build_registry_image
+build_ui_image
+ensure_hosts
+
+label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
+{
+    echo "== private-registry live-test environment (provisioned in $((SECONDS - START))s)"
+    echo "docker:    $(docker version -f 'client {{.Client.Version}}, server {{.Server.Version}}')"
+    echo "registry:  $REGISTRY_TAG  (docker-registry $(label "$REGISTRY_TAG" private-registry.test.deb.docker-registry), $(docker image inspect -f '{{.Id}}' "$REGISTRY_TAG" | cut -c8-19))"
+    echo "ui:        $UI_TAG  (nginx $(label "$UI_TAG" private-registry.test.deb.nginx), $(docker image inspect -f '{{.Id}}' "$UI_TAG" | cut -c8-19))"
+    echo "chromium:  $(chromium --version 2>/dev/null | head -n 1)"
+    echo "skopeo:    $(skopeo --version)"
+    echo "hosts:     $(grep -F "$HOSTS_MARK" /etc/hosts | sed "s/ *$HOSTS_MARK//")"
+}

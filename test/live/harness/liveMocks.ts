@@ -1,0 +1,620 @@
+/**
+ * Live mock harness: a `pulumi.runtime.Mocks` whose `newResource` really creates what
+ * the provider would, on the local Docker engine (containers, networks, volumes) and
+ * with real cryptography (keys, X.509, passwords), so that a Pulumi program evaluated
+ * under the SDK's mock runtime (no CLI, no engine, no provider plugins) produces a
+ * really running stack, in the order and with the data flow of its own resource graph.
+ *
+ * One `LiveStack` is one Pulumi stack state. Each evaluation of the program is one
+ * "run" (`up(program)`, or `begin()` + your own `require` + `end()`), like `pulumi up`:
+ * - absent from the state: created;
+ * - present with the same inputs: untouched, the stored id and outputs are returned;
+ * - present with other inputs: updated in place when the provider does so (container
+ *   restart policy and resources), else replaced: delete-then-create with
+ *   `deleteBeforeReplace`, create-then-delete otherwise (so a container with a fixed
+ *   name or port and no `deleteBeforeReplace` fails with a name/port conflict, as it
+ *   does for real);
+ * - in the state but not registered by this run: deleted at `end()`.
+ * `destroy()` deletes everything in reverse dependency order. `retainOnDelete` (also
+ * inherited from the parent, as the engine does) makes delete/replace forget the
+ * resource without touching it; `protect` refuses to delete it.
+ *
+ * Resource options are not given to mocks. The harness reads them from the
+ * RegisterResourceRequest the SDK sends to the mock monitor (it wraps the monitor's
+ * `registerResource` after `setMocks`), so the program needs no transformation and
+ * the harness sees exactly what the engine would: retainOnDelete, deleteBeforeReplace,
+ * replaceOnChanges, ignoreChanges (top-level properties only), protect,
+ * additionalSecretOutputs, parent and dependencies.
+ *
+ * Secrets: secret inputs reach `newResource` wrapped ({ <sig>: <secret sig>, value })
+ * at whatever depth they were marked; the harness unwraps them before realizing, and
+ * wraps again, like the engine: every output whose input was secret, and every output
+ * the resource declares in additionalSecretOutputs (random `result`, tls
+ * `privateKeyPem`, ...), so `pulumi.isSecret` behaves as it would for real.
+ * Nothing logs input values. The state (optional JSON file, `stateFile`) holds them in
+ * plain text: it is written with mode 0600; use `LiveStack.tempStateFile()`.
+ *
+ * Ordering: the SDK sends a resource's registration only once every Output among its
+ * inputs and every `dependsOn` has resolved, and those resolve when the mock returns;
+ * so the order of `newResource` calls is a valid topological order of the graph
+ * (checked in liveMocks.test.ts), and independent resources are created concurrently.
+ *
+ * Not implemented (they throw a NotImplementedError rather than being skipped): any
+ * resource type without a realizer, any input a realizer does not list, `call`/invoke,
+ * `Resource.get`/import, explicit provider resources with settings, nested
+ * ignoreChanges paths. No refresh: a run trusts the state and does not look at what
+ * runs (use `destroy()` or a fresh state between independent tests).
+ *
+ * See README.md beside this file for usage.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import Docker from "dockerode";
+import {
+    clearLeftovers as clearLabelled,
+    containerRealizer,
+    networkRealizer,
+    remoteImageRealizer,
+    volumeRealizer,
+} from "./docker";
+import { randomBytesRealizer, randomIdRealizer, randomPasswordRealizer } from "./random";
+import { Inputs, NotImplementedError, RealizeContext, Realizer, StoredResource, checkInputs } from "./realizer";
+import {
+    certRequestRealizer,
+    locallySignedCertRealizer,
+    privateKeyRealizer,
+    selfSignedCertRealizer,
+} from "./tls";
+
+export { NotImplementedError } from "./realizer";
+
+/** The resource types the harness realizes. */
+export const realizers: Readonly<Record<string, Realizer>> = {
+    "docker:index/network:Network": networkRealizer,
+    "docker:index/volume:Volume": volumeRealizer,
+    "docker:index/remoteImage:RemoteImage": remoteImageRealizer,
+    "docker:index/container:Container": containerRealizer,
+    "tls:index/privateKey:PrivateKey": privateKeyRealizer,
+    "tls:index/selfSignedCert:SelfSignedCert": selfSignedCertRealizer,
+    "tls:index/certRequest:CertRequest": certRequestRealizer,
+    "tls:index/locallySignedCert:LocallySignedCert": locallySignedCertRealizer,
+    "random:index/randomPassword:RandomPassword": randomPasswordRealizer,
+    "random:index/randomBytes:RandomBytes": randomBytesRealizer,
+    "random:index/randomId:RandomId": randomIdRealizer,
+};
+
+/** The resource options the engine would see, as read from the registration request. */
+export interface RecordedOptions {
+    retainOnDelete: boolean;
+    deleteBeforeReplace: boolean;
+    replaceOnChanges: string[];
+    ignoreChanges: string[];
+    additionalSecretOutputs: string[];
+    protect: boolean;
+    parent: string;
+}
+
+/** One resource of the stack state. `inputs`/`outputs` are plain (secrets unwrapped). */
+export interface ResourceRecord {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    id: string;
+    inputs: Inputs;
+    outputs: Inputs;
+    /** Top-level inputs that arrived secret. */
+    secretInputs: string[];
+    options: RecordedOptions;
+    /** URNs this resource depends on (dependencies, property dependencies, parent). */
+    deps: string[];
+    /** Creation order (a replacement gets a new number). */
+    seq: number;
+    /** True when an existing physical object was adopted (a retained volume). */
+    adopted?: boolean;
+}
+
+/** What one run (or destroy) did, by logical resource name; custom resources only. */
+export interface RunReport {
+    created: string[];
+    replaced: string[];
+    updated: string[];
+    unchanged: string[];
+    deleted: string[];
+    /** Deleted or replaced under retainOnDelete: dropped from the state, left in place. */
+    retained: string[];
+}
+
+export interface LiveStackOptions {
+    /** "key=value" put on every container, network and volume created. */
+    label: string;
+    /** JSON state file (mode 0600): a later LiveStack on the same file sees this state. */
+    stateFile?: string;
+    project?: string;
+    stack?: string;
+    docker?: Docker;
+    /** Progress messages (names and ids only). Default: silent unless LIVE_MOCK_DEBUG is set. */
+    log?: (message: string) => void;
+}
+
+/** The parts of RegisterResourceRequest the harness reads. */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    hasRetainondelete(): boolean;
+    getRetainondelete(): boolean | undefined;
+    getDeletebeforereplace(): boolean;
+    getReplaceonchangesList(): string[];
+    getIgnorechangesList(): string[];
+    getAdditionalsecretoutputsList(): string[];
+    getDependenciesList(): string[];
+    getProtect(): boolean;
+}
+
+interface StateFile {
+    version: 1;
+    seq: number;
+    resources: ResourceRecord[];
+}
+
+const SIG = pulumi.runtime.specialSigKey;
+const SECRET = pulumi.runtime.specialSecretSig;
+
+function isSecretWrapper(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET;
+}
+
+/** Removes secret wrappers at any depth; `secret` tells whether there was one. */
+export function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
+    if (isSecretWrapper(v)) {
+        return { value: unwrapSecrets(v.value).value, secret: true };
+    }
+    if (Array.isArray(v)) {
+        let secret = false;
+        const value = v.map((x) => {
+            const r = unwrapSecrets(x);
+            secret ||= r.secret;
+            return r.value;
+        });
+        return { value, secret };
+    }
+    if (typeof v === "object" && v !== null) {
+        let secret = false;
+        const value: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) {
+            const r = unwrapSecrets(x);
+            secret ||= r.secret;
+            value[k] = r.value;
+        }
+        return { value, secret };
+    }
+    return { value: v, secret: false };
+}
+
+function sortDeep(v: unknown): unknown {
+    if (Array.isArray(v)) {
+        return v.map(sortDeep).sort((a, b) => (stableJson(a) < stableJson(b) ? -1 : 1));
+    }
+    if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortDeep(x)]));
+    }
+    return v;
+}
+
+function stableJson(v: unknown): string {
+    if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+    if (typeof v === "object" && v !== null) {
+        const entries = Object.entries(v)
+            .filter(([, x]) => x !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : 1));
+        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(",")}}`;
+    }
+    return JSON.stringify(v) ?? "null";
+}
+
+/** Top-level inputs that differ (sets compared without order), after ignoreChanges. */
+function changedKeys(realizer: Realizer, before: Inputs, after: Inputs, ignore: string[]): string[] {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    const canon = (k: string, v: unknown): string => stableJson(realizer.sets?.has(k) ? sortDeep(v) : v);
+    return [...keys].filter((k) => !ignore.includes(k) && canon(k, before[k]) !== canon(k, after[k])).sort();
+}
+
+function emptyReport(): RunReport {
+    return { created: [], replaced: [], updated: [], unchanged: [], deleted: [], retained: [] };
+}
+
+export class LiveStack {
+    readonly docker: Docker;
+    private readonly label: { key: string; value: string };
+    private readonly stateFile?: string;
+    private readonly project: string;
+    private readonly stackName: string;
+    private readonly log: (message: string) => void;
+    private state: StateFile;
+    private report: RunReport = emptyReport();
+    private running = false;
+    private seen = new Set<string>();
+    private effectiveRetain = new Map<string, boolean>();
+    private errors: Error[] = [];
+    private pending = new Map<string, RegisterRequest[]>();
+
+    constructor(opts: LiveStackOptions) {
+        const eq = opts.label.indexOf("=");
+        if (eq <= 0) throw new Error(`label must look like "key=value", got "${opts.label}"`);
+        this.label = { key: opts.label.slice(0, eq), value: opts.label.slice(eq + 1) };
+        this.stateFile = opts.stateFile;
+        this.project = opts.project ?? "project";
+        this.stackName = opts.stack ?? "stack";
+        this.docker = opts.docker ?? new Docker();
+        this.log =
+            opts.log ??
+            (process.env.LIVE_MOCK_DEBUG ? (m: string) => process.stderr.write(`[live-mock] ${m}\n`) : () => undefined);
+        this.state =
+            this.stateFile && fs.existsSync(this.stateFile)
+                ? (JSON.parse(fs.readFileSync(this.stateFile, "utf8")) as StateFile)
+                : { version: 1, seq: 0, resources: [] };
+    }
+
+    /** A fresh state file path in a new private (0700) temporary directory. */
+    static tempStateFile(prefix = "live-stack-"): string {
+        return path.join(fs.mkdtempSync(path.join(os.tmpdir(), prefix)), "state.json");
+    }
+
+    /** The Mocks object. Prefer begin()/up(): they also capture resource options. */
+    mocks(): pulumi.runtime.Mocks {
+        return {
+            newResource: (args) => this.newResource(args),
+            call: (args) => {
+                throw new NotImplementedError(`call/invoke of ${args.token}`);
+            },
+        };
+    }
+
+    /**
+     * Starts a run: installs the mocks (setMocks, not a preview) and the option capture.
+     * Set config (pulumi.runtime.setAllConfig) before evaluating the program.
+     */
+    async begin(): Promise<void> {
+        if (this.running) throw new Error(`a run of this LiveStack is already in progress`);
+        this.running = true;
+        this.report = emptyReport();
+        this.seen = new Set();
+        this.effectiveRetain = new Map();
+        this.errors = [];
+        this.pending = new Map();
+        await pulumi.runtime.setMocks(this.mocks(), this.project, this.stackName, false);
+        const monitor: unknown = pulumi.runtime.getMonitor();
+        if (!(monitor instanceof MockMonitor)) {
+            throw new Error(`setMocks did not install a MockMonitor: the SDK changed; the harness needs updating`);
+        }
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
+            const key = `${req.getType()}\u0000${req.getName()}`;
+            this.pending.set(key, [...(this.pending.get(key) ?? []), req]);
+            return register(req, callback);
+        };
+    }
+
+    /**
+     * Ends a run: waits for every outstanding registration (pulumi.runtime.disconnect,
+     * the SDK's own end-of-program wait), then deletes what the program no longer
+     * registers, saves the state, and returns the report. Throws if any resource failed.
+     */
+    async end(): Promise<RunReport> {
+        if (!this.running) throw new Error(`no run in progress: call begin() first`);
+        try {
+            await pulumi.runtime.disconnect();
+            if (this.errors.length > 0) {
+                throw new Error(
+                    `${this.errors.length} resource(s) failed; nothing was deleted:\n` +
+                        this.errors.map((e) => `- ${e.message}`).join("\n"),
+                );
+            }
+            const gone = this.state.resources.filter((r) => !this.seen.has(r.urn)).map((r) => r.urn);
+            await this.deleteAll(gone);
+            return this.report;
+        } finally {
+            this.running = false;
+            this.save();
+        }
+    }
+
+    /** One run: begin(), evaluate the program, end(). Returns the program's value and the report. */
+    async up<T>(program: () => T | Promise<T>): Promise<{ result: T; report: RunReport }> {
+        await this.begin();
+        let result: T;
+        try {
+            result = await program();
+        } catch (err) {
+            try {
+                await this.end();
+            } catch {
+                // the program's own error is the one to report
+            }
+            throw err;
+        }
+        return { result, report: await this.end() };
+    }
+
+    /** Like `pulumi destroy`: deletes every resource in reverse dependency order. */
+    async destroy(): Promise<RunReport> {
+        if (this.running) throw new Error(`cannot destroy during a run`);
+        this.report = emptyReport();
+        try {
+            await this.deleteAll(this.state.resources.map((r) => r.urn));
+        } finally {
+            this.save();
+        }
+        return this.report;
+    }
+
+    /** The custom resources of the state, in creation order (plain values: for assertions only). */
+    resources(): ReadonlyArray<Readonly<ResourceRecord>> {
+        return this.state.resources
+            .filter((r) => r.custom)
+            .sort((a, b) => a.seq - b.seq)
+            .map((r) => structuredClone(r));
+    }
+
+    /** The report of the current or last run. */
+    lastReport(): RunReport {
+        return structuredClone(this.report);
+    }
+
+    // -----------------------------------------------------------------------------------
+
+    private context(): RealizeContext {
+        return { docker: this.docker, label: this.label, log: this.log };
+    }
+
+    private urnOf(req: RegisterRequest): string {
+        let type = req.getType();
+        const parent = req.getParent();
+        if (parent) {
+            const parentType = parent.split("::")[2].split("$").pop();
+            type = `${parentType}$${type}`;
+        }
+        return `urn:pulumi:${this.stackName}::${this.project}::${type}::${req.getName()}`;
+    }
+
+    private takeRequest(type: string, name: string): RegisterRequest {
+        const key = `${type}\u0000${name}`;
+        const queue = this.pending.get(key);
+        const req = queue?.shift();
+        if (!req) {
+            throw new Error(
+                `no registration request captured for ${type} "${name}": call LiveStack.begin() (not setMocks) before the program`,
+            );
+        }
+        return req;
+    }
+
+    private find(urn: string): ResourceRecord | undefined {
+        return this.state.resources.find((r) => r.urn === urn);
+    }
+
+    private put(rec: ResourceRecord): void {
+        this.state.resources = [...this.state.resources.filter((r) => r.urn !== rec.urn), rec];
+        this.save();
+    }
+
+    private drop(urn: string): void {
+        this.state.resources = this.state.resources.filter((r) => r.urn !== urn);
+        this.save();
+    }
+
+    private save(): void {
+        if (!this.stateFile) return;
+        const tmp = `${this.stateFile}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify(this.state, null, 2), { mode: 0o600 });
+        fs.chmodSync(tmp, 0o600);
+        fs.renameSync(tmp, this.stateFile);
+    }
+
+    private async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+        try {
+            return await this.register(args);
+        } catch (err) {
+            const e = err instanceof Error ? err : new Error(String(err));
+            const wrapped = new Error(`${args.type} "${args.name}": ${e.message}`);
+            wrapped.name = e.name;
+            this.errors.push(wrapped);
+            throw wrapped;
+        }
+    }
+
+    private async register(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+        if (args.id) {
+            throw new NotImplementedError(`reading or importing existing resources (Resource.get / import)`);
+        }
+        const req = this.takeRequest(args.type, args.name);
+        const urn = this.urnOf(req);
+        if (this.seen.has(urn)) throw new Error(`duplicate resource URN ${urn} (the engine refuses it too)`);
+        this.seen.add(urn);
+        const parent = req.getParent();
+        const retain = req.hasRetainondelete()
+            ? req.getRetainondelete() === true
+            : parent
+              ? (this.effectiveRetain.get(parent) ?? false)
+              : false;
+        this.effectiveRetain.set(urn, retain);
+        const options: RecordedOptions = {
+            retainOnDelete: retain,
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            ignoreChanges: req.getIgnorechangesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            protect: req.getProtect(),
+            parent,
+        };
+        const nested = options.ignoreChanges.filter((p) => /[.[]/.test(p));
+        if (nested.length > 0) throw new NotImplementedError(`nested ignoreChanges paths (${nested.join(", ")})`);
+        const deps = [...new Set([...req.getDependenciesList(), ...(parent ? [parent] : [])])];
+
+        const secretInputs = new Set<string>();
+        const inputs: Inputs = {};
+        for (const [k, v] of Object.entries((args.inputs ?? {}) as Inputs)) {
+            const r = unwrapSecrets(v);
+            if (r.secret) secretInputs.add(k);
+            inputs[k] = r.value;
+        }
+
+        const base = {
+            urn,
+            type: args.type,
+            name: args.name,
+            secretInputs: [...secretInputs].sort(),
+            options,
+            deps,
+        };
+        if (!args.custom) {
+            // Components have no provider: record them (for parent/dependency order) and echo inputs.
+            const old = this.find(urn);
+            this.put({ ...base, custom: false, id: "", inputs, outputs: {}, seq: old?.seq ?? ++this.state.seq });
+            return { id: undefined, state: args.inputs ?? {} };
+        }
+        if (args.type.startsWith("pulumi:providers:")) {
+            const settings = Object.keys(inputs).filter((k) => k !== "version");
+            if (settings.length > 0) {
+                throw new NotImplementedError(`explicit provider resources with settings (${settings.join(", ")})`);
+            }
+            this.put({ ...base, custom: false, id: urn, inputs, outputs: {}, seq: ++this.state.seq });
+            return { id: urn, state: args.inputs ?? {} };
+        }
+        const realizer = realizers[args.type];
+        if (!realizer) throw new NotImplementedError(`resource type ${args.type}`);
+        checkInputs(args.type, args.name, realizer, inputs);
+
+        const ctx = this.context();
+        const old = this.find(urn);
+        let rec: ResourceRecord;
+        if (!old) {
+            const made = await realizer.create(ctx, args.name, inputs);
+            rec = { ...base, custom: true, id: made.id, inputs, outputs: made.outputs, seq: ++this.state.seq };
+            if (made.adopted) rec.adopted = true;
+            this.report.created.push(args.name);
+        } else {
+            // Ignored properties keep their old value, as in the engine.
+            for (const k of options.ignoreChanges) {
+                if (k in old.inputs) inputs[k] = old.inputs[k];
+                else delete inputs[k];
+            }
+            const changed = changedKeys(realizer, old.inputs, inputs, options.ignoreChanges);
+            if (changed.length === 0) {
+                rec = { ...old, ...base, custom: true };
+                this.report.unchanged.push(args.name);
+            } else {
+                const forced = (k: string): boolean =>
+                    !realizer.updatable?.has(k) ||
+                    options.replaceOnChanges.includes(k) ||
+                    options.replaceOnChanges.includes("*");
+                if (realizer.update && !changed.some(forced)) {
+                    const made = await realizer.update(ctx, old, inputs);
+                    rec = { ...old, ...base, custom: true, id: made.id, inputs, outputs: made.outputs };
+                    this.report.updated.push(args.name);
+                } else {
+                    if (old.options.protect) {
+                        throw new Error(`resource is protected and cannot be replaced (changed: ${changed.join(", ")})`);
+                    }
+                    this.log(`${args.name}: replacing (changed: ${changed.join(", ")})`);
+                    if (options.deleteBeforeReplace) {
+                        await this.deletePhysical(old, retain);
+                        this.drop(urn);
+                    }
+                    const made = await realizer.create(ctx, args.name, inputs);
+                    if (!options.deleteBeforeReplace && made.id !== old.id) {
+                        await this.deletePhysical(old, retain);
+                    }
+                    rec = { ...base, custom: true, id: made.id, inputs, outputs: made.outputs, seq: ++this.state.seq };
+                    if (made.adopted) rec.adopted = true;
+                    this.report.replaced.push(args.name);
+                }
+            }
+        }
+        this.put(rec);
+        const secretOutputs = new Set([...secretInputs, ...options.additionalSecretOutputs]);
+        const state: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(rec.outputs)) {
+            state[k] = secretOutputs.has(k) && v !== undefined ? { [SIG]: SECRET, value: v } : v;
+        }
+        return { id: rec.id, state };
+    }
+
+    /** Deletes (or, under retainOnDelete, forgets) one resource's physical object. */
+    private async deletePhysical(rec: ResourceRecord, retain: boolean): Promise<void> {
+        if (!rec.custom) return;
+        if (retain) {
+            this.log(`${rec.name}: retained (retainOnDelete)`);
+            this.report.retained.push(rec.name);
+            return;
+        }
+        const realizer = realizers[rec.type];
+        if (!realizer) throw new NotImplementedError(`deleting resource type ${rec.type}`);
+        const stored: StoredResource = { type: rec.type, name: rec.name, id: rec.id, inputs: rec.inputs, outputs: rec.outputs };
+        await realizer.delete(this.context(), stored);
+    }
+
+    /** Deletes the given resources, dependents first (then newest first). */
+    private async deleteAll(urns: string[]): Promise<void> {
+        const todo = new Set(urns);
+        const protectedOnes = [...todo].map((u) => this.find(u)).filter((r) => r?.custom && r.options.protect);
+        if (protectedOnes.length > 0) {
+            throw new Error(`protected resources cannot be deleted: ${protectedOnes.map((r) => r?.name).join(", ")}`);
+        }
+        // A dependency on a component stands for its descendants too.
+        const descendants = (urn: string): string[] => {
+            const kids = this.state.resources.filter((r) => r.options.parent === urn).map((r) => r.urn);
+            return [...kids, ...kids.flatMap(descendants)];
+        };
+        const dependsOn = new Map<string, Set<string>>();
+        for (const urn of todo) {
+            const rec = this.find(urn);
+            const direct = (rec?.deps ?? []).filter((d) => d !== rec?.options.parent);
+            const all = new Set(direct.flatMap((d) => [d, ...descendants(d)]));
+            if (rec?.options.parent) all.add(rec.options.parent);
+            dependsOn.set(urn, all);
+        }
+        while (todo.size > 0) {
+            const ready = [...todo].filter((u) => ![...todo].some((other) => other !== u && dependsOn.get(other)?.has(u)));
+            const batch = (ready.length > 0 ? ready : [...todo])
+                .map((u) => this.find(u))
+                .filter((r): r is ResourceRecord => r !== undefined)
+                .sort((a, b) => b.seq - a.seq);
+            if (batch.length === 0) break;
+            for (const rec of batch) {
+                await this.deletePhysical(rec, rec.options.retainOnDelete);
+                if (rec.custom && !rec.options.retainOnDelete) this.report.deleted.push(rec.name);
+                this.drop(rec.urn);
+                todo.delete(rec.urn);
+            }
+        }
+    }
+}
+
+/**
+ * Removes the containers and networks (and, with `volumes: true`, the volumes) that
+ * carry `label` ("key=value"): leftovers of earlier runs. For test setup/teardown.
+ */
+export async function clearLeftovers(
+    label: string,
+    opts: { volumes?: boolean; docker?: Docker } = {},
+): Promise<{ containers: number; networks: number; volumes: number }> {
+    return clearLabelled(opts.docker ?? new Docker(), label, { volumes: opts.volumes });
+}
+
+/**
+ * The value of an Output, for assertions after `up()`/`end()` (when every registration
+ * has settled). Under the mock runtime with preview=false every value is known.
+ */
+export function outputValue<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise<T>((resolve) => {
+        pulumi.output(o).apply((v) => {
+            resolve(v as T);
+            return v;
+        });
+    });
+}

@@ -1,0 +1,143 @@
+/**
+ * Shared types of the live mock harness: what a "realizer" (the live stand-in for one
+ * provider resource type) must provide, and small helpers every realizer uses.
+ *
+ * A realizer receives plain inputs (secrets already unwrapped by liveMocks.ts) and must
+ * never log them: error messages name inputs, never their values.
+ */
+import type Docker from "dockerode";
+
+/** Everything a realizer may touch. */
+export interface RealizeContext {
+    /** Docker Engine API client (the local engine). */
+    readonly docker: Docker;
+    /** The harness label put on every container, network and volume it creates. */
+    readonly label: { readonly key: string; readonly value: string };
+    /** Progress messages: resource names and ids only, never input values. */
+    log(message: string): void;
+}
+
+/** The physical id and output properties of a realized resource. */
+export interface Realized {
+    readonly id: string;
+    readonly outputs: Record<string, unknown>;
+    /** True when an existing physical object was taken over instead of created (volumes). */
+    readonly adopted?: boolean;
+}
+
+/** What the harness remembers of a resource, as handed back to a realizer on update/delete. */
+export interface StoredResource {
+    readonly type: string;
+    readonly name: string;
+    readonly id: string;
+    readonly inputs: Record<string, unknown>;
+    readonly outputs: Record<string, unknown>;
+}
+
+export type Inputs = Record<string, unknown>;
+
+/** The live stand-in for one provider resource type. */
+export interface Realizer {
+    /**
+     * Input names this realizer implements, with the sub-keys it implements for
+     * object-valued inputs (`true` = a scalar or a list of scalars). Any other input is
+     * refused with a clear error rather than silently ignored.
+     */
+    readonly inputs: Readonly<Record<string, true | readonly string[]>>;
+    /** Inputs the real provider changes in place; a change to any other input replaces. */
+    readonly updatable?: ReadonlySet<string>;
+    /** Inputs that are sets for the provider: their order is not a change. */
+    readonly sets?: ReadonlySet<string>;
+    create(ctx: RealizeContext, name: string, inputs: Inputs): Promise<Realized>;
+    /** In-place update of `updatable` inputs; only called when every changed input is updatable. */
+    update?(ctx: RealizeContext, old: StoredResource, inputs: Inputs): Promise<Realized>;
+    delete(ctx: RealizeContext, res: StoredResource): Promise<void>;
+}
+
+/** Error for anything the harness deliberately does not implement. */
+export class NotImplementedError extends Error {
+    constructor(what: string) {
+        super(`live mock does not implement ${what}`);
+        this.name = "NotImplementedError";
+    }
+}
+
+/** Refuses inputs (and sub-keys of object inputs) that a realizer does not implement. */
+export function checkInputs(type: string, name: string, realizer: Realizer, inputs: Inputs): void {
+    for (const [key, value] of Object.entries(inputs)) {
+        const spec = realizer.inputs[key];
+        if (spec === undefined) {
+            throw new NotImplementedError(`input "${key}" of ${type} (resource "${name}")`);
+        }
+        if (spec === true || value === undefined || value === null) {
+            continue;
+        }
+        const items = Array.isArray(value) ? value : [value];
+        for (const item of items) {
+            if (item === null || typeof item !== "object") {
+                continue;
+            }
+            for (const sub of Object.keys(item as object)) {
+                if (!spec.includes(sub)) {
+                    throw new NotImplementedError(`input "${key}.${sub}" of ${type} (resource "${name}")`);
+                }
+            }
+        }
+    }
+}
+
+/** Typed accessors for plain inputs: they throw on a wrong type instead of guessing. */
+export function str(inputs: Inputs, key: string): string | undefined {
+    const v = inputs[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") throw new TypeError(`input "${key}" must be a string, got ${typeof v}`);
+    return v;
+}
+
+export function num(inputs: Inputs, key: string): number | undefined {
+    const v = inputs[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "number") throw new TypeError(`input "${key}" must be a number, got ${typeof v}`);
+    return v;
+}
+
+export function bool(inputs: Inputs, key: string): boolean | undefined {
+    const v = inputs[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "boolean") throw new TypeError(`input "${key}" must be a boolean, got ${typeof v}`);
+    return v;
+}
+
+export function strList(inputs: Inputs, key: string): string[] | undefined {
+    const v = inputs[key];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+        throw new TypeError(`input "${key}" must be a list of strings`);
+    }
+    return v as string[];
+}
+
+export function objList(inputs: Inputs, key: string): Inputs[] {
+    const v = inputs[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object")) {
+        throw new TypeError(`input "${key}" must be a list of objects`);
+    }
+    return v as Inputs[];
+}
+
+export function obj(inputs: Inputs, key: string): Inputs | undefined {
+    const v = inputs[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "object" || Array.isArray(v)) throw new TypeError(`input "${key}" must be an object`);
+    return v as Inputs;
+}
+
+export function strMap(inputs: Inputs, key: string): Record<string, string> | undefined {
+    const v = obj(inputs, key);
+    if (v === undefined) return undefined;
+    for (const [k, x] of Object.entries(v)) {
+        if (typeof x !== "string") throw new TypeError(`input "${key}.${k}" must be a string`);
+    }
+    return v as Record<string, string>;
+}

@@ -1,0 +1,224 @@
+/**
+ * A live deployment of the real program (index.ts) on the local Docker engine, through the
+ * live mock harness, plus the clients the scenarios use: HTTPS with only our CA trusted,
+ * the docker CLI with the CA in /etc/docker/certs.d, and docker exec into the containers.
+ *
+ * Everything created carries the label LIVE_LABEL; leftovers from an interrupted run are
+ * removed first. Images come from test/live/env/provision.sh (no registry can be pulled).
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as https from "node:https";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import * as pulumi from "@pulumi/pulumi";
+import Docker from "dockerode";
+import { clearLeftovers, LiveStack, outputValue, RunReport } from "../harness/liveMocks";
+
+export const LIVE_LABEL = "private-registry.test=live";
+export const PROJECT = "private-registry";
+export const TEST_IMAGES = { registry: "private-registry-test/registry:2.8.2", ui: "private-registry-test/ui-standin:2.5.2" };
+/** A small image to push: built by the harness (test/live/harness/testImage.ts). */
+export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testImage";
+
+const execFileAsync = promisify(execFile);
+const programPath = require.resolve("../../../index");
+
+export interface StackOutputs {
+    registryUrl: string;
+    uiUrl: string;
+    registryAddress: string;
+    caCertificate: string;
+    caCertificatePath: string;
+    userNames: string[];
+    generatedPasswords: Record<string, string>;
+    dockerLoginCommand: string;
+    volumeName: string;
+}
+
+/** Stack config for live tests: the dev stack's shape on test ports, test images, test labels. */
+export function liveConfig(overrides: Record<string, unknown> = {}): Record<string, string> {
+    const base: Record<string, unknown> = {
+        host: "localhost",
+        httpsPort: 18443,
+        httpPort: 18080,
+        bindAddress: "127.0.0.1",
+        users: [{ name: "admin" }, { name: "ci-bot", password: CI_BOT_PASSWORD }],
+        images: TEST_IMAGES,
+        labels: { "private-registry.test": "live" },
+        ...overrides,
+    };
+    return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export const CI_BOT_PASSWORD = "live-test-ci-bot-password-0001";
+
+/** Fails in CI, skips elsewhere, when there is no Docker engine. */
+export function requireDocker(ctx: Mocha.Context): void {
+    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0) return;
+    const reason = "no Docker engine (run test/live/env/provision.sh as root)";
+    if (process.env.CI) throw new Error(`${reason}: the live suite is required in CI`);
+    console.log(`      skipped: ${reason}`);
+    ctx.skip();
+}
+
+export class LiveDeployment {
+    readonly stack: LiveStack;
+    readonly docker = new Docker();
+    outputs!: StackOutputs;
+    lastReport!: RunReport;
+    private config: Record<string, string>;
+
+    constructor(readonly stackName: string, config: Record<string, string>, stateFile = LiveStack.tempStateFile()) {
+        this.config = config;
+        this.stack = new LiveStack({ label: LIVE_LABEL, stateFile, project: PROJECT, stack: stackName });
+    }
+
+    /** Removes every container, network and volume an earlier live run left behind. */
+    static async clearLeftovers(): Promise<void> {
+        await clearLeftovers(LIVE_LABEL, { volumes: true });
+    }
+
+    /** `pulumi up`: evaluates index.ts against this stack's state. */
+    async up(config: Record<string, string> = this.config): Promise<RunReport> {
+        this.config = config;
+        pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])));
+        const { result, report } = await this.stack.up(() => {
+            delete require.cache[programPath];
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            return require(programPath) as Record<string, pulumi.Input<unknown>>;
+        });
+        const outputs: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(result)) outputs[key] = await outputValue(value);
+        this.outputs = outputs as unknown as StackOutputs;
+        this.lastReport = report;
+        return report;
+    }
+
+    /** `pulumi destroy`. */
+    async destroy(): Promise<RunReport> {
+        return this.stack.destroy();
+    }
+
+    get httpsPort(): number {
+        return Number(this.config.httpsPort);
+    }
+
+    get adminPassword(): string {
+        return this.outputs.generatedPasswords.admin;
+    }
+
+    containerName(role: "registry" | "ui"): string {
+        return `${PROJECT}-${this.stackName}-${role}`;
+    }
+
+    /** Lets the docker daemon trust our CA for this registry address, as README tells users. */
+    trustCaForDocker(): () => void {
+        const file = join("/etc/docker/certs.d", this.outputs.registryAddress, "ca.crt");
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, this.outputs.caCertificate);
+        return () => rmSync(dirname(file), { recursive: true, force: true });
+    }
+
+    /** An HTTPS request to 127.0.0.1 on the published port, trusting only our CA. */
+    request(path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+        const host = options.host ?? new URL(this.outputs.registryUrl).hostname;
+        const headers: Record<string, string> = { Host: portSuffixed(host, this.httpsPort), ...(options.headers ?? {}) };
+        if (options.auth) headers.Authorization = `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString("base64")}`;
+        return httpsRequest({
+            host: "127.0.0.1",
+            port: this.httpsPort,
+            servername: host,
+            ca: this.outputs.caCertificate,
+            method: options.method ?? "GET",
+            path,
+            headers,
+            body: options.body,
+            minVersion: options.minVersion,
+            maxVersion: options.maxVersion,
+        });
+    }
+
+    async exec(role: "registry" | "ui", command: string[]): Promise<{ exitCode: number; output: string }> {
+        const container = this.docker.getContainer(this.containerName(role));
+        const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+        const stream = await exec.start({});
+        const chunks: Buffer[] = [];
+        await new Promise<void>((resolve, reject) => {
+            stream.on("data", (c: Buffer) => chunks.push(c));
+            stream.on("end", () => resolve());
+            stream.on("error", reject);
+        });
+        const info = await exec.inspect();
+        return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+    }
+
+    async containerId(role: "registry" | "ui"): Promise<string> {
+        return (await this.docker.getContainer(this.containerName(role)).inspect()).Id;
+    }
+}
+
+export interface RequestOptions {
+    method?: string;
+    headers?: Record<string, string>;
+    auth?: { user: string; password: string };
+    body?: Buffer | string;
+    /** Host name for SNI and the Host header (default: the registry's). */
+    host?: string;
+    minVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+    maxVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+}
+
+export interface HttpResponse {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Buffer;
+    tlsVersion: string | null;
+}
+
+export function portSuffixed(host: string, port: number): string {
+    return port === 443 ? host : `${host}:${port}`;
+}
+
+export function httpsRequest(options: https.RequestOptions & { body?: Buffer | string }): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+        const req = https.request({ ...options, agent: false, timeout: 60_000 }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: Buffer.concat(chunks),
+                tlsVersion: (res.socket as import("node:tls").TLSSocket).getProtocol?.() ?? null,
+            }));
+            res.on("error", reject);
+        });
+        req.on("timeout", () => req.destroy(new Error(`timeout: ${options.method} ${options.path}`)));
+        req.on("error", reject);
+        if (options.body !== undefined) req.write(options.body);
+        req.end();
+    });
+}
+
+/** Runs the docker CLI; throws with its output when it fails. */
+export async function dockerCli(args: string[], input?: string): Promise<string> {
+    if (input === undefined) {
+        const { stdout, stderr } = await execFileAsync("docker", args, { maxBuffer: 64 * 1024 * 1024 });
+        return `${stdout}${stderr}`;
+    }
+    const result = spawnSync("docker", args, { input, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`docker ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
+    return `${result.stdout}${result.stderr}`;
+}
+
+/** Docker's multiplexed exec stream -> text. */
+function demux(buffer: Buffer): string {
+    let out = "";
+    let offset = 0;
+    while (offset + 8 <= buffer.length) {
+        const size = buffer.readUInt32BE(offset + 4);
+        out += buffer.subarray(offset + 8, offset + 8 + size).toString("utf8");
+        offset += 8 + size;
+    }
+    return out || buffer.toString("utf8");
+}
