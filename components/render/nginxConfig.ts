@@ -23,6 +23,8 @@ export interface NginxConfigOptions {
 
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
 const DOCKER_DNS = "127.0.0.11";
+/** How long nginx trusts a lookup of the registry's address (the lookup is local and cheap). */
+export const RESOLVER_VALID_SECONDS = 2;
 
 /** Methods and headers the registry API and the UI use. */
 const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -59,7 +61,8 @@ function header(): string {
     return lines(
         "# Rendered by private-registry; `pulumi up` overwrites it.",
         "",
-        `resolver ${DOCKER_DNS} valid=10s ipv6=off;`,
+        // Short: while a replaced registry's new address is not yet known, requests fail.
+        `resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`,
         "resolver_timeout 5s;",
         "server_tokens off;",
         "",
@@ -149,6 +152,8 @@ function registryApiLocation(cors: CorsSettings | undefined): string {
         "    proxy_busy_buffers_size 256k;",
         "    proxy_read_timeout 900s;",
         "    proxy_send_timeout 900s;",
+        "    # The registry sends nosniff too; hide it so answers carry exactly one.",
+        "    proxy_hide_header X-Content-Type-Options;",
         "",
         ...securityHeaders().map((l) => `    ${l}`),
         "    add_header Docker-Distribution-Api-Version $docker_distribution_api_version always;",

@@ -4,7 +4,14 @@
  * deployment; the later ones replace containers and destroy the stack.
  */
 import { strict as assert } from "node:assert";
-import { LiveDeployment, liveConfig, requireDocker, dockerCli, PUSHABLE_IMAGE, ensureTestImage, CI_BOT_PASSWORD } from "./support/liveDeployment";
+import { spawnSync } from "node:child_process";
+import * as http from "node:http";
+import * as net from "node:net";
+import {
+    CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
+} from "./support/liveDeployment";
+import { RegistryClient } from "./support/registryClient";
+import { RESOLVER_VALID_SECONDS } from "../../components/render/nginxConfig";
 
 const MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -56,4 +63,264 @@ describe("live: one origin", function () {
         assert.equal(tags.status, 200);
         assert.deepEqual(JSON.parse(tags.body.toString()), { name: "live/busybox", tags: ["1"] });
     });
+
+    it("2. delete by digest, then the documented garbage collection frees the blob bytes on the volume", async () => {
+        const client = registryClient(live, admin);
+        const image = await client.pushRandomImage("live/deleteme", "1", 4 * 1024 * 1024);
+        const head = await live.request("/v2/live/deleteme/manifests/1", { method: "HEAD", auth: admin, headers: { Accept: MANIFEST_TYPES } });
+        assert.equal(head.status, 200);
+        const digest = String(head.headers["docker-content-digest"]);
+        assert.equal(digest, image.manifestDigest);
+        // Registry 2.8 refuses deletion by tag: the digest is the only way.
+        const byTag = await live.request("/v2/live/deleteme/manifests/1", { method: "DELETE", auth: admin });
+        assert.notEqual(byTag.status, 202);
+        const deleted = await live.request(`/v2/live/deleteme/manifests/${digest}`, { method: "DELETE", auth: admin });
+        assert.equal(deleted.status, 202, deleted.body.toString());
+        const tags = await live.request("/v2/live/deleteme/tags/list", { auth: admin });
+        assert.ok([null, undefined].includes(JSON.parse(tags.body.toString()).tags) || tags.status === 404, tags.body.toString());
+        const manifest = await live.request("/v2/live/deleteme/manifests/1", { auth: admin, headers: { Accept: MANIFEST_TYPES } });
+        assert.equal(manifest.status, 404);
+
+        const before = await blobKilobytes(live);
+        // README's procedure: stop, garbage-collect in a one-off container on the volume, start.
+        await dockerCli(["stop", live.containerName("registry")]);
+        await dockerCli([
+            "run", "--rm", "--pull", "never", "--label", LIVE_LABEL, "-v", `${live.outputs.volumeName}:/var/lib/registry`,
+            TEST_IMAGES.registry, "garbage-collect", "--delete-untagged", "/etc/docker/registry/config.yml",
+        ]);
+        await dockerCli(["start", live.containerName("registry")]);
+        await waitHealthy(live, "registry");
+        const after = await blobKilobytes(live);
+        console.log(`      blob storage: ${before} KiB before GC, ${after} KiB after`);
+        assert.ok(before - after >= 4 * 1024, `GC freed only ${before - after} KiB of a 4 MiB layer`);
+        // The registry works after the restart: a re-push is stored again and pulls back intact.
+        const again = await client.pushRandomImage("live/deleteme", "2", 64 * 1024);
+        assert.equal(await client.pullAndVerify("live/deleteme", "2"), again.manifestDigest);
+        assert.equal(await client.pullAndVerify("live/busybox", "1"), await manifestDigest(live, admin, "live/busybox", "1"));
+    });
+
+    it("3. security: 401 everywhere without valid credentials, TLS 1.2+ only, HSTS, HTTP redirect, registry unpublished, old docker blocked", async () => {
+        const paths = [
+            ["GET", "/v2/"], ["GET", "/v2/_catalog"], ["GET", "/v2/live/busybox/tags/list"], ["GET", "/v2/live/busybox/manifests/1"],
+            ["HEAD", "/v2/live/busybox/manifests/1"], ["POST", "/v2/live/busybox/blobs/uploads/"], ["DELETE", "/v2/live/busybox/manifests/sha256:" + "0".repeat(64)],
+        ];
+        const wrong = [undefined, { user: "admin", password: "wrong-password-wrong-password" }, { user: "nobody", password: admin.password }, { user: "admin", password: "" }];
+        for (const [method, path] of paths) {
+            for (const auth of wrong) {
+                const response = await live.request(path, { method, auth });
+                assert.equal(response.status, 401, `${method} ${path} as ${auth?.user ?? "anonymous"}`);
+                assert.match(String(response.headers["www-authenticate"]), /^Basic realm=/);
+            }
+        }
+
+        for (const version of ["tls1", "tls1_1"]) {
+            const result = opensslHandshake(live.httpsPort, version);
+            assert.notEqual(result.status, 0, `${version} handshake succeeded`);
+            assert.match(result.output, /alert protocol version|unsupported protocol|no protocols available|wrong version number/i, result.output);
+        }
+        for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
+            const response = await live.request("/v2/", { auth: admin, minVersion: version, maxVersion: version });
+            assert.equal(response.status, 200);
+            assert.equal(response.tlsVersion, version);
+            assert.equal(response.headers["strict-transport-security"], "max-age=63072000");
+        }
+        for (const path of ["/", "/v2/"]) {
+            const response = await live.request(path);
+            assert.equal(response.headers["strict-transport-security"], "max-age=63072000", path);
+            assert.equal(response.headers["x-content-type-options"], "nosniff", path);
+        }
+
+        const redirect = await plainHttpGet(18080, "/v2/_catalog?n=5", "localhost:18080");
+        assert.equal(redirect.status, 301);
+        assert.equal(redirect.location, "https://localhost:18443/v2/_catalog?n=5");
+
+        const registry = await live.docker.getContainer(live.containerName("registry")).inspect();
+        assert.deepEqual(Object.values(registry.HostConfig.PortBindings ?? {}).flat(), []);
+        assert.ok(Object.values(registry.NetworkSettings.Ports ?? {}).every((bindings) => !bindings || bindings.length === 0));
+        const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
+        const bindings = (ui.HostConfig.PortBindings ?? {}) as Record<string, { HostIp: string; HostPort: string }[]>;
+        const published = Object.entries(bindings).map(([port, b]) => `${port}->${b[0].HostIp}:${b[0].HostPort}`).sort();
+        assert.deepEqual(published, ["443/tcp->127.0.0.1:18443", "80/tcp->127.0.0.1:18080"]);
+        assert.ok(!(await canConnect(5000)) || !(await looksLikeRegistry(5000)), "a registry answers on the host's port 5000");
+
+        for (const agent of ["docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.11", "Go 1.1 package http"]) {
+            const blocked = await live.request("/v2/", { auth: admin, headers: { "User-Agent": agent } });
+            assert.equal(blocked.status, 404, agent);
+        }
+        const modern = await live.request("/v2/", { auth: admin, headers: { "User-Agent": "docker/24.0.7 go/go1.20.10" } });
+        assert.equal(modern.status, 200);
+    });
+
+    it("10. idempotence: evaluating the program again against the live state changes nothing", async () => {
+        const report = await live.up();
+        assert.deepEqual(
+            { created: report.created, replaced: report.replaced, updated: report.updated, deleted: report.deleted },
+            { created: [], replaced: [], updated: [], deleted: [] },
+        );
+        assert.ok(report.unchanged.length >= 14, `unchanged: ${report.unchanged.join(", ")}`);
+    });
+
+    it("8. crash: the registry process is killed; the restart policy brings it back and images still pull", async () => {
+        const before = await live.docker.getContainer(live.containerName("registry")).inspect();
+        assert.ok(before.State.Pid > 0);
+        process.kill(before.State.Pid, "SIGKILL");
+        await waitFor(async () => {
+            const now = await live.docker.getContainer(live.containerName("registry")).inspect();
+            return now.RestartCount > before.RestartCount && now.State.Running;
+        }, "registry restarted by its restart policy");
+        await waitHealthy(live, "registry");
+        const ref = `${live.outputs.registryAddress}/live/busybox:1`;
+        await dockerCli(["rmi", ref]);
+        await dockerCli(["pull", ref]);
+    });
+
+    it("9. load: 20 concurrent pulls and 5 concurrent pushes of distinct images through nginx, all digests verified", async () => {
+        const client = registryClient(live, { user: "ci-bot", password: CI_BOT_PASSWORD });
+        const base = await client.pushRandomImage("live/load-base", "1", 8 * 1024 * 1024);
+        const results = await Promise.allSettled([
+            ...Array.from({ length: 20 }, () => client.pullAndVerify("live/load-base", "1")),
+            ...Array.from({ length: 5 }, (_, i) => client.pushRandomImage(`live/load-push-${i}`, "1", 4 * 1024 * 1024)),
+        ]);
+        const failures = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
+        assert.deepEqual(failures, []);
+        for (const result of results.slice(0, 20)) assert.equal((result as PromiseFulfilledResult<string>).value, base.manifestDigest);
+        for (let i = 0; i < 5; i++) {
+            const pushed = (results[20 + i] as PromiseFulfilledResult<{ manifestDigest: string }>).value;
+            assert.equal(await client.pullAndVerify(`live/load-push-${i}`, "1"), pushed.manifestDigest);
+        }
+    });
+
+    it("7. the registry is replaced under a running UI: pushes and pulls through nginx work again, the UI container untouched", async () => {
+        const uiBefore = await live.containerId("ui");
+        const registryBefore = await live.docker.getContainer(live.containerName("registry")).inspect();
+        const report = await live.up(liveConfig({ registryLogLevel: "debug" }));
+        assert.deepEqual(report.replaced, [live.containerName("registry")]);
+        assert.deepEqual(report.created, []);
+        assert.equal(await live.containerId("ui"), uiBefore, "the UI container was touched");
+        const registryAfter = await live.docker.getContainer(live.containerName("registry")).inspect();
+        assert.notEqual(registryAfter.Id, registryBefore.Id);
+        const ipBefore = Object.values(registryBefore.NetworkSettings.Networks)[0].IPAddress;
+        const ipAfter = Object.values(registryAfter.NetworkSettings.Networks)[0].IPAddress;
+        console.log(`      registry address on the private network: ${ipBefore} -> ${ipAfter}`);
+        const client = registryClient(live, admin);
+        const pushed = await client.pushRandomImage("live/after-replace", "1", 256 * 1024);
+        assert.equal(await client.pullAndVerify("live/after-replace", "1"), pushed.manifestDigest);
+        const ref = `${live.outputs.registryAddress}/live/busybox:1`;
+        await dockerCli(["rmi", ref]);
+        await dockerCli(["pull", ref]);
+
+        // Docker gave the new container the old address back, which proves nothing about
+        // nginx re-resolving. Move it for real: a squatter takes its address, the registry
+        // rejoins under its alias at a new one, and nginx must find it within its resolver TTL.
+        const network = Object.keys(registryAfter.NetworkSettings.Networks)[0];
+        const uiStartedAt = (await live.docker.getContainer(live.containerName("ui")).inspect()).State.StartedAt;
+        await dockerCli(["network", "disconnect", network, live.containerName("registry")]);
+        const squatters: string[] = [];
+        for (let i = 0; i < 5; i++) {
+            const name = `${live.containerName("registry")}-squatter-${i}`;
+            await dockerCli(["run", "-d", "--pull", "never", "--label", LIVE_LABEL, "--name", name, "--network", network, PUSHABLE_IMAGE, "sleep", "600"]);
+            squatters.push(name);
+            if ((await live.docker.getContainer(name).inspect()).NetworkSettings.Networks[network].IPAddress === ipAfter) break;
+        }
+        await dockerCli(["network", "connect", "--alias", "registry", network, live.containerName("registry")]);
+        const moved = (await live.docker.getContainer(live.containerName("registry")).inspect()).NetworkSettings.Networks[network].IPAddress;
+        assert.notEqual(moved, ipAfter);
+        console.log(`      registry moved ${ipAfter} -> ${moved}, a squatter holds the old address; waiting for nginx to re-resolve`);
+        const started = Date.now();
+        let attempts = 0;
+        await waitFor(async () => {
+            attempts++;
+            return (await client.pullAndVerify("live/after-replace", "1")) === pushed.manifestDigest;
+        }, "pull through nginx after the move", 30_000);
+        const seconds = (Date.now() - started) / 1000;
+        console.log(`      pulls work again after ${seconds.toFixed(1)} s and ${attempts} attempt(s)`);
+        assert.ok(seconds <= RESOLVER_VALID_SECONDS + 5, `nginx took ${seconds} s to find the moved registry`);
+        const uiAfterMove = await live.docker.getContainer(live.containerName("ui")).inspect();
+        assert.equal(uiAfterMove.State.StartedAt, uiStartedAt, "nginx was restarted instead of re-resolving");
+        await dockerCli(["rm", "-f", ...squatters]);
+    });
+
+    it("6. data survives: destroy, then up again from the same config: the image pulls with the same digest", async () => {
+        const digest = await manifestDigest(live, admin, "live/busybox", "1");
+        const volume = live.outputs.volumeName;
+        const report = await live.destroy();
+        assert.deepEqual(report.retained, [volume]);
+        for (const role of ["registry", "ui"] as const) {
+            assert.equal(spawnSync("docker", ["container", "inspect", live.containerName(role)], { stdio: "ignore" }).status, 1, `${role} container left behind`);
+        }
+        assert.equal(spawnSync("docker", ["volume", "inspect", volume], { stdio: "ignore" }).status, 0, "the data volume was removed");
+
+        await live.up(liveConfig());
+        untrust?.();
+        untrust = live.trustCaForDocker();
+        const ci = { user: "ci-bot", password: CI_BOT_PASSWORD };
+        assert.equal(await manifestDigest(live, ci, "live/busybox", "1"), digest);
+        const ref = `${live.outputs.registryAddress}/live/busybox:1`;
+        await dockerCli(["login", live.outputs.registryAddress, "--username", "ci-bot", "--password-stdin"], CI_BOT_PASSWORD);
+        await dockerCli(["rmi", ref]);
+        const pulled = await dockerCli(["pull", ref]);
+        assert.ok(pulled.includes(digest), pulled);
+    });
 });
+
+function registryClient(live: LiveDeployment, auth: { user: string; password: string }): RegistryClient {
+    return new RegistryClient({ host: "localhost", port: live.httpsPort, ca: live.outputs.caCertificate, ...auth });
+}
+
+async function manifestDigest(live: LiveDeployment, auth: { user: string; password: string }, repository: string, tag: string): Promise<string> {
+    const head = await live.request(`/v2/${repository}/manifests/${tag}`, { method: "HEAD", auth, headers: { Accept: MANIFEST_TYPES } });
+    assert.equal(head.status, 200, `HEAD ${repository}:${tag}`);
+    return String(head.headers["docker-content-digest"]);
+}
+
+async function blobKilobytes(live: LiveDeployment): Promise<number> {
+    const result = await live.exec("registry", ["du", "-sk", "/var/lib/registry/docker/registry/v2/blobs"]);
+    assert.equal(result.exitCode, 0, result.output);
+    return Number(result.output.trim().split(/\s+/)[0]);
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (await check().catch(() => false)) return;
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`timed out waiting for: ${what}`);
+}
+
+async function waitHealthy(live: LiveDeployment, role: "registry" | "ui"): Promise<void> {
+    await waitFor(async () => (await live.docker.getContainer(live.containerName(role)).inspect()).State.Health?.Status === "healthy", `${role} healthy`, 90_000);
+}
+
+/** An OpenSSL client that offers only the given old protocol (security level 0 so it can). */
+function opensslHandshake(port: number, version: string): { status: number | null; output: string } {
+    const result = spawnSync("openssl", ["s_client", `-${version}`, "-cipher", "DEFAULT:@SECLEVEL=0", "-connect", `127.0.0.1:${port}`, "-servername", "localhost"], {
+        input: "", encoding: "utf8", timeout: 20_000,
+    });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+function plainHttpGet(port: number, path: string, host: string): Promise<{ status: number; location?: string }> {
+    return new Promise((resolve, reject) => {
+        http.get({ host: "127.0.0.1", port, path, headers: { Host: host }, agent: false }, (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+        }).on("error", reject);
+    });
+}
+
+function canConnect(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: "127.0.0.1", port }, () => { socket.destroy(); resolve(true); });
+        socket.on("error", () => resolve(false));
+    });
+}
+
+function looksLikeRegistry(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        http.get({ host: "127.0.0.1", port, path: "/v2/", agent: false }, (res) => {
+            res.resume();
+            resolve(res.headers["docker-distribution-api-version"] !== undefined);
+        }).on("error", () => resolve(false));
+    });
+}

@@ -108,7 +108,7 @@ describe("nginx config renderer", () => {
         }
         const conf = renderNginxConfig(oneOrigin);
         assert.match(conf, /client_max_body_size 0;/);
-        assert.match(conf, /^resolver 127\.0\.0\.11 valid=10s/m);
+        assert.match(conf, /^resolver 127\.0\.0\.11 valid=2s ipv6=off;/m);
     });
 
     it("blocks old docker clients with upstream's user-agent regex (negative lookahead intact)", () => {

@@ -1,0 +1,109 @@
+/**
+ * A minimal registry API v2 client over HTTPS (to 127.0.0.1, trusting only our CA) that
+ * pushes and pulls images the way docker does, verifying every digest. Used where many
+ * concurrent clients are needed and by the benchmark's raw HTTP measurements.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { HttpResponse, httpsRequest, portSuffixed } from "./liveDeployment";
+
+export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+const CONFIG_V1 = "application/vnd.docker.container.image.v1+json";
+const LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
+export interface RegistryEndpoint {
+    /** Host name for SNI and the Host header. */
+    host: string;
+    port: number;
+    ca: string;
+    user: string;
+    password: string;
+}
+
+export interface PushedImage {
+    repository: string;
+    tag: string;
+    manifestDigest: string;
+    blobs: { digest: string; size: number }[];
+}
+
+export function sha256(data: Buffer | string): string {
+    return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+export class RegistryClient {
+    constructor(private readonly endpoint: RegistryEndpoint) {}
+
+    async request(method: string, pathOrUrl: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<HttpResponse> {
+        const url = new URL(pathOrUrl, `https://${portSuffixed(this.endpoint.host, this.endpoint.port)}`);
+        const auth = Buffer.from(`${this.endpoint.user}:${this.endpoint.password}`).toString("base64");
+        return httpsRequest({
+            host: "127.0.0.1",
+            port: this.endpoint.port,
+            servername: this.endpoint.host,
+            ca: this.endpoint.ca,
+            method,
+            path: `${url.pathname}${url.search}`,
+            headers: { Host: url.host, Authorization: `Basic ${auth}`, ...headers, ...(body ? { "Content-Length": String(Buffer.byteLength(body)) } : {}) },
+            body,
+        });
+    }
+
+    /** Monolithic blob upload: POST for a session, PUT the bytes with their digest. */
+    async uploadBlob(repository: string, data: Buffer): Promise<string> {
+        const digest = sha256(data);
+        const start = await this.request("POST", `/v2/${repository}/blobs/uploads/`);
+        expectStatus(start, 202, `start upload to ${repository}`);
+        const location = new URL(String(start.headers.location), `https://${this.endpoint.host}`);
+        location.searchParams.set("digest", digest);
+        const put = await this.request("PUT", location.href, { "Content-Type": "application/octet-stream" }, data);
+        expectStatus(put, 201, `upload blob to ${repository}`);
+        if (put.headers["docker-content-digest"] !== digest) throw new Error(`registry stored ${put.headers["docker-content-digest"]} for ${digest}`);
+        return digest;
+    }
+
+    /** Pushes a one-layer image with `layerBytes` of random (incompressible) data. */
+    async pushRandomImage(repository: string, tag: string, layerBytes: number): Promise<PushedImage> {
+        const layer = randomBytes(layerBytes);
+        const config = Buffer.from(JSON.stringify({
+            architecture: "amd64", os: "linux", config: {},
+            rootfs: { type: "layers", diff_ids: [sha256(layer)] },
+        }));
+        const layerDigest = await this.uploadBlob(repository, layer);
+        const configDigest = await this.uploadBlob(repository, config);
+        const manifest = Buffer.from(JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MANIFEST_V2,
+            config: { mediaType: CONFIG_V1, size: config.length, digest: configDigest },
+            layers: [{ mediaType: LAYER, size: layer.length, digest: layerDigest }],
+        }));
+        const put = await this.request("PUT", `/v2/${repository}/manifests/${tag}`, { "Content-Type": MANIFEST_V2 }, manifest);
+        expectStatus(put, 201, `put manifest ${repository}:${tag}`);
+        const manifestDigest = sha256(manifest);
+        if (put.headers["docker-content-digest"] !== manifestDigest) throw new Error("manifest digest mismatch");
+        return {
+            repository, tag, manifestDigest,
+            blobs: [{ digest: configDigest, size: config.length }, { digest: layerDigest, size: layer.length }],
+        };
+    }
+
+    /** Pulls manifest, config and layers as docker does, verifying each digest. Returns the manifest digest. */
+    async pullAndVerify(repository: string, reference: string): Promise<string> {
+        const manifestResponse = await this.request("GET", `/v2/${repository}/manifests/${reference}`, { Accept: MANIFEST_V2 });
+        expectStatus(manifestResponse, 200, `get manifest ${repository}:${reference}`);
+        const manifestDigest = sha256(manifestResponse.body);
+        if (manifestResponse.headers["docker-content-digest"] !== manifestDigest) throw new Error(`manifest digest header mismatch for ${repository}:${reference}`);
+        const manifest = JSON.parse(manifestResponse.body.toString()) as { config: { digest: string }; layers: { digest: string; size: number }[] };
+        for (const blob of [manifest.config, ...manifest.layers]) {
+            const response = await this.request("GET", `/v2/${repository}/blobs/${blob.digest}`);
+            expectStatus(response, 200, `get blob ${blob.digest}`);
+            if (sha256(response.body) !== blob.digest) throw new Error(`blob ${blob.digest} of ${repository} arrived corrupted`);
+        }
+        return manifestDigest;
+    }
+}
+
+export function expectStatus(response: HttpResponse, status: number, what: string): void {
+    if (response.status !== status) {
+        throw new Error(`${what}: HTTP ${response.status} (expected ${status}): ${response.body.toString().slice(0, 300)}`);
+    }
+}
