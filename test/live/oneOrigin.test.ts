@@ -11,6 +11,7 @@ import {
     CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
 } from "./support/liveDeployment";
 import { RegistryClient } from "./support/registryClient";
+import { launchChromium, newContext, screenshotPath, servedKeyPin } from "./support/browser";
 import { RESOLVER_VALID_SECONDS } from "../../components/render/nginxConfig";
 
 const MANIFEST_TYPES = [
@@ -149,6 +150,27 @@ describe("live: one origin", function () {
         }
         const modern = await live.request("/v2/", { auth: admin, headers: { "User-Agent": "docker/24.0.7 go/go1.20.10" } });
         assert.equal(modern.status, 200);
+    });
+
+    it("5. browser, one origin: Chromium loads the UI, which lists the catalog with credentials", async () => {
+        const browser = await launchChromium([await servedKeyPin(live.httpsPort, "localhost")]);
+        try {
+            const context = await newContext(browser, { username: "admin", password: admin.password });
+            const page = await context.newPage();
+            const catalogRequests: string[] = [];
+            page.on("request", (request) => { if (request.url().includes("/v2/")) catalogRequests.push(request.url()); });
+            await page.goto(live.outputs.uiUrl);
+            await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
+            const state = await page.getAttribute("body", "data-state");
+            const error = await page.textContent("#error");
+            assert.equal(state, "loaded", `UI failed: ${error}`);
+            const repositories = await page.$$eval("li.repository", (items) => items.map((li) => li.textContent));
+            assert.ok(repositories.includes("live/busybox"), `UI lists ${repositories.join(", ")}`);
+            assert.ok(catalogRequests.every((url) => url.startsWith("https://localhost:18443/v2/")), `same origin only: ${catalogRequests.join(" ")}`);
+            await page.screenshot({ path: screenshotPath("ui-one-origin.png"), fullPage: true });
+        } finally {
+            await browser.close();
+        }
     });
 
     it("10. idempotence: evaluating the program again against the live state changes nothing", async () => {

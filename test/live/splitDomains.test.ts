@@ -1,0 +1,146 @@
+/**
+ * Split domains on a real Docker engine: the registry and the UI on two host names (which
+ * /etc/hosts maps to 127.0.0.1, see test/live/env/provision.sh), one published port.
+ * Chromium proves the CORS behaviour that matters: the UI origin can read the registry
+ * with credentials, another origin cannot.
+ */
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import { launchChromium, newContext, screenshotPath, servedKeyPin } from "./support/browser";
+import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "./support/liveDeployment";
+
+const REGISTRY_HOST = "registry.private-registry.test";
+const UI_HOST = "ui.private-registry.test";
+const OTHER_HOST = "other.private-registry.test";
+const PORT = 19443;
+const UI_ORIGIN = `https://${UI_HOST}:${PORT}`;
+const REGISTRY_ORIGIN = `https://${REGISTRY_HOST}:${PORT}`;
+
+describe("live: split domains", function () {
+    let live: LiveDeployment;
+    let untrust: (() => void) | undefined;
+    let admin: { user: string; password: string };
+
+    before(async function () {
+        requireDocker(this);
+        await LiveDeployment.clearLeftovers();
+        live = new LiveDeployment("split", liveConfig({
+            topology: "split-domains",
+            registryHost: REGISTRY_HOST,
+            uiHost: UI_HOST,
+            httpsPort: PORT,
+            httpPort: 19080,
+            cors: { allowedOrigins: ["https://tools.private-registry.test"] },
+        }));
+        await ensureTestImage(live.docker);
+        await live.up();
+        admin = { user: "admin", password: live.adminPassword };
+        untrust = live.trustCaForDocker();
+    });
+
+    after(async function () {
+        untrust?.();
+        if (!live) return;
+        await dockerCli(["logout", live.outputs.registryAddress]).catch(() => undefined);
+        await live.destroy().catch((e) => console.error(e));
+        await LiveDeployment.clearLeftovers();
+    });
+
+    it("4a. docker pushes through the registry host; the UI host serves the UI, not the API", async () => {
+        assert.equal(live.outputs.registryAddress, `${REGISTRY_HOST}:${PORT}`);
+        assert.equal(live.outputs.uiUrl, `${UI_ORIGIN}/`);
+        await dockerCli(["login", live.outputs.registryAddress, "--username", "admin", "--password-stdin"], admin.password);
+        const ref = `${live.outputs.registryAddress}/split/busybox:1`;
+        await dockerCli(["tag", PUSHABLE_IMAGE, ref]);
+        await dockerCli(["push", ref]);
+        await dockerCli(["rmi", ref]);
+        await dockerCli(["pull", ref]);
+        const ui = await live.request("/", { host: UI_HOST });
+        assert.equal(ui.status, 200);
+        assert.match(ui.body.toString(), /<html/i);
+        assert.equal((await live.request("/v2/_catalog", { host: UI_HOST, auth: admin })).headers["docker-distribution-api-version"], undefined);
+    });
+
+    it("4b. preflight is answered by nginx with 204, without credentials, for allowed origins only", async () => {
+        const preflight = (origin: string) => live.request("/v2/split/busybox/manifests/sha256:" + "0".repeat(64), {
+            method: "OPTIONS",
+            headers: { Origin: origin, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "authorization, accept" },
+        });
+        for (const origin of [UI_ORIGIN, "https://tools.private-registry.test"]) {
+            const allowed = await preflight(origin);
+            assert.equal(allowed.status, 204, origin);
+            assert.equal(allowed.headers["access-control-allow-origin"], origin);
+            assert.equal(allowed.headers["access-control-allow-credentials"], "true");
+            assert.match(String(allowed.headers["access-control-allow-methods"]), /DELETE/);
+            assert.match(String(allowed.headers["access-control-allow-headers"]), /Authorization/);
+            assert.match(String(allowed.headers["access-control-allow-headers"]), /Accept/);
+        }
+        const denied = await preflight(`https://${OTHER_HOST}`);
+        assert.equal(denied.headers["access-control-allow-origin"], undefined);
+        const get = await live.request("/v2/_catalog", { auth: admin, headers: { Origin: UI_ORIGIN } });
+        assert.equal(get.status, 200);
+        assert.equal(get.headers["access-control-allow-origin"], UI_ORIGIN);
+        assert.match(String(get.headers["access-control-expose-headers"]), /Docker-Content-Digest/);
+        const unauthorized = await live.request("/v2/_catalog", { headers: { Origin: UI_ORIGIN } });
+        assert.equal(unauthorized.status, 401);
+        assert.equal(unauthorized.headers["access-control-allow-origin"], UI_ORIGIN, "a 401 must carry CORS headers, or the UI cannot see it");
+    });
+
+    it("4c. Chromium: the UI origin lists the catalog with credentials and can read digests and delete; another origin is blocked", async () => {
+        const browser = await launchChromium([await servedKeyPin(PORT, UI_HOST)]);
+        const other = await servePage();
+        try {
+            const context = await newContext(browser, { username: "admin", password: admin.password });
+            const page = await context.newPage();
+            await page.goto(live.outputs.uiUrl);
+            await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
+            assert.equal(await page.getAttribute("body", "data-state"), "loaded", `UI failed: ${await page.textContent("#error")}`);
+            assert.deepEqual(await page.$$eval("li.repository", (items) => items.map((li) => li.textContent)), ["split/busybox"]);
+            await page.screenshot({ path: screenshotPath("ui-split-domains.png"), fullPage: true });
+
+            // What the UI does to delete: HEAD for the digest (an exposed header), then DELETE
+            // with an Authorization header (a preflighted request).
+            const authorization = `Basic ${Buffer.from(`admin:${admin.password}`).toString("base64")}`;
+            const deletion = await page.evaluate(async ({ registry, authorization }) => {
+                const accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+                const head = await fetch(`${registry}/v2/split/busybox/manifests/1`, { method: "HEAD", credentials: "include", headers: { Accept: accept, Authorization: authorization } });
+                const digest = head.headers.get("Docker-Content-Digest");
+                const del = await fetch(`${registry}/v2/split/busybox/manifests/${digest}`, { method: "DELETE", credentials: "include", headers: { Authorization: authorization } });
+                return { head: head.status, digest, del: del.status };
+            }, { registry: REGISTRY_ORIGIN, authorization });
+            assert.equal(deletion.head, 200);
+            assert.match(String(deletion.digest), /^sha256:[0-9a-f]{64}$/);
+            assert.equal(deletion.del, 202);
+
+            const foreign = await context.newPage();
+            await foreign.goto(`http://${OTHER_HOST}:${other.port}/`);
+            // No named helpers inside evaluate: tsx would wrap them in a helper the page lacks.
+            const attempts = await foreign.evaluate(async ({ registry, authorization }) => {
+                const results: string[] = [];
+                for (const init of [{ credentials: "include" }, { credentials: "include", headers: { Authorization: authorization } }] as RequestInit[]) {
+                    try {
+                        results.push(`read ${(await fetch(`${registry}/v2/_catalog`, init)).status}`);
+                    } catch (error) {
+                        results.push(`blocked: ${(error as Error).message}`);
+                    }
+                }
+                return results;
+            }, { registry: REGISTRY_ORIGIN, authorization });
+            for (const attempt of attempts) assert.match(attempt, /^blocked: Failed to fetch/, attempt);
+        } finally {
+            await browser.close();
+            other.server.close();
+        }
+    });
+});
+
+/** A page on an origin that is not on the allow-list (plain HTTP on 127.0.0.1). */
+async function servePage(): Promise<{ server: http.Server; port: number }> {
+    const server = http.createServer((_req, res) => {
+        res.writeHead(200, { "Content-Type": "text/html" });
+        res.end("<!doctype html><title>not allowed</title><p>another origin</p>");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { server, port: (server.address() as AddressInfo).port };
+}
