@@ -1,0 +1,86 @@
+/**
+ * Benchmark-only registries beside the stack: the same image, the same rendered config
+ * and htpasswd, serving TLS itself on a temporary port published on 127.0.0.1, so a client
+ * reaches the registry over the same kind of connection as through nginx, minus nginx.
+ * One with auth (the direct baseline), one without (the unauthenticated baseline).
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { registryConfigDocument } from "../components/render/registryConfig";
+import { paths } from "../components/settings";
+import { dockerCli, LIVE_LABEL } from "../test/live/support/liveDeployment";
+
+export interface DirectRegistry {
+    name: string;
+    port: number;
+    remove(): Promise<void>;
+}
+
+export interface DirectRegistryOptions {
+    name: string;
+    image: string;
+    port: number;
+    auth: boolean;
+    htpasswd: string;
+    certificatePem: string;
+    privateKeyPem: string;
+}
+
+export async function startDirectRegistry(options: DirectRegistryOptions): Promise<DirectRegistry> {
+    const document: Record<string, unknown> = {
+        ...registryConfigDocument({ logLevel: "warn", realm: "bench" }),
+    };
+    const http = document.http as Record<string, unknown>;
+    http.tls = { certificate: "/certs/server.crt", key: "/certs/server.key" };
+    if (!options.auth) delete document.auth;
+
+    const files = mkdtempSync(join(tmpdir(), "bench-registry-"));
+    const volume = `${options.name}-data`;
+    try {
+        const put = (path: string, content: string) => {
+            mkdirSync(join(files, path, ".."), { recursive: true });
+            writeFileSync(join(files, path), content, { mode: 0o644 });
+        };
+        put(paths.registryConfig, stringify(document));
+        put(paths.htpasswd, options.htpasswd);
+        put("/certs/server.crt", options.certificatePem);
+        put("/certs/server.key", options.privateKeyPem);
+        await dockerCli(["rm", "-f", options.name]).catch(() => undefined);
+        await dockerCli(["volume", "create", "--label", LIVE_LABEL, volume]);
+        await dockerCli([
+            "create", "--name", options.name, "--label", LIVE_LABEL, "--pull", "never",
+            "-p", `127.0.0.1:${options.port}:5000`, "-v", `${volume}:${paths.registryData}`,
+            "-e", "REGISTRY_HTTP_SECRET=benchmark-only-secret",
+            options.image,
+        ]);
+        await dockerCli(["cp", `${files}/.`, `${options.name}:/`]);
+        await dockerCli(["start", options.name]);
+    } finally {
+        rmSync(files, { recursive: true, force: true });
+    }
+    await waitForPort(options.port);
+    return {
+        name: options.name,
+        port: options.port,
+        remove: async () => {
+            await dockerCli(["rm", "-f", "-v", options.name]).catch(() => undefined);
+            await dockerCli(["volume", "rm", "-f", volume]).catch(() => undefined);
+        },
+    };
+}
+
+async function waitForPort(port: number): Promise<void> {
+    const net = await import("node:net");
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+        const open = await new Promise<boolean>((resolve) => {
+            const socket = net.connect({ host: "127.0.0.1", port }, () => { socket.destroy(); resolve(true); });
+            socket.on("error", () => resolve(false));
+        });
+        if (open) return;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`benchmark registry on 127.0.0.1:${port} did not come up`);
+}

@@ -1,0 +1,223 @@
+/**
+ * `npm run bench`: the registry data path through our nginx entrypoint against a direct
+ * connection to the registry, authentication cost, the machine's ceilings, and program
+ * evaluation time. Needs the live environment (root, Docker, test images, skopeo, wrk:
+ * `bash test/live/env/provision.sh`).
+ *
+ * Env: BENCH_SIZE_MIB (layer size, default 1024), BENCH_ROUNDS (default 3),
+ *      BENCH_LOAD_SECONDS (wrk duration per measurement, default 10).
+ * Writes bench/results.json and ends with one summary line.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { join } from "node:path";
+import { defaults } from "../components/config/stackConfig";
+import { dockerCli, LiveDeployment, liveConfig, TEST_IMAGES } from "../test/live/support/liveDeployment";
+import { RegistryClient } from "../test/live/support/registryClient";
+import { startDirectRegistry } from "./directRegistry";
+import { evaluationSeconds } from "./evaluation";
+import { basicAuth, LoadResult, runLoad } from "./load";
+import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
+
+const MIB = 1024 * 1024;
+const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
+const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501 };
+const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+
+const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+async function main(): Promise<void> {
+    for (const tool of ["docker", "skopeo", "wrk"]) {
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found: run bash test/live/env/provision.sh as root`);
+    }
+    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) throw new Error("no Docker engine: run bash test/live/env/provision.sh as root");
+
+    await LiveDeployment.clearLeftovers();
+    const live = new LiveDeployment("bench", liveConfig({ httpsPort: PORTS.https, httpPort: PORTS.http, users: [{ name: "admin" }] }));
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+        log(`deploying the stack (bcrypt cost ${defaults.bcryptCost}, the default)`);
+        await live.up();
+        cleanups.push(async () => {
+            await live.destroy();
+            await dockerCli(["volume", "rm", "-f", live.outputs.volumeName]);
+        });
+        const ca = live.outputs.caCertificate;
+        const admin = { user: "admin", password: live.adminPassword };
+        const certificatePem = (await live.exec("ui", ["cat", "/etc/nginx/certs/server.crt"])).output;
+        const privateKeyPem = (await live.exec("ui", ["cat", "/etc/nginx/certs/server.key"])).output;
+        const htpasswd = (await live.exec("registry", ["cat", "/auth/htpasswd"])).output;
+
+        const direct = await startDirectRegistry({ name: "private-registry-bench-direct", image: TEST_IMAGES.registry, port: PORTS.directAuth, auth: true, htpasswd, certificatePem, privateKeyPem });
+        cleanups.push(() => direct.remove());
+        const open = await startDirectRegistry({ name: "private-registry-bench-noauth", image: TEST_IMAGES.registry, port: PORTS.directNoAuth, auth: false, htpasswd, certificatePem, privateKeyPem });
+        cleanups.push(() => open.remove());
+
+        const endpoints: Record<"nginx" | "direct", Endpoint> = {
+            nginx: { host: "localhost", port: PORTS.https, ca, ...admin },
+            direct: { host: "localhost", port: PORTS.directAuth, ca, ...admin },
+        };
+
+        // ---------------------------------------------------------------- data path
+        const transfers: Record<string, Record<string, { push: number[]; pull: number[] }>> = {};
+        for (const tool of ["skopeo", "raw"]) {
+            transfers[tool] = { nginx: { push: [], pull: [] }, direct: { push: [], pull: [] } };
+        }
+        for (let r = 1; r <= rounds; r++) {
+            for (const tool of ["skopeo", "raw"] as const) {
+                for (const path of ["nginx", "direct"] as const) {
+                    const run = tool === "skopeo" ? skopeoRound : rawHttpRound;
+                    const result = await run(endpoints[path], `bench/${tool}-${path}-${r}`, sizeMiB * MIB);
+                    transfers[tool][path].push.push(result.push);
+                    transfers[tool][path].pull.push(result.pull);
+                    log(`round ${r} ${tool} ${path}: push ${result.push.toFixed(2)} s, pull ${result.pull.toFixed(2)} s`);
+                }
+            }
+        }
+
+        // ---------------------------------------------------------------- ceilings
+        log("ceilings: SHA-256 and nginx HTTPS for the same size");
+        const sample = randomLayer(sizeMiB * MIB);
+        const shaTimes: number[] = [];
+        for (let i = 0; i < 3; i++) {
+            const start = process.hrtime.bigint();
+            createHash("sha256").update(sample).digest();
+            shaTimes.push(Number(process.hrtime.bigint() - start) / 1e9);
+        }
+        const staticFile = mkdtempSync(join("/dev/shm", "bench-static-"));
+        writeFileSync(join(staticFile, "bench.bin"), sample);
+        await dockerCli(["cp", join(staticFile, "bench.bin"), `${live.containerName("ui")}:/usr/share/nginx/html/bench.bin`]);
+        rmSync(staticFile, { recursive: true, force: true });
+        const staticTimes: number[] = [];
+        for (let i = 0; i < 3; i++) staticTimes.push(await timedGet(endpoints.nginx, "/bench.bin", sample.length));
+        await live.exec("ui", ["rm", "-f", "/usr/share/nginx/html/bench.bin"]);
+
+        // ---------------------------------------------------------------- authentication
+        log(`authenticated vs unauthenticated small requests (wrk, ${loadSeconds} s each)`);
+        const manifestTargets = [
+            new RegistryClient({ host: "localhost", port: PORTS.https, ca, ...admin }),
+            new RegistryClient({ host: "localhost", port: PORTS.directAuth, ca, ...admin }),
+            new RegistryClient({ host: "localhost", port: PORTS.directNoAuth, ca, ...admin }),
+        ];
+        for (const client of manifestTargets) await client.pushRandomImage("bench/small", "1", 1024);
+        const accept = { Accept: MANIFEST_V2 };
+        const auth = basicAuth(admin.user, admin.password);
+        const host = (port: number) => `localhost:${port}`;
+        const load: Record<string, LoadResult> = {};
+        const measure = async (key: string, port: number, method: "GET" | "HEAD", path: string, headers: Record<string, string>) => {
+            load[key] = await runLoad({ port, host: host(port), method, path, headers }, loadSeconds);
+            log(`${key}: ${load[key].requestsPerSecond.toFixed(0)} req/s, ${load[key].errors} errors`);
+            if (load[key].errors > 0 || load[key].requests === 0) throw new Error(`${key}: ${load[key].errors} failed of ${load[key].requests} requests`);
+        };
+        await measure("nginx_auth_get_v2", PORTS.https, "GET", "/v2/", auth);
+        await measure("direct_auth_get_v2", PORTS.directAuth, "GET", "/v2/", auth);
+        await measure("direct_noauth_get_v2", PORTS.directNoAuth, "GET", "/v2/", {});
+        await measure("nginx_auth_head_manifest", PORTS.https, "HEAD", "/v2/bench/small/manifests/1", { ...auth, ...accept });
+        await measure("direct_auth_head_manifest", PORTS.directAuth, "HEAD", "/v2/bench/small/manifests/1", { ...auth, ...accept });
+        await measure("direct_noauth_head_manifest", PORTS.directNoAuth, "HEAD", "/v2/bench/small/manifests/1", accept);
+
+        // After the live runs: this re-installs plain mocks in the same runtime.
+        log("program evaluation under the mock runtime (1, 10, 100 users)");
+        const evaluation: Record<string, number> = {};
+        for (const users of [1, 10, 100]) evaluation[`users_${users}`] = round2(median(await evaluationSeconds(users)));
+
+        // ---------------------------------------------------------------- report
+        const gib = (sizeMiB * MIB) / 2 ** 30;
+        const medians: Record<string, Record<string, { push: number; pull: number }>> = {};
+        const ratios: Record<string, { push: number; pull: number }> = {};
+        for (const tool of Object.keys(transfers)) {
+            medians[tool] = {};
+            for (const path of ["nginx", "direct"]) {
+                medians[tool][path] = { push: round2(median(transfers[tool][path].push)), pull: round2(median(transfers[tool][path].pull)) };
+            }
+            // Throughput of (a) nginx over (b) direct: direct time / nginx time.
+            ratios[tool] = {
+                push: round2(medians[tool].direct.push / medians[tool].nginx.push),
+                pull: round2(medians[tool].direct.pull / medians[tool].nginx.pull),
+            };
+        }
+        const authRatios = {
+            get_v2: round2(load.direct_auth_get_v2.requestsPerSecond / load.direct_noauth_get_v2.requestsPerSecond),
+            head_manifest: round2(load.direct_auth_head_manifest.requestsPerSecond / load.direct_noauth_head_manifest.requestsPerSecond),
+            nginx_get_v2: round2(load.nginx_auth_get_v2.requestsPerSecond / load.direct_noauth_get_v2.requestsPerSecond),
+            nginx_head_manifest: round2(load.nginx_auth_head_manifest.requestsPerSecond / load.direct_noauth_head_manifest.requestsPerSecond),
+        };
+        const summary = {
+            push_ratio: ratios.skopeo.push,
+            pull_ratio: ratios.skopeo.pull,
+            auth_ratio: Math.min(authRatios.nginx_get_v2, authRatios.nginx_head_manifest),
+        };
+        const results = {
+            date: new Date().toISOString(),
+            machine: {
+                cpus: os.cpus().length,
+                cpu: os.cpus()[0]?.model,
+                memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+                kernel: os.release(),
+                docker: (await dockerCli(["version", "--format", "{{.Server.Version}}"])).trim(),
+            },
+            settings: { layerMiB: sizeMiB, rounds, loadSeconds, bcryptCost: defaults.bcryptCost, load: "GET: wrk -t2 -c8; HEAD: ab -k -c8" },
+            transfers,
+            medians,
+            ratios,
+            ceilings: {
+                sha256_GiB_per_s: round2(gib / median(shaTimes)),
+                nginx_https_static_GiB_per_s: round2(gib / median(staticTimes)),
+                skopeo_nginx_push_GiB_per_s: round2(gib / medians.skopeo.nginx.push),
+                skopeo_nginx_pull_GiB_per_s: round2(gib / medians.skopeo.nginx.pull),
+            },
+            load: Object.fromEntries(Object.entries(load).map(([k, v]) => [k, { ...v, requestsPerSecond: Math.round(v.requestsPerSecond) }])),
+            authRatios,
+            evaluationSeconds: evaluation,
+            summary,
+        };
+        writeFileSync(join(__dirname, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+        printTable(results);
+        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)}`);
+    } finally {
+        for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log(`cleanup: ${e}`));
+        await LiveDeployment.clearLeftovers();
+    }
+}
+
+function printTable(results: {
+    medians: Record<string, Record<string, { push: number; pull: number }>>;
+    ratios: Record<string, { push: number; pull: number }>;
+    ceilings: Record<string, number>;
+    load: Record<string, { requestsPerSecond: number }>;
+    authRatios: Record<string, number>;
+    evaluationSeconds: Record<string, number>;
+    settings: { layerMiB: number; rounds: number };
+}): void {
+    const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct"]];
+    for (const [tool, m] of Object.entries(results.medians)) {
+        for (const op of ["push", "pull"] as const) {
+            rows.push([`${tool} ${op} ${results.settings.layerMiB} MiB (median of ${results.settings.rounds}, s)`, m.nginx[op].toFixed(2), m.direct[op].toFixed(2), results.ratios[tool][op].toFixed(2)]);
+        }
+    }
+    const l = results.load;
+    rows.push(["GET /v2/ with auth (req/s)", String(l.nginx_auth_get_v2.requestsPerSecond), String(l.direct_auth_get_v2.requestsPerSecond), ""]);
+    rows.push(["GET /v2/ without auth, no-auth registry (req/s)", "", String(l.direct_noauth_get_v2.requestsPerSecond), ""]);
+    rows.push(["HEAD manifest with auth (req/s)", String(l.nginx_auth_head_manifest.requestsPerSecond), String(l.direct_auth_head_manifest.requestsPerSecond), ""]);
+    rows.push(["HEAD manifest without auth, no-auth registry (req/s)", "", String(l.direct_noauth_head_manifest.requestsPerSecond), ""]);
+    for (const [k, v] of Object.entries(results.authRatios)) rows.push([`auth ratio ${k}`, "", "", v.toFixed(2)]);
+    for (const [k, v] of Object.entries(results.ceilings)) rows.push([`ceiling ${k}`, v.toFixed(2), "", ""]);
+    for (const [k, v] of Object.entries(results.evaluationSeconds)) rows.push([`program evaluation, ${k.replace("_", " ")} (s)`, v.toFixed(2), "", ""]);
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
+}
+
+main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+});
