@@ -1,0 +1,47 @@
+/**
+ * `npm run bench` keeps working: a small run end to end (16 MiB layers, one round, short
+ * load phases). It checks the benchmark's plumbing and output, not speed: the figures
+ * themselves belong to the real run (README § Performance).
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireDocker } from "./support/liveDeployment";
+
+describe("live: benchmark smoke run", function () {
+    it("runs end to end, writes every figure and ends with the summary line", function () {
+        requireDocker(this);
+        const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+        try {
+            const output = join(dir, "results.json");
+            const run = spawnSync("npx", ["tsx", "bench/run.ts"], {
+                cwd: join(__dirname, "..", ".."),
+                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_OUTPUT: output },
+                encoding: "utf8",
+                timeout: 600_000,
+            });
+            assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+            const lines = run.stdout.trim().split("\n");
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d$/);
+            const results = JSON.parse(readFileSync(output, "utf8"));
+            for (const tool of ["skopeo", "raw"]) {
+                for (const path of ["nginx", "direct"]) {
+                    for (const op of ["push", "pull"]) {
+                        const value = results.medians[tool][path][op];
+                        assert.ok(Number.isFinite(value) && value > 0, `${tool} ${path} ${op}: ${value}`);
+                    }
+                }
+            }
+            for (const [key, load] of Object.entries(results.load as Record<string, { requests: number; errors: number }>)) {
+                assert.ok(load.requests > 0, `${key}: no requests`);
+                assert.equal(load.errors, 0, `${key}: errors`);
+            }
+            assert.deepEqual(Object.keys(results.evaluationSeconds), ["users_1", "users_10", "users_100"]);
+            assert.ok(results.ceilings.sha256_GiB_per_s > 0);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
