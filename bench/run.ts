@@ -73,17 +73,22 @@ async function main(): Promise<void> {
 
         // ---------------------------------------------------------------- data path
         const transfers: Record<string, Record<string, { push: number[]; pull: number[] }>> = {};
+        // Busy CPU seconds of the whole machine per transfer: where a 2-core machine's time goes.
+        const cpu: Record<string, Record<string, { push: number[]; pull: number[] }>> = {};
         for (const tool of ["skopeo", "raw"]) {
             transfers[tool] = { nginx: { push: [], pull: [] }, direct: { push: [], pull: [] } };
+            cpu[tool] = { nginx: { push: [], pull: [] }, direct: { push: [], pull: [] } };
         }
         for (let r = 1; r <= rounds; r++) {
             for (const tool of ["skopeo", "raw"] as const) {
                 for (const path of ["nginx", "direct"] as const) {
                     const run = tool === "skopeo" ? skopeoRound : rawHttpRound;
                     const result = await run(endpoints[path], `bench/${tool}-${path}-${r}`, sizeMiB * MIB);
-                    transfers[tool][path].push.push(result.push);
-                    transfers[tool][path].pull.push(result.pull);
-                    log(`round ${r} ${tool} ${path}: push ${result.push.toFixed(2)} s, pull ${result.pull.toFixed(2)} s`);
+                    for (const op of ["push", "pull"] as const) {
+                        transfers[tool][path][op].push(result[op].seconds);
+                        cpu[tool][path][op].push(result[op].cpuSeconds);
+                    }
+                    log(`round ${r} ${tool} ${path}: push ${result.push.seconds.toFixed(2)} s (${result.push.cpuSeconds.toFixed(1)} CPU-s), pull ${result.pull.seconds.toFixed(2)} s (${result.pull.cpuSeconds.toFixed(1)} CPU-s)`);
                 }
             }
         }
@@ -102,7 +107,7 @@ async function main(): Promise<void> {
         await dockerCli(["cp", join(staticFile, "bench.bin"), `${live.containerName("ui")}:/usr/share/nginx/html/bench.bin`]);
         rmSync(staticFile, { recursive: true, force: true });
         const staticTimes: number[] = [];
-        for (let i = 0; i < 3; i++) staticTimes.push(await timedGet(endpoints.nginx, "/bench.bin", sample.length));
+        for (let i = 0; i < 3; i++) staticTimes.push((await timedGet(endpoints.nginx, "/bench.bin", sample.length)).seconds);
         await live.exec("ui", ["rm", "-f", "/usr/share/nginx/html/bench.bin"]);
 
         // ---------------------------------------------------------------- authentication
@@ -137,11 +142,14 @@ async function main(): Promise<void> {
         // ---------------------------------------------------------------- report
         const gib = (sizeMiB * MIB) / 2 ** 30;
         const medians: Record<string, Record<string, { push: number; pull: number }>> = {};
+        const cpuMedians: Record<string, Record<string, { push: number; pull: number }>> = {};
         const ratios: Record<string, { push: number; pull: number }> = {};
         for (const tool of Object.keys(transfers)) {
             medians[tool] = {};
+            cpuMedians[tool] = {};
             for (const path of ["nginx", "direct"]) {
                 medians[tool][path] = { push: round2(median(transfers[tool][path].push)), pull: round2(median(transfers[tool][path].pull)) };
+                cpuMedians[tool][path] = { push: round2(median(cpu[tool][path].push)), pull: round2(median(cpu[tool][path].pull)) };
             }
             // Throughput of (a) nginx over (b) direct: direct time / nginx time.
             ratios[tool] = {
@@ -172,12 +180,15 @@ async function main(): Promise<void> {
             settings: { layerMiB: sizeMiB, rounds, loadSeconds, bcryptCost: defaults.bcryptCost, load: "GET: wrk -t2 -c8; HEAD: ab -k -c8" },
             transfers,
             medians,
+            machineCpuSeconds: { perTransfer: cpu, medians: cpuMedians },
             ratios,
             ceilings: {
                 sha256_GiB_per_s: round2(gib / median(shaTimes)),
                 nginx_https_static_GiB_per_s: round2(gib / median(staticTimes)),
-                skopeo_nginx_push_GiB_per_s: round2(gib / medians.skopeo.nginx.push),
-                skopeo_nginx_pull_GiB_per_s: round2(gib / medians.skopeo.nginx.pull),
+            },
+            throughputGiBPerSecond: {
+                skopeo_nginx_push: round2(gib / medians.skopeo.nginx.push),
+                skopeo_nginx_pull: round2(gib / medians.skopeo.nginx.pull),
             },
             load: Object.fromEntries(Object.entries(load).map(([k, v]) => [k, { ...v, requestsPerSecond: Math.round(v.requestsPerSecond) }])),
             authRatios,
@@ -196,8 +207,10 @@ async function main(): Promise<void> {
 function printTable(results: {
     transfers: Record<string, Record<string, { push: number[]; pull: number[] }>>;
     medians: Record<string, Record<string, { push: number; pull: number }>>;
+    machineCpuSeconds: { medians: Record<string, Record<string, { push: number; pull: number }>> };
     ratios: Record<string, { push: number; pull: number }>;
     ceilings: Record<string, number>;
+    throughputGiBPerSecond: Record<string, number>;
     load: Record<string, { requestsPerSecond: number }>;
     authRatios: Record<string, number>;
     evaluationSeconds: Record<string, number>;
@@ -215,8 +228,14 @@ function printTable(results: {
     rows.push(["GET /v2/ without auth, no-auth registry (req/s)", "", String(l.direct_noauth_get_v2.requestsPerSecond), ""]);
     rows.push(["HEAD manifest with auth (req/s)", String(l.nginx_auth_head_manifest.requestsPerSecond), String(l.direct_auth_head_manifest.requestsPerSecond), ""]);
     rows.push(["HEAD manifest without auth, no-auth registry (req/s)", "", String(l.direct_noauth_head_manifest.requestsPerSecond), ""]);
+    for (const [tool, m] of Object.entries(results.machineCpuSeconds.medians)) {
+        for (const op of ["push", "pull"] as const) {
+            rows.push([`${tool} ${op}: machine CPU-seconds (median; 2 cores = 2 per second)`, m.nginx[op].toFixed(1), m.direct[op].toFixed(1), ""]);
+        }
+    }
     for (const [k, v] of Object.entries(results.authRatios)) rows.push([`auth ratio ${k}`, "", "", v.toFixed(2)]);
     for (const [k, v] of Object.entries(results.ceilings)) rows.push([`ceiling ${k}`, v.toFixed(2), "", ""]);
+    for (const [k, v] of Object.entries(results.throughputGiBPerSecond)) rows.push([`throughput ${k}, GiB/s`, v.toFixed(2), "", ""]);
     for (const [k, v] of Object.entries(results.evaluationSeconds)) rows.push([`program evaluation, ${k.replace("_", " ")} (s)`, v.toFixed(2), "", ""]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));

@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -34,10 +34,23 @@ export function randomLayer(bytes: number): Buffer {
     return data;
 }
 
-async function timed(action: () => Promise<void>): Promise<number> {
+/** Wall time and the whole machine's busy CPU time (all processes: client, docker-proxy, nginx, registry). */
+export interface Timing {
+    seconds: number;
+    cpuSeconds: number;
+}
+
+/** Busy CPU seconds of the machine so far, from /proc/stat (USER_HZ = 100). */
+function machineBusySeconds(): number {
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+async function timed(action: () => Promise<void>): Promise<Timing> {
+    const cpu = machineBusySeconds();
     const start = process.hrtime.bigint();
     await action();
-    return Number(process.hrtime.bigint() - start) / 1e9;
+    return { seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuSeconds: machineBusySeconds() - cpu };
 }
 
 // ---------------------------------------------------------------------------- skopeo
@@ -75,7 +88,7 @@ function skopeoTls(endpoint: Endpoint): { certDir: string; args: (direction: "sr
 }
 
 /** Pushes a fresh layer with skopeo, then pulls it back; returns both durations in seconds. */
-export async function skopeoRound(endpoint: Endpoint, repository: string, layerBytes: number): Promise<{ push: number; pull: number }> {
+export async function skopeoRound(endpoint: Endpoint, repository: string, layerBytes: number): Promise<{ push: Timing; pull: Timing }> {
     const work = mkdtempSync(join(SCRATCH, "bench-skopeo-"));
     const tls = skopeoTls(endpoint);
     const reference = `docker://${endpoint.host}:${endpoint.port}/${repository}:bench`;
@@ -117,7 +130,7 @@ function request(endpoint: Endpoint, method: string, path: string, headers: Reco
 }
 
 /** Uploads a fresh blob (POST, then one PUT with the bytes), then GETs it back hashing the stream. */
-export async function rawHttpRound(endpoint: Endpoint, repository: string, layerBytes: number): Promise<{ push: number; pull: number }> {
+export async function rawHttpRound(endpoint: Endpoint, repository: string, layerBytes: number): Promise<{ push: Timing; pull: Timing }> {
     const layer = randomLayer(layerBytes);
     const digest = sha256(layer);
     const push = await timed(async () => {
@@ -140,7 +153,7 @@ export async function rawHttpRound(endpoint: Endpoint, repository: string, layer
 }
 
 /** GET of a static file over HTTPS, hashed as it streams (the nginx ceiling). */
-export async function timedGet(endpoint: Endpoint, path: string, expectedBytes: number): Promise<number> {
+export async function timedGet(endpoint: Endpoint, path: string, expectedBytes: number): Promise<Timing> {
     return timed(async () => {
         const get = await request(endpoint, "GET", path, {});
         if (get.status !== 200 || get.bytes !== expectedBytes) throw new Error(`GET ${path}: HTTP ${get.status}, ${get.bytes} bytes`);
