@@ -141,7 +141,8 @@ start_docker() {
             cgroupfs-mount || true
         fi
         log "dockerd: starting in the background (log: $DOCKERD_LOG)"
-        nohup setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+        # Close fd 9 (the provision lock) in the daemon, or it would hold the lock forever.
+        nohup setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
     fi
     local i
     for i in $(seq 1 60); do
