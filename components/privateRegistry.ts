@@ -141,8 +141,10 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             },
             wait: true,
             waitTimeout: 120,
-            // nginx's master binds 80/443 as root, then switches its workers to an unprivileged user.
-            capabilities: { drops: ["ALL"], adds: ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"] },
+            // nginx's master binds 80/443 as root, then switches its workers to an unprivileged
+            // user. The UI image owns its html and nginx folders by that user, so the root
+            // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.
+            capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"] },
             securityOpts: NO_NEW_PRIVILEGES,
             ...LOGGING,
             labels: labels("ui"),

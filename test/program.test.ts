@@ -171,7 +171,7 @@ describe("program under the mock runtime", () => {
                 assert.equal((c.inputs.labels as { label: string }[]).find((l) => l.label === "private-registry.role")?.label, "private-registry.role");
             }
             assert.equal((container(run, "registry").inputs.capabilities as { adds?: string[] }).adds, undefined);
-            assert.deepEqual((container(run, "ui").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"]);
+            assert.deepEqual((container(run, "ui").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"]);
             assert.deepEqual(container(run, "ui").options.dependsOn, [`${name}-registry`]);
         });
 

@@ -296,7 +296,9 @@ build_ui_image() {
     # the paths compiled into Debian's nginx (nginx -V) and the official image's cache dir
     mkdir -p "$rootfs"/var/lib/nginx/{body,fastcgi,proxy,scgi,uwsgi} "$rootfs/var/cache/nginx" \
         "$rootfs/var/log/nginx" "$rootfs/var/lock"
-    chown -R 101:101 "$rootfs/var/lib/nginx" "$rootfs/var/cache/nginx"
+    # Ownership as in joxit's image (`chown -R nginx:nginx /etc/nginx/ /usr/share/nginx/html/
+    # /var/cache/nginx`): root in the container then needs CAP_DAC_OVERRIDE to write there.
+    chown -R 101:101 "$rootfs/var/lib/nginx" "$rootfs/var/cache/nginx" "$rootfs/etc/nginx" "$rootfs/usr/share/nginx/html"
     ln -s /dev/stdout "$rootfs/var/log/nginx/access.log"
     ln -s /dev/stderr "$rootfs/var/log/nginx/error.log"
     ln -s ../../lib/nginx/modules "$rootfs/usr/share/nginx/modules"
