@@ -14,7 +14,7 @@ import { createRegistryUsers, RegistryUser } from "./registryUsers";
 import { renderNginxConfig } from "./render/nginxConfig";
 import { renderRegistryConfig } from "./render/registryConfig";
 import { renderUiEnvironment } from "./render/uiEnvironment";
-import { createServerTls, TlsSource } from "./serverTls";
+import { createServerTls } from "./serverTls";
 import {
     containerPorts,
     DeploymentSettings,
@@ -24,15 +24,16 @@ import {
     paths,
     REGISTRY_ALIAS,
     registryHostName,
+    TlsSettings,
     uiHostName,
 } from "./settings";
 
 export interface PrivateRegistryArgs {
     /** Validated, non-secret settings (they shape the resource graph). */
     settings: DeploymentSettings;
-    /** At least one user; passwords, when given, should be secrets. */
+    /** At least one user. Passwords and the private key are made secrets here, however given. */
     users: RegistryUser[];
-    tls: TlsSource;
+    tls: TlsSettings<pulumi.Input<string>>;
 }
 
 /** Bounded json-file logs: a chatty registry must not fill the host's disk. */
@@ -54,8 +55,6 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly generatedPasswords: pulumi.Output<Record<string, string>>;
     public readonly dockerLoginCommand: pulumi.Output<string>;
     public readonly volumeName: pulumi.Output<string>;
-    public readonly registryContainerName: pulumi.Output<string>;
-    public readonly uiContainerName: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:PrivateRegistry", name, {}, opts);
@@ -114,7 +113,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         }, { ...child, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] });
 
         const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
-        const ui = new docker.Container(`${name}-ui`, {
+        new docker.Container(`${name}-ui`, {
             name: `${name}-ui`,
             image: uiImage.imageId,
             restart: RESTART_POLICY,
@@ -164,8 +163,6 @@ export class PrivateRegistry extends pulumi.ComponentResource {
                 : `docker login ${address} --username ${firstUser}`,
         );
         this.volumeName = volume.name;
-        this.registryContainerName = registry.name;
-        this.uiContainerName = ui.name;
 
         this.registerOutputs({
             registryUrl: this.registryUrl,

@@ -5,10 +5,7 @@
 import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-
-export type TlsSource =
-    | { mode: "self-signed"; validityDays: number }
-    | { mode: "provided"; certificatePem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
+import { TlsSettings } from "./settings";
 
 export interface ServerTls {
     /** Leaf first, then the chain. */
@@ -24,7 +21,7 @@ const CA_VALIDITY_DAYS = 3650;
 /** Renewed by the next `pulumi up` this long before expiry. */
 const EARLY_RENEWAL_DAYS = 30;
 
-export function createServerTls(name: string, hosts: string[], source: TlsSource, parent: pulumi.Resource): ServerTls {
+export function createServerTls(name: string, hosts: string[], source: TlsSettings<pulumi.Input<string>>, parent: pulumi.Resource): ServerTls {
     if (source.mode === "provided") {
         return {
             certificatePem: pulumi.output(source.certificatePem),

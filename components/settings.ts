@@ -7,6 +7,8 @@
 
 /** The registry's own cap on `/v2/_catalog?n=` since distribution 2.8.2. */
 export const REGISTRY_CATALOG_MAX_ENTRIES = 1000;
+/** Larger tag pages make the UI slow to render. */
+export const UI_TAGLIST_MAX_PAGE_SIZE = 1000;
 
 /** Where things live inside the containers. One place, so renderers and wiring agree. */
 export const paths = {
@@ -36,12 +38,22 @@ export type Topology =
     | { kind: "split-domains"; registryHost: string; uiHost: string };
 
 export interface CorsSettings {
-    /** Exact origins (`scheme://host[:port]`) allowed to call the registry from a browser. */
+    /**
+     * Exact origins (`scheme://host[:port]`) allowed to call the registry from a browser,
+     * always with credentials: the registry answers nothing without them.
+     */
     allowedOrigins: string[];
-    allowCredentials: boolean;
     /** How long browsers may cache a preflight answer. */
     maxAgeSeconds: number;
 }
+
+/**
+ * Where the server certificate comes from. `Secret` is how the private key travels:
+ * a plain string out of validation, a `pulumi.Input` into the component.
+ */
+export type TlsSettings<Secret = string> =
+    | { mode: "self-signed"; validityDays: number }
+    | { mode: "provided"; certificatePem: string; privateKeyPem: Secret };
 
 export interface UiSettings {
     title: string;
@@ -75,7 +87,6 @@ export interface DeploymentSettings {
     registryLogLevel: LogLevel;
     /** Added to every container, network and volume. */
     labels: Record<string, string>;
-    selfSignedValidityDays: number;
 }
 
 /** Every host name clients may use, in a stable order. */

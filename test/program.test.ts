@@ -168,7 +168,7 @@ describe("program under the mock runtime", () => {
                 assert.equal(c.inputs.wait, true);
                 assert.equal(c.options.deleteBeforeReplace, true, `${role}: fixed name and ports need delete-before-replace`);
                 assert.deepEqual(c.options.replaceOnChanges, ["healthcheck"], `${role}: the provider ignores healthcheck updates`);
-                assert.equal((c.inputs.labels as { label: string }[]).find((l) => l.label === "private-registry.role")?.label, "private-registry.role");
+                assert.equal((c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "private-registry.role")?.value, role);
             }
             assert.equal((container(run, "registry").inputs.capabilities as { adds?: string[] }).adds, undefined);
             assert.deepEqual((container(run, "ui").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"]);

@@ -1,6 +1,6 @@
 /**
  * Reads this project's stack config from the Pulumi runtime, validates it, and hands the
- * component typed args with every password and key wrapped as a Pulumi secret.
+ * component typed args.
  * Invalid config stops the program here, before any resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -18,15 +18,7 @@ export function loadStackConfig(project = pulumi.getProject(), stack = pulumi.ge
         // RunError: Pulumi prints the message alone, without a stack trace.
         throw new pulumi.RunError(formatProblems(result.problems, stack));
     }
-    const { settings, users, tls } = result.config;
-    return {
-        settings,
-        users: users.map((user) => ({
-            name: user.name,
-            password: user.password === undefined ? undefined : pulumi.secret(user.password),
-        })),
-        tls: tls.mode === "provided"
-            ? { mode: "provided", certificatePem: tls.certificatePem, privateKeyPem: pulumi.secret(tls.privateKeyPem) }
-            : { mode: "self-signed", validityDays: settings.selfSignedValidityDays },
-    };
+    // Passwords and the private key leave here as plain strings: the component makes every
+    // value it derives from them a secret, whoever calls it.
+    return result.config;
 }

@@ -15,7 +15,9 @@ import {
     ImageSettings,
     LogLevel,
     REGISTRY_CATALOG_MAX_ENTRIES,
+    TlsSettings,
     Topology,
+    UI_TAGLIST_MAX_PAGE_SIZE,
     UiSettings,
 } from "../settings";
 import { checkProvidedCertificate } from "./certificateChecks";
@@ -26,14 +28,10 @@ export interface UserConfig {
     password?: string;
 }
 
-export type TlsConfig =
-    | { mode: "self-signed" }
-    | { mode: "provided"; certificatePem: string; privateKeyPem: string };
-
 export interface StackConfig {
     settings: DeploymentSettings;
     users: UserConfig[];
-    tls: TlsConfig;
+    tls: TlsSettings;
 }
 
 export interface ConfigProblem {
@@ -69,11 +67,13 @@ export const defaults = {
         catalogElementsLimit: REGISTRY_CATALOG_MAX_ENTRIES,
         taglistPageSize: 100,
     } as UiSettings,
-    cors: { allowCredentials: true, maxAgeSeconds: 600 },
+    cors: { maxAgeSeconds: 600 },
 };
 
 /** bcrypt costs the registry can live with: it verifies one hash per authenticated request. */
 export const BCRYPT_COST_RANGE = { min: 4, max: 12 } as const;
+/** Safe in an htpasswd line (no ':', no leading '#') and in a shell command, unquoted. */
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** bcrypt ignores bytes past 72: a longer password would silently be a shorter one. */
 export const BCRYPT_MAX_PASSWORD_BYTES = 72;
 /**
@@ -127,13 +127,13 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx:
     const registryLogLevel = v.oneOf("registryLogLevel", value("registryLogLevel"), defaults.registryLogLevel,
         ["error", "warn", "info", "debug"] as const) ?? defaults.registryLogLevel;
     const users = readUsers(v, value("users"));
-    const tlsSettings = readTls(v, value("tls"), topology, ctx.now ?? new Date());
+    const tls = readTls(v, value("tls"), topology, ctx.now ?? new Date());
     const cors = readCors(v, value("cors"), topology, httpsPort);
     const ui = readUi(v, value("ui"));
     const images = readImages(v, value("images"));
     const labels = readLabels(v, value("labels"));
 
-    if (v.problems.length > 0 || !topology || !tlsSettings) {
+    if (v.problems.length > 0 || !topology || !tls) {
         return { ok: false, problems: v.problems };
     }
     return {
@@ -141,10 +141,10 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx:
         config: {
             settings: {
                 topology, httpsPort, httpPort, bindAddress, bcryptCost, cors, ui, images,
-                registryLogLevel, labels, selfSignedValidityDays: tlsSettings.validityDays,
+                registryLogLevel, labels,
             },
             users,
-            tls: tlsSettings.tls,
+            tls,
         },
     };
 }
@@ -209,8 +209,8 @@ function readUsers(v: Validator, given: unknown): UserConfig[] {
             v.problem(`${key}.name`, "is missing or empty", nameFix);
             return;
         }
-        if (/[:\s]/.test(name) || /[\u0000-\u001f\u007f]/.test(name)) {
-            v.problem(`${key}.name`, `("${printable(name)}") must not contain ':', whitespace or control characters (htpasswd format)`, nameFix);
+        if (!USER_NAME.test(name)) {
+            v.problem(`${key}.name`, `("${printable(name)}") must be 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit (no ':', whitespace or shell characters: it goes into htpasswd and login commands)`, nameFix);
             return;
         }
         if (seen.has(name)) {
@@ -241,25 +241,28 @@ function readUsers(v: Validator, given: unknown): UserConfig[] {
     return users;
 }
 
-function readTls(v: Validator, given: unknown, topology: Topology | undefined, now: Date):
-    { tls: TlsConfig; validityDays: number } | undefined {
+function readTls(v: Validator, given: unknown, topology: Topology | undefined, now: Date): TlsSettings | undefined {
     if (given === INVALID) return undefined;
     const setMode = `pulumi config set -s ${v.stack} --path tls.mode self-signed`;
     const obj = given === undefined ? {} : v.object("tls", given, ["mode", "certificate", "privateKey", "validityDays"], setMode);
     if (!obj) return undefined;
     const mode = v.oneOf("tls.mode", obj.mode, "self-signed", ["self-signed", "provided"] as const, setMode);
-    const validityDays = v.integer("tls.validityDays", obj.validityDays, defaults.selfSignedValidityDays,
-        { min: 1, max: 825 }, "browsers and docker refuse longer-lived server certificates");
     if (mode === "self-signed") {
+        const validityDays = v.integer("tls.validityDays", obj.validityDays, defaults.selfSignedValidityDays,
+            { min: 1, max: 825 }, "browsers and docker refuse longer-lived server certificates");
         for (const key of ["certificate", "privateKey"] as const) {
             if (obj[key] !== undefined) {
                 v.problem(`tls.${key}`, `is set, but tls.mode is self-signed`,
                     `pulumi config set -s ${v.stack} --path tls.mode provided   # or: pulumi config rm -s ${v.stack} --path tls.${key}`);
             }
         }
-        return { tls: { mode }, validityDays };
+        return { mode, validityDays };
     }
     if (mode !== "provided") return undefined;
+    if (obj.validityDays !== undefined) {
+        v.problem("tls.validityDays", "is set, but a provided certificate's lifetime is the certificate's own",
+            `pulumi config rm -s ${v.stack} --path tls.validityDays`);
+    }
     const certFix = `cat fullchain.pem | pulumi config set -s ${v.stack} --path tls.certificate`;
     const keyFix = `cat privkey.pem | pulumi config set -s ${v.stack} --secret --path tls.privateKey`;
     const certificatePem = obj.certificate;
@@ -274,7 +277,7 @@ function readTls(v: Validator, given: unknown, topology: Topology | undefined, n
     for (const problem of checkProvidedCertificate(certificatePem, privateKeyPem, hostNames(topology), now)) {
         v.problem(`tls.${problem.field}`, problem.message, problem.field === "privateKey" ? keyFix : certFix);
     }
-    return { tls: { mode, certificatePem, privateKeyPem }, validityDays };
+    return { mode, certificatePem, privateKeyPem };
 }
 
 function readCors(v: Validator, given: unknown, topology: Topology | undefined, httpsPort: number): CorsSettings | undefined {
@@ -287,9 +290,8 @@ function readCors(v: Validator, given: unknown, topology: Topology | undefined, 
         return undefined;
     }
     const addOrigin = `pulumi config set -s ${v.stack} --path 'cors.allowedOrigins[0]' https://tools.example.com`;
-    const obj = given === undefined ? {} : v.object("cors", given, ["allowedOrigins", "allowCredentials", "maxAgeSeconds"], addOrigin);
+    const obj = given === undefined ? {} : v.object("cors", given, ["allowedOrigins", "maxAgeSeconds"], addOrigin);
     if (!obj) return undefined;
-    const allowCredentials = v.boolean("cors.allowCredentials", obj.allowCredentials, defaults.cors.allowCredentials);
     const maxAgeSeconds = v.integer("cors.maxAgeSeconds", obj.maxAgeSeconds, defaults.cors.maxAgeSeconds,
         { min: 0, max: 86400 }, "browsers cap preflight caching at a day or less");
     // The UI's own origin is always allowed: without it the UI cannot work.
@@ -303,12 +305,8 @@ function readCors(v: Validator, given: unknown, topology: Topology | undefined, 
         const key = `cors.allowedOrigins[${i}]`;
         const fix = `pulumi config set -s ${v.stack} --path '${key}' https://tools.example.com`;
         if (origin === "*") {
-            if (allowCredentials) {
-                v.problem(key, `is "*" while cors.allowCredentials is true: browsers refuse a wildcard origin on credentialed requests, and echoing any origin would let every web page use your users' registry credentials`,
-                    `pulumi config set -s ${v.stack} --path '${key}' https://tools.example.com   # list exact origins instead`);
-            } else {
-                origins.push("*");
-            }
+            v.problem(key, `is "*": browsers send registry credentials with every call, and they refuse a wildcard origin on credentialed requests; echoing any origin instead would let every web page use your users' credentials`,
+                `${fix}   # list exact origins instead`);
             return;
         }
         const normalized = typeof origin === "string" ? normalizeOrigin(origin) : undefined;
@@ -318,10 +316,7 @@ function readCors(v: Validator, given: unknown, topology: Topology | undefined, 
             origins.push(normalized);
         }
     });
-    if (origins.includes("*") && origins.length > 2) {
-        v.problem("cors.allowedOrigins", `mixes "*" with exact origins; use one or the other`, addOrigin);
-    }
-    return { allowedOrigins: origins, allowCredentials, maxAgeSeconds };
+    return { allowedOrigins: origins, maxAgeSeconds };
 }
 
 function readUi(v: Validator, given: unknown): UiSettings {
@@ -330,8 +325,9 @@ function readUi(v: Validator, given: unknown): UiSettings {
     const obj = given === undefined ? {} : v.object("ui", given, Object.keys(d), `pulumi config set -s ${v.stack} --path ui.title 'Our registry'`);
     if (!obj) return d;
     const title = obj.title === undefined ? d.title : obj.title;
-    if (typeof title !== "string" || title.trim() === "" || /[\u0000-\u001f<>"']/.test(title)) {
-        v.problem("ui.title", "must be a non-empty line of text without quotes or angle brackets",
+    // The UI's entrypoint substitutes it into its page with sed: no sed or HTML specials.
+    if (typeof title !== "string" || title.trim() === "" || /[\u0000-\u001f<>"'~&\\]/.test(title)) {
+        v.problem("ui.title", "must be a non-empty line of text without quotes, angle brackets, '~', '&' or '\\'",
             `pulumi config set -s ${v.stack} --path ui.title 'Our registry'`);
     }
     return {
@@ -343,7 +339,7 @@ function readUi(v: Validator, given: unknown): UiSettings {
             { min: 1, max: REGISTRY_CATALOG_MAX_ENTRIES },
             `the registry answers at most ${REGISTRY_CATALOG_MAX_ENTRIES} catalog entries per request (catalog.maxentries)`),
         taglistPageSize: v.integer("ui.taglistPageSize", obj.taglistPageSize, d.taglistPageSize,
-            { min: 1, max: REGISTRY_CATALOG_MAX_ENTRIES }, "larger pages make the UI slow"),
+            { min: 1, max: UI_TAGLIST_MAX_PAGE_SIZE }, "larger pages make the UI slow"),
     };
 }
 
@@ -377,7 +373,7 @@ function readLabels(v: Validator, given: unknown): Record<string, string> {
         return {};
     }
     const labels: Record<string, string> = {};
-    for (const [name, value] of Object.entries(given).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, value] of Object.entries(given)) {
         if (!/^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?$/.test(name)) {
             v.problem(`labels["${printable(name)}"]`, "is not a valid label name (lowercase letters, digits, '.', '-', '_', '/')", fix);
         } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {

@@ -113,9 +113,9 @@ function httpsServer(host: string, locations: string[], defaultServer: boolean):
         "    client_max_body_size 0;",
         "    chunked_transfer_encoding on;",
         "",
-        ...locations.flatMap((location) => [indent(location), ""]),
+        locations.map(indent).join("\n\n"),
         "}",
-    ).replace(/\n\n}$/, "\n}");
+    );
 }
 
 /** Headers every HTTPS answer carries. Repeated per location: `add_header` in a block drops inherited ones. */
@@ -157,26 +157,25 @@ function registryApiLocation(cors: CorsSettings | undefined): string {
         "",
         ...securityHeaders().map((l) => `    ${l}`),
         "    add_header Docker-Distribution-Api-Version $docker_distribution_api_version always;",
-        ...(cors ? corsResponseHeaders(cors).map((l) => `    ${l}`) : []),
+        ...(cors ? corsResponseHeaders().map((l) => `    ${l}`) : []),
         "}",
     );
 }
 
 function corsOriginMap(cors: CorsSettings): string {
-    const wildcard = cors.allowedOrigins.includes("*");
     return lines(
         "# CORS: echo the request's Origin only when it is on the allow-list; empty adds no header.",
         "map $http_origin $cors_allow_origin {",
-        wildcard ? "    default \"*\";" : "    default \"\";",
-        ...cors.allowedOrigins.filter((o) => o !== "*").map((origin) => `    "${origin}" $http_origin;`),
+        "    default \"\";",
+        ...cors.allowedOrigins.map((origin) => `    "${origin}" $http_origin;`),
         "}",
     );
 }
 
-function corsResponseHeaders(cors: CorsSettings): string[] {
+function corsResponseHeaders(): string[] {
     return [
         "add_header Access-Control-Allow-Origin $cors_allow_origin always;",
-        ...(cors.allowCredentials ? ["add_header Access-Control-Allow-Credentials \"true\" always;"] : []),
+        "add_header Access-Control-Allow-Credentials \"true\" always;",
         `add_header Access-Control-Expose-Headers "${CORS_EXPOSED_HEADERS}" always;`,
         "add_header Vary Origin always;",
     ];
@@ -186,7 +185,7 @@ function corsResponseHeaders(cors: CorsSettings): string[] {
 function corsPreflight(cors: CorsSettings): string[] {
     return [
         "if ($request_method = OPTIONS) {",
-        ...corsResponseHeaders(cors).map((l) => `    ${l}`),
+        ...corsResponseHeaders().map((l) => `    ${l}`),
         `    add_header Access-Control-Allow-Methods "${CORS_METHODS}" always;`,
         `    add_header Access-Control-Allow-Headers "${CORS_REQUEST_HEADERS}" always;`,
         `    add_header Access-Control-Max-Age ${cors.maxAgeSeconds} always;`,

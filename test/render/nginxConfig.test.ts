@@ -12,7 +12,7 @@ const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "l
 const splitDomains: NginxConfigOptions = {
     topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
     httpsPort: 443,
-    cors: { allowedOrigins: ["https://ui.example.com", "https://tools.example.com:8443"], allowCredentials: true, maxAgeSeconds: 600 },
+    cors: { allowedOrigins: ["https://ui.example.com", "https://tools.example.com:8443"], maxAgeSeconds: 600 },
 };
 
 /** Runs Debian's nginx -t on the rendered site inside a minimal nginx.conf, like the UI image's. */
@@ -75,16 +75,21 @@ describe("nginx config renderer", () => {
     });
 
     it("allows only TLS 1.2 and 1.3 and sends HSTS on every HTTPS location", () => {
-        for (const conf of [renderNginxConfig(oneOrigin), renderNginxConfig(splitDomains)]) {
+        const httpsLocations: [NginxConfigOptions, string, string][] = [
+            [oneOrigin, "localhost", "/v2/"], [oneOrigin, "localhost", "/"],
+            [splitDomains, "registry.example.com", "/v2/"], [splitDomains, "registry.example.com", "/"], [splitDomains, "ui.example.com", "/"],
+        ];
+        for (const [options, server, location] of httpsLocations) {
+            const conf = renderNginxConfig(options);
             const protocols = [...conf.matchAll(/ssl_protocols ([^;]+);/g)].map((m) => m[1]);
-            assert.ok(protocols.length >= 1);
+            assert.equal(protocols.length, options.topology.kind === "one-origin" ? 1 : 2);
             for (const p of protocols) assert.equal(p, "TLSv1.2 TLSv1.3");
             assert.doesNotMatch(conf, /TLSv1(\.1)?[ ;]/);
-            const locations = conf.split("location ").length - 1;
-            const hsts = conf.split("Strict-Transport-Security").length - 1;
-            // Every HTTPS location (and the CORS preflight branch) carries HSTS; the HTTP server's two do not.
-            assert.ok(hsts >= locations - 2, `${hsts} HSTS headers for ${locations} locations`);
+            assert.match(locationBlock(conf, server, location), /add_header Strict-Transport-Security "max-age=63072000" always;/, `${server} ${location}`);
         }
+        // The preflight branch answers before the location's own headers apply: it needs its own HSTS.
+        const preflight = locationBlock(renderNginxConfig(splitDomains), "registry.example.com", "/v2/").split("return 204;")[0];
+        assert.match(preflight.slice(preflight.indexOf("OPTIONS")), /Strict-Transport-Security/);
     });
 
     it("redirects HTTP to HTTPS keeping the published port", () => {
@@ -113,12 +118,9 @@ describe("nginx config renderer", () => {
 
     it("blocks old docker clients with upstream's user-agent regex (negative lookahead intact)", () => {
         const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
+        // Upstream's regex, lookahead intact (the seed had lost it); the live suite checks what nginx does with it.
         assert.ok(v2.includes(String.raw`"^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$"`));
-        const regex = /^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$/;
-        assert.ok(regex.test("docker/1.5.0 go/go1.4"));
-        assert.ok(regex.test("Go 1.1 package http"));
-        assert.ok(!regex.test("docker/1.5.0-dev"));
-        assert.ok(!regex.test("docker/24.0.7 go/go1.20.10"));
+        assert.ok(v2.indexOf("return 404;") < v2.indexOf("proxy_pass"));
     });
 
     it("one origin sends no CORS headers and serves the UI at /", () => {
@@ -139,19 +141,9 @@ describe("nginx config renderer", () => {
         assert.match(preflight, /Access-Control-Allow-Headers "[^"]*Accept[^"]*"/);
         assert.match(preflight, /Access-Control-Allow-Credentials "true"/);
         assert.match(v2, /Access-Control-Expose-Headers "[^"]*Docker-Content-Digest/);
-        assert.doesNotMatch(conf, /Access-Control-Allow-Origin "\*"/);
+        assert.doesNotMatch(conf, /"\*"/);
         // The UI host serves the UI, not the API.
         assert.doesNotMatch(locationBlock(conf, "ui.example.com", "/"), /proxy_pass/);
     });
 
-    it("split domains without credentials may use a wildcard origin", () => {
-        const conf = renderNginxConfig({ ...splitDomains, cors: { allowedOrigins: ["*"], allowCredentials: false, maxAgeSeconds: 60 } });
-        assert.match(conf, /default "\*";/);
-        assert.doesNotMatch(conf, /Allow-Credentials/);
-        assert.equal(nginxTest(conf).status, 0);
-    });
-
-    it("is deterministic", () => {
-        assert.equal(renderNginxConfig(splitDomains), renderNginxConfig(structuredClone(splitDomains)));
-    });
 });
