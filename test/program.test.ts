@@ -297,6 +297,29 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(changed, [`${name}-registry`]);
     });
 
+    it("warns when a password or private key sits in plaintext in the stack file, and not when it was set with --secret", async () => {
+        const warnings: string[] = [];
+        const original = console.warn;
+        console.warn = (message: string) => warnings.push(String(message));
+        try {
+            await runProgram(oneOriginConfig);
+            assert.equal(warnings.length, 1, warnings.join("\n"));
+            assert.match(warnings[0], /users\[1\]\.password \(ci-bot\) is stored in plaintext in Pulumi\.test\.yaml/);
+            assert.match(warnings[0], /pulumi config set -s test --secret --path 'users\[1\]\.password'/);
+            assert.ok(!warnings[0].includes(chosenPassword));
+            warnings.length = 0;
+            const tls = JSON.stringify({ mode: "provided", certificate: providedCert.certificatePem, privateKey: providedCert.privateKeyPem });
+            await runProgram({ ...oneOriginConfig, tls }, { secretKeys: ["users"] });
+            assert.equal(warnings.length, 1, warnings.join("\n"));
+            assert.match(warnings[0], /tls\.privateKey is stored in plaintext/);
+            warnings.length = 0;
+            await runProgram({ ...oneOriginConfig, tls }, { secretKeys: ["users", "tls"] });
+            assert.deepEqual(warnings, []);
+        } finally {
+            console.warn = original;
+        }
+    });
+
     it("invalid config fails before any resource is registered, with one message naming key and fix", async () => {
         await assert.rejects(
             runProgram({ ...oneOriginConfig, httpsPort: "99999", users: JSON.stringify([{ name: "a:b" }]) }),

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateRegistryArgs } from "../privateRegistry";
-import { formatProblems, validateStackConfig } from "./stackConfig";
+import { formatProblems, StackConfig, validateStackConfig } from "./stackConfig";
 
 export function loadStackConfig(project = pulumi.getProject(), stack = pulumi.getStack()): PrivateRegistryArgs {
     const prefix = `${project}:`;
@@ -18,7 +18,27 @@ export function loadStackConfig(project = pulumi.getProject(), stack = pulumi.ge
         // RunError: Pulumi prints the message alone, without a stack trace.
         throw new pulumi.RunError(formatProblems(result.problems, stack));
     }
+    warnAboutPlaintextSecrets(result.config, project, stack);
     // Passwords and the private key leave here as plain strings: the component makes every
     // value it derives from them a secret, whoever calls it.
     return result.config;
+}
+
+/**
+ * A password or key set without `--secret` sits in cleartext in Pulumi.<stack>.yaml (and
+ * in its git history). The program still keeps it secret in state; say so, loudly.
+ */
+function warnAboutPlaintextSecrets(config: StackConfig, project: string, stack: string): void {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
+    const plaintext = (key: string) => !runtime.isConfigSecret(`${project}:${key}`);
+    config.users.forEach((user, i) => {
+        if (user.password !== undefined && plaintext("users")) {
+            void pulumi.log.warn(`users[${i}].password (${user.name}) is stored in plaintext in Pulumi.${stack}.yaml; ` +
+                `store it encrypted: pulumi config set -s ${stack} --secret --path 'users[${i}].password' <password>`);
+        }
+    });
+    if (config.tls.mode === "provided" && plaintext("tls")) {
+        void pulumi.log.warn(`tls.privateKey is stored in plaintext in Pulumi.${stack}.yaml; ` +
+            `store it encrypted: cat privkey.pem | pulumi config set -s ${stack} --secret --path tls.privateKey`);
+    }
 }

@@ -82,7 +82,11 @@ export class LiveDeployment {
     /** `pulumi up`: evaluates index.ts against this stack's state. */
     async up(config: Record<string, string> = this.config): Promise<RunReport> {
         this.config = config;
-        pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])));
+        // As README says to set them: users (with a chosen password) and tls with --secret.
+        pulumi.runtime.setAllConfig(
+            Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
+            [`${PROJECT}:users`, `${PROJECT}:tls`],
+        );
         const { result, report } = await this.stack.up(() => {
             delete require.cache[programPath];
             // eslint-disable-next-line @typescript-eslint/no-require-imports
