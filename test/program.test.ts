@@ -255,7 +255,7 @@ describe("program under the mock runtime", () => {
                 ...oneOriginConfig,
                 httpPort: "0",
                 tls: JSON.stringify({ mode: "provided", certificate: providedCert.certificatePem, privateKey: providedCert.privateKeyPem }),
-            }, { secretKeys: ["tls"] });
+            });
         });
 
         it("creates no TLS resources and uploads the given certificate and key", () => {
@@ -302,7 +302,7 @@ describe("program under the mock runtime", () => {
         const original = console.warn;
         console.warn = (message: string) => warnings.push(String(message));
         try {
-            await runProgram(oneOriginConfig);
+            await runProgram(oneOriginConfig, { secretKeys: [] });
             assert.equal(warnings.length, 1, warnings.join("\n"));
             assert.match(warnings[0], /users\[1\]\.password \(ci-bot\) is stored in plaintext in Pulumi\.test\.yaml/);
             assert.match(warnings[0], /pulumi config set -s test --secret --path 'users\[1\]\.password'/);

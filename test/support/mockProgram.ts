@@ -124,7 +124,8 @@ export async function runProgram(config: StackConfigValues, options: { stack?: s
     }, PROJECT, stack, false);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
-        (options.secretKeys ?? []).map((k) => `${PROJECT}:${k}`),
+        // Default: as README says to set them, users and tls with --secret.
+        (options.secretKeys ?? ["users", "tls"]).map((k) => `${PROJECT}:${k}`),
     );
 
     const programPath = require.resolve(path.join(__dirname, "..", "..", "index.ts"));
