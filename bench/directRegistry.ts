@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { registryConfigDocument } from "../components/render/registryConfig";
 import { paths } from "../components/settings";
-import { dockerCli, LIVE_LABEL } from "../test/live/support/liveDeployment";
+import { canConnect, dockerCli, LIVE_LABEL } from "../test/live/support/liveDeployment";
 
 export interface DirectRegistry {
     name: string;
@@ -72,14 +72,9 @@ export async function startDirectRegistry(options: DirectRegistryOptions): Promi
 }
 
 async function waitForPort(port: number): Promise<void> {
-    const net = await import("node:net");
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-        const open = await new Promise<boolean>((resolve) => {
-            const socket = net.connect({ host: "127.0.0.1", port }, () => { socket.destroy(); resolve(true); });
-            socket.on("error", () => resolve(false));
-        });
-        if (open) return;
+        if (await canConnect(port)) return;
         await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`benchmark registry on 127.0.0.1:${port} did not come up`);

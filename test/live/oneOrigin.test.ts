@@ -6,9 +6,8 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
-import * as net from "node:net";
 import {
-    CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
+    canConnect, CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
 } from "./support/liveDeployment";
 import { RegistryClient } from "./support/registryClient";
 import { launchChromium, newContext, screenshotPath, servedKeyPin } from "./support/browser";
@@ -328,13 +327,6 @@ function plainHttpGet(port: number, path: string, host: string): Promise<{ statu
             res.resume();
             resolve({ status: res.statusCode ?? 0, location: res.headers.location });
         }).on("error", reject);
-    });
-}
-
-function canConnect(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = net.connect({ host: "127.0.0.1", port }, () => { socket.destroy(); resolve(true); });
-        socket.on("error", () => resolve(false));
     });
 }
 

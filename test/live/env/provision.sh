@@ -235,17 +235,33 @@ SKELETON_PKGS=(busybox-static libc6 ca-certificates openssl libssl3)
 REGISTRY_PKGS=(docker-registry "${SKELETON_PKGS[@]}")
 UI_PKGS=(nginx nginx-common libpcre2-8-0 zlib1g libcrypt1 "${SKELETON_PKGS[@]}")
 
-build_registry_image() {
+# build_image TAG BUILD_DIR SMOKE_FN POPULATE_FN PKG...: rebuilt only when the build hash
+# (script, image files, package versions) changed; POPULATE_FN ROOTFS HASH lays out the
+# root filesystem and imports it as TAG; SMOKE_FN TAG must pass, or the image is removed.
+build_image() {
+    local tag=$1 dir=$2 smoke=$3 populate=$4
+    shift 4
     local hash rootfs t0=$SECONDS
-    hash=$(build_hash registry "${REGISTRY_PKGS[@]}")
-    if image_is_current "$REGISTRY_TAG" "$hash"; then
-        log "image $REGISTRY_TAG: cached (build hash $hash)"
-        [ "$VERIFY" != 1 ] || smoke_registry "$REGISTRY_TAG"
+    hash=$(build_hash "$dir" "$@")
+    if image_is_current "$tag" "$hash"; then
+        log "image $tag: cached (build hash $hash)"
+        [ "$VERIFY" != 1 ] || "$smoke" "$tag"
         return
     fi
-    log "image $REGISTRY_TAG: building"
+    log "image $tag: building"
     rootfs=$(mktemp -d /var/tmp/private-registry-rootfs.XXXXXX)
     TMP_PATHS+=("$rootfs")
+    "$populate" "$rootfs" "$hash"
+    rm -rf "$rootfs"
+    log "image $tag: built in $((SECONDS - t0))s"
+    if ! "$smoke" "$tag"; then
+        docker image rm -f "$tag" >/dev/null 2>&1 || true
+        die "image $tag failed its smoke test (image removed)"
+    fi
+}
+
+populate_registry() { # ROOTFS HASH
+    local rootfs=$1 hash=$2
     make_skeleton "$rootfs" \
         'root:x:0:0:root:/root:/bin/sh'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
         'root:x:0:'$'\n''nogroup:x:65534:'
@@ -261,25 +277,10 @@ build_registry_image() {
         'EXPOSE 5000' \
         "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"registry:2.8.2\"" \
         "$(pkg_labels "${REGISTRY_PKGS[@]}")"
-    rm -rf "$rootfs"
-    log "image $REGISTRY_TAG: built in $((SECONDS - t0))s"
-    if ! smoke_registry "$REGISTRY_TAG"; then
-        docker image rm -f "$REGISTRY_TAG" >/dev/null 2>&1 || true
-        die "image $REGISTRY_TAG failed its smoke test (image removed)"
-    fi
 }
 
-build_ui_image() {
-    local hash rootfs f t0=$SECONDS
-    hash=$(build_hash ui-standin "${UI_PKGS[@]}")
-    if image_is_current "$UI_TAG" "$hash"; then
-        log "image $UI_TAG: cached (build hash $hash)"
-        [ "$VERIFY" != 1 ] || smoke_ui "$UI_TAG"
-        return
-    fi
-    log "image $UI_TAG: building"
-    rootfs=$(mktemp -d /var/tmp/private-registry-rootfs.XXXXXX)
-    TMP_PATHS+=("$rootfs")
+populate_ui() { # ROOTFS HASH
+    local rootfs=$1 hash=$2 f
     # uid/gid 101 "nginx", as in the official nginx (and joxit) images
     make_skeleton "$rootfs" \
         'root:x:0:0:root:/root:/bin/sh'$'\n''nginx:x:101:101:nginx:/nonexistent:/sbin/nologin'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
@@ -309,12 +310,6 @@ build_ui_image() {
         'EXPOSE 80' \
         "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"joxit/docker-registry-ui:2.5.2\"" \
         "$(pkg_labels "${UI_PKGS[@]}")"
-    rm -rf "$rootfs"
-    log "image $UI_TAG: built in $((SECONDS - t0))s"
-    if ! smoke_ui "$UI_TAG"; then
-        docker image rm -f "$UI_TAG" >/dev/null 2>&1 || true
-        die "image $UI_TAG failed its smoke test (image removed)"
-    fi
 }
 
 # ---------------------------------------------------------------- smoke tests
@@ -470,8 +465,8 @@ ensure_hosts() {
 # ---------------------------------------------------------------- main
 install_packages
 start_docker
-build_registry_image
-build_ui_image
+build_image "$REGISTRY_TAG" registry smoke_registry populate_registry "${REGISTRY_PKGS[@]}"
+build_image "$UI_TAG" ui-standin smoke_ui populate_ui "${UI_PKGS[@]}"
 ensure_hosts
 
 label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }

@@ -9,6 +9,7 @@
 import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
+import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
@@ -201,6 +202,14 @@ export function httpsRequest(options: https.RequestOptions & { body?: Buffer | s
         req.on("error", reject);
         if (options.body !== undefined) req.write(options.body);
         req.end();
+    });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function canConnect(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: "127.0.0.1", port }, () => { socket.destroy(); resolve(true); });
+        socket.on("error", () => resolve(false));
     });
 }
 
