@@ -1,6 +1,6 @@
 /**
  * private-registry: a private Docker registry with a web UI, one stack per environment.
- * Stack config (see README.md) -> validated args -> one PrivateRegistry component.
+ * Stack config (see README.md) -> the component's args -> one PrivateRegistry.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./components/config/loadStackConfig";

@@ -8,8 +8,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { registryConfigDocument } from "../components/render/registryConfig";
-import { paths } from "../components/settings";
+import { paths } from "../components/common/paths";
+import { registryConfigDocument } from "../components/registry/registryConfig";
 import { canConnect, dockerCli, LIVE_LABEL } from "../test/live/support/liveDeployment";
 
 export interface DirectRegistry {

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
-import { defaults } from "../components/config/stackConfig";
+import { defaultOf } from "../components/config/keys";
 import { dockerCli, LiveDeployment, liveConfig, TEST_IMAGES } from "../test/live/support/liveDeployment";
 import { RegistryClient } from "../test/live/support/registryClient";
 import { startDirectRegistry } from "./directRegistry";
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const live = new LiveDeployment("bench", liveConfig({ httpsPort: PORTS.https, httpPort: PORTS.http, users: [{ name: "admin" }] }));
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
-        log(`deploying the stack (bcrypt cost ${defaults.bcryptCost}, the default)`);
+        log(`deploying the stack (bcrypt cost ${defaultOf<number>("bcryptCost")}, the default)`);
         await live.up();
         cleanups.push(async () => {
             await live.destroy();
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
                 kernel: os.release(),
                 docker: (await dockerCli(["version", "--format", "{{.Server.Version}}"])).trim(),
             },
-            settings: { layerMiB: sizeMiB, rounds, loadSeconds, bcryptCost: defaults.bcryptCost, load: "GET: wrk -t2 -c8; HEAD: ab -k -c8" },
+            settings: { layerMiB: sizeMiB, rounds, loadSeconds, bcryptCost: defaultOf<number>("bcryptCost"), load: "GET: wrk -t2 -c8; HEAD: ab -k -c8" },
             transfers,
             medians,
             machineCpuSeconds: { perTransfer: cpu, medians: cpuMedians },

@@ -7,7 +7,9 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { defaults, knownKeys, validateStackConfig } from "../components/config/stackConfig";
+import { renderConfigTable } from "../components/config/configTable";
+import { configKeys, knownKeys, structuredKeys } from "../components/config/keys";
+import { validateStackConfig } from "../components/config/stackConfig";
 import { PROJECT, runProgram } from "./support/mockProgram";
 import { applyConfigSet, loadStackYaml, programConfig, StackConfigState } from "./support/pulumiConfigSet";
 import { requireTool } from "./support/requireTool";
@@ -81,20 +83,22 @@ describe("README and stack files", () => {
         }
     });
 
-    it("Pulumi.yaml declares the scalar keys with valid types, descriptions and the validator's defaults", () => {
+    it("holds exactly the config table rendered from the key schema", () => {
+        const table = renderConfigTable(configKeys);
+        assert.ok(readme.includes(`\n${table}\n`), "README's config table differs from the key schema: paste the output of `npm run config-table`");
+    });
+
+    it("Pulumi.yaml declares the scalar keys with the key schema's types and defaults, and descriptions", () => {
         const declared = projectFile.config as Record<string, { type: string; default: unknown; description: string }>;
-        const expected: Record<string, unknown> = {
-            topology: defaults.topology, host: defaults.host, registryHost: "", uiHost: "",
-            httpsPort: defaults.httpsPort, httpPort: defaults.httpPort, bindAddress: defaults.bindAddress,
-            bcryptCost: defaults.bcryptCost, registryLogLevel: defaults.registryLogLevel,
-        };
-        assert.deepEqual(Object.keys(declared).sort(), Object.keys(expected).sort());
-        for (const [key, declaration] of Object.entries(declared)) {
-            assert.ok(knownKeys.includes(key), `${key} is declared but not read`);
+        const scalars = configKeys.filter((s) => knownKeys.includes(s.key) && !structuredKeys.includes(s.key));
+        assert.deepEqual(Object.keys(declared).sort(), scalars.map((s) => s.key).sort());
+        for (const spec of scalars) {
+            const declaration = declared[spec.key];
             // The CLI accepts only these types for project config declarations.
-            assert.ok(["string", "integer", "boolean", "array"].includes(declaration.type), `${key}: type ${declaration.type}`);
-            assert.ok(declaration.description.length > 10, `${key} needs a description`);
-            assert.equal(declaration.default, expected[key], `${key} default`);
+            assert.ok(["string", "integer", "boolean", "array"].includes(declaration.type), `${spec.key}: type ${declaration.type}`);
+            assert.equal(declaration.type, spec.type, `${spec.key} type`);
+            assert.ok(declaration.description.length > 10, `${spec.key} needs a description`);
+            assert.equal(declaration.default, spec.default, `${spec.key} default`);
             assert.equal(typeof declaration.default, declaration.type === "integer" ? "number" : declaration.type);
         }
         // What the CLI hands the program when only the defaults are set must validate too.

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
-import { formatProblems, validateStackConfig } from "../../components/config/stackConfig";
+import { formatProblems } from "../../components/config/problems";
+import { validateStackConfig } from "../../components/config/stackConfig";
 import { requireTool } from "../support/requireTool";
 import { makeCertificate, TestCertificate } from "../support/selfSignedCertificate";
 
@@ -110,15 +111,15 @@ describe("stack config validation", () => {
     it("accepts the smallest config and fills in the documented defaults", () => {
         const result = validateStackConfig(base, { stack });
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-        const { settings, users, tls } = result.config;
-        assert.deepEqual(settings.topology, { kind: "one-origin", host: "localhost" });
-        assert.equal(settings.httpsPort, 443);
-        assert.equal(settings.httpPort, 80);
-        assert.equal(settings.bindAddress, "0.0.0.0");
-        assert.equal(settings.bcryptCost, 5);
-        assert.equal(settings.cors, undefined);
-        assert.deepEqual(settings.images, { registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" });
-        assert.deepEqual(users, [{ name: "admin" }]);
+        const { entrypoint, registry, users, tls } = result.deployment;
+        assert.deepEqual(entrypoint.topology, { kind: "one-origin", host: "localhost" });
+        assert.equal(entrypoint.httpsPort, 443);
+        assert.equal(entrypoint.httpPort, 80);
+        assert.equal(entrypoint.bindAddress, "0.0.0.0");
+        assert.equal(users.bcryptCost, 5);
+        assert.equal(entrypoint.cors, undefined);
+        assert.deepEqual({ registry: registry.image, ui: entrypoint.image }, { registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" });
+        assert.deepEqual(users.list, [{ name: "admin", password: undefined }]);
         assert.deepEqual(tls, { mode: "self-signed", validityDays: 365 });
     });
 
@@ -128,8 +129,8 @@ describe("stack config validation", () => {
             cors: JSON.stringify({ allowedOrigins: ["HTTPS://Tools.Example.com:443", "http://localhost:3000"] }),
         }, { stack });
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-        assert.equal(result.config.settings.httpPort, undefined);
-        assert.deepEqual(result.config.settings.cors, {
+        assert.equal(result.deployment.entrypoint.httpPort, undefined);
+        assert.deepEqual(result.deployment.entrypoint.cors, {
             allowedOrigins: ["https://ui.example.com:8443", "https://tools.example.com", "http://localhost:3000"],
             maxAgeSeconds: 600,
         });
@@ -139,7 +140,7 @@ describe("stack config validation", () => {
         const cert = makeCertificate({ dnsNames: ["registry.example.com", "ui.example.com"] });
         const result = validateStackConfig({ ...base, ...split, tls: JSON.stringify({ mode: "provided", certificate: cert.certificatePem, privateKey: cert.privateKeyPem }) }, { stack });
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-        assert.equal(result.config.tls.mode, "provided");
+        assert.equal(result.deployment.tls.mode, "provided");
     });
 
     it("accepts an IP address host covered by an IP SAN", () => {

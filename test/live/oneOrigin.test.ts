@@ -11,7 +11,7 @@ import {
 } from "./support/liveDeployment";
 import { RegistryClient } from "./support/registryClient";
 import { launchChromium, newContext, screenshotPath, servedKeyPin } from "./support/browser";
-import { RESOLVER_VALID_SECONDS } from "../../components/render/nginxConfig";
+import { RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
 
 const MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",

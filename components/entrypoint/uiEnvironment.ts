@@ -5,7 +5,9 @@
  * Deliberately absent: NGINX_PROXY_PASS_URL and NGINX_LISTEN_PORT. Either would make the
  * entrypoint rewrite /etc/nginx/conf.d/default.conf, which is ours.
  */
-import { httpsOrigin, Topology, UiSettings } from "../settings";
+import { httpsOrigin } from "../common/hosts";
+import { Topology } from "./topology";
+import { UiSettings } from "./uiConfig";
 
 export function renderUiEnvironment(ui: UiSettings, topology: Topology, httpsPort: number): string[] {
     const env: Record<string, string> = {

@@ -4,13 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { renderHtpasswd } from "./render/htpasswd";
-
-export interface RegistryUser {
-    name: string;
-    /** Omit to generate one. */
-    password?: pulumi.Input<string>;
-}
+import { passwordProblem, UserSettings } from "./config";
+import { renderHtpasswd } from "./htpasswd";
 
 export interface RegistryUsers {
     names: string[];
@@ -23,10 +18,10 @@ export interface RegistryUsers {
 /** 32 characters of [A-Za-z0-9]: about 190 bits, far past what any bcrypt cost needs to add. */
 const GENERATED_PASSWORD_LENGTH = 32;
 
-export function createRegistryUsers(name: string, users: RegistryUser[], bcryptCost: number, parent: pulumi.Resource): RegistryUsers {
+export function createRegistryUsers(name: string, users: UserSettings[], bcryptCost: number, parent: pulumi.Resource): RegistryUsers {
     const opts = { parent };
     const passwords = users.map((user) => {
-        if (user.password !== undefined) return { name: user.name, generated: false, password: pulumi.secret(user.password) };
+        if (user.password !== undefined) return { name: user.name, generated: false, password: pulumi.secret(checkedPassword(user)) };
         const generated = new random.RandomPassword(`${name}-password-${user.name}`, {
             length: GENERATED_PASSWORD_LENGTH,
             special: false,
@@ -52,4 +47,14 @@ export function createRegistryUsers(name: string, users: RegistryUser[], bcryptC
         generatedPasswords: pulumi.secret(generatedPasswords),
         htpasswd: pulumi.secret(htpasswd),
     };
+}
+
+/** Plain passwords were checked with the config; an Output of another resource is checked here. */
+function checkedPassword(user: UserSettings): pulumi.Input<string> {
+    if (typeof user.password === "string") return user.password;
+    return pulumi.output(user.password as pulumi.Input<string>).apply((password) => {
+        const problem = passwordProblem(password);
+        if (problem) throw new Error(`PrivateRegistry users: the password of ${user.name} ${problem}`);
+        return password;
+    });
 }

@@ -5,7 +5,8 @@
 import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { TlsSettings } from "./settings";
+import { checkProvidedCertificate } from "./certificateChecks";
+import { TlsSettings } from "./config";
 
 export interface ServerTls {
     /** Leaf first, then the chain. */
@@ -21,14 +22,34 @@ const CA_VALIDITY_DAYS = 3650;
 /** Renewed by the next `pulumi up` this long before expiry. */
 const EARLY_RENEWAL_DAYS = 30;
 
-export function createServerTls(name: string, hosts: string[], source: TlsSettings<pulumi.Input<string>>, parent: pulumi.Resource): ServerTls {
-    if (source.mode === "provided") {
-        return {
-            certificatePem: pulumi.output(source.certificatePem),
-            privateKeyPem: pulumi.secret(source.privateKeyPem),
-            caCertificatePem: undefined,
-        };
+export function createServerTls(name: string, hosts: string[], source: TlsSettings, parent: pulumi.Resource): ServerTls {
+    return source.mode === "provided" ? providedTls(source.certificatePem, source.privateKeyPem, hosts) : selfSignedTls(name, hosts, source.validityDays, parent);
+}
+
+/**
+ * The user's certificate and key. Plain values were checked with the config; Outputs of
+ * other resources are checked here, when they resolve, with the same rules.
+ */
+function providedTls(certificate: pulumi.Input<string>, privateKey: pulumi.Input<string>, hosts: string[]): ServerTls {
+    if (typeof certificate === "string" && typeof privateKey === "string") {
+        return { certificatePem: pulumi.output(certificate), privateKeyPem: pulumi.secret(privateKey), caCertificatePem: undefined };
     }
+    const checked = pulumi.all([certificate, privateKey]).apply(([certificatePem, privateKeyPem]) => {
+        const problems = checkProvidedCertificate(certificatePem, privateKeyPem, hosts, new Date());
+        if (problems.length > 0) {
+            throw new Error(`PrivateRegistry tls: ${problems.map((p) => `tls.${p.field} ${p.message}`).join("; ")}`);
+        }
+        return { certificatePem, privateKeyPem };
+    });
+    return {
+        // A certificate is public; only the key makes the pair secret.
+        certificatePem: pulumi.unsecret(checked.certificatePem),
+        privateKeyPem: pulumi.secret(checked.privateKeyPem),
+        caCertificatePem: undefined,
+    };
+}
+
+function selfSignedTls(name: string, hosts: string[], validityDays: number, parent: pulumi.Resource): ServerTls {
     const opts = { parent };
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
     const ca = new tls.SelfSignedCert(`${name}-ca`, {
@@ -49,8 +70,8 @@ export function createServerTls(name: string, hosts: string[], source: TlsSettin
         certRequestPem: request.certRequestPem,
         caPrivateKeyPem: caKey.privateKeyPem,
         caCertPem: ca.certPem,
-        validityPeriodHours: source.validityDays * HOURS_PER_DAY,
-        earlyRenewalHours: Math.min(EARLY_RENEWAL_DAYS, Math.floor(source.validityDays / 3)) * HOURS_PER_DAY,
+        validityPeriodHours: validityDays * HOURS_PER_DAY,
+        earlyRenewalHours: Math.min(EARLY_RENEWAL_DAYS, Math.floor(validityDays / 3)) * HOURS_PER_DAY,
         allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
     }, opts);
     return {

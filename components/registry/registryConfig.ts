@@ -7,7 +7,8 @@
  * diffs). It reaches the registry as REGISTRY_HTTP_SECRET.
  */
 import { stringify } from "yaml";
-import { containerPorts, LogLevel, paths } from "../settings";
+import { containerPorts, paths } from "../common/paths";
+import { LogLevel } from "./config";
 
 export interface RegistryConfigOptions {
     logLevel: LogLevel;

@@ -11,7 +11,9 @@
  * - Split domains: CORS answered by nginx for an allow-list of exact origins (the registry
  *   answers preflight with 401 under basic auth and can only send one static origin).
  */
-import { containerPorts, CorsSettings, paths, REGISTRY_ALIAS, Topology } from "../settings";
+import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
+import { CorsSettings } from "./corsConfig";
+import { Topology } from "./topology";
 
 export interface NginxConfigOptions {
     topology: Topology;

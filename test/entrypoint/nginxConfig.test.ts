@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NginxConfigOptions, renderNginxConfig } from "../../components/render/nginxConfig";
-import { paths } from "../../components/settings";
+import { paths } from "../../components/common/paths";
+import { NginxConfigOptions, renderNginxConfig } from "../../components/entrypoint/nginxConfig";
 import { requireTool } from "../support/requireTool";
 import { makeCertificate } from "../support/selfSignedCertificate";
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
-import { renderHtpasswd } from "../../components/render/htpasswd";
+import { renderHtpasswd } from "../../components/users/htpasswd";
 import { requireTool } from "../support/requireTool";
 
 const seed = "c2VlZC1vZi10aGlydHktdHdvLWJ5dGVzLWZvci10ZXN0cw==";

@@ -1,0 +1,154 @@
+/**
+ * The public interface of the `PrivateRegistry` component: what a program in any Pulumi
+ * language passes. Field names and rules are those of this project's stack config
+ * (README, Configuration): the component validates them with the same messages.
+ *
+ * Fields that shape the resource graph (host names, ports, user names) are plain values;
+ * secrets and certificates are `pulumi.Input`s so they may come from other resources.
+ * Such Outputs are checked when they resolve, at `pulumi up`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface PrivateRegistryArgs {
+    /**
+     * `one-origin`: the UI at `/` and the registry API at `/v2/` on one host, no CORS.
+     * `split-domains`: `registryHost` and `uiHost` on one port.
+     * @default "one-origin"
+     */
+    topology?: string;
+    /**
+     * The host name clients use (one-origin).
+     * @default "localhost"
+     */
+    host?: string;
+    /** The registry's host name (split-domains only). */
+    registryHost?: string;
+    /** The UI's host name (split-domains only). */
+    uiHost?: string;
+    /**
+     * Host port that publishes HTTPS.
+     * @default 443
+     */
+    httpsPort?: number;
+    /**
+     * Host port that redirects HTTP to HTTPS; 0 publishes none.
+     * @default 80
+     */
+    httpPort?: number;
+    /**
+     * Host address the ports are published on.
+     * @default "0.0.0.0"
+     */
+    bindAddress?: string;
+    /**
+     * bcrypt cost of the htpasswd entries, 4 to 12: the registry pays it per authenticated request.
+     * @default 5
+     */
+    bcryptCost?: number;
+    /**
+     * Registry log level: error, warn, info or debug.
+     * @default "info"
+     */
+    registryLogLevel?: string;
+    /** At least one user. */
+    users: RegistryUser[];
+    /**
+     * Where the server certificate comes from.
+     * @default a self-signed CA and server certificate
+     */
+    tls?: Tls;
+    /** Split-domains only: more origins that may call the registry from a browser. */
+    cors?: Cors;
+    /** The web UI's settings. */
+    ui?: Ui;
+    /** The images to run, pinned by tag or digest. */
+    images?: Images;
+    /** Extra Docker labels on every container, network and volume. */
+    labels?: Record<string, string>;
+}
+
+export interface RegistryUser {
+    /** 1-64 letters, digits, `.`, `_`, `@` or `-`, starting with a letter or digit; unique. */
+    name: string;
+    /**
+     * At least 16 characters, at most 72 bytes; made secret by the component.
+     * @default a generated 32-character password (output `generatedPasswords`)
+     */
+    password?: pulumi.Input<string>;
+}
+
+export interface Tls {
+    /**
+     * `self-signed` or `provided`.
+     * @default "self-signed"
+     */
+    mode?: string;
+    /**
+     * Self-signed only: server certificate lifetime in days, 1 to 825; renewed by `pulumi up` near its end.
+     * @default 365
+     */
+    validityDays?: number;
+    /** Provided only: PEM certificate chain, leaf first, covering every host name. */
+    certificate?: pulumi.Input<string>;
+    /** Provided only: the unencrypted PEM private key of the certificate; made secret by the component. */
+    privateKey?: pulumi.Input<string>;
+}
+
+export interface Cors {
+    /**
+     * Exact `scheme://host[:port]` origins; the UI's own origin is always allowed.
+     * @default []
+     */
+    allowedOrigins?: string[];
+    /**
+     * How long browsers cache a preflight answer, 0 to 86400 seconds.
+     * @default 600
+     */
+    maxAgeSeconds?: number;
+}
+
+export interface Ui {
+    /**
+     * The UI's title (no quotes, `<`, `>`, `~`, `&` or `\`).
+     * @default "Private Docker Registry"
+     */
+    title?: string;
+    /**
+     * Show delete buttons (deletion stays enabled in the registry API).
+     * @default true
+     */
+    deleteImages?: boolean;
+    /**
+     * Show digests.
+     * @default true
+     */
+    showContentDigest?: boolean;
+    /**
+     * Show tag counts in the catalog.
+     * @default true
+     */
+    showCatalogNbTags?: boolean;
+    /**
+     * Repositories the UI lists, 1 to 1000 (the registry's own catalog limit).
+     * @default 1000
+     */
+    catalogElementsLimit?: number;
+    /**
+     * Tags per page, 1 to 1000.
+     * @default 100
+     */
+    taglistPageSize?: number;
+}
+
+export interface Images {
+    /**
+     * The registry image.
+     * @default "registry:2.8.2"
+     */
+    registry?: string;
+    /**
+     * The UI image.
+     * @default "joxit/docker-registry-ui:2.5.2"
+     */
+    ui?: string;
+}

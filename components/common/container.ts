@@ -1,0 +1,66 @@
+/**
+ * Every container of the deployment gets the same treatment: no capabilities but those it
+ * names, no privilege escalation, a restart policy, bounded logs, an HTTP health check the
+ * provider waits for, and the replacement options its fixed name and ports need.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { DockerLabel } from "./labels";
+
+/** Bounded json-file logs: a chatty registry must not fill the host's disk. */
+const LOGGING = { logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" } };
+const NO_NEW_PRIVILEGES = ["no-new-privileges:true"];
+const RESTART_POLICY = "unless-stopped";
+const WAIT_TIMEOUT_SECONDS = 120;
+
+export interface ContainerSpec {
+    /** Docker's container name, and the resource name. */
+    name: string;
+    image: pulumi.Input<string>;
+    labels: DockerLabel[];
+    network: { name: pulumi.Input<string>; aliases?: string[] };
+    /** Probed with busybox `wget` inside the container. */
+    healthUrl: string;
+    /** How long the process may take to come up before failed probes count. */
+    startPeriod: string;
+    /** Added to an empty set: every container drops ALL first. */
+    capabilities?: string[];
+    ports?: docker.types.input.ContainerPort[];
+    envs?: pulumi.Input<pulumi.Input<string>[]>;
+    uploads?: pulumi.Input<docker.types.input.ContainerUpload>[];
+    volumes?: docker.types.input.ContainerVolume[];
+    dependsOn?: pulumi.Resource[];
+}
+
+export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource): docker.Container {
+    return new docker.Container(spec.name, {
+        name: spec.name,
+        image: spec.image,
+        restart: RESTART_POLICY,
+        networksAdvanced: [spec.network],
+        ports: spec.ports,
+        envs: spec.envs,
+        uploads: spec.uploads,
+        volumes: spec.volumes,
+        healthcheck: {
+            tests: ["CMD", "wget", "-q", "-O", "/dev/null", spec.healthUrl],
+            interval: "10s",
+            timeout: "5s",
+            retries: 3,
+            startPeriod: spec.startPeriod,
+        },
+        wait: true,
+        waitTimeout: WAIT_TIMEOUT_SECONDS,
+        capabilities: spec.capabilities ? { drops: ["ALL"], adds: spec.capabilities } : { drops: ["ALL"] },
+        securityOpts: NO_NEW_PRIVILEGES,
+        ...LOGGING,
+        labels: spec.labels,
+    }, {
+        parent,
+        dependsOn: spec.dependsOn,
+        // A fixed name and fixed host ports: the old container must go before the new one starts.
+        deleteBeforeReplace: true,
+        // The provider silently ignores health check changes (it updates nothing in place).
+        replaceOnChanges: ["healthcheck"],
+    });
+}

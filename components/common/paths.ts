@@ -1,0 +1,21 @@
+/** Where things live inside the containers, and how they reach each other: one place, so renderers and wiring agree. */
+
+export const paths = {
+    registryConfig: "/etc/docker/registry/config.yml",
+    registryData: "/var/lib/registry",
+    htpasswd: "/auth/htpasswd",
+    nginxSiteConfig: "/etc/nginx/conf.d/default.conf",
+    tlsCertificate: "/etc/nginx/certs/server.crt",
+    tlsPrivateKey: "/etc/nginx/certs/server.key",
+    uiRoot: "/usr/share/nginx/html",
+} as const;
+
+/** Ports inside the containers (not the published ones). */
+export const containerPorts = {
+    registry: 5000,
+    uiHttp: 80,
+    uiHttps: 443,
+} as const;
+
+/** The network alias by which nginx reaches the registry. */
+export const REGISTRY_ALIAS = "registry";

@@ -1,0 +1,67 @@
+/**
+ * The component's args (or stack config mapped onto them) -> a validated deployment, or
+ * every problem found, each naming its key and the command that fixes it. Each part
+ * reads its own section; this module only orders them (TLS and CORS need the host names).
+ * No resource is touched: bad input fails before anything is registered.
+ */
+import { readLabels } from "../common/labels";
+import { EntrypointSettings, readEndpoints, readUiImage } from "../entrypoint/config";
+import { readCors } from "../entrypoint/corsConfig";
+import { hostNames } from "../entrypoint/topology";
+import { readUi } from "../entrypoint/uiConfig";
+import { readRegistry, RegistrySettings } from "../registry/config";
+import { readTls, TlsSettings } from "../tls/config";
+import { readUsers, UsersSettings } from "../users/config";
+import { configKeys, knownKeys } from "./keys";
+import { ConfigProblem } from "./problems";
+import { Validator } from "./validator";
+
+/** A deployment as validated: what the component builds. */
+export interface Deployment {
+    entrypoint: EntrypointSettings;
+    registry: RegistrySettings;
+    tls: TlsSettings;
+    users: UsersSettings;
+    /** Added to every container, network and volume. */
+    labels: Record<string, string>;
+}
+
+export type ValidationResult = { ok: true; deployment: Deployment } | { ok: false; problems: ConfigProblem[] };
+
+export interface ValidationContext {
+    /** Named in fix commands. */
+    stack: string;
+    /** For certificate expiry checks; injectable for tests. */
+    now?: Date;
+}
+
+/**
+ * `unreadable`: top-level keys already reported as unparseable; they are skipped so that
+ * each mistake is reported once.
+ */
+export function validateArgs(
+    args: Readonly<Record<string, unknown>>,
+    ctx: ValidationContext,
+    v = new Validator(ctx.stack, configKeys),
+    unreadable: ReadonlySet<string> = new Set(),
+): ValidationResult {
+    for (const key of Object.keys(args).sort()) {
+        if (!knownKeys.includes(key)) {
+            v.problem(key, `is not a config key of this project (known keys: ${knownKeys.join(", ")})`, v.rm(key));
+        }
+    }
+    const arg = (key: string): unknown => (unreadable.has(key) ? undefined : args[key]);
+    const images = v.object("images", arg("images")) ?? {};
+    const endpoints = readEndpoints(v, args);
+    const httpsPort = endpoints?.httpsPort ?? v.default<number>("httpsPort");
+    const cors = unreadable.has("cors") ? undefined : readCors(v, args.cors, endpoints?.topology, httpsPort);
+    const ui = readUi(v, arg("ui"));
+    const uiImage = readUiImage(v, images.ui);
+    const registry = readRegistry(v, args.registryLogLevel, images.registry);
+    const users = unreadable.has("users") ? { list: [], bcryptCost: v.integer("bcryptCost", args.bcryptCost) } : readUsers(v, args.users, args.bcryptCost);
+    const tls = unreadable.has("tls") ? undefined : readTls(v, args.tls, endpoints && hostNames(endpoints.topology), ctx.now ?? new Date());
+    const labels = readLabels(v, arg("labels"));
+
+    if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, labels } };
+}

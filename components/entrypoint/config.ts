@@ -1,0 +1,102 @@
+/**
+ * The entrypoint's config section: host names, published ports and the UI image. The
+ * entrypoint is the UI container, whose nginx is the only way into the deployment.
+ */
+import { readImage } from "../common/images";
+import { KeySpec } from "../config/keySpec";
+import { Validator } from "../config/validator";
+import { CorsSettings } from "./corsConfig";
+import { Topology } from "./topology";
+import { UiSettings } from "./uiConfig";
+
+export const entrypointKeys: readonly KeySpec[] = [
+    {
+        key: "topology", type: "string", default: "one-origin", values: ["one-origin", "split-domains"], example: "split-domains",
+        description: "`one-origin`: UI at `/` and the registry at `/v2/` on one host, no CORS. `split-domains`: `registryHost` and `uiHost` on one port.",
+    },
+    { key: "host", type: "string", default: "localhost", example: "registry.example.com", description: "The host name (one-origin)." },
+    { key: "registryHost", type: "string", default: "", example: "registry.example.com", description: "The registry's host name (split-domains)." },
+    { key: "uiHost", type: "string", default: "", example: "ui.example.com", description: "The UI's host name (split-domains)." },
+    {
+        key: "httpsPort", type: "integer", default: 443, range: { min: 1, max: 65535, why: "a TCP port" }, example: "8443",
+        description: "Host port that publishes HTTPS.",
+    },
+    {
+        key: "httpPort", type: "integer", default: 80, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "8080",
+        description: "Host port that redirects to HTTPS (keeping `httpsPort`); `0` publishes none.",
+    },
+    { key: "bindAddress", type: "string", default: "0.0.0.0", example: "127.0.0.1", description: "Host address the ports are published on." },
+    {
+        key: "images.ui", type: "string", default: "joxit/docker-registry-ui:2.5.2", example: "joxit/docker-registry-ui:2.5.2",
+        description: "UI image, pinned by tag or digest.",
+    },
+];
+
+/** Where clients reach the deployment. */
+export interface Endpoints {
+    topology: Topology;
+    /** Published HTTPS port on the host. */
+    httpsPort: number;
+    /** Published HTTP port that redirects to HTTPS; undefined publishes none. */
+    httpPort: number | undefined;
+    bindAddress: string;
+}
+
+export interface EndpointsArgs {
+    topology?: unknown;
+    host?: unknown;
+    registryHost?: unknown;
+    uiHost?: unknown;
+    httpsPort?: unknown;
+    httpPort?: unknown;
+    bindAddress?: unknown;
+}
+
+/** Undefined when the topology cannot be determined (already reported). */
+export function readEndpoints(v: Validator, args: EndpointsArgs): Endpoints | undefined {
+    const topology = readTopology(v, args);
+    const httpsPort = v.port("httpsPort", args.httpsPort) ?? v.default<number>("httpsPort");
+    const httpPort = v.port("httpPort", args.httpPort);
+    if (httpPort !== undefined && httpPort === httpsPort) {
+        v.problem("httpPort", `is ${httpPort}, the same host port as httpsPort`,
+            v.set("httpPort", httpsPort === 80 ? "8080" : "80", "or 0 to publish no HTTP redirect"));
+    }
+    const bindAddress = v.ipAddress("bindAddress", args.bindAddress);
+    return topology && { topology, httpsPort, httpPort, bindAddress };
+}
+
+export function readUiImage(v: Validator, given: unknown): string {
+    return readImage(v, "images.ui", given);
+}
+
+function readTopology(v: Validator, args: EndpointsArgs): Topology | undefined {
+    const kind = v.oneOf<Topology["kind"]>("topology", args.topology);
+    const registryHost = v.optionalString("registryHost", args.registryHost);
+    const uiHost = v.optionalString("uiHost", args.uiHost);
+    if (kind === undefined) return undefined;
+    if (kind === "one-origin") {
+        for (const [key, given] of [["registryHost", registryHost], ["uiHost", uiHost]] as const) {
+            if (given) {
+                v.problem(key, `is set, but only the split-domains topology uses it`, v.set("topology", "split-domains", `or: ${v.rm(key)}`));
+            }
+        }
+        const host = v.hostName("host", args.host ?? v.default("host"));
+        return host ? { kind, host } : undefined;
+    }
+    // `host` is ignored here on purpose: Pulumi.yaml's default fills it in for every stack.
+    const registry = v.hostName("registryHost", registryHost || undefined);
+    const ui = v.hostName("uiHost", uiHost || undefined);
+    if (registry && ui && registry === ui) {
+        v.problem("uiHost", `is the same as registryHost (${ui}); split domains need two host names`,
+            v.set("uiHost", undefined, `or: ${v.set("topology", "one-origin")}`));
+    }
+    return registry && ui ? { kind, registryHost: registry, uiHost: ui } : undefined;
+}
+
+/** Everything the entrypoint container is built from. */
+export interface EntrypointSettings extends Endpoints {
+    /** Split domains only. */
+    cors: CorsSettings | undefined;
+    ui: UiSettings;
+    image: string;
+}

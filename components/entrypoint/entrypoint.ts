@@ -1,0 +1,51 @@
+/**
+ * The entrypoint part: the UI container, whose nginx runs our config. It terminates TLS,
+ * serves the UI and streams `/v2/` to the registry; its ports are the only published ones.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { hardenedContainer } from "../common/container";
+import { DockerLabel } from "../common/labels";
+import { containerPorts, paths } from "../common/paths";
+import { ServerTls } from "../tls/serverTls";
+import { EntrypointSettings } from "./config";
+import { renderNginxConfig } from "./nginxConfig";
+import { renderUiEnvironment } from "./uiEnvironment";
+
+export interface EntrypointInputs {
+    settings: EntrypointSettings;
+    network: docker.Network;
+    tls: ServerTls;
+    labels: (role: string) => DockerLabel[];
+    /** Started after it: nginx resolves the registry by name. */
+    registry: docker.Container;
+}
+
+export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): docker.Container {
+    const { settings, tls } = inputs;
+    const image = new docker.RemoteImage(`${name}-ui-image`, { name: settings.image, keepLocally: true }, { parent });
+    const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
+    return hardenedContainer({
+        name: `${name}-ui`,
+        image: image.imageId,
+        labels: inputs.labels("ui"),
+        network: { name: inputs.network.name },
+        ports: [
+            publish(containerPorts.uiHttps, settings.httpsPort),
+            ...(settings.httpPort === undefined ? [] : [publish(containerPorts.uiHttp, settings.httpPort)]),
+        ],
+        envs: renderUiEnvironment(settings.ui, settings.topology, settings.httpsPort),
+        uploads: [
+            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors }) },
+            { file: paths.tlsCertificate, content: tls.certificatePem },
+            { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
+        ],
+        healthUrl: `http://127.0.0.1:${containerPorts.uiHttp}/healthz`,
+        startPeriod: "5s",
+        // nginx's master binds 80/443 as root, then switches its workers to an unprivileged
+        // user. The UI image owns its html and nginx folders by that user, so the root
+        // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.
+        capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"],
+        dependsOn: [inputs.registry],
+    }, parent);
+}

@@ -1,0 +1,54 @@
+/** The web UI's settings (joxit/docker-registry-ui), filled into its page at container start. */
+import { KeySpec } from "../config/keySpec";
+import { Validator } from "../config/validator";
+
+/** The registry's own cap on `/v2/_catalog?n=` since distribution 2.8.2. */
+export const REGISTRY_CATALOG_MAX_ENTRIES = 1000;
+/** Larger tag pages make the UI slow to render. */
+export const UI_TAGLIST_MAX_PAGE_SIZE = 1000;
+
+export const uiKeys: readonly KeySpec[] = [
+    {
+        key: "ui.title", type: "string", default: "Private Docker Registry", example: "'ACME images'",
+        description: "The UI's title (no quotes, `<`, `>`, `~`, `&` or `\\`: the UI's entrypoint substitutes it into its page).",
+    },
+    { key: "ui.deleteImages", type: "boolean", default: true, example: "false", description: "Show delete buttons in the UI (deletion stays enabled in the registry API)." },
+    { key: "ui.showContentDigest", type: "boolean", default: true, example: "false", description: "Show digests in the UI." },
+    { key: "ui.showCatalogNbTags", type: "boolean", default: true, example: "false", description: "Show tag counts in the catalog." },
+    {
+        key: "ui.catalogElementsLimit", type: "integer", default: REGISTRY_CATALOG_MAX_ENTRIES, example: "500",
+        range: { min: 1, max: REGISTRY_CATALOG_MAX_ENTRIES, why: `the registry answers at most ${REGISTRY_CATALOG_MAX_ENTRIES} catalog entries per request (catalog.maxentries)` },
+        description: "Repositories the UI lists; at most the registry's own catalog limit.",
+    },
+    {
+        key: "ui.taglistPageSize", type: "integer", default: 100, example: "50",
+        range: { min: 1, max: UI_TAGLIST_MAX_PAGE_SIZE, why: "larger pages make the UI slow" },
+        description: "Tags per page in the UI.",
+    },
+];
+
+export interface UiSettings {
+    title: string;
+    deleteImages: boolean;
+    showContentDigest: boolean;
+    showCatalogNbTags: boolean;
+    catalogElementsLimit: number;
+    taglistPageSize: number;
+}
+
+export function readUi(v: Validator, given: unknown): UiSettings {
+    const obj = v.object("ui", given) ?? {};
+    const title = obj.title === undefined ? v.default<string>("ui.title") : obj.title;
+    // The UI's entrypoint substitutes it into its page with sed: no sed or HTML specials.
+    if (typeof title !== "string" || title.trim() === "" || /[\u0000-\u001f<>"'~&\\]/.test(title)) {
+        v.problem("ui.title", "must be a non-empty line of text without quotes, angle brackets, '~', '&' or '\\'");
+    }
+    return {
+        title: typeof title === "string" ? title : v.default("ui.title"),
+        deleteImages: v.boolean("ui.deleteImages", obj.deleteImages),
+        showContentDigest: v.boolean("ui.showContentDigest", obj.showContentDigest),
+        showCatalogNbTags: v.boolean("ui.showCatalogNbTags", obj.showCatalogNbTags),
+        catalogElementsLimit: v.integer("ui.catalogElementsLimit", obj.catalogElementsLimit),
+        taglistPageSize: v.integer("ui.taglistPageSize", obj.taglistPageSize),
+    };
+}

@@ -1,0 +1,7 @@
+/**
+ * The package entry point (package.json "main"): what `pulumi package add` exposes to
+ * programs in every Pulumi language, and what a TypeScript program imports.
+ * The stack program of this repository is ../index.ts (Pulumi.yaml "main").
+ */
+export { PrivateRegistry } from "./privateRegistry";
+export type { Cors, Images, PrivateRegistryArgs, RegistryUser, Tls, Ui } from "./args";

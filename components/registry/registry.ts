@@ -1,0 +1,50 @@
+/**
+ * The registry part: its image, its data volume (kept on destroy), its http secret and its
+ * container, reachable only on the private network under the alias nginx proxies to.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { hardenedContainer } from "../common/container";
+import { DockerLabel } from "../common/labels";
+import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
+import { RegistrySettings } from "./config";
+import { renderRegistryConfig } from "./registryConfig";
+
+export interface RegistryInputs {
+    settings: RegistrySettings;
+    network: docker.Network;
+    /** Secret. */
+    htpasswd: pulumi.Output<string>;
+    labels: (role: string) => DockerLabel[];
+}
+
+export interface Registry {
+    container: docker.Container;
+    volume: docker.Volume;
+}
+
+export function createRegistry(name: string, inputs: RegistryInputs, parent: pulumi.Resource): Registry {
+    const child = { parent };
+    // retainOnDelete on the volume itself (it is not inherited from a component's
+    // options): `pulumi destroy` keeps the images; the next `up` adopts the volume by name.
+    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels("data") }, { ...child, retainOnDelete: true });
+    const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
+    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
+    const container = hardenedContainer({
+        name: `${name}-registry`,
+        image: image.imageId,
+        labels: inputs.labels("registry"),
+        network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS] },
+        volumes: [{ volumeName: volume.name, containerPath: paths.registryData }],
+        uploads: [
+            { file: paths.registryConfig, content: renderRegistryConfig({ logLevel: inputs.settings.logLevel, realm: `${name} registry` }) },
+            { file: paths.htpasswd, content: inputs.htpasswd, permissions: "0400" },
+        ],
+        envs: pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`.apply((env) => [env])),
+        healthUrl: `http://127.0.0.1:${containerPorts.registry}/`,
+        startPeriod: "10s",
+        // The registry runs as root on its own files and an unprivileged port: it needs no capability.
+    }, parent);
+    return { container, volume };
+}
