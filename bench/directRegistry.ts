@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { paths } from "../components/common/paths";
 import { registryConfigDocument } from "../components/registry/registryConfig";
-import { canConnect, dockerCli, LIVE_LABEL } from "../test/live/support/liveDeployment";
+import { canConnect, dockerCli, LIVE_LABEL } from "../testkit/live/liveDeployment";
 
 export interface DirectRegistry {
     name: string;

@@ -2,7 +2,7 @@
  * How long the program takes to evaluate under the mock runtime (what `pulumi preview`
  * spends in our code), for 1, 10 and 100 users: each user costs one bcrypt hash.
  */
-import { runProgram } from "../test/support/mockProgram";
+import { runProgram } from "../testkit/mockProgram";
 
 export async function evaluationSeconds(users: number, repeats = 3): Promise<number[]> {
     const config = {

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as https from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { sha256 } from "../test/live/support/registryClient";
+import { sha256 } from "../testkit/live/registryClient";
 
 const execFileAsync = promisify(execFile);
 

@@ -4,9 +4,9 @@
  */
 import { strict as assert } from "node:assert";
 import { parse } from "yaml";
-import { makeCertificate, TestCertificate } from "./support/selfSignedCertificate";
-import { ProgramRun, RecordedResource, runProgram, secretPaths, StackConfigValues } from "./support/mockProgram";
-import { requireTool } from "./support/requireTool";
+import { makeCertificate, TestCertificate } from "../testkit/selfSignedCertificate";
+import { ProgramRun, RecordedResource, runProgram, secretPaths, StackConfigValues } from "../testkit/mockProgram";
+import { requireTool } from "../testkit/requireTool";
 
 const T = {
     stack: "pulumi:pulumi:Stack",
@@ -89,7 +89,7 @@ describe("program under the mock runtime", () => {
                 assert.equal(r.options.parent, name, `${r.name} must be a child of the component`);
             }
             // No explicit parent: the SDK makes the stack its parent.
-            assert.equal(run.ofType(T.component)[0].options.parent, undefined);
+            assert.equal(run.ofType(T.component)[0].options.parentType, T.stack);
         });
 
         it("keeps the data volume on destroy, by its fixed name", () => {

@@ -10,10 +10,10 @@ import { parse } from "yaml";
 import { renderConfigTable } from "../components/config/configTable";
 import { configKeys, knownKeys, structuredKeys } from "../components/config/keys";
 import { validateStackConfig } from "../components/config/stackConfig";
-import { PROJECT, runProgram } from "./support/mockProgram";
-import { applyConfigSet, loadStackYaml, programConfig, StackConfigState } from "./support/pulumiConfigSet";
-import { requireTool } from "./support/requireTool";
-import { makeCertificate } from "./support/selfSignedCertificate";
+import { PROJECT, runProgram } from "../testkit/mockProgram";
+import { applyConfigSet, loadStackYaml, programConfig, StackConfigState } from "../testkit/pulumiConfigSet";
+import { requireTool } from "../testkit/requireTool";
+import { makeCertificate } from "../testkit/selfSignedCertificate";
 
 const root = join(__dirname, "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");

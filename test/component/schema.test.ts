@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configKeys } from "../../components/config/keys";
 import { KeySpec } from "../../components/config/keySpec";
-import { COMPONENT_TOKEN, componentSchema, PackageSchema, PropertySpec, referencedType } from "../support/componentSchema";
+import { COMPONENT_TOKEN, componentSchema, PackageSchema, PropertySpec, referencedType } from "../../testkit/componentSchema";
 
 const SNAPSHOT = join(__dirname, "schema.snapshot.json");
 

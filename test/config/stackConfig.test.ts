@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import { formatProblems } from "../../components/config/problems";
 import { validateStackConfig } from "../../components/config/stackConfig";
-import { requireTool } from "../support/requireTool";
-import { makeCertificate, TestCertificate } from "../support/selfSignedCertificate";
+import { requireTool } from "../../testkit/requireTool";
+import { makeCertificate, TestCertificate } from "../../testkit/selfSignedCertificate";
 
 const stack = "dev";
 const adminOnly = JSON.stringify([{ name: "admin" }]);

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { paths } from "../../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../../components/entrypoint/nginxConfig";
-import { requireTool } from "../support/requireTool";
-import { makeCertificate } from "../support/selfSignedCertificate";
+import { requireTool } from "../../testkit/requireTool";
+import { makeCertificate } from "../../testkit/selfSignedCertificate";
 
 const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 8443 };
 const splitDomains: NginxConfigOptions = {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireDocker } from "./support/liveDeployment";
+import { requireDocker } from "../../testkit/live/liveDeployment";
 
 describe("live: benchmark smoke run", function () {
     it("runs end to end, writes every figure and ends with the summary line", function () {

@@ -1,16 +1,18 @@
 /**
  * The deployed stack on a real Docker engine, one-origin topology: real docker CLI, real
- * HTTPS clients, the registry's own garbage collector. Scenarios run in order on one
- * deployment; the later ones replace containers and destroy the stack.
+ * HTTPS clients, the registry's own garbage collector. One deployment; `before` seeds it
+ * with one image (live/busybox:1) so the scenarios do not depend on each other's pushes.
+ * Only the lifecycle group changes the deployment, in its own order: it replaces
+ * containers and ends with destroy and up.
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import {
     canConnect, CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
-} from "./support/liveDeployment";
-import { RegistryClient } from "./support/registryClient";
-import { launchChromium, newContext, screenshotPath, servedKeyPin } from "./support/browser";
+} from "../../testkit/live/liveDeployment";
+import { RegistryClient } from "../../testkit/live/registryClient";
+import { launchChromium, newContext, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
 import { RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
 
 const MANIFEST_TYPES = [
@@ -33,6 +35,9 @@ describe("live: one origin", function () {
         address = live.outputs.registryAddress;
         admin = { user: "admin", password: live.adminPassword };
         untrust = live.trustCaForDocker();
+        await dockerCli(["login", address, "--username", "admin", "--password-stdin"], admin.password);
+        await dockerCli(["tag", PUSHABLE_IMAGE, `${address}/live/busybox:1`]);
+        await dockerCli(["push", `${address}/live/busybox:1`]);
     });
 
     after(async function () {
@@ -43,244 +48,238 @@ describe("live: one origin", function () {
         await LiveDeployment.clearLeftovers();
     });
 
-    it("1. docker CLI: login with the generated user, push, remove locally, pull back; catalog and tags over HTTPS", async () => {
-        assert.equal(address, "localhost:18443");
-        await dockerCli(["login", address, "--username", "admin", "--password-stdin"], admin.password);
-        const ref = `${address}/live/busybox:1`;
-        await dockerCli(["tag", PUSHABLE_IMAGE, ref]);
-        const pushed = await dockerCli(["push", ref]);
-        const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
-        assert.ok(digest, pushed);
-        await dockerCli(["rmi", ref]);
-        await dockerCli(["pull", ref]);
-        const repoDigests = await dockerCli(["image", "inspect", "--format", "{{json .RepoDigests}}", ref]);
-        assert.ok(repoDigests.includes(`${address}/live/busybox@${digest}`), repoDigests);
+    describe("clients", () => {
+        it("the docker CLI logs in with the generated user, pushes, and pulls back the same digest", async () => {
+            assert.equal(address, "localhost:18443");
+            await dockerCli(["login", address, "--username", "admin", "--password-stdin"], admin.password);
+            const ref = `${address}/live/cli:1`;
+            await dockerCli(["tag", PUSHABLE_IMAGE, ref]);
+            const pushed = await dockerCli(["push", ref]);
+            const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+            assert.ok(digest, pushed);
+            await dockerCli(["rmi", ref]);
+            await dockerCli(["pull", ref]);
+            const repoDigests = await dockerCli(["image", "inspect", "--format", "{{json .RepoDigests}}", ref]);
+            assert.ok(repoDigests.includes(`${address}/live/cli@${digest}`), repoDigests);
+        });
 
-        const catalog = await live.request("/v2/_catalog", { auth: admin });
-        assert.equal(catalog.status, 200);
-        assert.deepEqual(JSON.parse(catalog.body.toString()).repositories, ["live/busybox"]);
-        const tags = await live.request("/v2/live/busybox/tags/list", { auth: { user: "ci-bot", password: CI_BOT_PASSWORD } });
-        assert.equal(tags.status, 200);
-        assert.deepEqual(JSON.parse(tags.body.toString()), { name: "live/busybox", tags: ["1"] });
+        it("the catalog and tag list answer over HTTPS, for the generated and the chosen-password user", async () => {
+            const catalog = await live.request("/v2/_catalog", { auth: admin });
+            assert.equal(catalog.status, 200);
+            assert.ok(JSON.parse(catalog.body.toString()).repositories.includes("live/busybox"), catalog.body.toString());
+            const tags = await live.request("/v2/live/busybox/tags/list", { auth: { user: "ci-bot", password: CI_BOT_PASSWORD } });
+            assert.equal(tags.status, 200);
+            assert.deepEqual(JSON.parse(tags.body.toString()), { name: "live/busybox", tags: ["1"] });
+        });
+
+        it("deleting by digest, then the documented garbage collection, frees the blob bytes on the volume", async () => {
+            const client = registryClient(live, admin);
+            const image = await client.pushRandomImage("live/deleteme", "1", 4 * 1024 * 1024);
+            const head = await live.request("/v2/live/deleteme/manifests/1", { method: "HEAD", auth: admin, headers: { Accept: MANIFEST_TYPES } });
+            assert.equal(head.status, 200);
+            const digest = String(head.headers["docker-content-digest"]);
+            assert.equal(digest, image.manifestDigest);
+            // Registry 2.8 refuses deletion by tag: the digest is the only way.
+            const byTag = await live.request("/v2/live/deleteme/manifests/1", { method: "DELETE", auth: admin });
+            assert.notEqual(byTag.status, 202);
+            const deleted = await live.request(`/v2/live/deleteme/manifests/${digest}`, { method: "DELETE", auth: admin });
+            assert.equal(deleted.status, 202, deleted.body.toString());
+            const tags = await live.request("/v2/live/deleteme/tags/list", { auth: admin });
+            assert.ok([null, undefined].includes(JSON.parse(tags.body.toString()).tags) || tags.status === 404, tags.body.toString());
+            const manifest = await live.request("/v2/live/deleteme/manifests/1", { auth: admin, headers: { Accept: MANIFEST_TYPES } });
+            assert.equal(manifest.status, 404);
+
+            const before = await blobKilobytes(live);
+            // README's procedure: stop, garbage-collect in a one-off container on the volume, start.
+            await dockerCli(["stop", live.containerName("registry")]);
+            await dockerCli([
+                "run", "--rm", "--pull", "never", "--label", LIVE_LABEL, "-v", `${live.outputs.volumeName}:/var/lib/registry`,
+                TEST_IMAGES.registry, "garbage-collect", "--delete-untagged", "/etc/docker/registry/config.yml",
+            ]);
+            await dockerCli(["start", live.containerName("registry")]);
+            await waitHealthy(live, "registry");
+            const after = await blobKilobytes(live);
+            console.log(`      blob storage: ${before} KiB before GC, ${after} KiB after`);
+            assert.ok(before - after >= 4 * 1024, `GC freed only ${before - after} KiB of a 4 MiB layer`);
+            // The registry works after the restart: a re-push is stored again and pulls back intact.
+            const again = await client.pushRandomImage("live/deleteme", "2", 64 * 1024);
+            assert.equal(await client.pullAndVerify("live/deleteme", "2"), again.manifestDigest);
+            assert.equal(await client.pullAndVerify("live/busybox", "1"), await manifestDigest(live, admin, "live/busybox", "1"));
+        });
+
+        it("Chromium loads the UI from the same origin, which lists the catalog with credentials", async () => {
+            await browserListsCatalog(live, admin);
+        });
+
+        it("20 concurrent pulls and 5 concurrent pushes of distinct images through nginx verify every digest", async () => {
+            await concurrentPullsAndPushes(live);
+        });
     });
 
-    it("2. delete by digest, then the documented garbage collection frees the blob bytes on the volume", async () => {
-        const client = registryClient(live, admin);
-        const image = await client.pushRandomImage("live/deleteme", "1", 4 * 1024 * 1024);
-        const head = await live.request("/v2/live/deleteme/manifests/1", { method: "HEAD", auth: admin, headers: { Accept: MANIFEST_TYPES } });
-        assert.equal(head.status, 200);
-        const digest = String(head.headers["docker-content-digest"]);
-        assert.equal(digest, image.manifestDigest);
-        // Registry 2.8 refuses deletion by tag: the digest is the only way.
-        const byTag = await live.request("/v2/live/deleteme/manifests/1", { method: "DELETE", auth: admin });
-        assert.notEqual(byTag.status, 202);
-        const deleted = await live.request(`/v2/live/deleteme/manifests/${digest}`, { method: "DELETE", auth: admin });
-        assert.equal(deleted.status, 202, deleted.body.toString());
-        const tags = await live.request("/v2/live/deleteme/tags/list", { auth: admin });
-        assert.ok([null, undefined].includes(JSON.parse(tags.body.toString()).tags) || tags.status === 404, tags.body.toString());
-        const manifest = await live.request("/v2/live/deleteme/manifests/1", { auth: admin, headers: { Accept: MANIFEST_TYPES } });
-        assert.equal(manifest.status, 404);
-
-        const before = await blobKilobytes(live);
-        // README's procedure: stop, garbage-collect in a one-off container on the volume, start.
-        await dockerCli(["stop", live.containerName("registry")]);
-        await dockerCli([
-            "run", "--rm", "--pull", "never", "--label", LIVE_LABEL, "-v", `${live.outputs.volumeName}:/var/lib/registry`,
-            TEST_IMAGES.registry, "garbage-collect", "--delete-untagged", "/etc/docker/registry/config.yml",
-        ]);
-        await dockerCli(["start", live.containerName("registry")]);
-        await waitHealthy(live, "registry");
-        const after = await blobKilobytes(live);
-        console.log(`      blob storage: ${before} KiB before GC, ${after} KiB after`);
-        assert.ok(before - after >= 4 * 1024, `GC freed only ${before - after} KiB of a 4 MiB layer`);
-        // The registry works after the restart: a re-push is stored again and pulls back intact.
-        const again = await client.pushRandomImage("live/deleteme", "2", 64 * 1024);
-        assert.equal(await client.pullAndVerify("live/deleteme", "2"), again.manifestDigest);
-        assert.equal(await client.pullAndVerify("live/busybox", "1"), await manifestDigest(live, admin, "live/busybox", "1"));
-    });
-
-    it("3. security: 401 everywhere without valid credentials, TLS 1.2+ only, HSTS, HTTP redirect, registry unpublished, old docker blocked", async () => {
-        const paths = [
-            ["GET", "/v2/"], ["GET", "/v2/_catalog"], ["GET", "/v2/live/busybox/tags/list"], ["GET", "/v2/live/busybox/manifests/1"],
-            ["HEAD", "/v2/live/busybox/manifests/1"], ["POST", "/v2/live/busybox/blobs/uploads/"], ["DELETE", "/v2/live/busybox/manifests/sha256:" + "0".repeat(64)],
-        ];
-        const wrong = [undefined, { user: "admin", password: "wrong-password-wrong-password" }, { user: "nobody", password: admin.password }, { user: "admin", password: "" }];
-        for (const [method, path] of paths) {
-            for (const auth of wrong) {
-                const response = await live.request(path, { method, auth });
-                assert.equal(response.status, 401, `${method} ${path} as ${auth?.user ?? "anonymous"}`);
-                assert.match(String(response.headers["www-authenticate"]), /^Basic realm=/);
+    describe("security", () => {
+        it("every /v2/ path answers 401 with a Basic challenge without valid credentials", async () => {
+            const paths = [
+                ["GET", "/v2/"], ["GET", "/v2/_catalog"], ["GET", "/v2/live/busybox/tags/list"], ["GET", "/v2/live/busybox/manifests/1"],
+                ["HEAD", "/v2/live/busybox/manifests/1"], ["POST", "/v2/live/busybox/blobs/uploads/"], ["DELETE", "/v2/live/busybox/manifests/sha256:" + "0".repeat(64)],
+            ];
+            const wrong = [undefined, { user: "admin", password: "wrong-password-wrong-password" }, { user: "nobody", password: admin.password }, { user: "admin", password: "" }];
+            for (const [method, path] of paths) {
+                for (const auth of wrong) {
+                    const response = await live.request(path, { method, auth });
+                    assert.equal(response.status, 401, `${method} ${path} as ${auth?.user ?? "anonymous"}`);
+                    assert.match(String(response.headers["www-authenticate"]), /^Basic realm=/);
+                }
             }
-        }
+        });
 
-        for (const version of ["tls1", "tls1_1"]) {
-            const result = opensslHandshake(live.httpsPort, version);
-            assert.notEqual(result.status, 0, `${version} handshake succeeded`);
-            assert.match(result.output, /alert protocol version|unsupported protocol|no protocols available|wrong version number/i, result.output);
-        }
-        for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
-            const response = await live.request("/v2/", { auth: admin, minVersion: version, maxVersion: version });
-            assert.equal(response.status, 200);
-            assert.equal(response.tlsVersion, version);
-            assert.equal(response.headers["strict-transport-security"], "max-age=63072000");
-        }
-        for (const path of ["/", "/v2/"]) {
-            const response = await live.request(path);
-            assert.equal(response.headers["strict-transport-security"], "max-age=63072000", path);
-            assert.equal(response.headers["x-content-type-options"], "nosniff", path);
-        }
+        it("refuses TLS 1.0 and 1.1, serves TLS 1.2 and 1.3, with HSTS and nosniff on every answer", async () => {
+            for (const version of ["tls1", "tls1_1"]) {
+                const result = opensslHandshake(live.httpsPort, version);
+                assert.notEqual(result.status, 0, `${version} handshake succeeded`);
+                assert.match(result.output, /alert protocol version|unsupported protocol|no protocols available|wrong version number/i, result.output);
+            }
+            for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
+                const response = await live.request("/v2/", { auth: admin, minVersion: version, maxVersion: version });
+                assert.equal(response.status, 200);
+                assert.equal(response.tlsVersion, version);
+                assert.equal(response.headers["strict-transport-security"], "max-age=63072000");
+            }
+            for (const path of ["/", "/v2/"]) {
+                const response = await live.request(path);
+                assert.equal(response.headers["strict-transport-security"], "max-age=63072000", path);
+                assert.equal(response.headers["x-content-type-options"], "nosniff", path);
+            }
+        });
 
-        const redirect = await plainHttpGet(18080, "/v2/_catalog?n=5", "localhost:18080");
-        assert.equal(redirect.status, 301);
-        assert.equal(redirect.location, "https://localhost:18443/v2/_catalog?n=5");
+        it("redirects plain HTTP to HTTPS, keeping the published port and the path", async () => {
+            const redirect = await plainHttpGet(18080, "/v2/_catalog?n=5", "localhost:18080");
+            assert.equal(redirect.status, 301);
+            assert.equal(redirect.location, "https://localhost:18443/v2/_catalog?n=5");
+        });
 
-        const registry = await live.docker.getContainer(live.containerName("registry")).inspect();
-        assert.deepEqual(Object.values(registry.HostConfig.PortBindings ?? {}).flat(), []);
-        assert.ok(Object.values(registry.NetworkSettings.Ports ?? {}).every((bindings) => !bindings || bindings.length === 0));
-        const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
-        const bindings = (ui.HostConfig.PortBindings ?? {}) as Record<string, { HostIp: string; HostPort: string }[]>;
-        const published = Object.entries(bindings).map(([port, b]) => `${port}->${b[0].HostIp}:${b[0].HostPort}`).sort();
-        assert.deepEqual(published, ["443/tcp->127.0.0.1:18443", "80/tcp->127.0.0.1:18080"]);
-        assert.ok(!(await canConnect(5000)) || !(await looksLikeRegistry(5000)), "a registry answers on the host's port 5000");
+        it("publishes only the entrypoint's ports on the bind address; the registry is not reachable from the host", async () => {
+            const registry = await live.docker.getContainer(live.containerName("registry")).inspect();
+            assert.deepEqual(Object.values(registry.HostConfig.PortBindings ?? {}).flat(), []);
+            assert.ok(Object.values(registry.NetworkSettings.Ports ?? {}).every((bindings) => !bindings || bindings.length === 0));
+            const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
+            const bindings = (ui.HostConfig.PortBindings ?? {}) as Record<string, { HostIp: string; HostPort: string }[]>;
+            const published = Object.entries(bindings).map(([port, b]) => `${port}->${b[0].HostIp}:${b[0].HostPort}`).sort();
+            assert.deepEqual(published, ["443/tcp->127.0.0.1:18443", "80/tcp->127.0.0.1:18080"]);
+            assert.ok(!(await canConnect(5000)) || !(await looksLikeRegistry(5000)), "a registry answers on the host's port 5000");
+        });
 
-        for (const agent of ["docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.11", "Go 1.1 package http"]) {
-            const blocked = await live.request("/v2/", { auth: admin, headers: { "User-Agent": agent } });
-            assert.equal(blocked.status, 404, agent);
-        }
-        const modern = await live.request("/v2/", { auth: admin, headers: { "User-Agent": "docker/24.0.7 go/go1.20.10" } });
-        assert.equal(modern.status, 200);
+        it("refuses docker clients older than 1.6 and serves current ones", async () => {
+            for (const agent of ["docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.11", "Go 1.1 package http"]) {
+                const blocked = await live.request("/v2/", { auth: admin, headers: { "User-Agent": agent } });
+                assert.equal(blocked.status, 404, agent);
+            }
+            const modern = await live.request("/v2/", { auth: admin, headers: { "User-Agent": "docker/24.0.7 go/go1.20.10" } });
+            assert.equal(modern.status, 200);
+        });
+
     });
 
-    it("5. browser, one origin: Chromium loads the UI, which lists the catalog with credentials", async () => {
-        const browser = await launchChromium([await servedKeyPin(live.httpsPort, "localhost")]);
-        try {
-            const context = await newContext(browser, { username: "admin", password: admin.password });
-            const page = await context.newPage();
-            const catalogRequests: string[] = [];
-            page.on("request", (request) => { if (request.url().includes("/v2/")) catalogRequests.push(request.url()); });
-            await page.goto(live.outputs.uiUrl);
-            await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
-            const state = await page.getAttribute("body", "data-state");
-            const error = await page.textContent("#error");
-            assert.equal(state, "loaded", `UI failed: ${error}`);
-            const repositories = await page.$$eval("li.repository", (items) => items.map((li) => li.textContent));
-            assert.ok(repositories.includes("live/busybox"), `UI lists ${repositories.join(", ")}`);
-            assert.ok(catalogRequests.every((url) => url.startsWith("https://localhost:18443/v2/")), `same origin only: ${catalogRequests.join(" ")}`);
-            await page.screenshot({ path: screenshotPath("ui-one-origin.png"), fullPage: true });
-        } finally {
-            await browser.close();
-        }
-    });
+    describe("lifecycle (in order: each step changes the deployment)", () => {
+        it("a second evaluation against the live state changes nothing", async () => {
+            const report = await live.up();
+            assert.deepEqual(
+                { created: report.created, replaced: report.replaced, updated: report.updated, deleted: report.deleted },
+                { created: [], replaced: [], updated: [], deleted: [] },
+            );
+            assert.ok(report.unchanged.length >= 14, `unchanged: ${report.unchanged.join(", ")}`);
+        });
 
-    it("10. idempotence: evaluating the program again against the live state changes nothing", async () => {
-        const report = await live.up();
-        assert.deepEqual(
-            { created: report.created, replaced: report.replaced, updated: report.updated, deleted: report.deleted },
-            { created: [], replaced: [], updated: [], deleted: [] },
-        );
-        assert.ok(report.unchanged.length >= 14, `unchanged: ${report.unchanged.join(", ")}`);
-    });
+        it("a killed registry process is restarted by its restart policy and serves the same images", async () => {
+            const before = await live.docker.getContainer(live.containerName("registry")).inspect();
+            assert.ok(before.State.Pid > 0);
+            process.kill(before.State.Pid, "SIGKILL");
+            await waitFor(async () => {
+                const now = await live.docker.getContainer(live.containerName("registry")).inspect();
+                return now.RestartCount > before.RestartCount && now.State.Running;
+            }, "registry restarted by its restart policy");
+            await waitHealthy(live, "registry");
+            const ref = `${live.outputs.registryAddress}/live/busybox:1`;
+            await dockerCli(["rmi", ref]);
+            await dockerCli(["pull", ref]);
+        });
 
-    it("8. crash: the registry process is killed; the restart policy brings it back and images still pull", async () => {
-        const before = await live.docker.getContainer(live.containerName("registry")).inspect();
-        assert.ok(before.State.Pid > 0);
-        process.kill(before.State.Pid, "SIGKILL");
-        await waitFor(async () => {
-            const now = await live.docker.getContainer(live.containerName("registry")).inspect();
-            return now.RestartCount > before.RestartCount && now.State.Running;
-        }, "registry restarted by its restart policy");
-        await waitHealthy(live, "registry");
-        const ref = `${live.outputs.registryAddress}/live/busybox:1`;
-        await dockerCli(["rmi", ref]);
-        await dockerCli(["pull", ref]);
-    });
+        it("a replaced registry serves through the running nginx, which is not touched", async () => {
+            const uiBefore = await live.containerId("ui");
+            const registryBefore = await live.docker.getContainer(live.containerName("registry")).inspect();
+            const report = await live.up(liveConfig({ registryLogLevel: "debug" }));
+            assert.deepEqual(report.replaced, [live.containerName("registry")]);
+            assert.deepEqual(report.created, []);
+            assert.equal(await live.containerId("ui"), uiBefore, "the UI container was touched");
+            const registryAfter = await live.docker.getContainer(live.containerName("registry")).inspect();
+            assert.notEqual(registryAfter.Id, registryBefore.Id);
+            const ipBefore = Object.values(registryBefore.NetworkSettings.Networks)[0].IPAddress;
+            const ipAfter = Object.values(registryAfter.NetworkSettings.Networks)[0].IPAddress;
+            console.log(`      registry address on the private network: ${ipBefore} -> ${ipAfter}`);
+            const client = registryClient(live, admin);
+            const pushed = await client.pushRandomImage("live/after-replace", "1", 256 * 1024);
+            assert.equal(await client.pullAndVerify("live/after-replace", "1"), pushed.manifestDigest);
+            const ref = `${live.outputs.registryAddress}/live/busybox:1`;
+            await dockerCli(["rmi", ref]);
+            await dockerCli(["pull", ref]);
+        });
 
-    it("9. load: 20 concurrent pulls and 5 concurrent pushes of distinct images through nginx, all digests verified", async () => {
-        const client = registryClient(live, { user: "ci-bot", password: CI_BOT_PASSWORD });
-        const base = await client.pushRandomImage("live/load-base", "1", 8 * 1024 * 1024);
-        const results = await Promise.allSettled([
-            ...Array.from({ length: 20 }, () => client.pullAndVerify("live/load-base", "1")),
-            ...Array.from({ length: 5 }, (_, i) => client.pushRandomImage(`live/load-push-${i}`, "1", 4 * 1024 * 1024)),
-        ]);
-        const failures = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
-        assert.deepEqual(failures, []);
-        for (const result of results.slice(0, 20)) assert.equal((result as PromiseFulfilledResult<string>).value, base.manifestDigest);
-        for (let i = 0; i < 5; i++) {
-            const pushed = (results[20 + i] as PromiseFulfilledResult<{ manifestDigest: string }>).value;
-            assert.equal(await client.pullAndVerify(`live/load-push-${i}`, "1"), pushed.manifestDigest);
-        }
-    });
+        it("nginx finds a registry that moved to another address within its resolver's TTL, without a restart", async () => {
+            // Docker gives a replaced container its old address back, which proves nothing about
+            // nginx re-resolving. Move it for real: a squatter takes its address, the registry
+            // rejoins under its alias at a new one, and nginx must find it within its resolver TTL.
+            const client = registryClient(live, admin);
+            const pushed = await client.pushRandomImage("live/before-move", "1", 256 * 1024);
+            const registryAfter = await live.docker.getContainer(live.containerName("registry")).inspect();
+            const ipAfter = Object.values(registryAfter.NetworkSettings.Networks)[0].IPAddress;
+            const network = Object.keys(registryAfter.NetworkSettings.Networks)[0];
+            const uiStartedAt = (await live.docker.getContainer(live.containerName("ui")).inspect()).State.StartedAt;
+            await dockerCli(["network", "disconnect", network, live.containerName("registry")]);
+            const squatters: string[] = [];
+            for (let i = 0; i < 5; i++) {
+                const name = `${live.containerName("registry")}-squatter-${i}`;
+                await dockerCli(["run", "-d", "--pull", "never", "--label", LIVE_LABEL, "--name", name, "--network", network, PUSHABLE_IMAGE, "sleep", "600"]);
+                squatters.push(name);
+                if ((await live.docker.getContainer(name).inspect()).NetworkSettings.Networks[network].IPAddress === ipAfter) break;
+            }
+            await dockerCli(["network", "connect", "--alias", "registry", network, live.containerName("registry")]);
+            const moved = (await live.docker.getContainer(live.containerName("registry")).inspect()).NetworkSettings.Networks[network].IPAddress;
+            assert.notEqual(moved, ipAfter);
+            console.log(`      registry moved ${ipAfter} -> ${moved}, a squatter holds the old address; waiting for nginx to re-resolve`);
+            const started = Date.now();
+            let attempts = 0;
+            await waitFor(async () => {
+                attempts++;
+                return (await client.pullAndVerify("live/before-move", "1")) === pushed.manifestDigest;
+            }, "pull through nginx after the move", 30_000);
+            const seconds = (Date.now() - started) / 1000;
+            console.log(`      pulls work again after ${seconds.toFixed(1)} s and ${attempts} attempt(s)`);
+            assert.ok(seconds <= RESOLVER_VALID_SECONDS + 5, `nginx took ${seconds} s to find the moved registry`);
+            const uiAfterMove = await live.docker.getContainer(live.containerName("ui")).inspect();
+            assert.equal(uiAfterMove.State.StartedAt, uiStartedAt, "nginx was restarted instead of re-resolving");
+            await dockerCli(["rm", "-f", ...squatters]);
+        });
 
-    it("7. the registry is replaced under a running UI: pushes and pulls through nginx work again, the UI container untouched", async () => {
-        const uiBefore = await live.containerId("ui");
-        const registryBefore = await live.docker.getContainer(live.containerName("registry")).inspect();
-        const report = await live.up(liveConfig({ registryLogLevel: "debug" }));
-        assert.deepEqual(report.replaced, [live.containerName("registry")]);
-        assert.deepEqual(report.created, []);
-        assert.equal(await live.containerId("ui"), uiBefore, "the UI container was touched");
-        const registryAfter = await live.docker.getContainer(live.containerName("registry")).inspect();
-        assert.notEqual(registryAfter.Id, registryBefore.Id);
-        const ipBefore = Object.values(registryBefore.NetworkSettings.Networks)[0].IPAddress;
-        const ipAfter = Object.values(registryAfter.NetworkSettings.Networks)[0].IPAddress;
-        console.log(`      registry address on the private network: ${ipBefore} -> ${ipAfter}`);
-        const client = registryClient(live, admin);
-        const pushed = await client.pushRandomImage("live/after-replace", "1", 256 * 1024);
-        assert.equal(await client.pullAndVerify("live/after-replace", "1"), pushed.manifestDigest);
-        const ref = `${live.outputs.registryAddress}/live/busybox:1`;
-        await dockerCli(["rmi", ref]);
-        await dockerCli(["pull", ref]);
+        it("destroy keeps the data volume; up again from the same config serves the same image digest", async () => {
+            const digest = await manifestDigest(live, admin, "live/busybox", "1");
+            const volume = live.outputs.volumeName;
+            const report = await live.destroy();
+            assert.deepEqual(report.retained, [volume]);
+            for (const role of ["registry", "ui"] as const) {
+                assert.equal(spawnSync("docker", ["container", "inspect", live.containerName(role)], { stdio: "ignore" }).status, 1, `${role} container left behind`);
+            }
+            assert.equal(spawnSync("docker", ["volume", "inspect", volume], { stdio: "ignore" }).status, 0, "the data volume was removed");
 
-        // Docker gave the new container the old address back, which proves nothing about
-        // nginx re-resolving. Move it for real: a squatter takes its address, the registry
-        // rejoins under its alias at a new one, and nginx must find it within its resolver TTL.
-        const network = Object.keys(registryAfter.NetworkSettings.Networks)[0];
-        const uiStartedAt = (await live.docker.getContainer(live.containerName("ui")).inspect()).State.StartedAt;
-        await dockerCli(["network", "disconnect", network, live.containerName("registry")]);
-        const squatters: string[] = [];
-        for (let i = 0; i < 5; i++) {
-            const name = `${live.containerName("registry")}-squatter-${i}`;
-            await dockerCli(["run", "-d", "--pull", "never", "--label", LIVE_LABEL, "--name", name, "--network", network, PUSHABLE_IMAGE, "sleep", "600"]);
-            squatters.push(name);
-            if ((await live.docker.getContainer(name).inspect()).NetworkSettings.Networks[network].IPAddress === ipAfter) break;
-        }
-        await dockerCli(["network", "connect", "--alias", "registry", network, live.containerName("registry")]);
-        const moved = (await live.docker.getContainer(live.containerName("registry")).inspect()).NetworkSettings.Networks[network].IPAddress;
-        assert.notEqual(moved, ipAfter);
-        console.log(`      registry moved ${ipAfter} -> ${moved}, a squatter holds the old address; waiting for nginx to re-resolve`);
-        const started = Date.now();
-        let attempts = 0;
-        await waitFor(async () => {
-            attempts++;
-            return (await client.pullAndVerify("live/after-replace", "1")) === pushed.manifestDigest;
-        }, "pull through nginx after the move", 30_000);
-        const seconds = (Date.now() - started) / 1000;
-        console.log(`      pulls work again after ${seconds.toFixed(1)} s and ${attempts} attempt(s)`);
-        assert.ok(seconds <= RESOLVER_VALID_SECONDS + 5, `nginx took ${seconds} s to find the moved registry`);
-        const uiAfterMove = await live.docker.getContainer(live.containerName("ui")).inspect();
-        assert.equal(uiAfterMove.State.StartedAt, uiStartedAt, "nginx was restarted instead of re-resolving");
-        await dockerCli(["rm", "-f", ...squatters]);
-    });
-
-    it("6. data survives: destroy, then up again from the same config: the image pulls with the same digest", async () => {
-        const digest = await manifestDigest(live, admin, "live/busybox", "1");
-        const volume = live.outputs.volumeName;
-        const report = await live.destroy();
-        assert.deepEqual(report.retained, [volume]);
-        for (const role of ["registry", "ui"] as const) {
-            assert.equal(spawnSync("docker", ["container", "inspect", live.containerName(role)], { stdio: "ignore" }).status, 1, `${role} container left behind`);
-        }
-        assert.equal(spawnSync("docker", ["volume", "inspect", volume], { stdio: "ignore" }).status, 0, "the data volume was removed");
-
-        await live.up(liveConfig());
-        untrust?.();
-        untrust = live.trustCaForDocker();
-        const ci = { user: "ci-bot", password: CI_BOT_PASSWORD };
-        assert.equal(await manifestDigest(live, ci, "live/busybox", "1"), digest);
-        const ref = `${live.outputs.registryAddress}/live/busybox:1`;
-        await dockerCli(["login", live.outputs.registryAddress, "--username", "ci-bot", "--password-stdin"], CI_BOT_PASSWORD);
-        await dockerCli(["rmi", ref]);
-        const pulled = await dockerCli(["pull", ref]);
-        assert.ok(pulled.includes(digest), pulled);
+            await live.up(liveConfig());
+            untrust?.();
+            untrust = live.trustCaForDocker();
+            const ci = { user: "ci-bot", password: CI_BOT_PASSWORD };
+            assert.equal(await manifestDigest(live, ci, "live/busybox", "1"), digest);
+            const ref = `${live.outputs.registryAddress}/live/busybox:1`;
+            await dockerCli(["login", live.outputs.registryAddress, "--username", "ci-bot", "--password-stdin"], CI_BOT_PASSWORD);
+            await dockerCli(["rmi", ref]);
+            const pulled = await dockerCli(["pull", ref]);
+            assert.ok(pulled.includes(digest), pulled);
+        });
     });
 });
 
@@ -337,4 +336,41 @@ function looksLikeRegistry(port: number): Promise<boolean> {
             resolve(res.headers["docker-distribution-api-version"] !== undefined);
         }).on("error", () => resolve(false));
     });
+}
+
+async function browserListsCatalog(live: LiveDeployment, admin: { user: string; password: string }): Promise<void> {
+    const browser = await launchChromium([await servedKeyPin(live.httpsPort, "localhost")]);
+    try {
+        const context = await newContext(browser, { username: "admin", password: admin.password });
+        const page = await context.newPage();
+        const catalogRequests: string[] = [];
+        page.on("request", (request) => { if (request.url().includes("/v2/")) catalogRequests.push(request.url()); });
+        await page.goto(live.outputs.uiUrl);
+        await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
+        const state = await page.getAttribute("body", "data-state");
+        const error = await page.textContent("#error");
+        assert.equal(state, "loaded", `UI failed: ${error}`);
+        const repositories = await page.$$eval("li.repository", (items) => items.map((li) => li.textContent));
+        assert.ok(repositories.includes("live/busybox"), `UI lists ${repositories.join(", ")}`);
+        assert.ok(catalogRequests.every((url) => url.startsWith("https://localhost:18443/v2/")), `same origin only: ${catalogRequests.join(" ")}`);
+        await page.screenshot({ path: screenshotPath("ui-one-origin.png"), fullPage: true });
+    } finally {
+        await browser.close();
+    }
+}
+
+async function concurrentPullsAndPushes(live: LiveDeployment): Promise<void> {
+    const client = registryClient(live, { user: "ci-bot", password: CI_BOT_PASSWORD });
+    const base = await client.pushRandomImage("live/load-base", "1", 8 * 1024 * 1024);
+    const results = await Promise.allSettled([
+        ...Array.from({ length: 20 }, () => client.pullAndVerify("live/load-base", "1")),
+        ...Array.from({ length: 5 }, (_, i) => client.pushRandomImage(`live/load-push-${i}`, "1", 4 * 1024 * 1024)),
+    ]);
+    const failures = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
+    assert.deepEqual(failures, []);
+    for (const result of results.slice(0, 20)) assert.equal((result as PromiseFulfilledResult<string>).value, base.manifestDigest);
+    for (let i = 0; i < 5; i++) {
+        const pushed = (results[20 + i] as PromiseFulfilledResult<{ manifestDigest: string }>).value;
+        assert.equal(await client.pullAndVerify(`live/load-push-${i}`, "1"), pushed.manifestDigest);
+    }
 }

@@ -7,8 +7,8 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
-import { launchChromium, newContext, screenshotPath, servedKeyPin } from "./support/browser";
-import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "./support/liveDeployment";
+import { launchChromium, newContext, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
+import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
 
 const REGISTRY_HOST = "registry.private-registry.test";
 const UI_HOST = "ui.private-registry.test";
@@ -47,7 +47,7 @@ describe("live: split domains", function () {
         await LiveDeployment.clearLeftovers();
     });
 
-    it("4a. docker pushes through the registry host; the UI host serves the UI, not the API", async () => {
+    it("docker pushes through the registry host; the UI host serves the UI, not the API", async () => {
         assert.equal(live.outputs.registryAddress, `${REGISTRY_HOST}:${PORT}`);
         assert.equal(live.outputs.uiUrl, `${UI_ORIGIN}/`);
         await dockerCli(["login", live.outputs.registryAddress, "--username", "admin", "--password-stdin"], admin.password);
@@ -62,7 +62,7 @@ describe("live: split domains", function () {
         assert.equal((await live.request("/v2/_catalog", { host: UI_HOST, auth: admin })).headers["docker-distribution-api-version"], undefined);
     });
 
-    it("4b. preflight is answered by nginx with 204, without credentials, for allowed origins only", async () => {
+    it("nginx answers CORS preflight with 204, without credentials, for allowed origins only", async () => {
         const preflight = (origin: string) => live.request("/v2/split/busybox/manifests/sha256:" + "0".repeat(64), {
             method: "OPTIONS",
             headers: { Origin: origin, "Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "authorization, accept" },
@@ -87,7 +87,7 @@ describe("live: split domains", function () {
         assert.equal(unauthorized.headers["access-control-allow-origin"], UI_ORIGIN, "a 401 must carry CORS headers, or the UI cannot see it");
     });
 
-    it("4c. Chromium: the UI origin lists the catalog with credentials and can read digests and delete; another origin is blocked", async () => {
+    it("in Chromium the UI origin lists the catalog with credentials, reads digests and deletes; another origin is blocked", async () => {
         const browser = await launchChromium([await servedKeyPin(PORT, UI_HOST)]);
         const other = await servePage();
         try {

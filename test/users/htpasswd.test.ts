@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { renderHtpasswd } from "../../components/users/htpasswd";
-import { requireTool } from "../support/requireTool";
+import { requireTool } from "../../testkit/requireTool";
 
 const seed = "c2VlZC1vZi10aGlydHktdHdvLWJ5dGVzLWZvci10ZXN0cw==";
 const users = [

@@ -20,9 +20,9 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import * as bcrypt from "bcryptjs";
 import Docker from "dockerode";
-import { LiveStack, clearLeftovers, outputValue } from "./liveMocks";
-import { TEST_IMAGE, ensureTestImage, findStaticBusybox } from "./testImage";
-import { goDurationToNanos } from "./docker";
+import { LiveStack, clearLeftovers, outputValue } from "../../../testkit/harness/liveMocks";
+import { TEST_IMAGE, ensureTestImage, findStaticBusybox } from "../../../testkit/harness/testImage";
+import { goDurationToNanos } from "../../../testkit/harness/docker";
 
 const LABEL = "private-registry.test=live";
 const [LABEL_KEY, LABEL_VALUE] = LABEL.split("=");

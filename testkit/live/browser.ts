@@ -11,7 +11,7 @@ import * as tls from "node:tls";
 import { Browser, BrowserContext, chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const SCREENSHOT_DIR = join(__dirname, "..", "..", "..", "test-output");
+export const SCREENSHOT_DIR = join(__dirname, "..", "..", "test-output");
 
 /** base64 SHA-256 of the SubjectPublicKeyInfo of the certificate served on 127.0.0.1:port. */
 export function servedKeyPin(port: number, servername: string): Promise<string> {

@@ -1,34 +1,13 @@
 /**
  * Live realizers for @pulumi/docker 5.2 resources (Network, Volume, RemoteImage,
- * Container) on the local Docker engine, through the Engine API (dockerode).
- *
- * They follow what the bridged Terraform provider (kreuzwerker/docker) does, step by
- * step, where that is observable:
- * - Container: create; when `networksAdvanced` is set, disconnect the default bridge and
- *   connect each network (aliases, fixed addresses) before start; copy each `uploads`
- *   entry in with one tar archive (mode 0644, or 0744 when `executable`, or
- *   `permissions`) before start; start (unless `start: false`); wait up to
- *   `containerReadRefreshTimeoutMilliseconds` (15 s) for "running" unless
- *   `mustRun: false`, and remove it and fail when it exited. `init` is always sent
- *   (false when unset), `logDriver` defaults to json-file, `memory` is in MB.
- *   In place (docker update): restart, maxRetryCount, memory, memorySwap, cpuShares,
- *   cpuSet; every other change replaces. Delete: stop with `destroyGraceSeconds` when
- *   set, then force-remove (with anonymous volumes unless `removeVolumes: false`).
- * - Health: when the container has a health check (its own or its image's), creation
- *   waits until it is healthy, up to `waitTimeout` (60 s), EVEN WHEN `wait` IS NOT SET
- *   (the provider only waits with `wait: true`): the harness hands back only containers
- *   that work. It fails at once on "unhealthy" or exit, with the last health-check
- *   output and the last log lines, and removes the container. `wait: true` without a
- *   health check fails, as in the provider.
- * - RemoteImage: never pulls; the image must exist locally (test/live/env/provision.sh).
- * - Volume: a volume of that name that exists already is adopted (docker volume create
- *   is idempotent): that is how a volume retained by `retainOnDelete` comes back.
- *
- * Every container, network and volume it creates carries the harness label, so
- * `clearLeftovers` can find them.
+ * Container) on the local Docker engine, through the Engine API (dockerode). What each
+ * one does, and where it follows or departs from the bridged Terraform provider, is in
+ * README.md ("What each resource does"). Every container, network and volume created
+ * carries the harness label, so `clearLeftovers` can find them.
  */
 import * as fs from "node:fs";
 import type Docker from "dockerode";
+import { demuxedText, Modem, tarOneFile } from "./dockerStreams";
 import {
     Inputs,
     NotImplementedError,
@@ -72,55 +51,10 @@ export function goDurationToNanos(text: string): number {
     return Math.round(total);
 }
 
-/** One regular-file tar archive, the way the provider builds an upload. */
-export function tarOneFile(file: string, content: Buffer, mode: number, uid = 0, gid = 0): Buffer {
-    let name = file.replace(/^\/+/, "");
-    let prefix = "";
-    if (Buffer.byteLength(name) > 100) {
-        const cut = name.lastIndexOf("/", 155);
-        if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100) {
-            throw new Error(`upload path too long for a tar header: ${file}`);
-        }
-        prefix = name.slice(0, cut);
-        name = name.slice(cut + 1);
-    }
-    const octal = (n: number, width: number): string => n.toString(8).padStart(width, "0") + "\0";
-    const h = Buffer.alloc(512);
-    h.write(name, 0, 100, "utf8");
-    h.write(octal(mode & 0o7777, 7), 100, "ascii");
-    h.write(octal(uid, 7), 108, "ascii");
-    h.write(octal(gid, 7), 116, "ascii");
-    h.write(octal(content.length, 11), 124, "ascii");
-    h.write(octal(Math.floor(Date.now() / 1000), 11), 136, "ascii");
-    h.fill(" ", 148, 156);
-    h.write("0", 156, "ascii");
-    h.write("ustar\u000000", 257, "ascii");
-    h.write(prefix, 345, 155, "utf8");
-    let sum = 0;
-    for (const byte of h) sum += byte;
-    h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "ascii");
-    const pad = Buffer.alloc((512 - (content.length % 512)) % 512);
-    return Buffer.concat([h, content, pad, Buffer.alloc(1024)]);
-}
-
-/** Docker's multiplexed log stream (8-byte frame headers) to text; TTY logs pass through. */
-export function demuxLogs(buf: Buffer): string {
-    let out = "";
-    let i = 0;
-    while (i + 8 <= buf.length) {
-        const kind = buf[i];
-        if (kind > 2 || buf[i + 1] !== 0 || buf[i + 2] !== 0 || buf[i + 3] !== 0) return buf.toString("utf8");
-        const len = buf.readUInt32BE(i + 4);
-        out += buf.subarray(i + 8, i + 8 + len).toString("utf8");
-        i += 8 + len;
-    }
-    return out;
-}
-
 async function lastLogs(container: Docker.Container, lines = 30): Promise<string> {
     try {
         const raw = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown;
-        return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
+        return await demuxedText(container.modem as Modem, Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
     } catch (err) {
         return `(logs unavailable: ${(err as Error).message})`;
     }
@@ -375,7 +309,7 @@ const containerInputs: Realizer["inputs"] = {
     removeVolumes: true,
 };
 
-function uploadArchive(u: Inputs): { archive: Buffer; file: string } {
+async function uploadArchive(u: Inputs): Promise<{ archive: Buffer; file: string }> {
     const file = str(u, "file");
     if (!file) throw new Error(`uploads[].file is required`);
     const sources = ["content", "contentBase64", "source"].filter((k) => u[k] !== undefined && u[k] !== "");
@@ -400,7 +334,7 @@ function uploadArchive(u: Inputs): { archive: Buffer; file: string } {
         if (!/^\d+$/.test(v)) throw new NotImplementedError(`uploads[].${key} by name (use a numeric id)`);
         return Number(v);
     };
-    return { archive: tarOneFile(file, content, mode, id("owner"), id("group")), file };
+    return { archive: await tarOneFile(file, content, mode, id("owner"), id("group")), file };
 }
 
 function containerCreateOptions(ctx: RealizeContext, inputs: Inputs): Docker.ContainerCreateOptions {
@@ -618,7 +552,7 @@ export const containerRealizer: Realizer = {
                 }
             }
             for (const u of objList(inputs, "uploads")) {
-                const { archive } = uploadArchive(u);
+                const { archive } = await uploadArchive(u);
                 await container.putArchive(archive, { path: "/" });
             }
             if (bool(inputs, "start") === false) {

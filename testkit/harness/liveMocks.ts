@@ -1,57 +1,15 @@
 /**
- * Live mock harness: a `pulumi.runtime.Mocks` whose `newResource` really creates what
- * the provider would, on the local Docker engine (containers, networks, volumes) and
- * with real cryptography (keys, X.509, passwords), so that a Pulumi program evaluated
- * under the SDK's mock runtime (no CLI, no engine, no provider plugins) produces a
- * really running stack, in the order and with the data flow of its own resource graph.
- *
- * One `LiveStack` is one Pulumi stack state. Each evaluation of the program is one
- * "run" (`up(program)`, or `begin()` + your own `require` + `end()`), like `pulumi up`:
- * - absent from the state: created;
- * - present with the same inputs: untouched, the stored id and outputs are returned;
- * - present with other inputs: updated in place when the provider does so (container
- *   restart policy and resources), else replaced: delete-then-create with
- *   `deleteBeforeReplace`, create-then-delete otherwise (so a container with a fixed
- *   name or port and no `deleteBeforeReplace` fails with a name/port conflict, as it
- *   does for real);
- * - in the state but not registered by this run: deleted at `end()`.
- * `destroy()` deletes everything in reverse dependency order. `retainOnDelete` (also
- * inherited from the parent, as the engine does) makes delete/replace forget the
- * resource without touching it; `protect` refuses to delete it.
- *
- * Resource options are not given to mocks. The harness reads them from the
- * RegisterResourceRequest the SDK sends to the mock monitor (it wraps the monitor's
- * `registerResource` after `setMocks`), so the program needs no transformation and
- * the harness sees exactly what the engine would: retainOnDelete, deleteBeforeReplace,
- * replaceOnChanges, ignoreChanges (top-level properties only), protect,
- * additionalSecretOutputs, parent and dependencies.
- *
- * Secrets: secret inputs reach `newResource` wrapped ({ <sig>: <secret sig>, value })
- * at whatever depth they were marked; the harness unwraps them before realizing, and
- * wraps again, like the engine: every output whose input was secret, and every output
- * the resource declares in additionalSecretOutputs (random `result`, tls
- * `privateKeyPem`, ...), so `pulumi.isSecret` behaves as it would for real.
- * Nothing logs input values. The state (optional JSON file, `stateFile`) holds them in
- * plain text: it is written with mode 0600; use `LiveStack.tempStateFile()`.
- *
- * Ordering: the SDK sends a resource's registration only once every Output among its
- * inputs and every `dependsOn` has resolved, and those resolve when the mock returns;
- * so the order of `newResource` calls is a valid topological order of the graph
- * (checked in liveMocks.test.ts), and independent resources are created concurrently.
- *
- * Not implemented (they throw a NotImplementedError rather than being skipped): any
- * resource type without a realizer, any input a realizer does not list, `call`/invoke,
- * `Resource.get`/import, explicit provider resources with settings, nested
- * ignoreChanges paths. No refresh: a run trusts the state and does not look at what
- * runs (use `destroy()` or a fresh state between independent tests).
- *
- * See README.md beside this file for usage.
+ * Live mock harness: a `pulumi.runtime.Mocks` whose `newResource` really creates what the
+ * provider would (Docker containers, networks and volumes; real keys, certificates and
+ * passwords), so that a program evaluated under the SDK's mock runtime produces a running
+ * stack, in the order and with the data flow of its own resource graph. One `LiveStack`
+ * is one stack state; each run is one `pulumi up`. README.md beside this file describes
+ * the behaviour (what a run does, each resource, secrets, what is not implemented).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import Docker from "dockerode";
 import {
     clearLeftovers as clearLabelled,
@@ -62,6 +20,9 @@ import {
 } from "./docker";
 import { randomBytesRealizer, randomIdRealizer, randomPasswordRealizer } from "./random";
 import { Inputs, NotImplementedError, RealizeContext, Realizer, StoredResource, checkInputs } from "./realizer";
+import {
+    RegisterRequest, registeredOptions, RegistrationCapture, SECRET_SIG, SECRET_SIG_KEY, settled, unwrapSecrets,
+} from "../program";
 import {
     certRequestRealizer,
     locallySignedCertRealizer,
@@ -140,59 +101,10 @@ export interface LiveStackOptions {
     log?: (message: string) => void;
 }
 
-/** The parts of RegisterResourceRequest the harness reads. */
-interface RegisterRequest {
-    getType(): string;
-    getName(): string;
-    getParent(): string;
-    hasRetainondelete(): boolean;
-    getRetainondelete(): boolean | undefined;
-    getDeletebeforereplace(): boolean;
-    getReplaceonchangesList(): string[];
-    getIgnorechangesList(): string[];
-    getAdditionalsecretoutputsList(): string[];
-    getDependenciesList(): string[];
-    getProtect(): boolean;
-}
-
 interface StateFile {
     version: 1;
     seq: number;
     resources: ResourceRecord[];
-}
-
-const SIG = pulumi.runtime.specialSigKey;
-const SECRET = pulumi.runtime.specialSecretSig;
-
-function isSecretWrapper(v: unknown): v is { value: unknown } {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG] === SECRET;
-}
-
-/** Removes secret wrappers at any depth; `secret` tells whether there was one. */
-export function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
-    if (isSecretWrapper(v)) {
-        return { value: unwrapSecrets(v.value).value, secret: true };
-    }
-    if (Array.isArray(v)) {
-        let secret = false;
-        const value = v.map((x) => {
-            const r = unwrapSecrets(x);
-            secret ||= r.secret;
-            return r.value;
-        });
-        return { value, secret };
-    }
-    if (typeof v === "object" && v !== null) {
-        let secret = false;
-        const value: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(v)) {
-            const r = unwrapSecrets(x);
-            secret ||= r.secret;
-            value[k] = r.value;
-        }
-        return { value, secret };
-    }
-    return { value: v, secret: false };
 }
 
 function sortDeep(v: unknown): unknown {
@@ -240,7 +152,7 @@ export class LiveStack {
     private seen = new Set<string>();
     private effectiveRetain = new Map<string, boolean>();
     private errors: Error[] = [];
-    private pending = new Map<string, RegisterRequest[]>();
+    private capture: RegistrationCapture | undefined;
 
     constructor(opts: LiveStackOptions) {
         const eq = opts.label.indexOf("=");
@@ -285,18 +197,8 @@ export class LiveStack {
         this.seen = new Set();
         this.effectiveRetain = new Map();
         this.errors = [];
-        this.pending = new Map();
         await pulumi.runtime.setMocks(this.mocks(), this.project, this.stackName, false);
-        const monitor: unknown = pulumi.runtime.getMonitor();
-        if (!(monitor instanceof MockMonitor)) {
-            throw new Error(`setMocks did not install a MockMonitor: the SDK changed; the harness needs updating`);
-        }
-        const register = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
-            const key = `${req.getType()}\u0000${req.getName()}`;
-            this.pending.set(key, [...(this.pending.get(key) ?? []), req]);
-            return register(req, callback);
-        };
+        this.capture = RegistrationCapture.install();
     }
 
     /**
@@ -381,18 +283,6 @@ export class LiveStack {
         return `urn:pulumi:${this.stackName}::${this.project}::${type}::${req.getName()}`;
     }
 
-    private takeRequest(type: string, name: string): RegisterRequest {
-        const key = `${type}\u0000${name}`;
-        const queue = this.pending.get(key);
-        const req = queue?.shift();
-        if (!req) {
-            throw new Error(
-                `no registration request captured for ${type} "${name}": call LiveStack.begin() (not setMocks) before the program`,
-            );
-        }
-        return req;
-    }
-
     private find(urn: string): ResourceRecord | undefined {
         return this.state.resources.find((r) => r.urn === urn);
     }
@@ -431,29 +321,28 @@ export class LiveStack {
         if (args.id) {
             throw new NotImplementedError(`reading or importing existing resources (Resource.get / import)`);
         }
-        const req = this.takeRequest(args.type, args.name);
+        if (!this.capture) throw new Error(`no registration capture: call LiveStack.begin() (not setMocks) before the program`);
+        const req = this.capture.take(args.type, args.name);
         const urn = this.urnOf(req);
         if (this.seen.has(urn)) throw new Error(`duplicate resource URN ${urn} (the engine refuses it too)`);
         this.seen.add(urn);
-        const parent = req.getParent();
-        const retain = req.hasRetainondelete()
-            ? req.getRetainondelete() === true
-            : parent
-              ? (this.effectiveRetain.get(parent) ?? false)
-              : false;
+        const registered = registeredOptions(req);
+        const parent = registered.parent;
+        // Unset on a child: inherited from the parent, as the engine does (pulumi/pulumi#19654).
+        const retain = registered.retainOnDelete ?? (parent ? (this.effectiveRetain.get(parent) ?? false) : false);
         this.effectiveRetain.set(urn, retain);
         const options: RecordedOptions = {
             retainOnDelete: retain,
-            deleteBeforeReplace: req.getDeletebeforereplace(),
-            replaceOnChanges: req.getReplaceonchangesList(),
-            ignoreChanges: req.getIgnorechangesList(),
-            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-            protect: req.getProtect(),
+            deleteBeforeReplace: registered.deleteBeforeReplace,
+            replaceOnChanges: registered.replaceOnChanges,
+            ignoreChanges: registered.ignoreChanges,
+            additionalSecretOutputs: registered.additionalSecretOutputs,
+            protect: registered.protect,
             parent,
         };
         const nested = options.ignoreChanges.filter((p) => /[.[]/.test(p));
         if (nested.length > 0) throw new NotImplementedError(`nested ignoreChanges paths (${nested.join(", ")})`);
-        const deps = [...new Set([...req.getDependenciesList(), ...(parent ? [parent] : [])])];
+        const deps = [...new Set([...registered.dependencies, ...(parent ? [parent] : [])])];
 
         const secretInputs = new Set<string>();
         const inputs: Inputs = {};
@@ -539,7 +428,7 @@ export class LiveStack {
         const secretOutputs = new Set([...secretInputs, ...options.additionalSecretOutputs]);
         const state: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(rec.outputs)) {
-            state[k] = secretOutputs.has(k) && v !== undefined ? { [SIG]: SECRET, value: v } : v;
+            state[k] = secretOutputs.has(k) && v !== undefined ? { [SECRET_SIG_KEY]: SECRET_SIG, value: v } : v;
         }
         return { id: rec.id, state };
     }
@@ -610,11 +499,4 @@ export async function clearLeftovers(
  * The value of an Output, for assertions after `up()`/`end()` (when every registration
  * has settled). Under the mock runtime with preview=false every value is known.
  */
-export function outputValue<T>(o: pulumi.Input<T>): Promise<T> {
-    return new Promise<T>((resolve) => {
-        pulumi.output(o).apply((v) => {
-            resolve(v as T);
-            return v;
-        });
-    });
-}
+export const outputValue = settled;

@@ -12,18 +12,18 @@ import * as https from "node:https";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
-import { clearLeftovers, LiveStack, outputValue, RunReport } from "../harness/liveMocks";
+import { demuxedText, Modem } from "../harness/dockerStreams";
+import { clearLeftovers, LiveStack, RunReport } from "../harness/liveMocks";
+import { evaluateProgram, PROJECT, setStackConfig, stackOutputs } from "../program";
 
 export const LIVE_LABEL = "private-registry.test=live";
-export const PROJECT = "private-registry";
+export { PROJECT } from "../program";
 export const TEST_IMAGES = { registry: "private-registry-test/registry:2.8.2", ui: "private-registry-test/ui-standin:2.5.2" };
-/** A small image to push: built by the harness (test/live/harness/testImage.ts). */
+/** A small image to push: built by the harness (testkit/harness/testImage.ts). */
 export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testImage";
 
 const execFileAsync = promisify(execFile);
-const programPath = require.resolve("../../../index");
 
 export interface StackOutputs {
     registryUrl: string;
@@ -83,19 +83,9 @@ export class LiveDeployment {
     /** `pulumi up`: evaluates index.ts against this stack's state. */
     async up(config: Record<string, string> = this.config): Promise<RunReport> {
         this.config = config;
-        // As README says to set them: users (with a chosen password) and tls with --secret.
-        pulumi.runtime.setAllConfig(
-            Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
-            [`${PROJECT}:users`, `${PROJECT}:tls`],
-        );
-        const { result, report } = await this.stack.up(() => {
-            delete require.cache[programPath];
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(programPath) as Record<string, pulumi.Input<unknown>>;
-        });
-        const outputs: Record<string, unknown> = {};
-        for (const [key, value] of Object.entries(result)) outputs[key] = await outputValue(value);
-        this.outputs = outputs as unknown as StackOutputs;
+        setStackConfig(config);
+        const { result, report } = await this.stack.up(() => evaluateProgram());
+        this.outputs = (await stackOutputs(result)).outputs as unknown as StackOutputs;
         this.lastReport = report;
         return report;
     }
@@ -148,14 +138,9 @@ export class LiveDeployment {
         const container = this.docker.getContainer(this.containerName(role));
         const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
         const stream = await exec.start({});
-        const chunks: Buffer[] = [];
-        await new Promise<void>((resolve, reject) => {
-            stream.on("data", (c: Buffer) => chunks.push(c));
-            stream.on("end", () => resolve());
-            stream.on("error", reject);
-        });
+        const output = await demuxedText(this.docker.modem as Modem, stream);
         const info = await exec.inspect();
-        return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+        return { exitCode: info.ExitCode ?? -1, output };
     }
 
     async containerId(role: "registry" | "ui"): Promise<string> {
@@ -222,16 +207,4 @@ export async function dockerCli(args: string[], input?: string): Promise<string>
     const result = spawnSync("docker", args, { input, encoding: "utf8" });
     if (result.status !== 0) throw new Error(`docker ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
     return `${result.stdout}${result.stderr}`;
-}
-
-/** Docker's multiplexed exec stream -> text. */
-function demux(buffer: Buffer): string {
-    let out = "";
-    let offset = 0;
-    while (offset + 8 <= buffer.length) {
-        const size = buffer.readUInt32BE(offset + 4);
-        out += buffer.subarray(offset + 8, offset + 8 + size).toString("utf8");
-        offset += 8 + size;
-    }
-    return out || buffer.toString("utf8");
 }

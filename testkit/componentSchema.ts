@@ -4,9 +4,9 @@
  */
 import { join } from "node:path";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
-import { PrivateRegistry } from "../../components";
+import { PrivateRegistry } from "../components";
 
-export const REPOSITORY_ROOT = join(__dirname, "..", "..");
+export const REPOSITORY_ROOT = join(__dirname, "..");
 export const COMPONENT_TOKEN = "private-registry:index:PrivateRegistry";
 
 /** The parts of a package schema the tests read. */
