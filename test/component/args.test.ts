@@ -1,0 +1,68 @@
+/**
+ * The component validates its own args with the stack config's rules and messages, so a
+ * program in any language that passes a bad arg gets the same clear error before anything
+ * is created; Outputs of other resources are checked when they resolve.
+ */
+import { strict as assert } from "node:assert";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPOSITORY_ROOT } from "../../testkit/componentSchema";
+import { RecordedResource, runProgram, secretPaths } from "../../testkit/mockProgram";
+
+const WORK_DIR = join(REPOSITORY_ROOT, "test-output", "component-args");
+
+/** A one-component program in test-output/, importing this repository's component. */
+function program(name: string, body: string): string {
+    mkdirSync(WORK_DIR, { recursive: true });
+    const file = join(WORK_DIR, `${name}.ts`);
+    writeFileSync(file, ['import * as pulumi from "@pulumi/pulumi";', 'import { PrivateRegistry } from "../../components";', "void pulumi;", body].join("\n"));
+    return file;
+}
+
+describe("component args", function () {
+    this.timeout(60_000);
+
+    it("refuses bad plain args with the stack config's messages, before any resource is registered", async () => {
+        let registered: RecordedResource[] | undefined;
+        const file = program("bad", 'export const r = new PrivateRegistry("bad", { users: [{ name: "ad:min" }], httpsPort: 70000, ui: { theme: "dark" } } as never);');
+        await assert.rejects(runProgram({}, { programPath: file }).then((run) => { registered = run.resources; }), (err: Error) => {
+            assert.match(err.message, /Stack "test" has 3 invalid config values; nothing was created\./);
+            assert.match(err.message, /- httpsPort \(70000\) is not a port \(1-65535\)\./);
+            assert.match(err.message, /- users\[0\]\.name \("ad:min"\) must be 1-64 letters/);
+            assert.match(err.message, /- ui\.theme is not a known key of ui/);
+            return true;
+        });
+        assert.equal(registered, undefined);
+    });
+
+    it("accepts a password that is an Output of another resource, kept secret in the htpasswd", async () => {
+        const file = program("output-password", [
+            'const password = pulumi.secret(pulumi.output("a-password-from-another-resource"));',
+            'export const r = new PrivateRegistry("fromOutput", { users: [{ name: "ci-bot", password }] });',
+        ].join("\n"));
+        const run = await runProgram({}, { programPath: file });
+        const registry = run.byName("fromOutput-registry");
+        const htpasswd = (registry.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/auth/htpasswd");
+        assert.match(String(htpasswd?.content), /^ci-bot:\$2y\$05\$/);
+        assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
+    });
+
+    it("checks an Output password when it resolves, and registers no registry with it", async () => {
+        const file = program("short-output-password", [
+            'const password = pulumi.output("short");',
+            'export const r = new PrivateRegistry("shortOutput", { users: [{ name: "ci-bot", password }] });',
+        ].join("\n"));
+        const errors: unknown[] = [];
+        const onRejection = (reason: unknown) => errors.push(reason);
+        process.on("unhandledRejection", onRejection);
+        try {
+            const run = await runProgram({}, { programPath: file }).catch((err: unknown) => { errors.push(err); return undefined; });
+            assert.ok(!run?.resources.some((r) => r.name === "shortOutput-registry"), "the registry was registered with a refused password");
+            // The SDK reports a failed registration as an unhandled rejection, a few ticks later.
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        } finally {
+            process.off("unhandledRejection", onRejection);
+        }
+        assert.ok(errors.some((e) => /the password of ci-bot is shorter than 16 characters/.test(String(e))), errors.map(String).join("\n"));
+    });
+});
