@@ -11,6 +11,7 @@ import { demuxedText, Modem, tarOneFile } from "./dockerStreams";
 import {
     Inputs,
     NotImplementedError,
+    PartialCreateError,
     RealizeContext,
     Realizer,
     bool,
@@ -67,6 +68,24 @@ function labelMap(ctx: RealizeContext, inputs: Inputs): Record<string, string> {
     }
     labels[ctx.label.key] = ctx.label.value;
     return labels;
+}
+
+/** The labels an object really carries, minus the harness's own, as the provider reads them back. */
+function readBackLabels(ctx: RealizeContext, actual: Record<string, string> | null | undefined): { label: string; value: string }[] {
+    return Object.entries(actual ?? {})
+        .filter(([label]) => label !== ctx.label.key)
+        .map(([label, value]) => ({ label, value }))
+        .sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/** Nanoseconds as Go's time.Duration prints them ("10s", "1m30s", "500ms"): how the provider reads durations back. */
+export function nanosToGoDuration(nanos: number): string {
+    if (nanos === 0) return "0s";
+    if (nanos < 1e9) return nanos % 1e6 === 0 ? `${nanos / 1e6}ms` : nanos % 1e3 === 0 ? `${nanos / 1e3}µs` : `${nanos}ns`;
+    const hours = Math.floor(nanos / 3.6e12);
+    const minutes = Math.floor((nanos % 3.6e12) / 6e10);
+    const seconds = (nanos % 6e10) / 1e9;
+    return `${hours ? `${hours}h` : ""}${hours || minutes ? `${minutes}m` : ""}${seconds}s`;
 }
 
 async function imageExists(docker: Docker, ref: string): Promise<Docker.ImageInspectInfo | undefined> {
@@ -127,6 +146,7 @@ export const networkRealizer: Realizer = {
         ctx.log(`network ${info.Name} created (${info.Id.slice(0, 12)})`);
         return {
             id: info.Id,
+            readBack: { ...inputs, ...(inputs.labels !== undefined ? { labels: readBackLabels(ctx, info.Labels) } : {}) },
             outputs: {
                 ...inputs,
                 name: info.Name,
@@ -197,6 +217,8 @@ export const volumeRealizer: Realizer = {
         return {
             id: info.Name,
             adopted,
+            // An adopted volume keeps its own labels: Docker cannot relabel a volume.
+            readBack: { ...inputs, ...(inputs.labels !== undefined ? { labels: readBackLabels(ctx, info.Labels) } : {}) },
             outputs: {
                 ...inputs,
                 name: info.Name,
@@ -469,6 +491,44 @@ async function removeQuietly(container: Docker.Container): Promise<void> {
     }
 }
 
+/**
+ * The container as the provider reads it back into state: ports from the engine, sorted by
+ * internal port, addresses in canonical form; the health check the container really has,
+ * durations as Go prints them; the restart policy in force. The rest as sent.
+ */
+function containerReadBack(inputs: Inputs, info: Docker.ContainerInspectInfo): Inputs {
+    const readBack: Inputs = { ...inputs };
+    if (inputs.ports !== undefined) {
+        const bindings = (info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+        const sent = objList(inputs, "ports");
+        // Fields the program left out are optional-and-computed for the provider: no diff.
+        const asSent = (port: Inputs): Inputs => {
+            const given = sent.find((p) => Number(p.internal) === port.internal) ?? {};
+            return Object.fromEntries(Object.entries(port).filter(([k]) => k in given));
+        };
+        readBack.ports = Object.entries(bindings)
+            .flatMap(([key, list]) => (list ?? []).map((b) => ({
+                internal: Number(key.split("/")[0]), external: Number(b.HostPort), ip: canonicalIp(b.HostIp || "0.0.0.0"), protocol: key.split("/")[1],
+            })))
+            .sort((a, b) => a.internal - b.internal)
+            .map(asSent);
+    }
+    const hc = obj(inputs, "healthcheck");
+    const actual = info.Config.Healthcheck as { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } | undefined;
+    if (hc && actual) {
+        const durations = { interval: actual.Interval, timeout: actual.Timeout, startPeriod: actual.StartPeriod, startInterval: actual.StartInterval };
+        readBack.healthcheck = Object.fromEntries(Object.keys(hc).map((k) => [k,
+            k === "tests" ? actual.Test : k === "retries" ? actual.Retries : nanosToGoDuration(durations[k as keyof typeof durations] ?? 0)]));
+    }
+    if (inputs.restart !== undefined) readBack.restart = info.HostConfig.RestartPolicy?.Name;
+    return readBack;
+}
+
+/** An address as Go's net.IP prints it (RFC 5952 for IPv6, as the engine reports it). */
+function canonicalIp(ip: string): string {
+    return ip.includes(":") ? new URL(`http://[${ip.replace(/%.*$/, "")}]/`).hostname.slice(1, -1) : ip;
+}
+
 function containerOutputs(inputs: Inputs, info: Docker.ContainerInspectInfo): Record<string, unknown> {
     const nets = info.NetworkSettings?.Networks ?? {};
     const networkDatas = Object.entries(nets).map(([networkName, n]) => ({
@@ -507,9 +567,30 @@ function containerOutputs(inputs: Inputs, info: Docker.ContainerInspectInfo): Re
     };
 }
 
+/**
+ * `wait: true`, as the provider does it: poll until healthy or `waitTimeout` (60 s), through
+ * "unhealthy" (it does not give up early); on timeout fail, leaving the container (and its
+ * id in the state). Without a health check it fails at once.
+ */
+async function waitHealthy(ctx: RealizeContext, container: Docker.Container, label: string, inputs: Inputs, first: Docker.ContainerInspectInfo): Promise<Docker.ContainerInspectInfo> {
+    if (!hasHealthcheck(first)) throw new Error(`container ${label}: "wait" is set but the container has no health check`);
+    const timeoutS = num(inputs, "waitTimeout") ?? 60;
+    const deadline = Date.now() + timeoutS * 1000;
+    let info = first;
+    while (info.State.Health?.Status !== "healthy") {
+        if (Date.now() > deadline) {
+            const err = await containerFailure(container, label, `was not healthy within waitTimeout (${timeoutS}s)`, info);
+            throw new PartialCreateError(err.message, { id: container.id, outputs: containerOutputs(inputs, info), readBack: containerReadBack(inputs, info) });
+        }
+        await sleep(250);
+        info = await container.inspect();
+    }
+    ctx.log(`container ${label} healthy`);
+    return info;
+}
+
 export const containerRealizer: Realizer = {
     inputs: containerInputs,
-    updatable: new Set(["restart", "maxRetryCount", "memory", "memorySwap", "cpuShares", "cpuSet"]),
     sets: new Set([
         "envs",
         "labels",
@@ -557,7 +638,7 @@ export const containerRealizer: Realizer = {
             }
             if (bool(inputs, "start") === false) {
                 const info = await container.inspect();
-                return { id: container.id, outputs: containerOutputs(inputs, info) };
+                return { id: container.id, outputs: containerOutputs(inputs, info), readBack: containerReadBack(inputs, info) };
             }
             await container.start();
             ctx.log(`container ${label} started (${container.id.slice(0, 12)})`);
@@ -581,41 +662,11 @@ export const containerRealizer: Realizer = {
                 info = await container.inspect();
             }
 
-            // Health: waited for whenever there is a health check (see the header comment).
-            const wait = bool(inputs, "wait") ?? false;
-            if (wait && !hasHealthcheck(info)) {
-                await removeQuietly(container);
-                throw new Error(`container ${label}: "wait" is set but the container has no health check`);
-            }
-            if (hasHealthcheck(info) && info.State.Running) {
-                const timeoutS = num(inputs, "waitTimeout") ?? 60;
-                const deadline = Date.now() + timeoutS * 1000;
-                for (;;) {
-                    const status = info.State.Health?.Status;
-                    if (status === "healthy") break;
-                    if (status === "unhealthy" || (!info.State.Running && !info.State.Restarting)) {
-                        const err = await containerFailure(container, label, `became ${status ?? "not running"}`, info);
-                        await removeQuietly(container);
-                        throw err;
-                    }
-                    if (Date.now() > deadline) {
-                        const err = await containerFailure(
-                            container,
-                            label,
-                            `was not healthy within waitTimeout (${timeoutS}s)`,
-                            info,
-                        );
-                        await removeQuietly(container);
-                        throw err;
-                    }
-                    await sleep(250);
-                    info = await container.inspect();
-                }
-                ctx.log(`container ${label} healthy`);
-            }
-            return { id: container.id, outputs: containerOutputs(inputs, info) };
+            if (bool(inputs, "wait") === true) info = await waitHealthy(ctx, container, label, inputs, info);
+            return { id: container.id, outputs: containerOutputs(inputs, info), readBack: containerReadBack(inputs, info) };
         } catch (err) {
-            await removeQuietly(container);
+            // A container that exists when `wait` times out stays, with its id in the state.
+            if (!(err instanceof PartialCreateError)) await removeQuietly(container);
             throw err;
         }
     },
@@ -634,20 +685,21 @@ export const containerRealizer: Realizer = {
             CpusetCpus: str(inputs, "cpuSet") ?? "",
             ...(memorySwap !== undefined ? { MemorySwap: memorySwap > 0 ? memorySwap * 1024 * 1024 : memorySwap } : {}),
         });
-        ctx.log(`container ${old.name} updated in place`);
-        return { id: old.id, outputs: containerOutputs(inputs, await container.inspect()) };
+        ctx.log(`container ${old.name} updated in place (restart policy and limits; other changes are stored, not applied)`);
+        const info = await container.inspect();
+        return { id: old.id, outputs: containerOutputs(inputs, info), readBack: containerReadBack(inputs, info) };
     },
     async delete(ctx, res) {
         if (res.inputs.rm === true) return; // the provider leaves auto-removed containers alone
         const container = ctx.docker.getContainer(res.id);
         try {
+            // Stop with the image's stop signal, then SIGKILL after destroyGraceSeconds;
+            // unset, the provider stops with a 0 s timeout: in-flight requests are killed.
             const grace = typeof res.inputs.destroyGraceSeconds === "number" ? res.inputs.destroyGraceSeconds : 0;
-            if (grace > 0) {
-                try {
-                    await container.stop({ t: grace });
-                } catch (err) {
-                    if (statusOf(err) !== 304) throw err; // 304: already stopped
-                }
+            try {
+                await container.stop({ t: grace });
+            } catch (err) {
+                if (statusOf(err) !== 304) throw err; // 304: already stopped
             }
             await container.remove({ force: true, v: res.inputs.removeVolumes !== false });
             ctx.log(`container ${String(res.outputs.name ?? res.name)} removed`);
@@ -682,7 +734,7 @@ export async function clearLeftovers(
     const networks = await docker.listNetworks({ filters });
     for (const n of networks) {
         await networkRealizer.delete(
-            { docker, label: { key: "", value: "" }, log: () => undefined },
+            { docker, label: { key: "", value: "" }, log: () => undefined, now: () => new Date() },
             { type: "", name: n.Name, id: n.Id, inputs: {}, outputs: {} },
         );
     }
@@ -691,7 +743,7 @@ export async function clearLeftovers(
         const list = (await docker.listVolumes({ filters })).Volumes ?? [];
         for (const v of list) {
             await volumeRealizer.delete(
-                { docker, label: { key: "", value: "" }, log: () => undefined },
+                { docker, label: { key: "", value: "" }, log: () => undefined, now: () => new Date() },
                 { type: "", name: v.Name, id: v.Name, inputs: {}, outputs: {} },
             );
         }

@@ -19,7 +19,8 @@ import {
     volumeRealizer,
 } from "./docker";
 import { randomBytesRealizer, randomIdRealizer, randomPasswordRealizer } from "./random";
-import { Inputs, NotImplementedError, RealizeContext, Realizer, StoredResource, checkInputs } from "./realizer";
+import { forcesReplacement, checkSchema } from "./providerSchema";
+import { Inputs, NotImplementedError, PartialCreateError, RealizeContext, Realized, Realizer, StoredResource, checkInputs } from "./realizer";
 import {
     RegisterRequest, registeredOptions, RegistrationCapture, SECRET_SIG, SECRET_SIG_KEY, settled, unwrapSecrets,
 } from "../program";
@@ -76,6 +77,10 @@ export interface ResourceRecord {
     seq: number;
     /** True when an existing physical object was adopted (a retained volume). */
     adopted?: boolean;
+    /** The provider's read-back of the inputs (see Realized.readBack): what the next run diffs against. */
+    readBack?: Inputs;
+    /** Created, then failed (a health wait that timed out): the next run replaces it. */
+    tainted?: boolean;
 }
 
 /** What one run (or destroy) did, by logical resource name; custom resources only. */
@@ -99,6 +104,8 @@ export interface LiveStackOptions {
     docker?: Docker;
     /** Progress messages (names and ids only). Default: silent unless LIVE_MOCK_DEBUG is set. */
     log?: (message: string) => void;
+    /** The providers' clock (certificate renewal decisions). Default: the real one. */
+    clock?: () => Date;
 }
 
 interface StateFile {
@@ -135,6 +142,12 @@ function changedKeys(realizer: Realizer, before: Inputs, after: Inputs, ignore: 
     return [...keys].filter((k) => !ignore.includes(k) && canon(k, before[k]) !== canon(k, after[k])).sort();
 }
 
+type RecordBase = Omit<ResourceRecord, "id" | "inputs" | "outputs" | "seq">;
+
+function stored(rec: ResourceRecord): StoredResource {
+    return { type: rec.type, name: rec.name, id: rec.id, inputs: rec.inputs, outputs: rec.outputs };
+}
+
 function emptyReport(): RunReport {
     return { created: [], replaced: [], updated: [], unchanged: [], deleted: [], retained: [] };
 }
@@ -149,6 +162,9 @@ export class LiveStack {
     private state: StateFile;
     private report: RunReport = emptyReport();
     private running = false;
+    private previewing = false;
+    /** The providers' clock; tests move it to reach a certificate's renewal window. */
+    clock: () => Date;
     private seen = new Set<string>();
     private effectiveRetain = new Map<string, boolean>();
     private errors: Error[] = [];
@@ -162,6 +178,7 @@ export class LiveStack {
         this.project = opts.project ?? "project";
         this.stackName = opts.stack ?? "stack";
         this.docker = opts.docker ?? new Docker();
+        this.clock = opts.clock ?? (() => new Date());
         this.log =
             opts.log ??
             (process.env.LIVE_MOCK_DEBUG ? (m: string) => process.stderr.write(`[live-mock] ${m}\n`) : () => undefined);
@@ -242,6 +259,30 @@ export class LiveStack {
         return { result, report: await this.end() };
     }
 
+    /**
+     * Like `pulumi preview`: evaluates the program against the state and reports what an
+     * `up` would do, changing nothing (no realizer runs, the state is not written).
+     */
+    async preview<T>(program: () => T | Promise<T>): Promise<RunReport> {
+        const saved = structuredClone(this.state);
+        this.previewing = true;
+        try {
+            await this.begin();
+            try {
+                await program();
+            } finally {
+                await pulumi.runtime.disconnect();
+                this.running = false;
+            }
+            if (this.errors.length > 0) throw new Error(`preview failed:\n${this.errors.map((e) => `- ${e.message}`).join("\n")}`);
+            this.report.deleted.push(...this.state.resources.filter((r) => r.custom && !this.seen.has(r.urn)).map((r) => r.name));
+            return this.report;
+        } finally {
+            this.previewing = false;
+            this.state = saved;
+        }
+    }
+
     /** Like `pulumi destroy`: deletes every resource in reverse dependency order. */
     async destroy(): Promise<RunReport> {
         if (this.running) throw new Error(`cannot destroy during a run`);
@@ -270,7 +311,7 @@ export class LiveStack {
     // -----------------------------------------------------------------------------------
 
     private context(): RealizeContext {
-        return { docker: this.docker, label: this.label, log: this.log };
+        return { docker: this.docker, label: this.label, log: this.log, now: () => this.clock() };
     }
 
     private urnOf(req: RegisterRequest): string {
@@ -376,61 +417,84 @@ export class LiveStack {
         }
         const realizer = realizers[args.type];
         if (!realizer) throw new NotImplementedError(`resource type ${args.type}`);
+        checkSchema(args.type, args.name, inputs);
         checkInputs(args.type, args.name, realizer, inputs);
 
-        const ctx = this.context();
         const old = this.find(urn);
-        let rec: ResourceRecord;
-        if (!old) {
-            const made = await realizer.create(ctx, args.name, inputs);
-            rec = { ...base, custom: true, id: made.id, inputs, outputs: made.outputs, seq: ++this.state.seq };
-            if (made.adopted) rec.adopted = true;
-            this.report.created.push(args.name);
-        } else {
-            // Ignored properties keep their old value, as in the engine.
-            for (const k of options.ignoreChanges) {
-                if (k in old.inputs) inputs[k] = old.inputs[k];
-                else delete inputs[k];
-            }
-            const changed = changedKeys(realizer, old.inputs, inputs, options.ignoreChanges);
-            if (changed.length === 0) {
-                rec = { ...old, ...base, custom: true };
-                this.report.unchanged.push(args.name);
-            } else {
-                const forced = (k: string): boolean =>
-                    !realizer.updatable?.has(k) ||
-                    options.replaceOnChanges.includes(k) ||
-                    options.replaceOnChanges.includes("*");
-                if (realizer.update && !changed.some(forced)) {
-                    const made = await realizer.update(ctx, old, inputs);
-                    rec = { ...old, ...base, custom: true, id: made.id, inputs, outputs: made.outputs };
-                    this.report.updated.push(args.name);
-                } else {
-                    if (old.options.protect) {
-                        throw new Error(`resource is protected and cannot be replaced (changed: ${changed.join(", ")})`);
-                    }
-                    this.log(`${args.name}: replacing (changed: ${changed.join(", ")})`);
-                    if (options.deleteBeforeReplace) {
-                        await this.deletePhysical(old, retain);
-                        this.drop(urn);
-                    }
-                    const made = await realizer.create(ctx, args.name, inputs);
-                    if (!options.deleteBeforeReplace && made.id !== old.id) {
-                        await this.deletePhysical(old, retain);
-                    }
-                    rec = { ...base, custom: true, id: made.id, inputs, outputs: made.outputs, seq: ++this.state.seq };
-                    if (made.adopted) rec.adopted = true;
-                    this.report.replaced.push(args.name);
-                }
-            }
-        }
-        this.put(rec);
+        const rec = old
+            ? await this.change(realizer, old, { ...base, custom: true }, inputs, retain)
+            : await this.createNew(realizer, { ...base, custom: true }, inputs);
+        if (!this.previewing) this.put(rec);
         const secretOutputs = new Set([...secretInputs, ...options.additionalSecretOutputs]);
         const state: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(rec.outputs)) {
             state[k] = secretOutputs.has(k) && v !== undefined ? { [SECRET_SIG_KEY]: SECRET_SIG, value: v } : v;
         }
         return { id: rec.id, state };
+    }
+
+    private async createNew(realizer: Realizer, base: RecordBase, inputs: Inputs): Promise<ResourceRecord> {
+        this.report.created.push(base.name);
+        if (this.previewing) return { ...base, id: "", inputs, outputs: inputs, seq: 0 };
+        const made = await this.realize(realizer, base, inputs);
+        return this.record(base, inputs, made);
+    }
+
+    /** Runs a create; a partial one (the object exists, the create failed) is kept in the state, tainted. */
+    private async realize(realizer: Realizer, base: RecordBase, inputs: Inputs): Promise<Realized> {
+        try {
+            return await realizer.create(this.context(), base.name, inputs);
+        } catch (err) {
+            if (err instanceof PartialCreateError) this.put({ ...this.record(base, inputs, err.realized), tainted: true });
+            throw err;
+        }
+    }
+
+    private record(base: RecordBase, inputs: Inputs, made: Realized): ResourceRecord {
+        const rec: ResourceRecord = { ...base, id: made.id, inputs, outputs: made.outputs, seq: ++this.state.seq };
+        if (made.readBack) rec.readBack = made.readBack;
+        if (made.adopted) rec.adopted = true;
+        return rec;
+    }
+
+    /**
+     * An existing resource: diffed against the provider's read-back state; replaced when a
+     * changed input forces it (schema, replaceOnChanges) or the provider wants it (renewal,
+     * taint); else updated in place (what the provider applies) or left unchanged.
+     */
+    private async change(realizer: Realizer, old: ResourceRecord, base: RecordBase, inputs: Inputs, retain: boolean): Promise<ResourceRecord> {
+        const { options } = base;
+        // Ignored properties keep their old value, as in the engine.
+        for (const k of options.ignoreChanges) {
+            if (k in old.inputs) inputs[k] = old.inputs[k];
+            else delete inputs[k];
+        }
+        const changed = changedKeys(realizer, old.readBack ?? old.inputs, inputs, []);
+        const forcing = changed.filter((k) => forcesReplacement(base.type, k) || options.replaceOnChanges.includes(k) || options.replaceOnChanges.includes("*"));
+        const reason = old.tainted ? "its create failed" : realizer.replaceReason?.(this.context(), stored(old));
+        if (changed.length === 0 && !reason) {
+            this.report.unchanged.push(base.name);
+            return { ...old, ...base };
+        }
+        if (forcing.length === 0 && !reason) {
+            this.report.updated.push(base.name);
+            if (this.previewing) return { ...old, ...base };
+            const made = realizer.update ? await realizer.update(this.context(), stored(old), inputs) : { id: old.id, outputs: { ...old.outputs, ...inputs } };
+            return { ...old, ...base, id: made.id, inputs, outputs: made.outputs, readBack: made.readBack };
+        }
+        if (old.options.protect) throw new Error(`resource is protected and cannot be replaced (changed: ${changed.join(", ")})`);
+        this.log(`${base.name}: replacing (${reason ?? `changed: ${forcing.join(", ")}`})`);
+        this.report.replaced.push(base.name);
+        if (this.previewing) return { ...old, ...base };
+        if (options.deleteBeforeReplace) {
+            await this.deletePhysical(old, retain);
+            this.drop(old.urn);
+        }
+        const made = await this.realize(realizer, base, inputs);
+        // Create-before-delete: the old object goes after the new one exists, even when the
+        // provider handed back the same object (a volume of the same name), as for real.
+        if (!options.deleteBeforeReplace) await this.deletePhysical(old, retain);
+        return this.record(base, inputs, made);
     }
 
     /** Deletes (or, under retainOnDelete, forgets) one resource's physical object. */
@@ -443,8 +507,7 @@ export class LiveStack {
         }
         const realizer = realizers[rec.type];
         if (!realizer) throw new NotImplementedError(`deleting resource type ${rec.type}`);
-        const stored: StoredResource = { type: rec.type, name: rec.name, id: rec.id, inputs: rec.inputs, outputs: rec.outputs };
-        await realizer.delete(this.context(), stored);
+        await realizer.delete(this.context(), stored(rec));
     }
 
     /** Deletes the given resources, dependents first (then newest first). */

@@ -15,6 +15,8 @@ export interface RealizeContext {
     readonly label: { readonly key: string; readonly value: string };
     /** Progress messages: resource names and ids only, never input values. */
     log(message: string): void;
+    /** The clock providers decide with (certificate renewal); controllable in tests. */
+    now(): Date;
 }
 
 /** The physical id and output properties of a realized resource. */
@@ -23,6 +25,20 @@ export interface Realized {
     readonly outputs: Record<string, unknown>;
     /** True when an existing physical object was taken over instead of created (volumes). */
     readonly adopted?: boolean;
+    /**
+     * The inputs as the provider reads them back into its state (the engine's canonical
+     * spellings, what it really has): the next run diffs against these, not against the
+     * inputs that were sent. Absent: the inputs themselves.
+     */
+    readonly readBack?: Record<string, unknown>;
+}
+
+/** A create that failed after the physical object existed: the provider keeps its id in state. */
+export class PartialCreateError extends Error {
+    constructor(message: string, readonly realized: Realized) {
+        super(message);
+        this.name = "PartialCreateError";
+    }
 }
 
 /** What the harness remembers of a resource, as handed back to a realizer on update/delete. */
@@ -44,13 +60,17 @@ export interface Realizer {
      * refused with a clear error rather than silently ignored.
      */
     readonly inputs: Readonly<Record<string, true | readonly string[]>>;
-    /** Inputs the real provider changes in place; a change to any other input replaces. */
-    readonly updatable?: ReadonlySet<string>;
     /** Inputs that are sets for the provider: their order is not a change. */
     readonly sets?: ReadonlySet<string>;
     create(ctx: RealizeContext, name: string, inputs: Inputs): Promise<Realized>;
-    /** In-place update of `updatable` inputs; only called when every changed input is updatable. */
+    /**
+     * A change of inputs that do not force a replacement (see providerSchema.ts): applies
+     * what the provider applies in place, and reads back. Absent: the provider stores the
+     * new inputs and changes nothing.
+     */
     update?(ctx: RealizeContext, old: StoredResource, inputs: Inputs): Promise<Realized>;
+    /** Why the provider would replace the resource whatever its inputs (a certificate due for renewal), or undefined. */
+    replaceReason?(ctx: RealizeContext, stored: StoredResource): string | undefined;
     delete(ctx: RealizeContext, res: StoredResource): Promise<void>;
 }
 

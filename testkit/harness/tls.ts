@@ -17,13 +17,14 @@
  *   LocallySignedCert: from the request, as the provider copies them). Signatures:
  *   SHA-256 with RSA, ECDSA with SHA-256/384/512 for P256/P384/P521, Ed25519.
  *   ECDSA P224 keys cannot sign here (no WebCrypto support): a clear error.
- * - `readyForRenewal` is computed from earlyRenewalHours at creation (normally false).
+ * - `readyForRenewal` and the recorded validity follow the provider clock (ctx.now); once the
+ *   renewal window has begun, the next run replaces the certificate (`replaceReason`).
  */
 // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first.
 import "reflect-metadata";
 import * as crypto from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { Inputs, NotImplementedError, Realizer, bool, num, obj, str, strList } from "./realizer";
+import { Inputs, NotImplementedError, RealizeContext, Realizer, StoredResource, bool, num, obj, str, strList } from "./realizer";
 
 x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
 
@@ -273,6 +274,8 @@ interface CertParams {
     issuerKeyId?: string;
     inputs: Inputs;
     selfSigned: boolean;
+    /** The provider's clock: the validity the state records and renewal decisions use it. */
+    now: Date;
 }
 
 async function makeCertificate(p: CertParams): Promise<Record<string, unknown> & { id: string }> {
@@ -325,15 +328,25 @@ async function makeCertificate(p: CertParams): Promise<Record<string, unknown> &
         extensions,
     });
     const early = num(p.inputs, "earlyRenewalHours") ?? 0;
+    // The X.509 dates are real (clients on this machine check them); the state's view of
+    // the validity follows the provider's clock, which tests may move forward.
+    const endByClock = p.now.getTime() + hours * 3600_000;
     return {
         id: serial.decimal,
         certPem: cert.toString("pem") + "\n",
-        validityStartTime: notBefore.toISOString(),
-        validityEndTime: notAfter.toISOString(),
-        readyForRenewal: Date.now() >= notAfter.getTime() - early * 3600_000,
+        validityStartTime: p.now.toISOString(),
+        validityEndTime: new Date(endByClock).toISOString(),
+        readyForRenewal: p.now.getTime() >= endByClock - early * 3600_000,
         earlyRenewalHours: early,
         isCaCertificate: isCa,
     };
+}
+
+/** The tls provider replaces a certificate, at plan time, once its renewal window has begun. */
+function renewalDue(ctx: RealizeContext, res: StoredResource): string | undefined {
+    const end = Date.parse(String(res.outputs.validityEndTime));
+    const early = Number(res.inputs.earlyRenewalHours ?? 0);
+    return ctx.now().getTime() >= end - early * 3600_000 ? `ready for renewal (ends ${new Date(end).toISOString()})` : undefined;
 }
 
 function required(inputs: Inputs, key: string, type: string): string {
@@ -360,7 +373,7 @@ export const selfSignedCertRealizer: Realizer = {
         setAuthorityKeyId: true,
         maxPathLength: true,
     },
-    async create(_ctx, _name, inputs) {
+    async create(ctx, _name, inputs) {
         const key = await signingKeys(required(inputs, "privateKeyPem", "SelfSignedCert"), "SelfSignedCert");
         const subject = subjectName(obj(inputs, "subject"));
         const { id, ...cert } = await makeCertificate({
@@ -372,9 +385,11 @@ export const selfSignedCertRealizer: Realizer = {
             sans: sanNames(inputs),
             inputs,
             selfSigned: true,
+            now: ctx.now(),
         });
         return { id, outputs: { ...inputs, ...cert, keyAlgorithm: key.algorithm } };
     },
+    replaceReason: renewalDue,
     async delete() {
         // nothing physical
     },
@@ -414,7 +429,7 @@ export const locallySignedCertRealizer: Realizer = {
         setSubjectKeyId: true,
         maxPathLength: true,
     },
-    async create(_ctx, _name, inputs) {
+    async create(ctx, _name, inputs) {
         const csr = new x509.Pkcs10CertificateRequest(required(inputs, "certRequestPem", "LocallySignedCert"));
         if (!(await csr.verify())) throw new Error(`LocallySignedCert: the certificate request signature is invalid`);
         const ca = new x509.X509Certificate(required(inputs, "caCertPem", "LocallySignedCert"));
@@ -436,9 +451,11 @@ export const locallySignedCertRealizer: Realizer = {
             issuerKeyId,
             inputs,
             selfSigned: false,
+            now: ctx.now(),
         });
         return { id, outputs: { ...inputs, ...cert, caKeyAlgorithm: caKey.algorithm } };
     },
+    replaceReason: renewalDue,
     async delete() {
         // nothing physical
     },

@@ -90,6 +90,12 @@ export class LiveDeployment {
         return report;
     }
 
+    /** `pulumi preview`: what an up with this config would do, changing nothing. */
+    async preview(config: Record<string, string> = this.config): Promise<RunReport> {
+        setStackConfig(config);
+        return this.stack.preview(() => evaluateProgram());
+    }
+
     /** `pulumi destroy`. */
     async destroy(): Promise<RunReport> {
         return this.stack.destroy();
@@ -164,6 +170,8 @@ export interface HttpResponse {
     headers: Record<string, string | string[] | undefined>;
     body: Buffer;
     tlsVersion: string | null;
+    /** Serial number of the certificate the server presented (hex). */
+    tlsPeerSerial?: string;
 }
 
 export function portSuffixed(host: string, port: number): string {
@@ -174,13 +182,11 @@ export function httpsRequest(options: https.RequestOptions & { body?: Buffer | s
     return new Promise((resolve, reject) => {
         const req = https.request({ ...options, agent: false, timeout: 60_000 }, (res) => {
             const chunks: Buffer[] = [];
+            const socket = res.socket as import("node:tls").TLSSocket;
+            const tlsVersion = socket.getProtocol?.() ?? null;
+            const tlsPeerSerial = socket.getPeerCertificate?.()?.serialNumber;
             res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => resolve({
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks),
-                tlsVersion: (res.socket as import("node:tls").TLSSocket).getProtocol?.() ?? null,
-            }));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), tlsVersion, tlsPeerSerial }));
             res.on("error", reject);
         });
         req.on("timeout", () => req.destroy(new Error(`timeout: ${options.method} ${options.path}`)));

@@ -292,6 +292,7 @@ describe("live mocks: docker (needs a Docker engine)", function () {
                 restart: "unless-stopped",
                 labels: [{ label: "role", value: "web" }],
                 destroyGraceSeconds: 2,
+                wait: true,
             },
             { deleteBeforeReplace: true },
         );
@@ -312,6 +313,7 @@ describe("live mocks: docker (needs a Docker engine)", function () {
                 },
                 restart: knobs.clientRestart ?? "no",
                 labels: [{ label: "role", value: "client" }],
+                wait: true,
             },
             { deleteBeforeReplace: true, dependsOn: [web] },
         );
@@ -536,30 +538,44 @@ describe("live mocks: docker (needs a Docker engine)", function () {
         await clearLeftovers(LABEL, { volumes: true, docker: engine });
     });
 
-    it("fails a container that becomes unhealthy, with its health output and logs, and leaves nothing behind", async function () {
+    function sickProgram(options: { wait?: boolean; label?: string } = {}) {
+        const image = new docker.RemoteImage("busybox", { name: TEST_IMAGE, keepLocally: true });
+        const net = new docker.Network("sick-net", { name: "lm-harness-sick-net" });
+        return new docker.Container("sick", {
+            name: "lm-harness-sick",
+            image: image.imageId,
+            networksAdvanced: [{ name: net.name }],
+            command: ["sh", "-c", "echo starting-sick; exec sleep 3600"],
+            healthcheck: { tests: ["CMD-SHELL", "echo probe-says-no; exit 1"], interval: "1s", retries: 1 },
+            ...(options.wait ? { wait: true, waitTimeout: 4 } : {}),
+            labels: [{ label: "note", value: options.label ?? "first" }],
+        }, { deleteBeforeReplace: true });
+    }
+
+    it("with wait, keeps polling through unhealthy until waitTimeout, then fails with health output and logs; the container stays in the state and the next up replaces it", async function () {
         const stack = new LiveStack({ label: LABEL });
-        await assert.rejects(
-            stack.up(() => {
-                const image = new docker.RemoteImage("busybox", { name: TEST_IMAGE, keepLocally: true });
-                const net = new docker.Network("sick-net", { name: "lm-harness-sick-net" });
-                return new docker.Container("sick", {
-                    name: "lm-harness-sick",
-                    image: image.imageId,
-                    networksAdvanced: [{ name: net.name }],
-                    command: ["sh", "-c", "echo starting-sick; exec sleep 3600"],
-                    healthcheck: { tests: ["CMD-SHELL", "echo probe-says-no; exit 1"], interval: "1s", retries: 1 },
-                });
-            }),
-            (err: Error) => {
-                assert.match(err.message, /became unhealthy/);
-                assert.match(err.message, /probe-says-no/);
-                assert.match(err.message, /starting-sick/);
-                return true;
-            },
-        );
-        const left = await engine.listContainers({ all: true, filters: JSON.stringify({ name: ["lm-harness-sick"] }) });
-        assert.equal(left.length, 0);
-        // The failed run deleted nothing; destroy cleans what it did create.
-        assert.deepEqual([...(await stack.destroy()).deleted].sort(), ["busybox", "sick-net"]);
+        const started = Date.now();
+        await assert.rejects(stack.up(() => sickProgram({ wait: true })), (err: Error) => {
+            assert.match(err.message, /was not healthy within waitTimeout \(4s\)/);
+            assert.match(err.message, /probe-says-no/);
+            assert.match(err.message, /starting-sick/);
+            return true;
+        });
+        assert.ok(Date.now() - started >= 4000, "gave up before waitTimeout although the provider does not");
+        const kept = await engine.listContainers({ all: true, filters: JSON.stringify({ name: ["lm-harness-sick"] }) });
+        assert.equal(kept.length, 1, "the provider leaves the container (its id is in the state)");
+        assert.equal(stack.resources().find((r) => r.name === "sick")?.tainted, true);
+        const next = await stack.preview(() => sickProgram({ wait: true }));
+        assert.deepEqual(next.replaced, ["sick"]);
+        assert.deepEqual([...(await stack.destroy()).deleted].sort(), ["busybox", "sick", "sick-net"]);
+    });
+
+    it("without wait, hands back a running container whatever its health, as the provider does", async function () {
+        const stack = new LiveStack({ label: LABEL });
+        await stack.up(() => sickProgram());
+        const info = await engine.getContainer("lm-harness-sick").inspect();
+        assert.equal(info.State.Running, true);
+        assert.notEqual(info.State.Health?.Status, "healthy");
+        await stack.destroy();
     });
 });
