@@ -63,7 +63,7 @@ export interface PrivateRegistryArgs {
     ui?: Ui;
     /** The images to run, pinned by tag or digest. */
     images?: Images;
-    /** Extra Docker labels on every container, network and volume. */
+    /** Extra Docker labels on both containers (the network and volume carry only the project's own). */
     labels?: Record<string, string>;
 }
 

@@ -47,7 +47,9 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const deployment = validated(args);
         const { entrypoint } = deployment;
         const labels = dockerLabels(deployment.labels, name);
-        const network = new docker.Network(`${name}-network`, { name: `${name}-network`, driver: "bridge", labels: labels("network") }, { parent: this });
+        const network = new docker.Network(`${name}-network`, { name: `${name}-network`, driver: "bridge", labels: labels.fixedName("network") },
+            // Stacks made before user labels left the network keep theirs, without a diff.
+            { parent: this, ignoreChanges: ["labels"] });
 
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
@@ -77,6 +79,7 @@ function validated(args: PrivateRegistryArgs): Deployment {
     const result = validateArgs(args as unknown as Record<string, unknown>, { stack });
     // RunError: Pulumi prints the message alone, without a stack trace.
     if (!result.ok) throw new pulumi.RunError(formatProblems(result.problems, stack));
+    for (const warning of result.warnings) void pulumi.log.warn(`${warning.key} ${warning.message}. To avoid it: ${warning.fix}`);
     return result.deployment;
 }
 

@@ -112,8 +112,8 @@ describe("program under the mock runtime", () => {
         it("publishes only the UI container, on the bind address, HTTPS and the HTTP redirect", () => {
             assert.equal(container(run, "registry").inputs.ports, undefined);
             assert.deepEqual(container(run, "ui").inputs.ports, [
-                { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
                 { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
+                { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
             ]);
         });
 
@@ -235,8 +235,8 @@ describe("program under the mock runtime", () => {
             assert.match(nginx, /"https:\/\/tools\.example\.com" \$http_origin;/);
             assert.match(nginx, /return 204;/);
             assert.deepEqual(container(run, "ui").inputs.ports, [
-                { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
                 { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
+                { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
             ]);
         });
 
@@ -285,6 +285,44 @@ describe("program under the mock runtime", () => {
             for (const resource of first.resources) {
                 assert.equal(JSON.stringify(second.byName(resource.name).rawInputs), JSON.stringify(resource.rawInputs), `${resource.name} inputs differ`);
             }
+        }
+    });
+
+    it("the same users and CORS origins in another order change no resource input", async () => {
+        const reordered = {
+            ...splitConfig,
+            users: JSON.stringify([{ name: "ci-bot", password: chosenPassword }, { name: "admin" }]),
+            cors: JSON.stringify({ allowedOrigins: ["https://b.example.com", "https://a.example.com"] }),
+        };
+        const before = await runProgram({ ...reordered, users: JSON.stringify([{ name: "admin" }, { name: "ci-bot", password: chosenPassword }]), cors: JSON.stringify({ allowedOrigins: ["https://a.example.com", "https://b.example.com"] }) });
+        const after = await runProgram(reordered);
+        for (const resource of before.resources.filter((r) => r.type === T.container)) {
+            assert.equal(JSON.stringify(after.byName(resource.name).rawInputs), JSON.stringify(resource.rawInputs), `${resource.name} would be replaced`);
+        }
+    });
+
+    it("publishes ports sorted by internal port, as the provider reads them back (any other order is a diff on every up)", async () => {
+        const run = await runProgram(oneOriginConfig);
+        const internal = (container(run, "ui").inputs.ports as { internal: number }[]).map((p) => p.internal);
+        assert.deepEqual(internal, [...internal].sort((a, b) => a - b));
+    });
+
+    it("stops both containers gracefully: their draining signal and a grace period; the registry drains in flight requests", async () => {
+        const run = await runProgram(oneOriginConfig);
+        assert.equal(container(run, "registry").inputs.stopSignal, "SIGTERM");
+        assert.equal(container(run, "ui").inputs.stopSignal, "SIGQUIT");
+        for (const role of ["registry", "ui"] as const) assert.equal(container(run, role).inputs.destroyGraceSeconds, 70);
+        assert.equal(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).http.draintimeout, "60s");
+    });
+
+    it("labels the fixed-name network and volume with the project's labels only, and ignores label changes on them", async () => {
+        const run = await runProgram({ ...oneOriginConfig, labels: JSON.stringify({ "com.example.team": "platform" }) });
+        for (const resource of [run.byName(`${name}-network`), run.byName(`${name}-data`)]) {
+            assert.deepEqual((resource.inputs.labels as { label: string }[]).map((l) => l.label), ["private-registry.name", "private-registry.role"]);
+            assert.deepEqual(resource.options.ignoreChanges, ["labels"]);
+        }
+        for (const role of ["registry", "ui"] as const) {
+            assert.ok((container(run, role).inputs.labels as { label: string }[]).some((l) => l.label === "com.example.team"), `${role} has the user's label`);
         }
     });
 

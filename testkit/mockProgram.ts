@@ -35,6 +35,7 @@ export interface RecordedResource {
         retainOnDelete?: boolean;
         deleteBeforeReplace?: boolean;
         replaceOnChanges?: string[];
+        ignoreChanges?: string[];
     };
 }
 
@@ -126,5 +127,6 @@ function recordedOptions(options: ReturnType<typeof registeredOptions>): Recorde
         retainOnDelete: options.retainOnDelete,
         deleteBeforeReplace: options.deleteBeforeReplace,
         replaceOnChanges: options.replaceOnChanges,
+        ignoreChanges: options.ignoreChanges,
     };
 }

@@ -5,6 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { DRAIN_SECONDS } from "./drain";
 import { DockerLabel } from "./labels";
 
 /** Bounded json-file logs: a chatty registry must not fill the host's disk. */
@@ -12,6 +13,8 @@ const LOGGING = { logDriver: "json-file", logOpts: { "max-size": "10m", "max-fil
 const NO_NEW_PRIVILEGES = ["no-new-privileges:true"];
 const RESTART_POLICY = "unless-stopped";
 const WAIT_TIMEOUT_SECONDS = 120;
+/** The stop grace: the drain, plus the process's own shutdown. */
+const STOP_GRACE_SECONDS = DRAIN_SECONDS + 10;
 
 export interface ContainerSpec {
     /** Docker's container name, and the resource name. */
@@ -25,6 +28,8 @@ export interface ContainerSpec {
     startPeriod: string;
     /** Added to an empty set: every container drops ALL first. */
     capabilities?: string[];
+    /** The signal on which the process stops taking new work and finishes what it has. */
+    stopSignal: "SIGTERM" | "SIGQUIT";
     ports?: docker.types.input.ContainerPort[];
     envs?: pulumi.Input<pulumi.Input<string>[]>;
     uploads?: pulumi.Input<docker.types.input.ContainerUpload>[];
@@ -51,6 +56,8 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         },
         wait: true,
         waitTimeout: WAIT_TIMEOUT_SECONDS,
+        stopSignal: spec.stopSignal,
+        destroyGraceSeconds: STOP_GRACE_SECONDS,
         capabilities: spec.capabilities ? { drops: ["ALL"], adds: spec.capabilities } : { drops: ["ALL"] },
         securityOpts: NO_NEW_PRIVILEGES,
         ...LOGGING,

@@ -27,6 +27,11 @@ export function normalizeOrigin(origin: string): string | undefined {
     return port === defaultPort ? `${scheme}://${lowerHost}` : `${scheme}://${lowerHost}:${port}`;
 }
 
+/** An IP address as the engine (Go's net.IP) prints it: IPv6 compressed per RFC 5952, lowercase. */
+export function canonicalIp(address: string): string {
+    return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
+
 /** `host` or `host:port`, as a client writes it (port 443 is implied by https). */
 export function hostWithPort(host: string, httpsPort: number): string {
     return httpsPort === 443 ? host : `${host}:${httpsPort}`;

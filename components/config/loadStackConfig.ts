@@ -3,46 +3,86 @@
  * component's args. Invalid config stops the program here, before any resource is
  * registered, with every problem and the `pulumi config set` command that fixes it.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateRegistryArgs } from "../args";
+import { editDistance } from "./editDistance";
 import { configKeys } from "./keys";
-import { formatProblems } from "./problems";
+import { plaintextSecretPaths } from "./plaintextSecrets";
+import { ConfigProblem, formatProblems } from "./problems";
 import { stackConfigArgs, typedArgs, validateStackConfig } from "./stackConfig";
 import { Validator } from "./validator";
 
+/** Namespaces of the providers this program uses: their config is theirs. */
+const PROVIDER_NAMESPACES = ["pulumi", "docker", "tls", "random"];
+
 export function loadStackConfig(project = pulumi.getProject(), stack = pulumi.getStack()): PrivateRegistryArgs {
+    const all = pulumi.runtime.allConfig();
     const prefix = `${project}:`;
     const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    for (const [key, value] of Object.entries(all)) {
         if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
     }
     const result = validateStackConfig(raw, { stack });
-    if (!result.ok) {
-        // RunError: Pulumi prints the message alone, without a stack trace.
-        throw new pulumi.RunError(formatProblems(result.problems, stack));
-    }
-    const args = typedArgs(stackConfigArgs(new Validator(stack, configKeys), raw).args) as unknown as PrivateRegistryArgs;
-    warnAboutPlaintextSecrets(args, project, stack);
+    const problems = [...misspeltNamespaces(Object.keys(all), project, stack), ...(result.ok ? [] : result.problems)];
+    // RunError: Pulumi prints the message alone, without a stack trace.
+    if (problems.length > 0) throw new pulumi.RunError(formatProblems(problems, stack));
+    warnAboutPlaintextSecrets(raw, project, stack);
     // Passwords and the private key leave here as plain strings: the component makes every
     // value it derives from them a secret, whoever calls it.
-    return args;
+    return typedArgs(stackConfigArgs(new Validator(stack, configKeys), raw).args) as unknown as PrivateRegistryArgs;
+}
+
+/** `private-registy:host` is config this program never reads: say so, with the key it meant. */
+export function misspeltNamespaces(keys: readonly string[], project: string, stack: string): ConfigProblem[] {
+    return keys.flatMap((full) => {
+        const [namespace, ...rest] = full.split(":");
+        const key = rest.join(":");
+        if (namespace === project || PROVIDER_NAMESPACES.includes(namespace) || editDistance(namespace, project) > 3) return [];
+        return [{
+            key: full,
+            message: `is in the namespace "${namespace}", which nothing reads (did you mean ${project}:${key}?)`,
+            fix: `pulumi config rm -s ${stack} '${full}' && pulumi config set -s ${stack} ${project}:${key} <value>`,
+        }];
+    });
 }
 
 /**
- * A password or key set without `--secret` sits in cleartext in Pulumi.<stack>.yaml (and
- * in its git history). The program still keeps it secret in state; say so, loudly.
+ * A password or key set without `--secret` sits in cleartext in Pulumi.<stack>.yaml (and in
+ * its git history). The program still keeps it secret in state; say so, loudly. The stack
+ * file tells field by field; without it (config from elsewhere) the SDK tells per key.
  */
-function warnAboutPlaintextSecrets(args: PrivateRegistryArgs, project: string, stack: string): void {
+function warnAboutPlaintextSecrets(raw: Record<string, unknown>, project: string, stack: string): void {
+    const stackFile = join(process.cwd(), `Pulumi.${stack}.yaml`);
     const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
-    const plaintext = (key: string) => !runtime.isConfigSecret(`${project}:${key}`);
-    args.users.forEach((user, i) => {
-        if (user.password !== undefined && plaintext("users")) {
-            void pulumi.log.warn(`users[${i}].password (${user.name}) is stored in plaintext in Pulumi.${stack}.yaml; ` +
-                `store it encrypted: pulumi config set -s ${stack} --secret --path 'users[${i}].password' <password>`);
-        }
-    });
-    if (args.tls?.mode === "provided" && plaintext("tls")) {
-        void pulumi.log.warn(`tls.privateKey is stored in plaintext in Pulumi.${stack}.yaml; ` +
-            `store it encrypted: cat privkey.pem | pulumi config set -s ${stack} --secret --path tls.privateKey`);
+    const paths = existsSync(stackFile)
+        ? plaintextSecretPaths(readFileSync(stackFile, "utf8"), project)
+        : plaintextBySdk(raw, (key) => !runtime.isConfigSecret(`${project}:${key}`));
+    const users = parsedValue(raw, "users");
+    for (const path of paths) {
+        const index = /^users\[(\d+)\]/.exec(path)?.[1];
+        const who = index !== undefined && Array.isArray(users) ? ` (${String((users[Number(index)] as { name?: unknown })?.name)})` : "";
+        const command = path === "tls.privateKey"
+            ? `cat privkey.pem | pulumi config set -s ${stack} --secret --path tls.privateKey`
+            : `pulumi config set -s ${stack} --secret --path '${path}' <password>`;
+        void pulumi.log.warn(`${path}${who} is stored in plaintext in Pulumi.${stack}.yaml; store it encrypted: ${command}`);
     }
+}
+
+function parsedValue(raw: Record<string, unknown>, key: string): unknown {
+    try {
+        return typeof raw[key] === "string" ? JSON.parse(raw[key] as string) : raw[key];
+    } catch {
+        return undefined;
+    }
+}
+
+function plaintextBySdk(raw: Record<string, unknown>, plaintext: (key: string) => boolean): string[] {
+    const users = parsedValue(raw, "users");
+    const userPaths = Array.isArray(users) && plaintext("users")
+        ? users.flatMap((u: { password?: unknown }, i: number) => (u?.password !== undefined ? [`users[${i}].password`] : []))
+        : [];
+    const tls = parsedValue(raw, "tls") as { mode?: string } | undefined;
+    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : [])];
 }

@@ -12,7 +12,9 @@ import { readUi } from "../entrypoint/uiConfig";
 import { readRegistry, RegistrySettings } from "../registry/config";
 import { readTls, TlsSettings } from "../tls/config";
 import { readUsers, UsersSettings } from "../users/config";
-import { configKeys, knownKeys } from "./keys";
+import { editDistance } from "./editDistance";
+import { configKeys, knownKeys, structuredKeys } from "./keys";
+import { specKey, topLevelKey } from "./keySpec";
 import { ConfigProblem } from "./problems";
 import { Validator } from "./validator";
 
@@ -26,7 +28,9 @@ export interface Deployment {
     labels: Record<string, string>;
 }
 
-export type ValidationResult = { ok: true; deployment: Deployment } | { ok: false; problems: ConfigProblem[] };
+export type ValidationResult =
+    | { ok: true; deployment: Deployment; warnings: ConfigProblem[] }
+    | { ok: false; problems: ConfigProblem[]; warnings: ConfigProblem[] };
 
 export interface ValidationContext {
     /** Named in fix commands. */
@@ -46,9 +50,7 @@ export function validateArgs(
     unreadable: ReadonlySet<string> = new Set(),
 ): ValidationResult {
     for (const key of Object.keys(args).sort()) {
-        if (!knownKeys.includes(key)) {
-            v.problem(key, `is not a config key of this project (known keys: ${knownKeys.join(", ")})`, v.rm(key));
-        }
+        if (!knownKeys.includes(key)) unknownKey(v, key, args[key]);
     }
     const arg = (key: string): unknown => (unreadable.has(key) ? undefined : args[key]);
     const images = v.object("images", arg("images")) ?? {};
@@ -62,6 +64,19 @@ export function validateArgs(
     const tls = unreadable.has("tls") ? undefined : readTls(v, args.tls, endpoints && hostNames(endpoints.topology), ctx.now ?? new Date());
     const labels = readLabels(v, arg("labels"));
 
-    if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, labels } };
+    if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, labels }, warnings: v.warnings };
+}
+
+/** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */
+function unknownKey(v: Validator, key: string, given: unknown): void {
+    if (/[.[]/.test(key) && structuredKeys.includes(topLevelKey(key))) {
+        const spec = configKeys.find((s) => s.key === specKey(key));
+        const value = spec?.secret || typeof given !== "string" ? "<value>" : given;
+        v.problem(key, `was set without --path, so it is a key literally named "${key}", not ${topLevelKey(key)}'s field`,
+            `pulumi config rm -s ${v.stack} '${key}' && pulumi config set -s ${v.stack}${spec?.secret ? " --secret" : ""} --path '${key}' ${value}`);
+        return;
+    }
+    const near = knownKeys.filter((known) => editDistance(known.toLowerCase(), key.toLowerCase()) <= 2);
+    v.problem(key, `is not a config key of this project (${near.length > 0 ? `did you mean ${near.join(" or ")}? ` : ""}known keys: ${knownKeys.join(", ")})`, v.rm(key));
 }

@@ -5,12 +5,14 @@
  * every problem at once.
  */
 import { isIP } from "node:net";
-import { isHostName } from "../common/hosts";
+import { canonicalIp, isHostName } from "../common/hosts";
 import { KeySpec, specKey, topLevelKey } from "./keySpec";
 import { ConfigProblem } from "./problems";
 
 export class Validator {
     readonly problems: ConfigProblem[] = [];
+    /** Accepted, but worth a `pulumi preview` warning (the reason, and the command that avoids it). */
+    readonly warnings: ConfigProblem[] = [];
     private readonly specs: ReadonlyMap<string, KeySpec>;
 
     constructor(readonly stack: string, specs: readonly KeySpec[]) {
@@ -26,6 +28,10 @@ export class Validator {
 
     problem(key: string, message: string, fix = this.set(key)): void {
         this.problems.push({ key, message, fix });
+    }
+
+    warn(key: string, message: string, fix = this.set(key)): void {
+        this.warnings.push({ key, message, fix });
     }
 
     /** The command that sets `key` to its example (or to `value`), with `--path`/`--secret` as the key needs. */
@@ -70,6 +76,10 @@ export class Validator {
             return undefined;
         }
         const host = typeof given === "string" ? given.trim().toLowerCase() : undefined;
+        if (host === "0.0.0.0") {
+            this.problem(key, "is 0.0.0.0, the unspecified address: no client can reach or verify a server by it; use the host name or address clients use");
+            return undefined;
+        }
         if (!host || !isHostName(host)) {
             this.problem(key, `(${JSON.stringify(given)}) is not a valid host name (letters, digits and '-' in dot-separated labels, or an IPv4 address; no scheme, port or path)`);
             return undefined;
@@ -89,13 +99,18 @@ export class Validator {
         return n === 0 ? undefined : n;
     }
 
+    /** An address to publish on, in the canonical form the engine reads back (a different spelling is a diff on every up). */
     ipAddress(key: string, given: unknown): string {
         const address = given === undefined ? this.default<string>(key) : given;
+        if (typeof address === "string" && address.includes("%")) {
+            this.problem(key, `(${JSON.stringify(given)}) is zone-scoped: Docker cannot publish ports on a link-local address with a zone; use a global address, 127.0.0.1, 0.0.0.0 or ::`);
+            return this.default<string>(key);
+        }
         if (typeof address !== "string" || isIP(address) === 0) {
             this.problem(key, `(${JSON.stringify(given)}) is not an IP address to publish on (e.g. 127.0.0.1, 0.0.0.0, ::)`);
             return this.default<string>(key);
         }
-        return address;
+        return canonicalIp(address);
     }
 
     integer(key: string, given: unknown): number {

@@ -25,10 +25,10 @@ export const entrypointKeys: readonly KeySpec[] = [
         key: "httpPort", type: "integer", default: 80, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "8080",
         description: "Host port that redirects to HTTPS (keeping `httpsPort`); `0` publishes none.",
     },
-    { key: "bindAddress", type: "string", default: "0.0.0.0", example: "127.0.0.1", description: "Host address the ports are published on." },
+    { key: "bindAddress", type: "string", default: "0.0.0.0", example: "127.0.0.1", description: "Host address the ports are published on (IPv6 in any spelling; not zone-scoped)." },
     {
         key: "images.ui", type: "string", default: "joxit/docker-registry-ui:2.5.2", example: "joxit/docker-registry-ui:2.5.2",
-        description: "UI image, pinned by tag or digest.",
+        description: "UI image, pinned like `images.registry`.",
     },
 ];
 

@@ -40,8 +40,9 @@ export function readCors(v: Validator, given: unknown, topology: Topology | unde
     const obj = v.object("cors", given, v.set("cors.allowedOrigins[0]"));
     if (!obj) return undefined;
     const maxAgeSeconds = v.integer("cors.maxAgeSeconds", obj.maxAgeSeconds);
-    // The UI's own origin is always allowed: without it the UI cannot work.
-    const origins = [httpsOrigin(topology.uiHost, httpsPort)];
+    // The UI's own origin is always allowed (first): without it the UI cannot work.
+    const uiOrigin = httpsOrigin(topology.uiHost, httpsPort);
+    const origins: string[] = [];
     const extra = obj.allowedOrigins ?? [];
     if (!Array.isArray(extra)) {
         v.problem("cors.allowedOrigins", "must be a list of origins", v.set("cors.allowedOrigins[0]"));
@@ -49,9 +50,10 @@ export function readCors(v: Validator, given: unknown, topology: Topology | unde
     }
     extra.forEach((origin: unknown, i: number) => {
         const normalized = readOrigin(v, `cors.allowedOrigins[${i}]`, origin);
-        if (normalized && !origins.includes(normalized)) origins.push(normalized);
+        if (normalized && normalized !== uiOrigin && !origins.includes(normalized)) origins.push(normalized);
     });
-    return { allowedOrigins: origins, maxAgeSeconds };
+    // Sorted: the same set of origins in another order must not change nginx's config.
+    return { allowedOrigins: [uiOrigin, ...origins.sort()], maxAgeSeconds };
 }
 
 function readOrigin(v: Validator, key: string, origin: unknown): string | undefined {

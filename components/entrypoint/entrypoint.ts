@@ -5,7 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hardenedContainer } from "../common/container";
-import { DockerLabel } from "../common/labels";
+import { LabelSets } from "../common/labels";
 import { containerPorts, paths } from "../common/paths";
 import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
@@ -16,7 +16,7 @@ export interface EntrypointInputs {
     settings: EntrypointSettings;
     network: docker.Network;
     tls: ServerTls;
-    labels: (role: string) => DockerLabel[];
+    labels: LabelSets;
     /** Started after it: nginx resolves the registry by name. */
     registry: docker.Container;
 }
@@ -28,11 +28,12 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
     return hardenedContainer({
         name: `${name}-ui`,
         image: image.imageId,
-        labels: inputs.labels("ui"),
+        labels: inputs.labels.container("ui"),
         network: { name: inputs.network.name },
+        // Sorted by internal port, as the provider reads them back: any other order is a diff on every up.
         ports: [
-            publish(containerPorts.uiHttps, settings.httpsPort),
             ...(settings.httpPort === undefined ? [] : [publish(containerPorts.uiHttp, settings.httpPort)]),
+            publish(containerPorts.uiHttps, settings.httpsPort),
         ],
         envs: renderUiEnvironment(settings.ui, settings.topology, settings.httpsPort),
         uploads: [
@@ -42,6 +43,8 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         ],
         healthUrl: `http://127.0.0.1:${containerPorts.uiHttp}/healthz`,
         startPeriod: "5s",
+        // nginx's graceful shutdown (the nginx and joxit images' own STOPSIGNAL); SIGTERM is its fast one.
+        stopSignal: "SIGQUIT",
         // nginx's master binds 80/443 as root, then switches its workers to an unprivileged
         // user. The UI image owns its html and nginx folders by that user, so the root
         // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.

@@ -11,6 +11,7 @@
  * - Split domains: CORS answered by nginx for an allow-list of exact origins (the registry
  *   answers preflight with 401 under basic auth and can only send one static origin).
  */
+import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
 import { CorsSettings } from "./corsConfig";
 import { Topology } from "./topology";
@@ -54,7 +55,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         if (!options.cors) throw new Error("split-domains needs CORS settings");
         blocks.push(corsOriginMap(options.cors));
         blocks.push(httpsServer(topology.registryHost, [registryApiLocation(options.cors), registryRootLocation()], true));
-        blocks.push(httpsServer(topology.uiHost, [uiLocation()], false));
+        blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
     return blocks.join("\n") + "\n";
 }
@@ -207,7 +208,14 @@ function registryRootLocation(): string {
     );
 }
 
-function uiLocation(): string {
+/**
+ * `registryOrigin`: where the UI's page may send requests besides its own origin (split
+ * domains). The UI calls api.github.com for an update check on every load (joxit 2.5 has
+ * no switch): that leaks users' addresses and hangs in air-gapped sites; `connect-src`
+ * makes the browser refuse it. Scripts and styles are left as the UI ships them.
+ */
+function uiLocation(registryOrigin?: string): string {
+    const connect = ["'self'", ...(registryOrigin ? [registryOrigin] : [])].join(" ");
     return lines(
         "location / {",
         `    root ${paths.uiRoot};`,
@@ -215,6 +223,7 @@ function uiLocation(): string {
         ...securityHeaders().map((l) => `    ${l}`),
         `    add_header X-Frame-Options "DENY" always;`,
         `    add_header Referrer-Policy "same-origin" always;`,
+        `    add_header Content-Security-Policy "connect-src ${connect}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'" always;`,
         "}",
     );
 }

@@ -10,7 +10,7 @@ export const registryKeys: readonly KeySpec[] = [
         key: "registryLogLevel", type: "string", default: "info", values: ["error", "warn", "info", "debug"], example: "debug",
         description: "How much the registry logs (its own `log.level`).",
     },
-    { key: "images.registry", type: "string", default: "registry:2.8.2", example: "registry:2.8.3", description: "Registry image, pinned by tag or digest." },
+    { key: "images.registry", type: "string", default: "registry:2.8.2", example: "registry:2.8.3", description: "Registry image, pinned by a release tag or digest (`latest` and other moving tags are refused; a series tag such as `2` gets a warning)." },
 ];
 
 export interface RegistrySettings {

@@ -6,7 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { hardenedContainer } from "../common/container";
-import { DockerLabel } from "../common/labels";
+import { LabelSets } from "../common/labels";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
 import { RegistrySettings } from "./config";
 import { renderRegistryConfig } from "./registryConfig";
@@ -16,7 +16,7 @@ export interface RegistryInputs {
     network: docker.Network;
     /** Secret. */
     htpasswd: pulumi.Output<string>;
-    labels: (role: string) => DockerLabel[];
+    labels: LabelSets;
 }
 
 export interface Registry {
@@ -28,13 +28,14 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const child = { parent };
     // retainOnDelete on the volume itself (it is not inherited from a component's
     // options): `pulumi destroy` keeps the images; the next `up` adopts the volume by name.
-    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels("data") }, { ...child, retainOnDelete: true });
+    // ignoreChanges: stacks made before user labels left the volume keep theirs, without a diff.
+    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] });
     const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
     const container = hardenedContainer({
         name: `${name}-registry`,
         image: image.imageId,
-        labels: inputs.labels("registry"),
+        labels: inputs.labels.container("registry"),
         network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS] },
         volumes: [{ volumeName: volume.name, containerPath: paths.registryData }],
         uploads: [
@@ -44,6 +45,8 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
         envs: pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`.apply((env) => [env])),
         healthUrl: `http://127.0.0.1:${containerPorts.registry}/`,
         startPeriod: "10s",
+        // The registry drains (http.draintimeout) on SIGTERM.
+        stopSignal: "SIGTERM",
         // The registry runs as root on its own files and an unprivileged port: it needs no capability.
     }, parent);
     return { container, volume };

@@ -7,6 +7,7 @@
  * diffs). It reaches the registry as REGISTRY_HTTP_SECRET.
  */
 import { stringify } from "yaml";
+import { DRAIN_SECONDS } from "../common/drain";
 import { containerPorts, paths } from "../common/paths";
 import { LogLevel } from "./config";
 
@@ -29,6 +30,8 @@ interface RegistryConfigDocument {
     http: {
         addr: string;
         headers: Record<string, string[]>;
+        /** On SIGTERM, stop accepting and let requests in flight finish for this long. */
+        draintimeout: string;
     };
     auth: { htpasswd: { realm: string; path: string } };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
@@ -47,6 +50,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         http: {
             addr: `:${containerPorts.registry}`,
             headers: { "X-Content-Type-Options": ["nosniff"] },
+            draintimeout: `${DRAIN_SECONDS}s`,
         },
         auth: { htpasswd: { realm: options.realm, path: paths.htpasswd } },
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },

@@ -17,7 +17,7 @@ export const tlsKeys: readonly KeySpec[] = [
     },
     {
         key: "tls.certificate", type: "string", example: "PEM", exampleFile: "fullchain.pem",
-        description: "Provided mode: the certificate chain, leaf first. Must cover every host name and not be expired.",
+        description: "Provided mode: the certificate chain, leaf first, each followed by its issuer. Checked as docker and browsers check it: subjectAltNames covering every host name, serverAuth if an extended key usage is set, no SHA-1, RSA keys of 2048 bits or more, every certificate valid now.",
     },
     {
         key: "tls.privateKey", type: "string", secret: true, example: "PEM", exampleFile: "privkey.pem",

@@ -35,7 +35,9 @@ export function createRegistryUsers(name: string, users: UserSettings[], bcryptC
 
     const htpasswd = pulumi
         .all([saltSeed.base64, ...passwords.map((p) => p.password)])
-        .apply(([seed, ...plain]) => renderHtpasswd(passwords.map((p, i) => ({ name: p.name, password: plain[i] })), bcryptCost, seed));
+        // Sorted by name: reordering the users in config must not change the file (nor replace the registry).
+        .apply(([seed, ...plain]) => renderHtpasswd(
+            passwords.map((p, i) => ({ name: p.name, password: plain[i] })).sort((a, b) => (a.name < b.name ? -1 : 1)), bcryptCost, seed));
 
     const generated = passwords.filter((p) => p.generated);
     const generatedPasswords = pulumi

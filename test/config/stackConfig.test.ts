@@ -1,9 +1,11 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import { formatProblems } from "../../components/config/problems";
+import { misspeltNamespaces } from "../../components/config/loadStackConfig";
+import { plaintextSecretPaths } from "../../components/config/plaintextSecrets";
 import { validateStackConfig } from "../../components/config/stackConfig";
 import { requireTool } from "../../testkit/requireTool";
-import { makeCertificate, TestCertificate } from "../../testkit/selfSignedCertificate";
+import { makeCertificate, makeChain, TestCertificate, TestChain } from "../../testkit/selfSignedCertificate";
 
 const stack = "dev";
 const adminOnly = JSON.stringify([{ name: "admin" }]);
@@ -19,6 +21,8 @@ interface BadInput {
     name: string;
     /** A function where the row needs certificates, which exist only after `before`. */
     raw: Record<string, unknown> | (() => Record<string, unknown>);
+    /** The validation clock, where the row needs one. */
+    now?: () => Date;
     key: string;
     message: RegExp;
 }
@@ -28,9 +32,16 @@ let localhostCert: TestCertificate;
 let otherHostCert: TestCertificate;
 let otherKey: TestCertificate;
 let registryOnlyCert: TestCertificate;
+let noSanCert: TestCertificate;
+let clientAuthCert: TestCertificate;
+let sha1Cert: TestCertificate;
+let weakRsaCert: TestCertificate;
+let chain: TestChain;
 const split = { topology: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" };
 
 const provided = (cert: TestCertificate, key = cert) => JSON.stringify({ mode: "provided", certificate: cert.certificatePem, privateKey: key.privateKeyPem });
+const providedPem = (certificate: string, key: TestCertificate) => JSON.stringify({ mode: "provided", certificate, privateKey: key.privateKeyPem });
+const DAY = 86_400_000;
 const badInputs: BadInput[] = [
     { name: "unknown top-level key (typo)", raw: { ...base, hots: "x" }, key: "hots", message: /not a config key/ },
     { name: "host with a scheme", raw: { ...base, host: "https://registry.example.com" }, key: "host", message: /not a valid host name/ },
@@ -38,6 +49,8 @@ const badInputs: BadInput[] = [
     { name: "host with an underscore", raw: { ...base, host: "my_registry.example.com" }, key: "host", message: /not a valid host name/ },
     { name: "host label too long", raw: { ...base, host: `${"a".repeat(64)}.example.com` }, key: "host", message: /not a valid host name/ },
     { name: "host empty", raw: { ...base, host: "" }, key: "host", message: /required/ },
+    { name: "host is the unspecified address", raw: { ...base, host: "0.0.0.0" }, key: "host", message: /unspecified address/ },
+    { name: "host is the unspecified IPv6 address", raw: { ...base, host: "::" }, key: "host", message: /not a valid host name/ },
     { name: "unknown topology", raw: { ...base, topology: "two-origins" }, key: "topology", message: /one-origin, split-domains/ },
     { name: "split domains without uiHost", raw: { ...base, topology: "split-domains", registryHost: "registry.example.com" }, key: "uiHost", message: /required/ },
     { name: "split domains with equal hosts", raw: { ...base, ...split, uiHost: "registry.example.com" }, key: "uiHost", message: /same as registryHost/ },
@@ -49,6 +62,7 @@ const badInputs: BadInput[] = [
     { name: "ports clash", raw: { ...base, httpsPort: "8443", httpPort: "8443" }, key: "httpPort", message: /same host port/ },
     { name: "bind address is a host name", raw: { ...base, bindAddress: "localhost" }, key: "bindAddress", message: /not an IP address/ },
     { name: "bind address malformed", raw: { ...base, bindAddress: "127.0.0.256" }, key: "bindAddress", message: /not an IP address/ },
+    { name: "zone-scoped bind address", raw: { ...base, bindAddress: "fe80::1%eth0" }, key: "bindAddress", message: /zone-scoped/ },
     { name: "bcrypt cost too low", raw: { ...base, bcryptCost: "3" }, key: "bcryptCost", message: /from 4 to 12/ },
     { name: "bcrypt cost too high", raw: { ...base, bcryptCost: "14" }, key: "bcryptCost", message: /every authenticated request/ },
     { name: "unknown log level", raw: { ...base, registryLogLevel: "verbose" }, key: "registryLogLevel", message: /error, warn, info, debug/ },
@@ -79,6 +93,15 @@ const badInputs: BadInput[] = [
     { name: "provided certificate does not cover the host", raw: () => ({ ...base, tls: provided(otherHostCert) }), key: "tls.certificate", message: /does not cover the host name localhost/ },
     { name: "provided certificate misses the UI host (split)", raw: () => ({ ...base, ...split, tls: provided(registryOnlyCert) }), key: "tls.certificate", message: /does not cover the host name ui\.example\.com/ },
     { name: "validity days with a provided certificate", raw: () => ({ ...base, tls: JSON.stringify({ mode: "provided", certificate: localhostCert.certificatePem, privateKey: localhostCert.privateKeyPem, validityDays: 90 }) }), key: "tls.validityDays", message: /certificate's own/ },
+    { name: "certificate with a common name only (no subjectAltName)", raw: () => ({ ...base, tls: provided(noSanCert) }), key: "tls.certificate", message: /no subjectAltName/ },
+    { name: "certificate whose extended key usage lacks serverAuth", raw: () => ({ ...base, tls: provided(clientAuthCert) }), key: "tls.certificate", message: /without serverAuth/ },
+    { name: "certificate signed with SHA-1", raw: () => ({ ...base, tls: provided(sha1Cert) }), key: "tls.certificate", message: /signed with SHA-1 with RSA/ },
+    { name: "certificate with an RSA key under 2048 bits", raw: () => ({ ...base, tls: provided(weakRsaCert) }), key: "tls.certificate", message: /1024-bit RSA key/ },
+    { name: "chain whose intermediate is not valid now", raw: () => ({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.intermediate, chain.leaf) }), now: () => new Date(Date.now() + 3 * DAY), key: "tls.certificate", message: /chain certificate 2 .*expired/ },
+    { name: "chain in the wrong order (intermediate first)", raw: () => ({ ...base, tls: providedPem(chain.intermediate + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /wrong order: the server certificate .* is certificate 2/ },
+    { name: "chain whose certificates do not issue each other", raw: () => ({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.root, chain.leaf) }), key: "tls.certificate", message: /certificate 1 is not issued by certificate 2/ },
+    { name: "CA certificate given as the server certificate", raw: () => ({ ...base, tls: providedPem(chain.root, chain.leaf) }), key: "tls.certificate", message: /starts with a CA certificate/ },
+    { name: "private key pasted into tls.certificate", raw: () => ({ ...base, tls: providedPem(chain.leaf.privateKeyPem + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /contains a private key; it now sits in the stack's config/ },
     { name: "self-signed validity too long", raw: { ...base, tls: JSON.stringify({ mode: "self-signed", validityDays: 3650 }) }, key: "tls.validityDays", message: /1 to 825/ },
     { name: "cors in one-origin", raw: { ...base, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com"] }) }, key: "cors", message: /needs no CORS/ },
     { name: "cors origin with a path", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com/app"] }) }, key: "cors.allowedOrigins[0]", message: /scheme:\/\/host\[:port\]/ },
@@ -96,6 +119,10 @@ const badInputs: BadInput[] = [
     { name: "unknown UI field", raw: { ...base, ui: JSON.stringify({ theme: "dark" }) }, key: "ui.theme", message: /not a known key/ },
     { name: "unpinned registry image", raw: { ...base, images: JSON.stringify({ registry: "registry" }) }, key: "images.registry", message: /pinned by tag or digest/ },
     { name: "malformed UI image", raw: { ...base, images: JSON.stringify({ ui: "Joxit/UI:2" }) }, key: "images.ui", message: /pinned by tag or digest/ },
+    { name: "image on the moving tag latest", raw: { ...base, images: JSON.stringify({ registry: "registry:latest" }) }, key: "images.registry", message: /moving tag "latest"/ },
+    { name: "user label that is one of the project's own", raw: { ...base, labels: JSON.stringify({ "private-registry.role": "x" }) }, key: 'labels["private-registry.role"]', message: /this project sets itself/ },
+    { name: "structured key set without --path", raw: { ...base, "tls.mode": "provided" }, key: "tls.mode", message: /set without --path/ },
+    { name: "misspelt key", raw: { ...base, bindAdress: "127.0.0.1" }, key: "bindAdress", message: /did you mean bindAddress\?/ },
     { name: "label with a space", raw: { ...base, labels: JSON.stringify({ "my label": "x" }) }, key: 'labels["my label"]', message: /not a valid label name/ },
 ];
 
@@ -106,6 +133,11 @@ describe("stack config validation", () => {
         otherHostCert = makeCertificate({ dnsNames: ["elsewhere.example.com"] });
         otherKey = makeCertificate({ dnsNames: ["localhost"] });
         registryOnlyCert = makeCertificate({ dnsNames: ["registry.example.com"] });
+        noSanCert = makeCertificate({ dnsNames: ["localhost"], noSan: true });
+        clientAuthCert = makeCertificate({ dnsNames: ["localhost"], extendedKeyUsage: "clientAuth" });
+        sha1Cert = makeCertificate({ dnsNames: ["localhost"], digest: "sha1", rsaBits: 2048 });
+        weakRsaCert = makeCertificate({ dnsNames: ["localhost"], rsaBits: 1024 });
+        chain = makeChain({ dnsNames: ["localhost"], intermediateDays: 1 });
     });
 
     it("accepts the smallest config and fills in the documented defaults", () => {
@@ -131,7 +163,8 @@ describe("stack config validation", () => {
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
         assert.equal(result.deployment.entrypoint.httpPort, undefined);
         assert.deepEqual(result.deployment.entrypoint.cors, {
-            allowedOrigins: ["https://ui.example.com:8443", "https://tools.example.com", "http://localhost:3000"],
+            // The UI origin first, then the others sorted (their order in config is not a change).
+            allowedOrigins: ["https://ui.example.com:8443", "http://localhost:3000", "https://tools.example.com"],
             maxAgeSeconds: 600,
         });
     });
@@ -149,6 +182,55 @@ describe("stack config validation", () => {
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     });
 
+    it("spells an IPv6 bind address the way the engine reads it back (any other spelling is a diff on every up)", () => {
+        const result = validateStackConfig({ ...base, bindAddress: "0:0:0:0:0:0:0:1" }, { stack });
+        assert.ok(result.ok);
+        assert.equal(result.deployment.entrypoint.bindAddress, "::1");
+        const v4 = validateStackConfig({ ...base, bindAddress: "127.0.0.1" }, { stack });
+        assert.ok(v4.ok);
+        assert.equal(v4.deployment.entrypoint.bindAddress, "127.0.0.1");
+    });
+
+    it("accepts a provided chain, leaf first, then its intermediate", () => {
+        const result = validateStackConfig({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.intermediate, chain.leaf) }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    });
+
+    it("warns, and accepts, an image tag that moves with its release series", () => {
+        const result = validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:2" }) }, { stack });
+        assert.ok(result.ok);
+        assert.deepEqual(result.warnings.map((w) => w.key), ["images.registry"]);
+        assert.match(result.warnings[0].message, /moves with every release/);
+        assert.equal(validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:2.8.3" }) }, { stack }).warnings.length, 0);
+    });
+
+    it("names config under a misspelt project namespace, and leaves the providers' own alone", () => {
+        const problems = misspeltNamespaces(["private-registy:host", "private-registry:host", "docker:host", "aws:region"], "private-registry", stack);
+        assert.deepEqual(problems.map((p) => p.key), ["private-registy:host"]);
+        assert.match(problems[0].message, /did you mean private-registry:host\?/);
+        assert.match(problems[0].fix, /^pulumi config rm -s dev 'private-registy:host' && pulumi config set -s dev private-registry:host/);
+    });
+
+    it("finds the passwords and keys stored in cleartext in a stack file, field by field", () => {
+        const stackFile = [
+            "config:",
+            "  private-registry:users:",
+            "    - name: admin",
+            "      password:",
+            "        secure: v1:AAAA",
+            "    - name: ci-bot",
+            "      password: a-cleartext-password-here",
+            "    - name: generated",
+            "  private-registry:tls:",
+            "    mode: provided",
+            "    certificate: PEM",
+            "    privateKey:",
+            "      secure: v1:BBBB",
+        ].join("\n");
+        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password"]);
+        assert.deepEqual(plaintextSecretPaths("config:\n  private-registry:users:\n    secure: v1:CCCC\n", "private-registry"), []);
+    });
+
     it("rejects an expired provided certificate", () => {
         const tls = JSON.stringify({ mode: "provided", certificate: localhostCert.certificatePem, privateKey: localhostCert.privateKeyPem });
         const expiry = new Date(new X509Certificate(localhostCert.certificatePem).validTo);
@@ -160,7 +242,7 @@ describe("stack config validation", () => {
     describe("rejects bad input with one problem naming the key and a fixing command", () => {
         for (const row of badInputs) {
             it(row.name, () => {
-                const problems = problemsOf(typeof row.raw === "function" ? row.raw() : row.raw);
+                const problems = problemsOf(typeof row.raw === "function" ? row.raw() : row.raw, row.now?.());
                 assert.equal(problems.length, 1, `expected exactly one problem, got ${JSON.stringify(problems, null, 2)}`);
                 const [problem] = problems;
                 assert.equal(problem.key, row.key);

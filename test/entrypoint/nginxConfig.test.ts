@@ -123,6 +123,13 @@ describe("nginx config renderer", () => {
         assert.ok(v2.indexOf("return 404;") < v2.indexOf("proxy_pass"));
     });
 
+    it("lets the UI page connect only to its own origin and, with split domains, the registry's: its update check to api.github.com is refused", () => {
+        const csp = (conf: string, host: string) => /add_header Content-Security-Policy "([^"]*)" always;/.exec(locationBlock(conf, host, "/"))?.[1];
+        assert.equal(csp(renderNginxConfig(oneOrigin), "localhost"), "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'");
+        assert.equal(csp(renderNginxConfig(splitDomains), "ui.example.com"), "connect-src 'self' https://registry.example.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'");
+        assert.equal(csp(renderNginxConfig({ ...splitDomains, httpsPort: 8443 }), "ui.example.com")?.includes("https://registry.example.com:8443"), true);
+    });
+
     it("one origin sends no CORS headers and serves the UI at /", () => {
         const conf = renderNginxConfig(oneOrigin);
         assert.doesNotMatch(conf, /Access-Control-/);

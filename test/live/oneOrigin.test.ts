@@ -6,14 +6,17 @@
  * containers and ends with destroy and up.
  */
 import { strict as assert } from "node:assert";
+import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import {
     canConnect, CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
 } from "../../testkit/live/liveDeployment";
-import { RegistryClient } from "../../testkit/live/registryClient";
-import { launchChromium, newContext, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
+import { RegistryClient, sha256 } from "../../testkit/live/registryClient";
+import { launchChromium, newContext, screenshotPath, servedKeyPin, updateCheckOutcome } from "../../testkit/live/browser";
 import { RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
+
+const DAY = 86_400_000;
 
 const MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -109,6 +112,21 @@ describe("live: one origin", function () {
 
         it("Chromium loads the UI from the same origin, which lists the catalog with credentials", async () => {
             await browserListsCatalog(live, admin);
+        });
+
+        it("the UI's update check to api.github.com is refused by the page's Content-Security-Policy; nothing leaves the machine", async () => {
+            const browser = await launchChromium([await servedKeyPin(live.httpsPort, "localhost")]);
+            try {
+                const context = await newContext(browser, { username: "admin", password: admin.password });
+                const page = await context.newPage();
+                await page.goto(live.outputs.uiUrl);
+                assert.equal(await updateCheckOutcome(page), "blocked-by-csp");
+                assert.deepEqual(context.external, [], "the page sent requests off the machine");
+                await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
+                assert.equal(await page.getAttribute("body", "data-state"), "loaded", "the CSP must leave the UI working");
+            } finally {
+                await browser.close();
+            }
         });
 
         it("20 concurrent pulls and 5 concurrent pushes of distinct images through nginx verify every digest", async () => {
@@ -259,6 +277,51 @@ describe("live: one origin", function () {
             await dockerCli(["rm", "-f", ...squatters]);
         });
 
+        it("a push in flight while the registry is replaced finishes on the draining registry; the image then pulls intact", async () => {
+            const client = registryClient(live, admin);
+            const layer = randomBytes(2 * 1024 * 1024);
+            let flowing!: () => void;
+            const started = new Promise<void>((resolve) => { flowing = resolve; });
+            const upload = client.uploadBlobSlowly("live/in-flight", layer, 6, flowing);
+            await started;
+            const report = await live.up(liveConfig({ registryLogLevel: "warn" }));
+            assert.deepEqual(report.replaced, [live.containerName("registry")]);
+            // Resolved only now: the old registry finished the upload before it stopped.
+            assert.equal(await upload, sha256(layer));
+            const pushed = await retried(() => client.pushImage("live/in-flight", "1", layer));
+            assert.equal(await client.pullAndVerify("live/in-flight", "1"), pushed.manifestDigest);
+        });
+
+        it("renews the self-signed server certificate in its renewal window, and only then: nginx serves the new one, clients trusting the CA go on", async () => {
+            const config = liveConfig({ registryLogLevel: "warn" });
+            const servedSerial = async () => (await live.request("/v2/", { auth: admin })).tlsPeerSerial;
+            const before = await servedSerial();
+            const ca = live.outputs.caCertificate;
+            live.stack.clock = () => new Date(Date.now() + 334 * DAY);
+            assert.deepEqual((await live.up(config)).replaced, [], "renewed before the window (30 days before the end)");
+            live.stack.clock = () => new Date(Date.now() + 336 * DAY);
+            const renewal = await live.up(config);
+            assert.deepEqual(renewal.replaced.sort(), [live.containerName("ui"), `${live.containerName("ui").replace(/-ui$/, "")}-server-cert`].sort());
+            assert.equal(live.outputs.caCertificate, ca, "the CA must not change: clients trust it");
+            const after = await servedSerial();
+            assert.notEqual(after, before);
+            assert.equal((await live.request("/v2/", { auth: admin })).status, 200);
+            assert.deepEqual((await live.up(config)).replaced, [], "the renewed certificate is not due again");
+            live.stack.clock = () => new Date();
+        });
+
+        it("changing user labels replaces only the containers (network and volume keep the project's labels), and the next preview is empty", async () => {
+            const labelled = liveConfig({ registryLogLevel: "warn", labels: { "private-registry.test": "live", "com.example.team": "platform" } });
+            const report = await live.up(labelled);
+            assert.deepEqual(report.replaced.sort(), [live.containerName("registry"), live.containerName("ui")].sort());
+            assert.deepEqual(report.created, []);
+            const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
+            assert.equal(ui.Config.Labels["com.example.team"], "platform");
+            const preview = await live.preview(labelled);
+            assert.deepEqual({ created: preview.created, replaced: preview.replaced, updated: preview.updated, deleted: preview.deleted },
+                { created: [], replaced: [], updated: [], deleted: [] });
+        });
+
         it("destroy keeps the data volume; up again from the same config serves the same image digest", async () => {
             const digest = await manifestDigest(live, admin, "live/busybox", "1");
             const volume = live.outputs.volumeName;
@@ -372,5 +435,17 @@ async function concurrentPullsAndPushes(live: LiveDeployment): Promise<void> {
     for (let i = 0; i < 5; i++) {
         const pushed = (results[20 + i] as PromiseFulfilledResult<{ manifestDigest: string }>).value;
         assert.equal(await client.pullAndVerify(`live/load-push-${i}`, "1"), pushed.manifestDigest);
+    }
+}
+
+/** As docker retries a failed layer or manifest push: a few times, a second apart. */
+async function retried<T>(attempt: () => Promise<T>, attempts = 10): Promise<T> {
+    for (let i = 1; ; i++) {
+        try {
+            return await attempt();
+        } catch (err) {
+            if (i >= attempts) throw err;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
     }
 }

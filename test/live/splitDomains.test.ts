@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
-import { launchChromium, newContext, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
+import { launchChromium, newContext, screenshotPath, servedKeyPin, updateCheckOutcome } from "../../testkit/live/browser";
 import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
 
 const REGISTRY_HOST = "registry.private-registry.test";
@@ -87,7 +87,7 @@ describe("live: split domains", function () {
         assert.equal(unauthorized.headers["access-control-allow-origin"], UI_ORIGIN, "a 401 must carry CORS headers, or the UI cannot see it");
     });
 
-    it("in Chromium the UI origin lists the catalog with credentials, reads digests and deletes; another origin is blocked", async () => {
+    it("in Chromium the UI origin lists the catalog with credentials, reads digests and deletes, its update check refused; another origin is blocked", async () => {
         const browser = await launchChromium([await servedKeyPin(PORT, UI_HOST)]);
         const other = await servePage();
         try {
@@ -96,6 +96,9 @@ describe("live: split domains", function () {
             await page.goto(live.outputs.uiUrl);
             await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
             assert.equal(await page.getAttribute("body", "data-state"), "loaded", `UI failed: ${await page.textContent("#error")}`);
+            // The page's CSP lets it reach the registry's origin, and refuses api.github.com.
+            assert.equal(await updateCheckOutcome(page), "blocked-by-csp");
+            assert.deepEqual(context.external, []);
             assert.deepEqual(await page.$$eval("li.repository", (items) => items.map((li) => li.textContent)), ["split/busybox"]);
             await page.screenshot({ path: screenshotPath("ui-split-domains.png"), fullPage: true });
 

@@ -8,7 +8,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as tls from "node:tls";
-import { Browser, BrowserContext, chromium } from "playwright-core";
+import { Browser, BrowserContext, chromium, Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = join(__dirname, "..", "..", "test-output");
@@ -33,17 +33,40 @@ export async function launchChromium(keyPins: string[]): Promise<Browser> {
         args: [
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--host-resolver-rules=MAP *.private-registry.test 127.0.0.1, MAP localhost 127.0.0.1",
+            // Test hosts on 127.0.0.1; every other name fails to resolve: nothing leaves the machine.
+            "--host-resolver-rules=MAP *.private-registry.test 127.0.0.1, MAP localhost 127.0.0.1, MAP * ~NOTFOUND",
             `--ignore-certificate-errors-spki-list=${keyPins.join(",")}`,
         ],
     });
 }
 
-export async function newContext(browser: Browser, credentials?: { username: string; password: string }): Promise<BrowserContext> {
-    return browser.newContext({ httpCredentials: credentials });
+/** The UI's update check (joxit's version-notification), which the page must not be able to make. */
+export const UPDATE_CHECK_URL = "https://api.github.com/repos/joxit/docker-registry-ui/releases/latest";
+
+/**
+ * A context whose requests to anything but the test hosts are aborted by Playwright before
+ * they leave, and counted in `external`: a request the page's CSP blocks is never made.
+ */
+export async function newContext(browser: Browser, credentials?: { username: string; password: string }): Promise<BrowserContext & { external: string[] }> {
+    const context = Object.assign(await browser.newContext({ httpCredentials: credentials }), { external: [] as string[] });
+    await context.route((url) => !/^(localhost|.*\.private-registry\.test)$/.test(url.hostname), async (route) => {
+        context.external.push(route.request().url());
+        await route.abort("blockedbyclient");
+    });
+    return context;
 }
 
 export function screenshotPath(name: string): string {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     return join(SCREENSHOT_DIR, name);
+}
+
+/**
+ * How the UI page's update check ended (the stand-in records it like joxit makes it):
+ * "blocked-by-csp" when the page's Content-Security-Policy refused it, "failed" when it was
+ * sent and went nowhere.
+ */
+export async function updateCheckOutcome(page: Page): Promise<string | null> {
+    await page.waitForSelector("body[data-update-check]", { timeout: 15_000 });
+    return page.getAttribute("body", "data-update-check");
 }

@@ -4,6 +4,7 @@
  * concurrent clients are needed and by the benchmark's raw HTTP measurements.
  */
 import { createHash, randomBytes } from "node:crypto";
+import * as https from "node:https";
 import { HttpResponse, httpsRequest, portSuffixed } from "./liveDeployment";
 
 export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
@@ -61,9 +62,54 @@ export class RegistryClient {
         return digest;
     }
 
+    /**
+     * A monolithic blob upload whose body trickles in over `seconds` (a slow client), so a
+     * test can act while it is in flight; `onFlowing` is called once the first bytes are sent.
+     */
+    async uploadBlobSlowly(repository: string, data: Buffer, seconds: number, onFlowing: () => void): Promise<string> {
+        const digest = sha256(data);
+        const start = await this.request("POST", `/v2/${repository}/blobs/uploads/`);
+        expectStatus(start, 202, `start upload to ${repository}`);
+        const location = new URL(String(start.headers.location), `https://${this.endpoint.host}`);
+        location.searchParams.set("digest", digest);
+        const put = await this.streamRequest("PUT", location, data, seconds, onFlowing);
+        expectStatus(put, 201, `slow upload of a blob to ${repository}`);
+        return digest;
+    }
+
+    private streamRequest(method: string, url: URL, data: Buffer, seconds: number, onFlowing: () => void): Promise<HttpResponse> {
+        const auth = Buffer.from(`${this.endpoint.user}:${this.endpoint.password}`).toString("base64");
+        return new Promise((resolve, reject) => {
+            const req = https.request({
+                host: "127.0.0.1", port: this.endpoint.port, servername: this.endpoint.host, ca: this.endpoint.ca, agent: false, method,
+                path: `${url.pathname}${url.search}`,
+                headers: { Host: url.host, Authorization: `Basic ${auth}`, "Content-Type": "application/octet-stream", "Content-Length": String(data.length) },
+            }, (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), tlsVersion: null }));
+            });
+            req.on("error", reject);
+            const pieces = 20;
+            const size = Math.ceil(data.length / pieces);
+            let sent = 0;
+            const next = () => {
+                req.write(data.subarray(sent * size, (sent + 1) * size));
+                if (++sent === 1) onFlowing();
+                if (sent < pieces) setTimeout(next, (seconds * 1000) / pieces);
+                else req.end();
+            };
+            next();
+        });
+    }
+
     /** Pushes a one-layer image with `layerBytes` of random (incompressible) data. */
     async pushRandomImage(repository: string, tag: string, layerBytes: number): Promise<PushedImage> {
-        const layer = randomBytes(layerBytes);
+        return this.pushImage(repository, tag, randomBytes(layerBytes));
+    }
+
+    /** Pushes a one-layer image (the layer, a config, the manifest), as docker does. */
+    async pushImage(repository: string, tag: string, layer: Buffer): Promise<PushedImage> {
         const config = Buffer.from(JSON.stringify({
             architecture: "amd64", os: "linux", config: {},
             rootfs: { type: "layers", diff_ids: [sha256(layer)] },
