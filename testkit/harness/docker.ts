@@ -70,10 +70,11 @@ function labelMap(ctx: RealizeContext, inputs: Inputs): Record<string, string> {
     return labels;
 }
 
-/** The labels an object really carries, minus the harness's own, as the provider reads them back. */
-function readBackLabels(ctx: RealizeContext, actual: Record<string, string> | null | undefined): { label: string; value: string }[] {
+/** The labels an object really carries, minus the harness's own (unless the program set it too), as the provider reads them back. */
+function readBackLabels(ctx: RealizeContext, actual: Record<string, string> | null | undefined, inputs: Inputs): { label: string; value: string }[] {
+    const programSetsIt = objList(inputs, "labels").some((l) => l.label === ctx.label.key);
     return Object.entries(actual ?? {})
-        .filter(([label]) => label !== ctx.label.key)
+        .filter(([label]) => programSetsIt || label !== ctx.label.key)
         .map(([label, value]) => ({ label, value }))
         .sort((a, b) => a.label.localeCompare(b.label));
 }
@@ -146,7 +147,7 @@ export const networkRealizer: Realizer = {
         ctx.log(`network ${info.Name} created (${info.Id.slice(0, 12)})`);
         return {
             id: info.Id,
-            readBack: { ...inputs, ...(inputs.labels !== undefined ? { labels: readBackLabels(ctx, info.Labels) } : {}) },
+            readBack: { ...inputs, ...(inputs.labels !== undefined ? { labels: readBackLabels(ctx, info.Labels, inputs) } : {}) },
             outputs: {
                 ...inputs,
                 name: info.Name,
@@ -218,7 +219,7 @@ export const volumeRealizer: Realizer = {
             id: info.Name,
             adopted,
             // An adopted volume keeps its own labels: Docker cannot relabel a volume.
-            readBack: { ...inputs, ...(inputs.labels !== undefined ? { labels: readBackLabels(ctx, info.Labels) } : {}) },
+            readBack: { ...inputs, ...(inputs.labels !== undefined ? { labels: readBackLabels(ctx, info.Labels, inputs) } : {}) },
             outputs: {
                 ...inputs,
                 name: info.Name,
