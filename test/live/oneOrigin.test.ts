@@ -284,6 +284,11 @@ describe("live: one origin", function () {
             const started = new Promise<void>((resolve) => { flowing = resolve; });
             const upload = client.uploadBlobSlowly("live/in-flight", layer, 6, flowing);
             await started;
+            // In flight means the registry is receiving it (not only that the client sent a first chunk).
+            await waitFor(async () => {
+                const found = await live.exec("registry", ["sh", "-c", "find /var/lib/registry/docker/registry/v2/repositories/live/in-flight/_uploads -name data -size +0 | grep -q ."]);
+                return found.exitCode === 0;
+            }, "the registry receiving the upload", 10_000);
             const report = await live.up(liveConfig({ registryLogLevel: "warn" }));
             assert.deepEqual(report.replaced, [live.containerName("registry")]);
             // Resolved only now: the old registry finished the upload before it stopped.
