@@ -18,3 +18,5 @@ export const userNames = registry.userNames;
 export const generatedPasswords = registry.generatedPasswords;
 export const dockerLoginCommand = registry.dockerLoginCommand;
 export const volumeName = registry.volumeName;
+/** Runs garbage collection (with retention) now, waits, and prints its one-line JSON report. */
+export const gcCommand = registry.gcCommand;

@@ -6,6 +6,8 @@
  *
  * Env: BENCH_SIZE_MIB (layer size, default 1024), BENCH_ROUNDS (default 5),
  *      BENCH_LOAD_SECONDS (duration of each load measurement, default 10),
+ *      BENCH_GC_TAGS / BENCH_GC_MIB / BENCH_GC_REPOS (garbage collection: 2000 tags over
+ *      2048 MiB in 20 repositories),
  *      BENCH_OUTPUT (default bench/results.json).
  * Writes the results file and ends with one summary line.
  */
@@ -19,6 +21,7 @@ import { dockerCli, LiveDeployment, liveConfig, TEST_IMAGES } from "../testkit/l
 import { RegistryClient } from "../testkit/live/registryClient";
 import { startDirectRegistry } from "./directRegistry";
 import { evaluationSeconds } from "./evaluation";
+import { gcBenchmark, GcBenchResult, gcBenchRetention } from "./gc";
 import { basicAuth, LoadResult, runLoad } from "./load";
 import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
 
@@ -29,6 +32,11 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const outputFile = process.env.BENCH_OUTPUT ?? join(__dirname, "results.json");
 const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501 };
+const gcOptions = {
+    tags: Number(process.env.BENCH_GC_TAGS ?? 2000),
+    totalMiB: Number(process.env.BENCH_GC_MIB ?? 2048),
+    repositories: Number(process.env.BENCH_GC_REPOS ?? 20),
+};
 const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 
 const median = (values: number[]) => {
@@ -46,7 +54,9 @@ async function main(): Promise<void> {
     if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) throw new Error("no Docker engine: run bash test/live/env/provision.sh as root");
 
     await LiveDeployment.clearLeftovers();
-    const live = new LiveDeployment("bench", liveConfig({ httpsPort: PORTS.https, httpPort: PORTS.http, users: [{ name: "admin" }] }));
+    const live = new LiveDeployment("bench", liveConfig({
+        httpsPort: PORTS.https, httpPort: PORTS.http, users: [{ name: "admin" }], gc: { schedule: "off" }, retention: gcBenchRetention(gcOptions),
+    }));
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
         log(`deploying the stack (bcrypt cost ${defaultOf<number>("bcryptCost")}, the default)`);
@@ -134,6 +144,8 @@ async function main(): Promise<void> {
         await measure("direct_auth_head_manifest", PORTS.directAuth, "HEAD", "/v2/bench/small/manifests/1", { ...auth, ...accept });
         await measure("direct_noauth_head_manifest", PORTS.directNoAuth, "HEAD", "/v2/bench/small/manifests/1", accept);
 
+        const gc = await gcBenchmark(live, new RegistryClient({ host: "localhost", port: PORTS.https, ca, ...admin }), gcOptions, log);
+
         // After the live runs: this re-installs plain mocks in the same runtime.
         log("program evaluation under the mock runtime (1, 10, 100 users)");
         const evaluation: Record<string, number> = {};
@@ -167,6 +179,8 @@ async function main(): Promise<void> {
             push_ratio: ratios.skopeo.push,
             pull_ratio: ratios.skopeo.pull,
             auth_ratio: Math.min(authRatios.nginx_get_v2, authRatios.nginx_head_manifest),
+            gc_window_s: round2(gc.windowSeconds),
+            gc_pull_ratio: round2(gc.headsPerSecondDuring / gc.headsPerSecondOutside),
         };
         const results = {
             date: new Date().toISOString(),
@@ -193,11 +207,12 @@ async function main(): Promise<void> {
             load: Object.fromEntries(Object.entries(load).map(([k, v]) => [k, { ...v, requestsPerSecond: Math.round(v.requestsPerSecond) }])),
             authRatios,
             evaluationSeconds: evaluation,
+            garbageCollection: gc,
             summary,
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
         printTable(results);
-        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)}`);
+        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)}`);
     } finally {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log(`cleanup: ${e}`));
         await LiveDeployment.clearLeftovers();
@@ -215,6 +230,7 @@ function printTable(results: {
     authRatios: Record<string, number>;
     evaluationSeconds: Record<string, number>;
     settings: { layerMiB: number; rounds: number };
+    garbageCollection: GcBenchResult;
 }): void {
     const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct"]];
     for (const [tool, m] of Object.entries(results.medians)) {
@@ -237,6 +253,9 @@ function printTable(results: {
     for (const [k, v] of Object.entries(results.ceilings)) rows.push([`ceiling ${k}`, v.toFixed(2), "", ""]);
     for (const [k, v] of Object.entries(results.throughputGiBPerSecond)) rows.push([`throughput ${k}, GiB/s`, v.toFixed(2), "", ""]);
     for (const [k, v] of Object.entries(results.evaluationSeconds)) rows.push([`program evaluation, ${k.replace("_", " ")} (s)`, v.toFixed(2), "", ""]);
+    const gc = results.garbageCollection;
+    rows.push([`garbage collection of ${gc.tags} tags: window / job (s)`, gc.windowSeconds.toFixed(2), gc.jobSeconds.toFixed(2), ""]);
+    rows.push(["manifest HEADs/s during / outside the window", String(gc.headsPerSecondDuring), String(gc.headsPerSecondOutside), (gc.headsPerSecondDuring / gc.headsPerSecondOutside).toFixed(2)]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
 }

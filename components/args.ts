@@ -63,6 +63,10 @@ export interface PrivateRegistryArgs {
     ui?: Ui;
     /** The images to run, pinned by tag or digest. */
     images?: Images;
+    /** When garbage collection runs. */
+    gc?: Gc;
+    /** Which tags garbage collection deletes (none by default). */
+    retention?: Retention;
     /** Extra Docker labels on both containers (the network and volume carry only the project's own). */
     labels?: Record<string, string>;
 }
@@ -151,4 +155,39 @@ export interface Images {
      * @default "joxit/docker-registry-ui:2.5.2"
      */
     ui?: string;
+}
+
+export interface Gc {
+    /**
+     * Cron expression (five fields, UTC), or `off`.
+     * @default "30 3 * * *"
+     */
+    schedule?: string;
+}
+
+export interface Retention {
+    /**
+     * Report what would be deleted, delete nothing.
+     * @default false
+     */
+    dryRun?: boolean;
+    /**
+     * The first policy whose pattern matches a repository decides for it.
+     * @default []
+     */
+    policies?: RetentionPolicy[];
+}
+
+export interface RetentionPolicy {
+    /**
+     * A repository name or pattern (`*` any characters, `?` one).
+     * @default "*"
+     */
+    repositories?: string;
+    /** Keep the newest N tags by push time. */
+    keepLast?: number;
+    /** Delete only tags pushed more than D days ago (with keepLast: both must hold). */
+    olderThanDays?: number;
+    /** Tags matching this POSIX extended regular expression are never deleted. */
+    protect?: string;
 }

@@ -17,6 +17,7 @@ import { formatProblems } from "./config/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
 import { createEntrypoint } from "./entrypoint/entrypoint";
 import { hostNames, registryHostName, uiHostName } from "./entrypoint/topology";
+import { createMaintenance } from "./maintenance/maintenance";
 import { createRegistry } from "./registry/registry";
 import { createServerTls } from "./tls/serverTls";
 import { createRegistryUsers } from "./users/registryUsers";
@@ -41,6 +42,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly dockerLoginCommand: pulumi.Output<string>;
     /** The Docker volume that holds the images (kept on destroy). */
     public readonly volumeName: pulumi.Output<string>;
+    /** Runs garbage collection (with retention) now and prints its report. */
+    public readonly gcCommand: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:PrivateRegistry", name, {}, opts);
@@ -54,7 +57,10 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
         const registry = createRegistry(name, { settings: deployment.registry, network, htpasswd: users.htpasswd, labels }, this);
-        createEntrypoint(name, { settings: entrypoint, network, tls, labels, registry: registry.container }, this);
+        const maintenance = createMaintenance(name, {
+            settings: deployment.maintenance, image: registry.image, registryConfig: registry.config, dataVolume: registry.volume, labels,
+        }, this);
+        createEntrypoint(name, { settings: entrypoint, network, tls, labels, registry: registry.container, maintenanceVolume: maintenance.volume }, this);
 
         const address = hostWithPort(registryHostName(entrypoint.topology), entrypoint.httpsPort);
         this.registryUrl = pulumi.output(httpsOrigin(registryHostName(entrypoint.topology), entrypoint.httpsPort));
@@ -65,10 +71,11 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         this.generatedPasswords = users.generatedPasswords;
         this.dockerLoginCommand = pulumi.output(loginCommand(address, deployment));
         this.volumeName = registry.volume.name;
+        this.gcCommand = pulumi.output(maintenance.runNowCommand);
         this.registerOutputs({
             registryUrl: this.registryUrl, uiUrl: this.uiUrl, registryAddress: this.registryAddress,
             caCertificate: this.caCertificate, userNames: this.userNames, generatedPasswords: this.generatedPasswords,
-            dockerLoginCommand: this.dockerLoginCommand, volumeName: this.volumeName,
+            dockerLoginCommand: this.dockerLoginCommand, volumeName: this.volumeName, gcCommand: this.gcCommand,
         });
     }
 }

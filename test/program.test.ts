@@ -68,12 +68,14 @@ describe("program under the mock runtime", () => {
         it("creates exactly the expected resources, all children of one component", () => {
             assert.deepEqual(typeNames(run), [
                 `${T.component} ${name}`,
+                `${T.container} ${name}-maintenance`,
                 `${T.container} ${name}-registry`,
                 `${T.container} ${name}-ui`,
                 `${T.image} ${name}-registry-image`,
                 `${T.image} ${name}-ui-image`,
                 `${T.network} ${name}-network`,
                 `${T.volume} ${name}-data`,
+                `${T.volume} ${name}-maintenance-state`,
                 `${T.stack} ${name}`,
                 `${T.bytes} ${name}-htpasswd-salt`,
                 `${T.password} ${name}-http-secret`,
@@ -90,6 +92,25 @@ describe("program under the mock runtime", () => {
             }
             // No explicit parent: the SDK makes the stack its parent.
             assert.equal(run.ofType(T.component)[0].options.parentType, T.stack);
+        });
+
+        it("runs garbage collection from the registry's image in a maintenance container: no network, no Docker socket, the data volume and a state volume the entrypoint reads", () => {
+            const maintenance = run.byName(`${name}-maintenance`);
+            assert.equal(maintenance.inputs.image, container(run, "registry").inputs.image);
+            assert.equal(maintenance.inputs.networkMode, "none");
+            assert.deepEqual(maintenance.inputs.command, ["sh", "-c", "rm -f /run/registry-maintenance/writes-paused; rmdir /run/registry-maintenance/gc.lock 2>/dev/null; exec crond -f -c /maintenance/crontabs"]);
+            assert.equal(maintenance.inputs.init, true);
+            assert.deepEqual(maintenance.inputs.volumes, [
+                { volumeName: `${name}-data`, containerPath: "/var/lib/registry" },
+                { volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance" },
+            ]);
+            assert.ok(!JSON.stringify(maintenance.inputs).includes("docker.sock"));
+            assert.deepEqual((maintenance.inputs.capabilities as { adds: string[] }).adds, ["SETGID", "SETUID"]);
+            assert.match(upload(maintenance, "/maintenance/crontabs/root").content, /^30 3 \* \* \* GC_TRIGGER=schedule \/maintenance\/gc\.sh run/m);
+            assert.equal(upload(maintenance, "/maintenance/gc.sh").permissions, "0755");
+            assert.equal(upload(maintenance, "/etc/docker/registry/config.yml").content, upload(container(run, "registry"), "/etc/docker/registry/config.yml").content);
+            assert.deepEqual(container(run, "ui").inputs.volumes, [{ volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance", readOnly: true }]);
+            assert.equal(run.outputs.gcCommand, `docker exec ${name}-maintenance /maintenance/gc.sh run`);
         });
 
         it("keeps the data volume on destroy, by its fixed name", () => {

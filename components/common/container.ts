@@ -21,9 +21,10 @@ export interface ContainerSpec {
     name: string;
     image: pulumi.Input<string>;
     labels: DockerLabel[];
-    network: { name: pulumi.Input<string>; aliases?: string[] };
-    /** Probed with busybox `wget` inside the container. */
-    healthUrl: string;
+    /** Absent: no network at all. */
+    network?: { name: pulumi.Input<string>; aliases?: string[] };
+    /** The health check command (see `httpHealth`). */
+    healthCheck: string[];
     /** How long the process may take to come up before failed probes count. */
     startPeriod: string;
     /** Added to an empty set: every container drops ALL first. */
@@ -35,6 +36,15 @@ export interface ContainerSpec {
     uploads?: pulumi.Input<docker.types.input.ContainerUpload>[];
     volumes?: docker.types.input.ContainerVolume[];
     dependsOn?: pulumi.Resource[];
+    /** Instead of the image's command. */
+    command?: string[];
+    /** Docker's init as PID 1, for processes that do not handle signals as PID 1. */
+    init?: boolean;
+}
+
+/** A health check that fetches a URL inside the container with busybox `wget`. */
+export function httpHealth(url: string): string[] {
+    return ["CMD", "wget", "-q", "-O", "/dev/null", url];
 }
 
 export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource): docker.Container {
@@ -42,13 +52,15 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         name: spec.name,
         image: spec.image,
         restart: RESTART_POLICY,
-        networksAdvanced: [spec.network],
+        ...(spec.network ? { networksAdvanced: [spec.network] } : { networkMode: "none" }),
+        command: spec.command,
+        init: spec.init,
         ports: spec.ports,
         envs: spec.envs,
         uploads: spec.uploads,
         volumes: spec.volumes,
         healthcheck: {
-            tests: ["CMD", "wget", "-q", "-O", "/dev/null", spec.healthUrl],
+            tests: spec.healthCheck,
             interval: "10s",
             timeout: "5s",
             retries: 3,

@@ -3,6 +3,7 @@
  * known keys, defaults, README's config table and the `Pulumi.yaml` checks all come from it.
  */
 import { labelKeys } from "../common/labels";
+import { maintenanceKeys } from "../maintenance/config";
 import { entrypointKeys } from "../entrypoint/config";
 import { corsKeys } from "../entrypoint/corsConfig";
 import { uiKeys } from "../entrypoint/uiConfig";
@@ -13,7 +14,7 @@ import { KeySpec, topLevelKey } from "./keySpec";
 
 /** In README's order. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
-    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...labelKeys,
+    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...maintenanceKeys, ...labelKeys,
 ]);
 
 /** The top-level keys, as `pulumi config set` and the component's args name them. */
@@ -40,7 +41,7 @@ export function defaultOf<T extends string | number | boolean>(key: string): T {
 function orderForReadme(specs: KeySpec[]): KeySpec[] {
     const scalar = specs.filter((s) => s.key === topLevelKey(s.key) && s.type !== "list" && s.type !== "map");
     const rest = specs.filter((s) => !scalar.includes(s));
-    const groups = ["users", "tls", "cors", "ui", "images", "labels"];
+    const groups = ["users", "tls", "cors", "ui", "images", "gc", "retention", "labels"];
     const ungrouped = rest.filter((s) => !groups.includes(topLevelKey(s.key)));
     if (ungrouped.length > 0) throw new Error(`add ${ungrouped[0].key}'s group to orderForReadme`);
     const rank = (s: KeySpec) => groups.indexOf(topLevelKey(s.key));

@@ -9,6 +9,7 @@ import { EntrypointSettings, readEndpoints, readUiImage } from "../entrypoint/co
 import { readCors } from "../entrypoint/corsConfig";
 import { hostNames } from "../entrypoint/topology";
 import { readUi } from "../entrypoint/uiConfig";
+import { MaintenanceSettings, readMaintenance } from "../maintenance/config";
 import { readRegistry, RegistrySettings } from "../registry/config";
 import { readTls, TlsSettings } from "../tls/config";
 import { readUsers, UsersSettings } from "../users/config";
@@ -24,7 +25,8 @@ export interface Deployment {
     registry: RegistrySettings;
     tls: TlsSettings;
     users: UsersSettings;
-    /** Added to every container, network and volume. */
+    maintenance: MaintenanceSettings;
+    /** Added to every container (the network and volumes carry only the project's own). */
     labels: Record<string, string>;
 }
 
@@ -63,9 +65,10 @@ export function validateArgs(
     const users = unreadable.has("users") ? { list: [], bcryptCost: v.integer("bcryptCost", args.bcryptCost) } : readUsers(v, args.users, args.bcryptCost);
     const tls = unreadable.has("tls") ? undefined : readTls(v, args.tls, endpoints && hostNames(endpoints.topology), ctx.now ?? new Date());
     const labels = readLabels(v, arg("labels"));
+    const maintenance = readMaintenance(v, arg("gc"), arg("retention"));
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, labels }, warnings: v.warnings };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, maintenance, labels }, warnings: v.warnings };
 }
 
 /** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */

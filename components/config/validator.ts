@@ -114,14 +114,13 @@ export class Validator {
     }
 
     integer(key: string, given: unknown): number {
-        const fallback = this.default<number>(key);
-        const range = this.spec(key).range;
-        if (given === undefined) return fallback;
+        const { range, default: fallback } = this.spec(key);
+        if (given === undefined) return this.default<number>(key);
         const n = toInteger(given);
         if (n === undefined || (range && (n < range.min || n > range.max))) {
             const bounds = range ? ` from ${range.min} to ${range.max}: ${range.why}` : "";
             this.problem(key, `(${JSON.stringify(given)}) must be an integer${bounds}`);
-            return fallback;
+            return typeof fallback === "number" ? fallback : (range?.min ?? 0);
         }
         return n;
     }

@@ -4,13 +4,14 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hardenedContainer } from "../common/container";
+import { hardenedContainer, httpHealth } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { containerPorts, paths } from "../common/paths";
 import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
 import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
+import { MAINTENANCE_DIR } from "../maintenance/gcScript";
 
 export interface EntrypointInputs {
     settings: EntrypointSettings;
@@ -19,6 +20,8 @@ export interface EntrypointInputs {
     labels: LabelSets;
     /** Started after it: nginx resolves the registry by name. */
     registry: docker.Container;
+    /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
+    maintenanceVolume: docker.Volume;
 }
 
 export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): docker.Container {
@@ -36,12 +39,13 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             publish(containerPorts.uiHttps, settings.httpsPort),
         ],
         envs: renderUiEnvironment(settings.ui, settings.topology, settings.httpsPort),
+        volumes: [{ volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true }],
         uploads: [
             { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors }) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
         ],
-        healthUrl: `http://127.0.0.1:${containerPorts.uiHttp}/healthz`,
+        healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.uiHttp}/healthz`),
         startPeriod: "5s",
         // nginx's graceful shutdown (the nginx and joxit images' own STOPSIGNAL); SIGTERM is its fast one.
         stopSignal: "SIGQUIT",

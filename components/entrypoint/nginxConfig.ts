@@ -13,6 +13,7 @@
  */
 import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
+import { PAUSE_FLAG } from "../maintenance/gcScript";
 import { CorsSettings } from "./corsConfig";
 import { Topology } from "./topology";
 
@@ -23,6 +24,9 @@ export interface NginxConfigOptions {
     /** Split domains only. */
     cors?: CorsSettings;
 }
+
+/** How soon a client paused by garbage collection should retry. */
+export const RETRY_AFTER_SECONDS = 10;
 
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
 const DOCKER_DNS = "127.0.0.11";
@@ -50,11 +54,11 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         httpRedirectServer(httpsPort),
     ];
     if (topology.kind === "one-origin") {
-        blocks.push(httpsServer(topology.host, [registryApiLocation(undefined), uiLocation()], true));
+        blocks.push(httpsServer(topology.host, [registryApiLocation(undefined), writesPausedLocation(undefined), uiLocation()], true));
     } else {
         if (!options.cors) throw new Error("split-domains needs CORS settings");
         blocks.push(corsOriginMap(options.cors));
-        blocks.push(httpsServer(topology.registryHost, [registryApiLocation(options.cors), registryRootLocation()], true));
+        blocks.push(httpsServer(topology.registryHost, [registryApiLocation(options.cors), writesPausedLocation(options.cors), registryRootLocation()], true));
         blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
     return blocks.join("\n") + "\n";
@@ -62,6 +66,15 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
 
 function header(): string {
     return lines(
+        "# Writes to the registry API: paused (503) while the maintenance job collects garbage.",
+        "map $request_method $registry_write {",
+        "    default 0;",
+        "    POST 1;",
+        "    PUT 1;",
+        "    PATCH 1;",
+        "    DELETE 1;",
+        "}",
+        "",
         "# Rendered by private-registry; `pulumi up` overwrites it.",
         "",
         // Short: while a replaced registry's new address is not yet known, requests fail.
@@ -137,6 +150,8 @@ function registryApiLocation(cors: CorsSettings | undefined): string {
         "    }",
         ...(cors ? corsPreflight(cors).map((l) => `    ${l}`) : []),
         "",
+        ...writesPausedCheck().map((l) => `    ${l}`),
+        "",
         "    # A variable in proxy_pass makes nginx resolve the name per request (see resolver).",
         `    set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
         "    proxy_pass $registry_upstream;",
@@ -161,6 +176,38 @@ function registryApiLocation(cors: CorsSettings | undefined): string {
         ...securityHeaders().map((l) => `    ${l}`),
         "    add_header Docker-Distribution-Api-Version $docker_distribution_api_version always;",
         ...(cors ? corsResponseHeaders().map((l) => `    ${l}`) : []),
+        "}",
+    );
+}
+
+/**
+ * While the maintenance job collects garbage its flag file exists: writes get a 503 the
+ * docker client retries, reads go on. Checked per request (one stat).
+ */
+function writesPausedCheck(): string[] {
+    return [
+        "set $writes_paused $registry_write;",
+        `if (-f ${PAUSE_FLAG}) {`,
+        '    set $writes_paused "${writes_paused}p";',
+        "}",
+        'if ($writes_paused = "1p") {',
+        "    return 503;",
+        "}",
+        "error_page 503 @writes_paused;",
+    ];
+}
+
+/** The answer to a paused write, in the registry's error format. */
+function writesPausedLocation(cors: CorsSettings | undefined): string {
+    const body = JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "writes are paused while garbage collection runs; retry shortly", detail: { retryAfterSeconds: RETRY_AFTER_SECONDS } }] });
+    return lines(
+        "location @writes_paused {",
+        "    default_type application/json;",
+        `    add_header Retry-After ${RETRY_AFTER_SECONDS} always;`,
+        "    add_header Docker-Distribution-Api-Version registry/2.0 always;",
+        ...securityHeaders().map((l) => `    ${l}`),
+        ...(cors ? corsResponseHeaders().map((l) => `    ${l}`) : []),
+        `    return 503 '${body}';`,
         "}",
     );
 }

@@ -5,7 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hardenedContainer } from "../common/container";
+import { hardenedContainer, httpHealth } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
 import { RegistrySettings } from "./config";
@@ -22,6 +22,9 @@ export interface RegistryInputs {
 export interface Registry {
     container: docker.Container;
     volume: docker.Volume;
+    /** The maintenance job runs from the same image, with the same config. */
+    image: docker.RemoteImage;
+    config: string;
 }
 
 export function createRegistry(name: string, inputs: RegistryInputs, parent: pulumi.Resource): Registry {
@@ -32,6 +35,7 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] });
     const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
+    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, realm: `${name} registry` });
     const container = hardenedContainer({
         name: `${name}-registry`,
         image: image.imageId,
@@ -39,15 +43,15 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
         network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS] },
         volumes: [{ volumeName: volume.name, containerPath: paths.registryData }],
         uploads: [
-            { file: paths.registryConfig, content: renderRegistryConfig({ logLevel: inputs.settings.logLevel, realm: `${name} registry` }) },
+            { file: paths.registryConfig, content: config },
             { file: paths.htpasswd, content: inputs.htpasswd, permissions: "0400" },
         ],
         envs: pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`.apply((env) => [env])),
-        healthUrl: `http://127.0.0.1:${containerPorts.registry}/`,
+        healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.registry}/`),
         startPeriod: "10s",
         // The registry drains (http.draintimeout) on SIGTERM.
         stopSignal: "SIGTERM",
         // The registry runs as root on its own files and an unprivileged port: it needs no capability.
     }, parent);
-    return { container, volume };
+    return { container, volume, image, config };
 }

@@ -24,7 +24,8 @@ interface RegistryConfigDocument {
     storage: {
         filesystem: { rootdirectory: string };
         delete: { enabled: boolean };
-        cache: { blobdescriptor: "inmemory" };
+        /** None: an in-memory blob cache outlives garbage collection (distribution#1803). */
+        cache: Record<string, never>;
         maintenance: { uploadpurging: { enabled: boolean; age: string; interval: string; dryrun: boolean } };
     };
     http: {
@@ -44,7 +45,10 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         storage: {
             filesystem: { rootdirectory: paths.registryData },
             delete: { enabled: true },
-            cache: { blobdescriptor: "inmemory" },
+            // No blob descriptor cache: after garbage collection a cached descriptor makes a
+            // re-push say "Layer already exists" and pulls fail. Without it the registry
+            // needs no restart after a collection, so reads go on throughout.
+            cache: {},
             maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
         },
         http: {

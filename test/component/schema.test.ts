@@ -61,7 +61,7 @@ describe("component package schema", function () {
 
     it("exposes the stack's outputs as component outputs", () => {
         assert.deepEqual(Object.keys(schema.resources[COMPONENT_TOKEN].properties).sort(), [
-            "caCertificate", "dockerLoginCommand", "generatedPasswords", "registryAddress", "registryUrl", "uiUrl", "userNames", "volumeName",
+            "caCertificate", "dockerLoginCommand", "gcCommand", "generatedPasswords", "registryAddress", "registryUrl", "uiUrl", "userNames", "volumeName",
         ]);
     });
 });

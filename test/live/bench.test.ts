@@ -18,13 +18,13 @@ describe("live: benchmark smoke run", function () {
             const output = join(dir, "results.json");
             const run = spawnSync("npx", ["tsx", "bench/run.ts"], {
                 cwd: join(__dirname, "..", ".."),
-                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_OUTPUT: output },
+                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2" },
                 encoding: "utf8",
                 timeout: 600_000,
             });
             assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
             const lines = run.stdout.trim().split("\n");
-            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d$/);
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d$/);
             const results = JSON.parse(readFileSync(output, "utf8"));
             for (const tool of ["skopeo", "raw"]) {
                 for (const path of ["nginx", "direct"]) {
@@ -40,6 +40,9 @@ describe("live: benchmark smoke run", function () {
             }
             assert.deepEqual(Object.keys(results.evaluationSeconds), ["users_1", "users_10", "users_100"]);
             assert.ok(results.ceilings.sha256_GiB_per_s > 0);
+            assert.equal(results.garbageCollection.deletedTags, 20, "half of 40 tags");
+            assert.ok(results.garbageCollection.bytesFreed >= 4 * 1024 * 1024, "half of 8 MiB");
+            assert.equal(results.garbageCollection.headFailuresDuring, 0);
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }

@@ -25,6 +25,9 @@ export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testIm
 
 const execFileAsync = promisify(execFile);
 
+/** The deployment's containers, by the role in their name. */
+export type Role = "registry" | "ui" | "maintenance";
+
 export interface StackOutputs {
     registryUrl: string;
     uiUrl: string;
@@ -35,6 +38,7 @@ export interface StackOutputs {
     generatedPasswords: Record<string, string>;
     dockerLoginCommand: string;
     volumeName: string;
+    gcCommand: string;
 }
 
 /** Stack config for live tests: the dev stack's shape on test ports, test images, test labels. */
@@ -109,7 +113,7 @@ export class LiveDeployment {
         return this.outputs.generatedPasswords.admin;
     }
 
-    containerName(role: "registry" | "ui"): string {
+    containerName(role: Role): string {
         return `${PROJECT}-${this.stackName}-${role}`;
     }
 
@@ -140,7 +144,7 @@ export class LiveDeployment {
         });
     }
 
-    async exec(role: "registry" | "ui", command: string[]): Promise<{ exitCode: number; output: string }> {
+    async exec(role: Role, command: string[]): Promise<{ exitCode: number; output: string }> {
         const container = this.docker.getContainer(this.containerName(role));
         const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
         const stream = await exec.start({});
@@ -149,7 +153,7 @@ export class LiveDeployment {
         return { exitCode: info.ExitCode ?? -1, output };
     }
 
-    async containerId(role: "registry" | "ui"): Promise<string> {
+    async containerId(role: Role): Promise<string> {
         return (await this.docker.getContainer(this.containerName(role)).inspect()).Id;
     }
 }

@@ -8,6 +8,11 @@ import * as https from "node:https";
 import { HttpResponse, httpsRequest, portSuffixed } from "./liveDeployment";
 
 export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+export const MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
 const CONFIG_V1 = "application/vnd.docker.container.image.v1+json";
 const LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
@@ -132,9 +137,51 @@ export class RegistryClient {
         };
     }
 
+    /** Stores a manifest of any type by tag or digest; returns its digest. */
+    async putManifest(repository: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
+        const put = await this.request("PUT", `/v2/${repository}/manifests/${reference}`, { "Content-Type": mediaType }, body);
+        expectStatus(put, 201, `put manifest ${repository}:${reference}`);
+        return sha256(body);
+    }
+
+    /**
+     * A multi-platform image: one image manifest per platform (each with its own layer and
+     * the shared `baseLayer`), stored by digest, and an index (OCI) or manifest list
+     * (Docker) naming them, stored under `tag`, or by digest alone when `tag` is undefined.
+     */
+    async pushMultiPlatform(repository: string, tag: string | undefined, format: "oci" | "docker", baseLayer: Buffer, layerBytes: number): Promise<{ digest: string; children: string[] }> {
+        const [manifestType, indexType, configType, layerType] = format === "oci" ? [OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER] : [MANIFEST_V2, MANIFEST_LIST, CONFIG_V1, LAYER];
+        const baseDigest = await this.uploadBlob(repository, baseLayer);
+        const platforms = [{ architecture: "amd64", os: "linux" }, { architecture: "arm64", os: "linux" }];
+        const children = [];
+        for (const platform of platforms) {
+            const layer = randomBytes(layerBytes);
+            const config = Buffer.from(JSON.stringify({ ...platform, config: {}, rootfs: { type: "layers", diff_ids: [sha256(baseLayer), sha256(layer)] } }));
+            const manifest = Buffer.from(JSON.stringify({
+                schemaVersion: 2, mediaType: manifestType,
+                config: { mediaType: configType, size: config.length, digest: await this.uploadBlob(repository, config) },
+                layers: [{ mediaType: layerType, size: baseLayer.length, digest: baseDigest }, { mediaType: layerType, size: layer.length, digest: await this.uploadBlob(repository, layer) }],
+            }));
+            const digest = await this.putManifest(repository, sha256(manifest), manifestType, manifest);
+            children.push({ mediaType: manifestType, size: manifest.length, digest, platform });
+        }
+        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: indexType, manifests: children }));
+        const digest = await this.putManifest(repository, tag ?? sha256(index), indexType, index);
+        return { digest, children: children.map((c) => c.digest) };
+    }
+
+    /** Pulls an index or manifest list and every platform image it names, verifying each digest. */
+    async pullMultiPlatformAndVerify(repository: string, reference: string): Promise<string> {
+        const response = await this.request("GET", `/v2/${repository}/manifests/${reference}`, { Accept: `${OCI_INDEX}, ${MANIFEST_LIST}` });
+        expectStatus(response, 200, `get index ${repository}:${reference}`);
+        const index = JSON.parse(response.body.toString()) as { manifests: { digest: string }[] };
+        for (const child of index.manifests) await this.pullAndVerify(repository, child.digest);
+        return sha256(response.body);
+    }
+
     /** Pulls manifest, config and layers as docker does, verifying each digest. Returns the manifest digest. */
     async pullAndVerify(repository: string, reference: string): Promise<string> {
-        const manifestResponse = await this.request("GET", `/v2/${repository}/manifests/${reference}`, { Accept: MANIFEST_V2 });
+        const manifestResponse = await this.request("GET", `/v2/${repository}/manifests/${reference}`, { Accept: `${MANIFEST_V2}, ${OCI_MANIFEST}` });
         expectStatus(manifestResponse, 200, `get manifest ${repository}:${reference}`);
         const manifestDigest = sha256(manifestResponse.body);
         if (manifestResponse.headers["docker-content-digest"] !== manifestDigest) throw new Error(`manifest digest header mismatch for ${repository}:${reference}`);
@@ -148,8 +195,16 @@ export class RegistryClient {
     }
 }
 
+/** An answer other than the one expected, with what a retrying client looks at. */
+export class RegistryError extends Error {
+    constructor(message: string, readonly response: HttpResponse) {
+        super(message);
+        this.name = "RegistryError";
+    }
+}
+
 export function expectStatus(response: HttpResponse, status: number, what: string): void {
     if (response.status !== status) {
-        throw new Error(`${what}: HTTP ${response.status} (expected ${status}): ${response.body.toString().slice(0, 300)}`);
+        throw new RegistryError(`${what}: HTTP ${response.status} (expected ${status}): ${response.body.toString().slice(0, 300)}`, response);
     }
 }

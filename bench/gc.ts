@@ -1,0 +1,101 @@
+/**
+ * Garbage collection at scale: a registry of `tags` tags over `totalMiB` of layers, half of
+ * which retention makes collectable; the job's window and run time, and the rate of small
+ * pulls (manifest HEADs) while it runs against the same rate outside it.
+ */
+import { randomBytes } from "node:crypto";
+import { LiveDeployment } from "../testkit/live/liveDeployment";
+import { MANIFEST_V2, RegistryClient } from "../testkit/live/registryClient";
+
+export interface GcBenchOptions {
+    tags: number;
+    totalMiB: number;
+    repositories: number;
+}
+
+export interface GcBenchResult {
+    tags: number;
+    layerMiB: number;
+    deletedTags: number;
+    bytesFreed: number;
+    windowSeconds: number;
+    jobSeconds: number;
+    headsPerSecondOutside: number;
+    headsPerSecondDuring: number;
+    headFailuresDuring: number;
+}
+
+/** Retention for the benchmark's repositories: keep one image's worth of tags in each. */
+export function gcBenchRetention(options: GcBenchOptions) {
+    return { policies: [{ repositories: "gcbench/*", keepLast: tagsPerImage(options) }] };
+}
+
+function tagsPerImage(options: GcBenchOptions): number {
+    return Math.max(1, Math.floor(options.tags / (2 * options.repositories)));
+}
+
+/** Two images per repository, the older one's tags beyond keepLast: half the data goes. */
+async function populate(client: RegistryClient, options: GcBenchOptions): Promise<number> {
+    const layerBytes = Math.floor((options.totalMiB * 1024 * 1024) / (2 * options.repositories));
+    for (let r = 0; r < options.repositories; r++) {
+        for (const generation of [0, 1]) {
+            const image = await client.pushImage(`gcbench/r${r}`, `g${generation}-t0`, randomBytes(layerBytes));
+            const manifest = (await client.request("GET", `/v2/gcbench/r${r}/manifests/${image.manifestDigest}`, { Accept: MANIFEST_V2 })).body;
+            for (let t = 1; t < tagsPerImage(options); t++) await client.putManifest(`gcbench/r${r}`, `g${generation}-t${t}`, MANIFEST_V2, manifest);
+        }
+    }
+    return layerBytes;
+}
+
+/** Push time is the tag link's mtime: the first generation becomes the older one. */
+async function ageFirstGeneration(live: LiveDeployment): Promise<void> {
+    const result = await live.exec("registry", ["sh", "-c",
+        "find /var/lib/registry/docker/registry/v2/repositories/gcbench -path '*/_manifests/tags/g0-*/current/link' -exec touch -d '2020-01-01 00:00:00' {} +"]);
+    if (result.exitCode !== 0) throw new Error(result.output);
+}
+
+/** Manifest HEADs from 8 concurrent clients until `done` resolves. */
+async function heads(client: RegistryClient, done: Promise<unknown>): Promise<{ perSecond: number; failures: number }> {
+    let count = 0;
+    let failures = 0;
+    let running = true;
+    const started = process.hrtime.bigint();
+    const worker = async () => {
+        while (running) {
+            const response = await client.request("HEAD", "/v2/gcbench/r0/manifests/g1-t0", { Accept: MANIFEST_V2 }).catch(() => undefined);
+            if (response?.status === 200) count++;
+            else failures++;
+        }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await done;
+    running = false;
+    await Promise.all(workers);
+    return { perSecond: count / (Number(process.hrtime.bigint() - started) / 1e9), failures };
+}
+
+export async function gcBenchmark(live: LiveDeployment, client: RegistryClient, options: GcBenchOptions, log: (message: string) => void): Promise<GcBenchResult> {
+    log(`garbage collection: populating ${options.tags} tags over ${options.totalMiB} MiB in ${options.repositories} repositories`);
+    const layerBytes = await populate(client, options);
+    await ageFirstGeneration(live);
+    const outside = await heads(client, new Promise((resolve) => setTimeout(resolve, 5000)));
+    const started = process.hrtime.bigint();
+    const job = live.exec("maintenance", ["/maintenance/gc.sh", "run"]);
+    const during = await heads(client, job);
+    const jobSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const result = await job;
+    if (result.exitCode !== 0) throw new Error(`the garbage collection job failed: ${result.output}`);
+    const report = JSON.parse(result.output.trim().split("\n").pop() as string) as { tagsDeleted: number; bytesFreed: number; windowSeconds: number };
+    log(`garbage collection: ${report.tagsDeleted} tags, ${(report.bytesFreed / 2 ** 20).toFixed(0)} MiB freed, window ${report.windowSeconds.toFixed(2)} s, job ${jobSeconds.toFixed(2)} s`);
+    return {
+        tags: options.tags,
+        layerMiB: Math.round(layerBytes / 2 ** 20),
+        deletedTags: report.tagsDeleted,
+        bytesFreed: report.bytesFreed,
+        windowSeconds: report.windowSeconds,
+        jobSeconds,
+        headsPerSecondOutside: Math.round(outside.perSecond),
+        headsPerSecondDuring: Math.round(during.perSecond),
+        headFailuresDuring: during.failures,
+    };
+}

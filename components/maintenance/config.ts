@@ -1,0 +1,120 @@
+/**
+ * The maintenance config section: when garbage collection runs, and which tags retention
+ * deletes (none unless asked: user data is never deleted by default).
+ */
+import { KeySpec } from "../config/keySpec";
+import { Validator } from "../config/validator";
+
+/** Daily at a quiet hour (UTC). */
+export const DEFAULT_GC_SCHEDULE = "30 3 * * *";
+
+export const maintenanceKeys: readonly KeySpec[] = [
+    {
+        key: "gc.schedule", type: "string", default: DEFAULT_GC_SCHEDULE, example: "'0 2 * * 0'",
+        description: "When garbage collection runs (cron, five fields, UTC), or `off`. It pauses writes (503, retried by clients) for the window, keeps reads going, applies retention, removes untagged images and empty repositories, and frees their blobs.",
+    },
+    {
+        key: "retention.dryRun", type: "boolean", default: false, example: "true",
+        description: "List what retention and garbage collection would delete (in the report) without deleting anything.",
+    },
+    {
+        key: "retention.policies[].repositories", type: "string", default: "*", example: "'team-a/*'",
+        description: "Repositories a policy applies to: a name or a pattern (`*` any characters, `?` one). The first matching policy decides for a repository.",
+    },
+    {
+        key: "retention.policies[].keepLast", type: "integer", range: { min: 1, max: 100000, why: "keep at least the newest tag" }, defaultText: "(no limit)", example: "10",
+        description: "Keep the newest N tags (by push time) of each matching repository.",
+    },
+    {
+        key: "retention.policies[].olderThanDays", type: "integer", range: { min: 1, max: 36500, why: "a whole number of days" }, defaultText: "(no limit)", example: "30",
+        description: "Delete only tags pushed more than D days ago. With `keepLast` too, a tag goes only when it is both beyond the newest N and older than D days.",
+    },
+    {
+        key: "retention.policies[].protect", type: "string", defaultText: "(none)", example: "'^(latest|v?[0-9]+[.][0-9]+[.][0-9]+)$'",
+        description: "Tags matching this extended regular expression (POSIX ERE, as awk reads it) are never deleted and do not count toward `keepLast`.",
+    },
+];
+
+export interface RetentionPolicy {
+    /** The repository pattern as given. */
+    repositories: string;
+    keepLast: number | undefined;
+    olderThanDays: number | undefined;
+    protect: string | undefined;
+}
+
+export interface MaintenanceSettings {
+    /** Cron expression, or undefined when scheduled collection is off. */
+    schedule: string | undefined;
+    dryRun: boolean;
+    policies: RetentionPolicy[];
+}
+
+const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
+const REPOSITORY_PATTERN = /^[a-z0-9._/*?-]+$/;
+/** Perl-style classes and groups that POSIX ERE (awk) does not have. */
+const NOT_ERE = /\\[dDwWsSbB]|\(\?|\*\?|\+\?|'/;
+
+export function readMaintenance(v: Validator, gc: unknown, retention: unknown): MaintenanceSettings {
+    const gcObj = v.object("gc", gc) ?? {};
+    const retentionObj = v.object("retention", retention) ?? {};
+    return {
+        schedule: readSchedule(v, gcObj.schedule),
+        dryRun: v.boolean("retention.dryRun", retentionObj.dryRun),
+        policies: readPolicies(v, retentionObj.policies),
+    };
+}
+
+function readSchedule(v: Validator, given: unknown): string | undefined {
+    const schedule = given === undefined ? v.default<string>("gc.schedule") : given;
+    if (schedule === "off") return undefined;
+    const fields = typeof schedule === "string" ? schedule.trim().split(/\s+/) : [];
+    if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
+        v.problem("gc.schedule", `(${JSON.stringify(given)}) must be a cron expression of five numeric fields (minute hour day month weekday, UTC), or off`);
+        return v.default<string>("gc.schedule");
+    }
+    return fields.join(" ");
+}
+
+function readPolicies(v: Validator, given: unknown): RetentionPolicy[] {
+    if (given === undefined) return [];
+    if (!Array.isArray(given)) {
+        v.problem("retention.policies", "must be a list of policies", v.set("retention.policies[0].keepLast", "10"));
+        return [];
+    }
+    return given.flatMap((entry: unknown, i: number) => {
+        const key = `retention.policies[${i}]`;
+        const obj = v.object(key, entry, v.set(`${key}.keepLast`, "10"));
+        if (!obj) return [];
+        const repositories = obj.repositories === undefined ? "*" : obj.repositories;
+        if (typeof repositories !== "string" || !REPOSITORY_PATTERN.test(repositories)) {
+            v.problem(`${key}.repositories`, `(${JSON.stringify(repositories)}) must be a repository name or pattern: lowercase letters, digits, '.', '_', '-', '/', and '*' or '?'`);
+        }
+        const keepLast = obj.keepLast === undefined ? undefined : v.integer(`${key}.keepLast`, obj.keepLast);
+        const olderThanDays = obj.olderThanDays === undefined ? undefined : v.integer(`${key}.olderThanDays`, obj.olderThanDays);
+        if (keepLast === undefined && olderThanDays === undefined) {
+            v.problem(key, "deletes nothing: give it keepLast, olderThanDays or both", v.set(`${key}.keepLast`, "10"));
+        }
+        return [{ repositories: String(repositories), keepLast, olderThanDays, protect: readProtect(v, `${key}.protect`, obj.protect) }];
+    });
+}
+
+function readProtect(v: Validator, key: string, given: unknown): string | undefined {
+    if (given === undefined) return undefined;
+    let valid = typeof given === "string" && given !== "" && !NOT_ERE.test(given);
+    try {
+        if (valid) new RegExp(given as string);
+    } catch {
+        valid = false;
+    }
+    if (!valid) {
+        v.problem(key, `(${JSON.stringify(given)}) must be a POSIX extended regular expression without quotes (use [0-9] for \\d, [.] for a dot; no lookarounds or lazy quantifiers)`);
+        return undefined;
+    }
+    return given as string;
+}
+
+/** A repository pattern as an anchored ERE: `*` any characters (slashes too), `?` one. */
+export function repositoryRegex(pattern: string): string {
+    return `^${pattern.replace(/[.]/g, "[.]").replace(/\*/g, ".*").replace(/\?/g, ".")}$`;
+}

@@ -1,0 +1,195 @@
+/**
+ * The maintenance job (busybox sh and awk, as in the registry image): pauses writes,
+ * applies retention, removes untagged images whole and empty repositories, runs the
+ * registry's own garbage collector, resumes writes, and reports in one JSON line.
+ *
+ * Why not `garbage-collect --delete-untagged`: in registry 2.8 it deletes the platform
+ * manifests of multi-arch images (distribution#3178). The job untags by itself, keeping
+ * every manifest a tagged index or manifest list names, then collects without it.
+ * Why a tag is deleted by its link: deleting a manifest by digest (the API's only way in
+ * 2.8) deletes every tag on that digest; removing `_manifests/tags/<tag>` deletes one.
+ */
+import { paths } from "../common/paths";
+import { MaintenanceSettings, repositoryRegex } from "./config";
+
+/** Where the job and nginx meet: the flag that pauses writes, the lock, the last report. */
+export const MAINTENANCE_DIR = "/run/registry-maintenance";
+export const PAUSE_FLAG = `${MAINTENANCE_DIR}/writes-paused`;
+export const GC_SCRIPT = "/maintenance/gc.sh";
+/** How long writes that passed nginx before the pause may take to finish. */
+export const DRAIN_SECONDS = 5;
+
+export function renderGcScript(settings: MaintenanceSettings): string {
+    return [header(settings), LIBRARY, decideFunction(), runFunction(), MAIN].join("\n");
+}
+
+/** The crontab busybox crond reads (`crond -c <dir>`: the file is named after the user). */
+export function renderCrontab(schedule: string | undefined): string {
+    const line = schedule === undefined ? "# scheduled collection is off (gc.schedule: off)" : `${schedule} GC_TRIGGER=schedule ${GC_SCRIPT} run >/proc/1/fd/1 2>/proc/1/fd/2`;
+    return `# Rendered by private-registry; \`pulumi up\` overwrites it. Times are UTC.\n${line}\n`;
+}
+
+function header(settings: MaintenanceSettings): string {
+    const policies = settings.policies.flatMap((p, i) => [
+        `POLICY_${i}_REPOSITORIES='${repositoryRegex(p.repositories)}'`,
+        `POLICY_${i}_KEEP_LAST='${p.keepLast ?? ""}'`,
+        `POLICY_${i}_OLDER_THAN_DAYS='${p.olderThanDays ?? ""}'`,
+        `POLICY_${i}_PROTECT='${p.protect ?? ""}'`,
+        `export POLICY_${i}_REPOSITORIES POLICY_${i}_KEEP_LAST POLICY_${i}_OLDER_THAN_DAYS POLICY_${i}_PROTECT`,
+    ]);
+    return [
+        "#!/bin/sh",
+        "# Rendered by private-registry; `pulumi up` overwrites it.",
+        "#   gc.sh run      the job (crond runs it on gc.schedule; run it by hand to collect now)",
+        "#   gc.sh decide   retention alone: 'repository<TAB>tag<TAB>pushed-epoch' lines in,",
+        "#                  'repository<TAB>tag' to delete out (NOW: the clock, epoch seconds)",
+        "set -eu",
+        `ROOT='${paths.registryData}/docker/registry/v2'`,
+        `CONFIG='${paths.registryConfig}'`,
+        `STATE='${MAINTENANCE_DIR}'`,
+        `PAUSE_FLAG='${PAUSE_FLAG}'`,
+        `DRAIN_SECONDS=${DRAIN_SECONDS}`,
+        `DRY_RUN=${settings.dryRun}`,
+        `POLICY_COUNT=${settings.policies.length}`,
+        "export POLICY_COUNT",
+        ...policies,
+        "TAB=$(printf '\\t')",
+    ].join("\n");
+}
+
+/** Shell functions the job is made of; each prints its findings as TAB-separated lines. */
+const LIBRARY = String.raw`
+# repository TAB tag TAB pushed-epoch TAB digest, for every tag (the link file's mtime is
+# when the tag was last pushed).
+list_tags() {
+    find "$ROOT/repositories" -path '*/_manifests/tags/*/current/link' -type f 2>/dev/null | while read -r link; do
+        rel=${"$"}{link#"$ROOT/repositories/"}
+        repo=${"$"}{rel%%/_manifests/tags/*}
+        rest=${"$"}{rel#*/_manifests/tags/}
+        printf '%s\t%s\t%s\t%s\n' "$repo" "${"$"}{rest%/current/link}" "$(stat -c %Y "$link")" "$(cat "$link")"
+    done
+}
+
+# The digests an index or manifest list names (nothing for an image manifest).
+children() {
+    hex=${"$"}{1#sha256:}
+    data="$ROOT/blobs/sha256/$(echo "$hex" | cut -c1-2)/$hex/data"
+    if [ -f "$data" ] && grep -q '"manifests"' "$data"; then grep -o 'sha256:[0-9a-f]\{64\}' "$data" || true; fi
+}
+
+blob_bytes() {
+    find "$ROOT/blobs" -name data -type f -exec stat -c %s {} + 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'
+}
+
+uptime_seconds() {
+    cut -d' ' -f1 /proc/uptime
+}
+
+# Removes the tags retention chose ($1: file of repository TAB tag).
+delete_tags() {
+    while IFS="$TAB" read -r repo tag; do
+        [ "$DRY_RUN" = true ] || rm -rf "$ROOT/repositories/$repo/_manifests/tags/$tag"
+    done < "$1"
+}
+
+# Untags every manifest no remaining tag names, directly or through a tagged index, and
+# removes repositories left without tags. $1: remaining tags (list_tags lines).
+# Prints 'manifest TAB repository TAB digest' and 'repository TAB name' lines.
+remove_untagged() {
+    find "$ROOT/repositories" -type d -name _manifests 2>/dev/null | while read -r manifests; do
+        repo_dir=${"$"}{manifests%/_manifests}
+        repo=${"$"}{repo_dir#"$ROOT/repositories/"}
+        keep=$(awk -F "$TAB" -v r="$repo" '$1 == r { print $4 }' "$1")
+        for digest in $keep; do children "$digest"; done > "$WORK/keep"
+        echo "$keep" >> "$WORK/keep"
+        for revision in "$manifests"/revisions/sha256/*; do
+            [ -d "$revision" ] || continue
+            digest="sha256:${"$"}{revision##*/}"
+            grep -qx "$digest" "$WORK/keep" && continue
+            printf 'manifest\t%s\t%s\n' "$repo" "$digest"
+            [ "$DRY_RUN" = true ] || rm -rf "$revision"
+        done
+        if [ -z "$keep" ]; then
+            printf 'repository\t%s\n' "$repo"
+            if [ "$DRY_RUN" != true ]; then
+                rm -rf "$manifests" "$repo_dir/_layers" "$repo_dir/_uploads"
+                dir=$repo_dir
+                while [ "$dir" != "$ROOT/repositories" ] && rmdir "$dir" 2>/dev/null; do dir=${"$"}{dir%/*}; done
+            fi
+        fi
+    done
+}
+`;
+
+/** Retention, pure: sorted newest first per repository, the first matching policy decides. */
+function decideFunction(): string {
+    return String.raw`
+decide() {
+    sort -t "$TAB" -k1,1 -k3,3nr -k2,2 | awk -F "$TAB" -v now="${"$"}{NOW:-$(date +%s)}" '
+        function policy_for(repo,   i) {
+            for (i = 0; i < ENVIRON["POLICY_COUNT"] + 0; i++) if (repo ~ ENVIRON["POLICY_" i "_REPOSITORIES"]) return i
+            return -1
+        }
+        $1 != current { current = $1; p = policy_for($1); kept = 0 }
+        p < 0 { next }
+        {
+            protect = ENVIRON["POLICY_" p "_PROTECT"]
+            if (protect != "" && $2 ~ protect) next
+            keep = ENVIRON["POLICY_" p "_KEEP_LAST"]; days = ENVIRON["POLICY_" p "_OLDER_THAN_DAYS"]
+            beyond = (keep == "" || kept >= keep + 0)
+            old = (days == "" || now - $3 > days * 86400)
+            kept++
+            if (beyond && old) print $1 "\t" $2
+        }'
+}`;
+}
+
+function runFunction(): string {
+    return String.raw`
+run() {
+    mkdir "$STATE/gc.lock" 2>/dev/null || { echo "gc.sh: a collection is already running" >&2; exit 75; }
+    WORK=$(mktemp -d)
+    trap 'rm -f "$PAUSE_FLAG"; rm -rf "$WORK"; rmdir "$STATE/gc.lock"' EXIT
+    trap 'exit 143' TERM INT
+    started=$(uptime_seconds)
+    touch "$PAUSE_FLAG"
+    sleep "$DRAIN_SECONDS"
+    bytes_before=$(blob_bytes)
+    list_tags > "$WORK/tags"
+    cut -f1-3 "$WORK/tags" | decide > "$WORK/deleted"
+    delete_tags "$WORK/deleted"
+    awk -F "$TAB" 'NR == FNR { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
+    remove_untagged "$WORK/remaining" > "$WORK/untagged"
+    if [ "$DRY_RUN" = true ]; then registry garbage-collect --dry-run "$CONFIG" > "$WORK/gc.log" 2>&1
+    else registry garbage-collect "$CONFIG" > "$WORK/gc.log" 2>&1; fi
+    bytes_after=$(blob_bytes)
+    rm -f "$PAUSE_FLAG"
+    ended=$(uptime_seconds)
+    report "$started" "$ended" "$bytes_before" "$bytes_after"
+}
+
+# One JSON line: to stdout, to the container's log (when run by hand), and to $STATE/last-report.json.
+report() {
+    line=$(awk -F "$TAB" -v started="$1" -v ended="$2" -v before="$3" -v after="$4" -v dry="$DRY_RUN" \
+        -v blobs="$(grep -c 'blob eligible for deletion' "$WORK/gc.log" || true)" '
+        function q(s) { gsub(/["\\]/, "\\\\&", s); return "\"" s "\"" }
+        FILENAME ~ /deleted$/ { tags = tags (tags == "" ? "" : ",") q($1 ":" $2); ntags++ }
+        FILENAME ~ /untagged$/ && $1 == "manifest" { nman++ }
+        FILENAME ~ /untagged$/ && $1 == "repository" { repos = repos (repos == "" ? "" : ",") q($2); nrepos++ }
+        END {
+            printf "{\"event\":\"registry-gc\",\"dryRun\":%s,\"tagsDeleted\":%d,\"manifestsDeleted\":%d,\"blobsDeleted\":%d,", dry, ntags, nman, blobs
+            printf "\"bytesFreed\":%d,\"windowSeconds\":%.2f,\"repositoriesRemoved\":[%s],\"deletedTags\":[%s]}\n", before - after, ended - started, repos, tags
+        }' "$WORK/deleted" "$WORK/untagged")
+    echo "$line"
+    echo "$line" > "$STATE/last-report.json"
+    if [ "${"$"}{GC_TRIGGER:-on-demand}" != schedule ]; then echo "$line" > /proc/1/fd/1; fi
+}`;
+}
+
+const MAIN = String.raw`
+case "${"$"}{1:-}" in
+    run) run ;;
+    decide) decide ;;
+    *) echo "usage: gc.sh run | decide" >&2; exit 64 ;;
+esac
+`;

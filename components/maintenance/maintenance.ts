@@ -1,0 +1,61 @@
+/**
+ * The maintenance part: a container from the registry's own image whose crond runs the
+ * garbage-collection job on the schedule (`docker exec` runs it now), on the registry's
+ * data volume. It shares a small volume with the entrypoint, whose nginx pauses writes
+ * while the job's flag file exists. No container gets the Docker socket.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { hardenedContainer } from "../common/container";
+import { LabelSets } from "../common/labels";
+import { paths } from "../common/paths";
+import { MaintenanceSettings } from "./config";
+import { GC_SCRIPT, MAINTENANCE_DIR, PAUSE_FLAG, renderCrontab, renderGcScript } from "./gcScript";
+
+const CRONTABS = "/maintenance/crontabs";
+
+export interface MaintenanceInputs {
+    settings: MaintenanceSettings;
+    image: docker.RemoteImage;
+    /** The registry's config: the garbage collector reads the storage settings from it. */
+    registryConfig: string;
+    dataVolume: docker.Volume;
+    labels: LabelSets;
+}
+
+export interface Maintenance {
+    /** Mounted read-only by the entrypoint at MAINTENANCE_DIR. */
+    volume: docker.Volume;
+    container: docker.Container;
+    /** Runs the job now and waits for its report. */
+    runNowCommand: string;
+}
+
+export function createMaintenance(name: string, inputs: MaintenanceInputs, parent: pulumi.Resource): Maintenance {
+    const volume = new docker.Volume(`${name}-maintenance-state`, { name: `${name}-maintenance-state`, labels: inputs.labels.fixedName("maintenance-state") },
+        { parent, ignoreChanges: ["labels"] });
+    const container = hardenedContainer({
+        name: `${name}-maintenance`,
+        image: inputs.image.imageId,
+        labels: inputs.labels.container("maintenance"),
+        // A job cut short by a replacement leaves its flag: writes must not stay paused.
+        command: ["sh", "-c", `rm -f ${PAUSE_FLAG}; rmdir ${MAINTENANCE_DIR}/gc.lock 2>/dev/null; exec crond -f -c ${CRONTABS}`],
+        // crond as PID 1 would ignore SIGTERM and be killed only after the grace period.
+        init: true,
+        volumes: [
+            { volumeName: inputs.dataVolume.name, containerPath: paths.registryData },
+            { volumeName: volume.name, containerPath: MAINTENANCE_DIR },
+        ],
+        uploads: [
+            { file: GC_SCRIPT, content: renderGcScript(inputs.settings), permissions: "0755" },
+            { file: `${CRONTABS}/root`, content: renderCrontab(inputs.settings.schedule), permissions: "0600" },
+            { file: paths.registryConfig, content: inputs.registryConfig },
+        ],
+        healthCheck: ["CMD", "pidof", "crond"],
+        startPeriod: "5s",
+        stopSignal: "SIGTERM",
+        // crond sets the job's user and groups (root's own), which takes these two.
+        capabilities: ["SETGID", "SETUID"],
+    }, parent);
+    return { volume, container, runNowCommand: `docker exec ${name}-maintenance ${GC_SCRIPT} run` };
+}
