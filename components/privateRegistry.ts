@@ -58,7 +58,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
         const registry = createRegistry(name, { settings: deployment.registry, network, htpasswd: users.htpasswd, labels }, this);
         const maintenance = createMaintenance(name, {
-            settings: deployment.maintenance, image: registry.image, registryConfig: registry.config, dataVolume: registry.volume, labels,
+            settings: deployment.maintenance, image: registry.image, dataVolume: registry.volume, labels,
         }, this);
         createEntrypoint(name, { settings: entrypoint, network, tls, labels, registry: registry.container, maintenanceVolume: maintenance.volume }, this);
 

@@ -158,7 +158,9 @@ run() {
     list_tags > "$WORK/tags"
     cut -f1-3 "$WORK/tags" | decide > "$WORK/deleted"
     delete_tags "$WORK/deleted"
-    awk -F "$TAB" 'NR == FNR { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
+    # FILENAME, not NR == FNR: with nothing deleted the first file is empty, and NR == FNR
+    # would then hold for every tag, taking them all for deleted.
+    awk -F "$TAB" -v deleted="$WORK/deleted" 'FILENAME == deleted { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
     remove_untagged "$WORK/remaining" > "$WORK/untagged"
     if [ "$DRY_RUN" = true ]; then registry garbage-collect --dry-run "$CONFIG" > "$WORK/gc.log" 2>&1
     else registry garbage-collect "$CONFIG" > "$WORK/gc.log" 2>&1; fi

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths } from "../common/paths";
+import { renderStorageConfig } from "../registry/registryConfig";
 import { MaintenanceSettings } from "./config";
 import { GC_SCRIPT, MAINTENANCE_DIR, PAUSE_FLAG, renderCrontab, renderGcScript } from "./gcScript";
 
@@ -17,8 +18,6 @@ const CRONTABS = "/maintenance/crontabs";
 export interface MaintenanceInputs {
     settings: MaintenanceSettings;
     image: docker.RemoteImage;
-    /** The registry's config: the garbage collector reads the storage settings from it. */
-    registryConfig: string;
     dataVolume: docker.Volume;
     labels: LabelSets;
 }
@@ -49,7 +48,7 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
         uploads: [
             { file: GC_SCRIPT, content: renderGcScript(inputs.settings), permissions: "0755" },
             { file: `${CRONTABS}/root`, content: renderCrontab(inputs.settings.schedule), permissions: "0600" },
-            { file: paths.registryConfig, content: inputs.registryConfig },
+            { file: paths.registryConfig, content: renderStorageConfig() },
         ],
         healthCheck: ["CMD", "pidof", "crond"],
         startPeriod: "5s",

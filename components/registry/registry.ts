@@ -22,9 +22,8 @@ export interface RegistryInputs {
 export interface Registry {
     container: docker.Container;
     volume: docker.Volume;
-    /** The maintenance job runs from the same image, with the same config. */
+    /** The maintenance job runs from the same image. */
     image: docker.RemoteImage;
-    config: string;
 }
 
 export function createRegistry(name: string, inputs: RegistryInputs, parent: pulumi.Resource): Registry {
@@ -53,5 +52,5 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
         stopSignal: "SIGTERM",
         // The registry runs as root on its own files and an unprivileged port: it needs no capability.
     }, parent);
-    return { container, volume, image, config };
+    return { container, volume, image };
 }

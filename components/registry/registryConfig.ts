@@ -64,3 +64,12 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
 export function renderRegistryConfig(options: RegistryConfigOptions): string {
     return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify(registryConfigDocument(options));
 }
+
+/**
+ * What `registry garbage-collect` reads: the storage section alone, so that a change to
+ * the serving settings (log level, realm) does not replace the maintenance container.
+ */
+export function renderStorageConfig(): string {
+    const { version, storage } = registryConfigDocument({ logLevel: "info", realm: "" });
+    return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify({ version, storage });
+}

@@ -314,7 +314,7 @@ describe("live: one origin", function () {
         it("changing user labels replaces only the containers (network and volume keep the project's labels), and the next preview is empty", async () => {
             const labelled = liveConfig({ registryLogLevel: "warn", labels: { "private-registry.test": "live", "com.example.team": "platform" } });
             const report = await live.up(labelled);
-            assert.deepEqual(report.replaced.sort(), [live.containerName("registry"), live.containerName("ui")].sort());
+            assert.deepEqual(report.replaced.sort(), [live.containerName("maintenance"), live.containerName("registry"), live.containerName("ui")].sort());
             assert.deepEqual(report.created, []);
             const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
             assert.equal(ui.Config.Labels["com.example.team"], "platform");
