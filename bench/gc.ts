@@ -86,6 +86,8 @@ export async function gcBenchmark(live: LiveDeployment, client: RegistryClient, 
     const result = await job;
     if (result.exitCode !== 0) throw new Error(`the garbage collection job failed: ${result.output}`);
     const report = JSON.parse(result.output.trim().split("\n").pop() as string) as { tagsDeleted: number; bytesFreed: number; windowSeconds: number };
+    // The older image of each repository is collected: at least its layer in each.
+    if (report.bytesFreed < layerBytes * options.repositories) throw new Error(`the job freed ${report.bytesFreed} bytes, expected at least ${layerBytes * options.repositories}`);
     log(`garbage collection: ${report.tagsDeleted} tags, ${(report.bytesFreed / 2 ** 20).toFixed(0)} MiB freed, window ${report.windowSeconds.toFixed(2)} s, job ${jobSeconds.toFixed(2)} s`);
     return {
         tags: options.tags,

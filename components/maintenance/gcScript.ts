@@ -77,8 +77,21 @@ children() {
     if [ -f "$data" ] && grep -q '"manifests"' "$data"; then grep -o 'sha256:[0-9a-f]\{64\}' "$data" || true; fi
 }
 
+# The digests to keep: the given ones and, through indexes of indexes, everything they name.
+keep_closure() {
+    kept=$(printf '%s\n' $1 | sort -u)
+    while :; do
+        more=$(for digest in $kept; do children "$digest"; done | sort -u)
+        grown=$(printf '%s\n%s\n' "$kept" "$more" | grep . | sort -u)
+        [ "$grown" = "$kept" ] && break
+        kept=$grown
+    done
+    printf '%s\n' "$kept"
+}
+
 blob_bytes() {
-    find "$ROOT/blobs" -name data -type f -exec stat -c %s {} + 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'
+    # %.0f, not %d: awk's %d wraps at 2 GiB.
+    find "$ROOT/blobs" -name data -type f -exec stat -c %s {} + 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'
 }
 
 uptime_seconds() {
@@ -96,12 +109,12 @@ delete_tags() {
 # removes repositories left without tags. $1: remaining tags (list_tags lines).
 # Prints 'manifest TAB repository TAB digest' and 'repository TAB name' lines.
 remove_untagged() {
-    find "$ROOT/repositories" -type d -name _manifests 2>/dev/null | while read -r manifests; do
+    # -prune: never look inside _manifests (a tag may itself be named "_manifests").
+    find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null | while read -r manifests; do
         repo_dir=${"$"}{manifests%/_manifests}
         repo=${"$"}{repo_dir#"$ROOT/repositories/"}
         keep=$(awk -F "$TAB" -v r="$repo" '$1 == r { print $4 }' "$1")
-        for digest in $keep; do children "$digest"; done > "$WORK/keep"
-        echo "$keep" >> "$WORK/keep"
+        keep_closure "$keep" > "$WORK/keep"
         for revision in "$manifests"/revisions/sha256/*; do
             [ -d "$revision" ] || continue
             digest="sha256:${"$"}{revision##*/}"
@@ -148,9 +161,13 @@ function runFunction(): string {
     return String.raw`
 run() {
     mkdir "$STATE/gc.lock" 2>/dev/null || { echo "gc.sh: a collection is already running" >&2; exit 75; }
-    WORK=$(mktemp -d)
-    trap 'rm -f "$PAUSE_FLAG"; rm -rf "$WORK"; rmdir "$STATE/gc.lock"' EXIT
+    WORK=
+    # Writes must resume however the job ends: error, signal, or a closed terminal.
+    trap 'rm -f "$PAUSE_FLAG"; [ -z "$WORK" ] || rm -rf "$WORK"; rmdir "$STATE/gc.lock"' EXIT
     trap 'exit 143' TERM INT
+    trap 'exit 129' HUP
+    trap 'exit 141' PIPE
+    WORK=$(mktemp -d)
     started=$(uptime_seconds)
     touch "$PAUSE_FLAG"
     sleep "$DRAIN_SECONDS"
@@ -162,8 +179,14 @@ run() {
     # would then hold for every tag, taking them all for deleted.
     awk -F "$TAB" -v deleted="$WORK/deleted" 'FILENAME == deleted { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
     remove_untagged "$WORK/remaining" > "$WORK/untagged"
-    if [ "$DRY_RUN" = true ]; then registry garbage-collect --dry-run "$CONFIG" > "$WORK/gc.log" 2>&1
-    else registry garbage-collect "$CONFIG" > "$WORK/gc.log" 2>&1; fi
+    gc_flags=
+    [ "$DRY_RUN" != true ] || gc_flags=--dry-run
+    if ! registry garbage-collect $gc_flags "$CONFIG" > "$WORK/gc.log" 2>&1; then
+        cat "$WORK/gc.log" >&2
+        printf '{"event":"registry-gc","error":"garbage-collect failed (its output is in this log); the tags listed were already deleted","deletedTags":%s}\n' \
+            "$(awk -F "$TAB" 'BEGIN { printf "[" } { printf "%s\"%s:%s\"", NR > 1 ? "," : "", $1, $2 } END { printf "]" }' "$WORK/deleted")" | tee /proc/1/fd/1
+        exit 1
+    fi
     bytes_after=$(blob_bytes)
     rm -f "$PAUSE_FLAG"
     ended=$(uptime_seconds)
@@ -180,7 +203,7 @@ report() {
         FILENAME ~ /untagged$/ && $1 == "repository" { repos = repos (repos == "" ? "" : ",") q($2); nrepos++ }
         END {
             printf "{\"event\":\"registry-gc\",\"dryRun\":%s,\"tagsDeleted\":%d,\"manifestsDeleted\":%d,\"blobsDeleted\":%d,", dry, ntags, nman, blobs
-            printf "\"bytesFreed\":%d,\"windowSeconds\":%.2f,\"repositoriesRemoved\":[%s],\"deletedTags\":[%s]}\n", before - after, ended - started, repos, tags
+            printf "\"bytesFreed\":%.0f,\"windowSeconds\":%.2f,\"repositoriesRemoved\":[%s],\"deletedTags\":[%s]}\n", before - after, ended - started, repos, tags
         }' "$WORK/deleted" "$WORK/untagged")
     echo "$line"
     echo "$line" > "$STATE/last-report.json"
