@@ -167,23 +167,27 @@ export const networkRealizer: Realizer = {
     },
     async delete(ctx, res) {
         // The provider retries while endpoints are still being detached.
-        for (let attempt = 0; ; attempt++) {
-            try {
-                await ctx.docker.getNetwork(res.id).remove();
-                ctx.log(`network ${res.name} removed`);
-                return;
-            } catch (err) {
-                const status = statusOf(err);
-                if (status === 404) return;
-                if ((status === 403 || status === 409 || status === 500) && attempt < 10) {
-                    await sleep(500);
-                    continue;
-                }
-                throw err;
-            }
-        }
+        if (await removeRetrying(() => ctx.docker.getNetwork(res.id).remove(), [403, 409, 500])) ctx.log(`network ${res.name} removed`);
     },
 };
+
+/**
+ * Removes an engine object, retrying the given statuses 10 times, 500 ms apart. False when
+ * it was already gone (404).
+ */
+async function removeRetrying(remove: () => Promise<unknown>, retryOn: number[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+        try {
+            await remove();
+            return true;
+        } catch (err) {
+            const status = statusOf(err);
+            if (status === 404) return false;
+            if (status === undefined || !retryOn.includes(status) || attempt >= 10) throw err;
+            await sleep(500);
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Volume
@@ -230,21 +234,8 @@ export const volumeRealizer: Realizer = {
         };
     },
     async delete(ctx, res) {
-        for (let attempt = 0; ; attempt++) {
-            try {
-                await ctx.docker.getVolume(res.id).remove();
-                ctx.log(`volume ${res.id} removed`);
-                return;
-            } catch (err) {
-                const status = statusOf(err);
-                if (status === 404) return;
-                if (status === 409 && attempt < 10) {
-                    await sleep(500);
-                    continue;
-                }
-                throw err;
-            }
-        }
+        // 409 while a container still uses it: retried, and refused for good after 5 s.
+        if (await removeRetrying(() => ctx.docker.getVolume(res.id).remove(), [409])) ctx.log(`volume ${res.id} removed`);
     },
 };
 
