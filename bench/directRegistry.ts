@@ -1,6 +1,6 @@
 /**
  * Benchmark-only registries beside the stack: the same image, the same rendered config
- * and htpasswd, serving TLS itself on a temporary port published on 127.0.0.1, so a client
+ * plus htpasswd auth, serving TLS itself on a temporary port published on 127.0.0.1, so a client
  * reaches the registry over the same kind of connection as through nginx, minus nginx.
  * One with auth (the direct baseline), one without (the unauthenticated baseline).
  */
@@ -11,6 +11,8 @@ import { stringify } from "yaml";
 import { paths } from "../components/common/paths";
 import { registryConfigDocument } from "../components/registry/registryConfig";
 import { canConnect, dockerCli, LIVE_LABEL } from "../testkit/live/liveDeployment";
+
+const HTPASSWD = "/auth/htpasswd";
 
 export interface DirectRegistry {
     name: string;
@@ -30,11 +32,13 @@ export interface DirectRegistryOptions {
 
 export async function startDirectRegistry(options: DirectRegistryOptions): Promise<DirectRegistry> {
     const document: Record<string, unknown> = {
-        ...registryConfigDocument({ logLevel: "warn", realm: "bench" }),
+        ...registryConfigDocument({ logLevel: "warn" }),
     };
     const http = document.http as Record<string, unknown>;
     http.tls = { certificate: "/certs/server.crt", key: "/certs/server.key" };
-    if (!options.auth) delete document.auth;
+    // The deployment's registry checks no passwords (its entrypoint does); this baseline is
+    // a registry doing its own htpasswd auth, as the recipe sets it up.
+    if (options.auth) document.auth = { htpasswd: { realm: "bench", path: HTPASSWD } };
 
     const files = mkdtempSync(join(tmpdir(), "bench-registry-"));
     const volume = `${options.name}-data`;
@@ -44,7 +48,7 @@ export async function startDirectRegistry(options: DirectRegistryOptions): Promi
             writeFileSync(join(files, path), content, { mode: 0o644 });
         };
         put(paths.registryConfig, stringify(document));
-        put(paths.htpasswd, options.htpasswd);
+        put(HTPASSWD, options.htpasswd);
         put("/certs/server.crt", options.certificatePem);
         put("/certs/server.key", options.privateKeyPem);
         await dockerCli(["rm", "-f", options.name]).catch(() => undefined);

@@ -41,7 +41,7 @@ export interface PrivateRegistryArgs {
      */
     bindAddress?: string;
     /**
-     * bcrypt cost of the htpasswd entries, 4 to 12: the registry pays it per authenticated request.
+     * bcrypt cost of the htpasswd entries, 4 to 12: nginx pays it per authenticated request.
      * @default 5
      */
     bcryptCost?: number;
@@ -67,7 +67,7 @@ export interface PrivateRegistryArgs {
     gc?: Gc;
     /** Which tags garbage collection deletes (none by default). */
     retention?: Retention;
-    /** Extra Docker labels on both containers (the network and volume carry only the project's own). */
+    /** Extra Docker labels on every container (the network and volumes carry only the project's own). */
     labels?: Record<string, string>;
 }
 
@@ -79,6 +79,17 @@ export interface RegistryUser {
      * @default a generated 32-character password (output `generatedPasswords`)
      */
     password?: pulumi.Input<string>;
+    /**
+     * `pull` (pull and list), `push` (also push and overwrite tags) or `admin` (also delete).
+     * @default "admin"
+     */
+    access?: string;
+    /**
+     * Repository patterns that limit all of the user's repository operations: a name
+     * (`tools/base`), a prefix (`team-a/*`) or `*`. The catalog still lists every name.
+     * @default every repository
+     */
+    repositories?: string[];
 }
 
 export interface Tls {

@@ -1,11 +1,15 @@
 /**
  * A private Docker registry behind an nginx entrypoint that also serves the web UI.
  *
- *   clients (https://HOST[:PORT]) -> entrypoint (UI container): nginx, TLS, / -> UI, /v2/ -> registry
- *                                 -> registry container (htpasswd, delete on), private network
+ *   clients (https://HOST[:PORT]) -> entrypoint (UI container): nginx, TLS, users and their
+ *                                    access (htpasswd + grants from the access volume),
+ *                                    / -> UI, /v2/ -> registry
+ *                                 -> registry container (delete on), private network
  *                                 -> named volume /var/lib/registry (kept on destroy)
+ *   users container: installs the htpasswd and grants into the access volume
+ *   maintenance container: garbage collection and retention on a schedule
  *
- * This file only wires the parts; each part (./entrypoint, ./registry, ./tls, ./users)
+ * This file only wires the parts; each part (./entrypoint, ./registry, ./tls, ./users, ./maintenance)
  * holds its config section, its pure renderers and the resources it creates.
  */
 import * as docker from "@pulumi/docker";
@@ -21,10 +25,11 @@ import { createMaintenance } from "./maintenance/maintenance";
 import { createRegistry } from "./registry/registry";
 import { createServerTls } from "./tls/serverTls";
 import { createRegistryUsers } from "./users/registryUsers";
+import { createUserAccess } from "./users/userAccess";
 
 export type { PrivateRegistryArgs } from "./args";
 
-/** A private Docker registry with a web UI, TLS and htpasswd users, on one Docker host. */
+/** A private Docker registry with a web UI, TLS, and users with roles and repository scopes, on one Docker host. */
 export class PrivateRegistry extends pulumi.ComponentResource {
     /** `https://host[:port]`: the registry API base. */
     public readonly registryUrl: pulumi.Output<string>;
@@ -56,11 +61,15 @@ export class PrivateRegistry extends pulumi.ComponentResource {
 
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
-        const registry = createRegistry(name, { settings: deployment.registry, network, htpasswd: users.htpasswd, labels }, this);
+        const registry = createRegistry(name, { settings: deployment.registry, network, labels }, this);
+        const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, labels }, this);
         const maintenance = createMaintenance(name, {
             settings: deployment.maintenance, image: registry.image, dataVolume: registry.volume, labels,
         }, this);
-        createEntrypoint(name, { settings: entrypoint, network, tls, labels, registry: registry.container, maintenanceVolume: maintenance.volume }, this);
+        createEntrypoint(name, {
+            settings: entrypoint, network, tls, labels, realm: `${name} registry`,
+            registry: registry.container, access, maintenanceVolume: maintenance.volume,
+        }, this);
 
         const address = hostWithPort(registryHostName(entrypoint.topology), entrypoint.httpsPort);
         this.registryUrl = pulumi.output(httpsOrigin(registryHostName(entrypoint.topology), entrypoint.httpsPort));

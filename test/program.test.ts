@@ -40,7 +40,7 @@ const splitConfig: StackConfigValues = {
 };
 
 const name = "private-registry-test";
-const container = (run: ProgramRun, role: "registry" | "ui") => run.byName(`${name}-${role}`);
+const container = (run: ProgramRun, role: "registry" | "ui" | "users" | "maintenance") => run.byName(`${name}-${role}`);
 type Upload = { file: string; content: string; permissions?: string };
 const upload = (resource: RecordedResource, file: string): Upload => {
     const found = (resource.inputs.uploads as Upload[]).find((u) => u.file === file);
@@ -71,9 +71,11 @@ describe("program under the mock runtime", () => {
                 `${T.container} ${name}-maintenance`,
                 `${T.container} ${name}-registry`,
                 `${T.container} ${name}-ui`,
+                `${T.container} ${name}-users`,
                 `${T.image} ${name}-registry-image`,
                 `${T.image} ${name}-ui-image`,
                 `${T.network} ${name}-network`,
+                `${T.volume} ${name}-access`,
                 `${T.volume} ${name}-data`,
                 `${T.volume} ${name}-maintenance-state`,
                 `${T.stack} ${name}`,
@@ -111,7 +113,10 @@ describe("program under the mock runtime", () => {
             // The collector reads the registry's storage settings, and only those.
             const registryConfig = parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content);
             assert.deepEqual(parse(upload(maintenance, "/etc/docker/registry/config.yml").content), { version: registryConfig.version, storage: registryConfig.storage });
-            assert.deepEqual(container(run, "ui").inputs.volumes, [{ volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance", readOnly: true }]);
+            assert.deepEqual(container(run, "ui").inputs.volumes, [
+                { volumeName: `${name}-access`, containerPath: "/run/registry-access", readOnly: true },
+                { volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance", readOnly: true },
+            ]);
             assert.equal(run.outputs.gcCommand, `docker exec ${name}-maintenance /maintenance/gc.sh run`);
         });
 
@@ -147,19 +152,38 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(container(run, "ui").inputs.networksAdvanced, [{ name: `${name}-network` }]);
         });
 
-        it("configures the registry: htpasswd auth, delete on, nosniff, secret from env", () => {
+        it("configures the registry: no auth of its own (the entrypoint's), delete on, nosniff, secret from env", () => {
             const registry = container(run, "registry");
             const config = parse(upload(registry, "/etc/docker/registry/config.yml").content);
-            assert.deepEqual(config.auth.htpasswd.path, "/auth/htpasswd");
+            assert.equal(config.auth, undefined);
+            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml"]);
             assert.equal(config.storage.delete.enabled, true);
             assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
-            const htpasswd = upload(registry, "/auth/htpasswd");
-            assert.equal(htpasswd.permissions, "0400");
-            assert.deepEqual(htpasswd.content.trimEnd().split("\n").map((l) => l.split(":")[0]), ["admin", "ci-bot"]);
-            assert.match(htpasswd.content, /^admin:\$2y\$05\$/);
             const envs = registry.inputs.envs as string[];
             assert.equal(envs.length, 1);
             assert.match(envs[0], /^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{64}$/);
+        });
+
+        it("installs the users for nginx from a users container: no network, no capabilities, the access volume the entrypoint reads", () => {
+            const users = container(run, "users");
+            assert.equal(users.inputs.image, container(run, "registry").inputs.image);
+            assert.equal(users.inputs.networkMode, "none");
+            assert.equal((users.inputs.capabilities as { adds?: string[] }).adds, undefined);
+            assert.deepEqual(users.inputs.volumes, [{ volumeName: `${name}-access`, containerPath: "/run/registry-access" }]);
+            assert.deepEqual(users.inputs.command, ["sh", "/access-source/install.sh"]);
+            assert.deepEqual((users.inputs.healthcheck as { tests: string[] }).tests, ["CMD", "sh", "/access-source/install.sh", "check"]);
+            const htpasswd = upload(users, "/access-source/htpasswd");
+            assert.equal(htpasswd.permissions, "0400");
+            assert.deepEqual(htpasswd.content.trimEnd().split("\n").map((l) => l.split(":")[0]), ["admin", "ci-bot"]);
+            assert.match(htpasswd.content, /^admin:\$2y\$05\$/);
+            // No access set: both are admins of every repository, as before roles existed.
+            assert.equal(upload(users, "/access-source/grants").content, [
+                "admin/delete/*", "admin/pull/*", "admin/push/*", "ci-bot/delete/*", "ci-bot/pull/*", "ci-bot/push/*", "",
+            ].join("\n"));
+            const nginx = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
+            assert.match(nginx, /auth_basic_user_file \/run\/registry-access\/current\/htpasswd;/);
+            assert.match(nginx, /auth_basic "private-registry-test registry";/);
+            assert.deepEqual(container(run, "ui").options.dependsOn, [`${name}-registry`, `${name}-users`]);
         });
 
         it("uploads our nginx config (TLS 1.2/1.3, /v2/ proxy) and the certificate chain to the UI container", () => {
@@ -168,7 +192,7 @@ describe("program under the mock runtime", () => {
             assert.match(nginx, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
             assert.match(nginx, /server_name localhost;/);
             assert.match(nginx, /return 301 https:\/\/\$host:8443\$request_uri;/);
-            assert.match(nginx, /proxy_pass \$registry_upstream;/);
+            assert.match(nginx, /proxy_pass \$registry_upstream\$registry_proxied_uri;/);
             const chain = upload(ui, "/etc/nginx/certs/server.crt").content;
             assert.equal(chain.match(/BEGIN CERTIFICATE/g)?.length, 2, "leaf and CA");
             assert.equal(upload(ui, "/etc/nginx/certs/server.key").permissions, "0400");
@@ -178,8 +202,8 @@ describe("program under the mock runtime", () => {
             assert.ok(!env.some((e) => e.startsWith("NGINX_")));
         });
 
-        it("hardens both containers", () => {
-            for (const role of ["registry", "ui"] as const) {
+        it("hardens every container", () => {
+            for (const role of ["registry", "ui", "users", "maintenance"] as const) {
                 const c = container(run, role);
                 assert.equal(c.inputs.restart, "unless-stopped");
                 assert.deepEqual(c.inputs.securityOpts, ["no-new-privileges:true"]);
@@ -195,7 +219,6 @@ describe("program under the mock runtime", () => {
             }
             assert.equal((container(run, "registry").inputs.capabilities as { adds?: string[] }).adds, undefined);
             assert.deepEqual((container(run, "ui").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"]);
-            assert.deepEqual(container(run, "ui").options.dependsOn, [`${name}-registry`]);
         });
 
         it("issues a CA and a server certificate for the host", () => {
@@ -220,7 +243,7 @@ describe("program under the mock runtime", () => {
             assert.deepEqual([...run.secretOutputs], ["generatedPasswords"]);
             const registry = container(run, "registry");
             assert.ok(secretPaths(registry.rawInputs).includes("envs"), "http secret env");
-            assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("uploads")), "htpasswd upload");
+            assert.ok(secretPaths(container(run, "users").rawInputs).some((p) => p.startsWith("uploads")), "htpasswd upload");
             assert.ok(secretPaths(container(run, "ui").rawInputs).some((p) => p.startsWith("uploads")), "private key upload");
             assert.ok(secretPaths(run.byName(`${name}-server-cert`).rawInputs).includes("caPrivateKeyPem"));
             assert.ok(secretPaths(run.byName(`${name}-server-csr`).rawInputs).includes("privateKeyPem"));
@@ -349,13 +372,21 @@ describe("program under the mock runtime", () => {
         }
     });
 
-    it("a changed password changes only the htpasswd upload, not the rest of the graph", async () => {
+    it("a changed password, role or scope, or a new user, changes only the users container: never the registry or the entrypoint", async () => {
         const before = await runProgram(oneOriginConfig);
-        const after = await runProgram({ ...oneOriginConfig, users: JSON.stringify([{ name: "admin" }, { name: "ci-bot", password: `${chosenPassword}-rotated` }]) });
-        const changed = before.resources
-            .filter((r) => JSON.stringify(after.byName(r.name).rawInputs) !== JSON.stringify(r.rawInputs))
-            .map((r) => r.name);
-        assert.deepEqual(changed, [`${name}-registry`]);
+        const changes = [
+            [{ name: "admin" }, { name: "ci-bot", password: `${chosenPassword}-rotated` }],
+            [{ name: "admin" }, { name: "ci-bot", password: chosenPassword, access: "pull" }],
+            [{ name: "admin" }, { name: "ci-bot", password: chosenPassword, access: "push", repositories: ["ci/*"] }],
+            [{ name: "admin" }, { name: "ci-bot", password: chosenPassword }, { name: "deployer", password: `${chosenPassword}-deployer`, access: "pull" }],
+        ];
+        for (const users of changes) {
+            const after = await runProgram({ ...oneOriginConfig, users: JSON.stringify(users) });
+            const changed = before.resources
+                .filter((r) => after.resources.some((a) => a.name === r.name) && JSON.stringify(after.byName(r.name).rawInputs) !== JSON.stringify(r.rawInputs))
+                .map((r) => r.name);
+            assert.deepEqual(changed, [`${name}-users`], JSON.stringify(users));
+        }
     });
 
     it("warns when a password or private key sits in plaintext in the stack file, and not when it was set with --secret", async () => {

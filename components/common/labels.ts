@@ -5,7 +5,7 @@ import { printable, Validator } from "../config/validator";
 export const labelKeys: readonly KeySpec[] = [
     {
         key: "labels", type: "map", defaultText: "", example: "platform",
-        description: "Extra labels on both containers, one per command: `pulumi config set --path 'labels[\"com.example.team\"]' platform`. A change replaces the containers. The fixed-name network and volume carry only the project's labels (`private-registry.name`, `private-registry.role`, which you cannot set): Docker cannot relabel them, and replacing them would fail or lose the data volume.",
+        description: "Extra labels on every container, one per command: `pulumi config set --path 'labels[\"com.example.team\"]' platform`. A change replaces the containers. The fixed-name network and volume carry only the project's labels (`private-registry.name`, `private-registry.role`, which you cannot set): Docker cannot relabel them, and replacing them would fail or lose the data volume.",
     },
 ];
 

@@ -3,7 +3,8 @@
 export const paths = {
     registryConfig: "/etc/docker/registry/config.yml",
     registryData: "/var/lib/registry",
-    htpasswd: "/auth/htpasswd",
+    /** The users' htpasswd and grants, written by the users container, read by nginx (see users/installScript.ts). */
+    accessDir: "/run/registry-access",
     nginxSiteConfig: "/etc/nginx/conf.d/default.conf",
     tlsCertificate: "/etc/nginx/certs/server.crt",
     tlsPrivateKey: "/etc/nginx/certs/server.key",

@@ -12,14 +12,19 @@ import { EntrypointSettings } from "./config";
 import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
 import { MAINTENANCE_DIR } from "../maintenance/gcScript";
+import { UserAccessResources } from "../users/userAccess";
 
 export interface EntrypointInputs {
     settings: EntrypointSettings;
     network: docker.Network;
     tls: ServerTls;
     labels: LabelSets;
+    /** The basic-auth realm browsers and `docker login` show. */
+    realm: string;
     /** Started after it: nginx resolves the registry by name. */
     registry: docker.Container;
+    /** The users' htpasswd and grants: mounted read-only, started after the users are installed. */
+    access: UserAccessResources;
     /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
     maintenanceVolume: docker.Volume;
 }
@@ -39,9 +44,13 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             publish(containerPorts.uiHttps, settings.httpsPort),
         ],
         envs: renderUiEnvironment(settings.ui, settings.topology, settings.httpsPort),
-        volumes: [{ volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true }],
+        // Sorted by container path, as the provider reads them back.
+        volumes: [
+            { volumeName: inputs.access.volume.name, containerPath: paths.accessDir, readOnly: true },
+            { volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true },
+        ],
         uploads: [
-            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors }) },
+            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm }) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
         ],
@@ -53,6 +62,6 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         // user. The UI image owns its html and nginx folders by that user, so the root
         // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.
         capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"],
-        dependsOn: [inputs.registry],
+        dependsOn: [inputs.registry, inputs.access.container],
     }, parent);
 }

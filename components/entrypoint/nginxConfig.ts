@@ -14,6 +14,7 @@
 import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
 import { PAUSE_FLAG } from "../maintenance/gcScript";
+import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
 import { Topology } from "./topology";
 
@@ -23,6 +24,8 @@ export interface NginxConfigOptions {
     httpsPort: number;
     /** Split domains only. */
     cors?: CorsSettings;
+    /** The basic-auth realm browsers and `docker login` show. */
+    realm: string;
 }
 
 /** How soon a client paused by garbage collection should retry. */
@@ -49,16 +52,21 @@ const OLD_DOCKER_USER_AGENT = String.raw`^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go 
 
 export function renderNginxConfig(options: NginxConfigOptions): string {
     const { topology, httpsPort } = options;
+    if (!/^[A-Za-z0-9 ._-]+$/.test(options.realm)) throw new Error(`realm "${options.realm}" must be plain text`);
     const blocks = [
         header(),
+        authorizationMaps(),
         httpRedirectServer(httpsPort),
     ];
+    const registryLocations = (cors: CorsSettings | undefined) => [
+        registryApiLocation(cors, options.realm), authorizeLocation(), ...registryErrorLocations(cors),
+    ];
     if (topology.kind === "one-origin") {
-        blocks.push(httpsServer(topology.host, [registryApiLocation(undefined), writesPausedLocation(undefined), uiLocation()], true));
+        blocks.push(httpsServer(topology.host, [...registryLocations(undefined), uiLocation()], true));
     } else {
         if (!options.cors) throw new Error("split-domains needs CORS settings");
         blocks.push(corsOriginMap(options.cors));
-        blocks.push(httpsServer(topology.registryHost, [registryApiLocation(options.cors), writesPausedLocation(options.cors), registryRootLocation()], true));
+        blocks.push(httpsServer(topology.registryHost, [...registryLocations(options.cors), registryRootLocation()], true));
         blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
     return blocks.join("\n") + "\n";
@@ -142,7 +150,7 @@ function securityHeaders(): string[] {
     ];
 }
 
-function registryApiLocation(cors: CorsSettings | undefined): string {
+function registryApiLocation(cors: CorsSettings | undefined, realm: string): string {
     return lines(
         "location /v2/ {",
         `    if ($http_user_agent ~ "${OLD_DOCKER_USER_AGENT}") {`,
@@ -152,9 +160,13 @@ function registryApiLocation(cors: CorsSettings | undefined): string {
         "",
         ...writesPausedCheck().map((l) => `    ${l}`),
         "",
-        "    # A variable in proxy_pass makes nginx resolve the name per request (see resolver).",
+        "    # Who (auth_basic), then whether they may (auth_request): see the maps above.",
+        ...authenticationDirectives(realm).map((l) => `    ${l}`),
+        "",
+        "    # A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
+        "    # the URI goes as the client sent it (or without a refused mount's query).",
         `    set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
-        "    proxy_pass $registry_upstream;",
+        "    proxy_pass $registry_upstream$registry_proxied_uri;",
         "    proxy_http_version 1.1;",
         "    proxy_set_header Connection \"\";",
         "    proxy_set_header Host $http_host;",
@@ -197,17 +209,34 @@ function writesPausedCheck(): string[] {
     ];
 }
 
-/** The answer to a paused write, in the registry's error format. */
-function writesPausedLocation(cors: CorsSettings | undefined): string {
-    const body = JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "writes are paused while garbage collection runs; retry shortly", detail: { retryAfterSeconds: RETRY_AFTER_SECONDS } }] });
+/** Answers nginx gives itself, in the registry's error format (clients print their message). */
+function registryErrorLocations(cors: CorsSettings | undefined): string[] {
+    return [
+        registryErrorLocation("@writes_paused", 503, "UNAVAILABLE", "writes are paused while garbage collection runs; retry shortly", cors,
+            { retryAfterSeconds: RETRY_AFTER_SECONDS }, [`add_header Retry-After ${RETRY_AFTER_SECONDS} always;`]),
+        // auth_basic's WWW-Authenticate challenge is kept through the error page.
+        registryErrorLocation("@unauthorized", 401, "UNAUTHORIZED", "authentication required", cors),
+        // A detail (what was needed, as distribution's token auth words it) makes docker print
+        // "denied: requested access to the resource is denied" and give up at once: with the
+        // code's default message and no detail it prints only "denied" and retries for a minute.
+        registryErrorLocation("@denied", 403, "DENIED", "requested access to the resource is denied", cors,
+            [{ Type: "repository", Name: "$registry_repository", Action: "$registry_permission" }]),
+    ];
+}
+
+function registryErrorLocation(
+    name: string, status: number, code: string, message: string, cors: CorsSettings | undefined,
+    detail: unknown = null, extraHeaders: string[] = [],
+): string {
+    const body = JSON.stringify({ errors: [{ code, message, detail }] });
     return lines(
-        "location @writes_paused {",
+        `location ${name} {`,
         "    default_type application/json;",
-        `    add_header Retry-After ${RETRY_AFTER_SECONDS} always;`,
+        ...extraHeaders.map((l) => `    ${l}`),
         "    add_header Docker-Distribution-Api-Version registry/2.0 always;",
         ...securityHeaders().map((l) => `    ${l}`),
         ...(cors ? corsResponseHeaders().map((l) => `    ${l}`) : []),
-        `    return 503 '${body}';`,
+        `    return ${status} '${body}';`,
         "}",
     );
 }

@@ -1,6 +1,7 @@
 /**
  * The registry part: its image, its data volume (kept on destroy), its http secret and its
- * container, reachable only on the private network under the alias nginx proxies to.
+ * container, reachable only on the private network under the alias nginx proxies to. It
+ * checks no passwords: the entrypoint in front of it does.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,8 +15,6 @@ import { renderRegistryConfig } from "./registryConfig";
 export interface RegistryInputs {
     settings: RegistrySettings;
     network: docker.Network;
-    /** Secret. */
-    htpasswd: pulumi.Output<string>;
     labels: LabelSets;
 }
 
@@ -34,7 +33,7 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] });
     const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
-    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, realm: `${name} registry` });
+    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel });
     const container = hardenedContainer({
         name: `${name}-registry`,
         image: image.imageId,
@@ -43,7 +42,6 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
         volumes: [{ volumeName: volume.name, containerPath: paths.registryData }],
         uploads: [
             { file: paths.registryConfig, content: config },
-            { file: paths.htpasswd, content: inputs.htpasswd, permissions: "0400" },
         ],
         envs: pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`.apply((env) => [env])),
         healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.registry}/`),

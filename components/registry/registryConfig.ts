@@ -3,6 +3,10 @@
  * typed struct too). A file, not `REGISTRY_*` env vars: header names contain `-`, which
  * Debian's dash and busybox sh silently drop from the environment.
  *
+ * No `auth` section: the entrypoint authenticates and authorizes every request (see
+ * ../entrypoint/authorization.ts), and the registry is reachable only from it, on the
+ * private network. One bcrypt per request, not two, and a user change touches neither.
+ *
  * The http secret is not in here: it is secret, this file is not (so previews show config
  * diffs). It reaches the registry as REGISTRY_HTTP_SECRET.
  */
@@ -13,8 +17,6 @@ import { LogLevel } from "./config";
 
 export interface RegistryConfigOptions {
     logLevel: LogLevel;
-    /** The basic-auth realm browsers and `docker login` show. */
-    realm: string;
 }
 
 /** The subset of distribution 2.8's configuration that we set. */
@@ -34,7 +36,6 @@ interface RegistryConfigDocument {
         /** On SIGTERM, stop accepting and let requests in flight finish for this long. */
         draintimeout: string;
     };
-    auth: { htpasswd: { realm: string; path: string } };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
 }
 
@@ -56,7 +57,6 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
             headers: { "X-Content-Type-Options": ["nosniff"] },
             draintimeout: `${DRAIN_SECONDS}s`,
         },
-        auth: { htpasswd: { realm: options.realm, path: paths.htpasswd } },
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
     };
 }
@@ -67,9 +67,9 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
 
 /**
  * What `registry garbage-collect` reads: the storage section alone, so that a change to
- * the serving settings (log level, realm) does not replace the maintenance container.
+ * the serving settings (the log level) does not replace the maintenance container.
  */
 export function renderStorageConfig(): string {
-    const { version, storage } = registryConfigDocument({ logLevel: "info", realm: "" });
+    const { version, storage } = registryConfigDocument({ logLevel: "info" });
     return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify({ version, storage });
 }

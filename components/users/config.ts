@@ -3,13 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { isDeferred } from "../common/inputs";
 import { KeySpec } from "../config/keySpec";
 import { printable, Validator } from "../config/validator";
+import { ACCESS_LEVELS, AccessLevel, ALL_REPOSITORIES, MAX_PREFIX_DEPTH, patternProblem } from "./access";
 
-/** bcrypt costs the registry can live with: it verifies one hash per authenticated request. */
+/** bcrypt costs the entrypoint can live with: nginx verifies one hash per authenticated request. */
 export const BCRYPT_COST_RANGE = { min: 4, max: 12 } as const;
 /** bcrypt ignores bytes past 72: a longer password would silently be a shorter one. */
 export const BCRYPT_MAX_PASSWORD_BYTES = 72;
 /**
- * Chosen passwords must be long: the default bcrypt cost is low (the registry pays it per
+ * Chosen passwords must be long: the default bcrypt cost is low (nginx pays it per
  * request), so a stolen htpasswd must not be crackable; length is what keeps it so.
  */
 export const MIN_PASSWORD_LENGTH = 16;
@@ -26,14 +27,25 @@ export const userKeys: readonly KeySpec[] = [
         description: `At least ${MIN_PASSWORD_LENGTH} characters, at most ${BCRYPT_MAX_PASSWORD_BYTES} bytes. Omit it to get a generated 32-character password (output \`generatedPasswords\`).`,
     },
     {
+        key: "users[].access", type: "string", values: ACCESS_LEVELS, default: "admin", example: "pull",
+        description: "`pull`: pull and list; `push`: also push (new repositories, new tags, overwritten tags); `admin`: also delete. The default keeps stacks made before roles working as they did: every user could do everything.",
+    },
+    {
+        key: "users[].repositories", type: "list", defaultText: "every repository", example: "'team-a/*'",
+        description: `Limits every repository operation of the user (pull, push, delete) to these: a name (\`tools/base\`), a prefix (\`team-a/*\`: everything under \`team-a/\`, up to ${MAX_PREFIX_DEPTH} components before \`/*\`) or \`*\`. The catalog still lists every name: the registry cannot filter it per user.`,
+    },
+    {
         key: "bcryptCost", type: "integer", default: 5, example: "6",
-        range: { ...BCRYPT_COST_RANGE, why: "the registry verifies bcrypt on every authenticated request" },
-        description: "bcrypt cost of the htpasswd entries. The registry verifies one hash per authenticated request: each step up halves its request rate.",
+        range: { ...BCRYPT_COST_RANGE, why: "nginx verifies bcrypt on every authenticated request" },
+        description: "bcrypt cost of the htpasswd entries. nginx verifies one hash per authenticated request: each step up halves its request rate.",
     },
 ];
 
 export interface UserSettings {
     name: string;
+    access: AccessLevel;
+    /** Repository patterns; \`["*"]\` when not limited. */
+    repositories: string[];
     /** Absent: a password is generated and kept in state. May be an Output of another resource. */
     password?: pulumi.Input<string>;
 }
@@ -53,7 +65,7 @@ function readUserList(v: Validator, given: unknown): UserSettings[] {
         return [];
     }
     if (!Array.isArray(given)) {
-        v.problem("users", "must be a list of {name, password}", `${v.rm("users")} && ${v.set("users[0].name", "admin")}`);
+        v.problem("users", "must be a list of {name, password, access, repositories}", `${v.rm("users")} && ${v.set("users[0].name", "admin")}`);
         return [];
     }
     const users: UserSettings[] = [];
@@ -80,13 +92,39 @@ function readUser(v: Validator, key: string, entry: unknown, earlier: UserSettin
         v.problem(`${key}.name`, `("${name}") is a duplicate; user names must be unique`);
         return undefined;
     }
-    if (obj.password === undefined || isDeferred(obj.password)) return { name, password: obj.password as pulumi.Input<string> | undefined };
+    const access = v.oneOf<AccessLevel>(`${key}.access`, obj.access);
+    const repositories = readRepositories(v, `${key}.repositories`, obj.repositories);
+    if (!access || !repositories) return undefined;
+    if (obj.password === undefined || isDeferred(obj.password)) return { name, access, repositories, password: obj.password as pulumi.Input<string> | undefined };
     const problem = passwordProblem(obj.password);
     if (problem) {
         v.problem(`${key}.password`, problem, v.set(`${key}.password`, undefined, `or: ${v.rm(`${key}.password`)} to generate one`));
         return undefined;
     }
-    return { name, password: obj.password as string };
+    return { name, access, repositories, password: obj.password as string };
+}
+
+function readRepositories(v: Validator, key: string, given: unknown): string[] | undefined {
+    if (given === undefined) return [ALL_REPOSITORIES];
+    if (!Array.isArray(given)) {
+        v.problem(key, "must be a list of repository patterns", `${v.rm(key)} && ${v.set(`${key}[0]`)}`);
+        return undefined;
+    }
+    if (given.length === 0) {
+        v.problem(key, "is empty, which would allow no repository at all; remove it to allow every repository", v.rm(key));
+        return undefined;
+    }
+    const patterns: string[] = [];
+    let refused = false;
+    given.forEach((pattern: unknown, i: number) => {
+        const problem = patternProblem(pattern);
+        if (problem) {
+            v.problem(`${key}[${i}]`, `(${JSON.stringify(pattern)}) ${problem}`);
+            refused = true;
+        } else if (patterns.includes(pattern as string)) v.warn(`${key}[${i}]`, `("${pattern as string}") is listed twice`, v.rm(`${key}[${i}]`));
+        else patterns.push(pattern as string);
+    });
+    return refused ? undefined : patterns;
 }
 
 /** Why a chosen password is refused, or undefined. Never includes the password. */

@@ -41,13 +41,13 @@ describe("component args", function () {
             'export const r = new PrivateRegistry("fromOutput", { users: [{ name: "ci-bot", password }] });',
         ].join("\n"));
         const run = await runProgram({}, { programPath: file });
-        const registry = run.byName("fromOutput-registry");
-        const htpasswd = (registry.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/auth/htpasswd");
+        const users = run.byName("fromOutput-users");
+        const htpasswd = (users.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/access-source/htpasswd");
         assert.match(String(htpasswd?.content), /^ci-bot:\$2y\$05\$/);
-        assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
+        assert.ok(secretPaths(users.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
     });
 
-    it("checks an Output password when it resolves, and registers no registry with it", async () => {
+    it("checks an Output password when it resolves, and registers no users container with it", async () => {
         const file = program("short-output-password", [
             'const password = pulumi.output("short");',
             'export const r = new PrivateRegistry("shortOutput", { users: [{ name: "ci-bot", password }] });',
@@ -57,7 +57,7 @@ describe("component args", function () {
         process.on("unhandledRejection", onRejection);
         try {
             const run = await runProgram({}, { programPath: file }).catch((err: unknown) => { errors.push(err); return undefined; });
-            assert.ok(!run?.resources.some((r) => r.name === "shortOutput-registry"), "the registry was registered with a refused password");
+            assert.ok(!run?.resources.some((r) => r.name === "shortOutput-users"), "the users were installed with a refused password");
             // The SDK reports a failed registration as an unhandled rejection, a few ticks later.
             await new Promise((resolve) => setTimeout(resolve, 200));
         } finally {

@@ -82,6 +82,13 @@ const badInputs: BadInput[] = [
     { name: "short password", raw: { users: JSON.stringify([{ name: "admin", password: "hunter2" }]) }, key: "users[0].password", message: /shorter than 16/ },
     { name: "password past bcrypt's 72 bytes", raw: { users: JSON.stringify([{ name: "admin", password: "é".repeat(40) }]) }, key: "users[0].password", message: /72 bytes/ },
     { name: "numeric password (stored as a number by --path)", raw: { users: JSON.stringify([{ name: "admin", password: 12345678901234567 }]) }, key: "users[0].password", message: /--type string/ },
+    { name: "unknown access level", raw: { users: JSON.stringify([{ name: "ci", access: "read" }]) }, key: "users[0].access", message: /must be one of: pull, push, admin/ },
+    { name: "repositories not a list", raw: { users: JSON.stringify([{ name: "ci", repositories: "team-a/*" }]) }, key: "users[0].repositories", message: /list of repository patterns/ },
+    { name: "empty repositories", raw: { users: JSON.stringify([{ name: "ci", repositories: [] }]) }, key: "users[0].repositories", message: /allow no repository/ },
+    { name: "repository pattern with a glob in the middle", raw: { users: JSON.stringify([{ name: "ci", repositories: ["team-*/app"] }]) }, key: "users[0].repositories[0]", message: /only as a whole last component/ },
+    { name: "repository pattern in upper case", raw: { users: JSON.stringify([{ name: "ci", repositories: ["Team-A/*"] }]) }, key: "users[0].repositories[0]", message: /lower-case/ },
+    { name: "repository prefix too deep", raw: { users: JSON.stringify([{ name: "ci", repositories: ["a/b/c/d/e/*"] }]) }, key: "users[0].repositories[0]", message: /at most 4/ },
+    { name: "repository pattern with a trailing slash", raw: { users: JSON.stringify([{ name: "ci", repositories: ["team-a/"] }]) }, key: "users[0].repositories[0]", message: /not a repository name/ },
     { name: "password with a newline", raw: { users: JSON.stringify([{ name: "admin", password: "a-long-enough-password\n" }]) }, key: "users[0].password", message: /control characters/ },
     { name: "unknown TLS mode", raw: { ...base, tls: JSON.stringify({ mode: "letsencrypt" }) }, key: "tls.mode", message: /self-signed, provided/ },
     { name: "unknown TLS field", raw: { ...base, tls: JSON.stringify({ mode: "self-signed", cert: "x" }) }, key: "tls.cert", message: /not a known key/ },
@@ -151,8 +158,24 @@ describe("stack config validation", () => {
         assert.equal(users.bcryptCost, 5);
         assert.equal(entrypoint.cors, undefined);
         assert.deepEqual({ registry: registry.image, ui: entrypoint.image }, { registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" });
-        assert.deepEqual(users.list, [{ name: "admin", password: undefined }]);
+        // No access set: an admin of every repository, as every user was before roles.
+        assert.deepEqual(users.list, [{ name: "admin", access: "admin", repositories: ["*"], password: undefined }]);
         assert.deepEqual(tls, { mode: "self-signed", validityDays: 365 });
+    });
+
+    it("reads roles and scopes, and warns about a pattern listed twice", () => {
+        const result = validateStackConfig({
+            users: JSON.stringify([
+                { name: "ci", access: "pull", repositories: ["team-a/app", "tools/*", "team-a/app"] },
+                { name: "dev", access: "push", repositories: ["*"] },
+            ]),
+        }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+        assert.deepEqual(result.deployment.users.list.map(({ name, access, repositories }) => ({ name, access, repositories })), [
+            { name: "ci", access: "pull", repositories: ["team-a/app", "tools/*"] },
+            { name: "dev", access: "push", repositories: ["*"] },
+        ]);
+        assert.deepEqual(result.warnings.map((w) => [w.key, w.fix]), [["users[0].repositories[2]", "pulumi config rm -s dev --path 'users[0].repositories[2]'"]]);
     });
 
     it("accepts split domains, adds the UI origin to CORS, and normalizes origins", () => {

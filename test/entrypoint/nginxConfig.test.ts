@@ -8,10 +8,11 @@ import { NginxConfigOptions, renderNginxConfig } from "../../components/entrypoi
 import { requireTool } from "../../testkit/requireTool";
 import { makeCertificate } from "../../testkit/selfSignedCertificate";
 
-const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 8443 };
+const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 8443, realm: "dev registry" };
 const splitDomains: NginxConfigOptions = {
     topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
     httpsPort: 443,
+    realm: "dev registry",
     cors: { allowedOrigins: ["https://ui.example.com", "https://tools.example.com:8443"], maxAgeSeconds: 600 },
 };
 
@@ -70,7 +71,7 @@ describe("nginx config renderer", () => {
     }
 
     it("nginx -t really rejects a broken config (the check can fail)", () => {
-        const result = nginxTest(renderNginxConfig(oneOrigin).replace("proxy_pass $registry_upstream;", "proxy_pass $registry_upstream"));
+        const result = nginxTest(renderNginxConfig(oneOrigin).replace("proxy_pass $registry_upstream$registry_proxied_uri;", "proxy_pass $registry_upstream$registry_proxied_uri"));
         assert.notEqual(result.status, 0);
     });
 
@@ -101,7 +102,7 @@ describe("nginx config renderer", () => {
         const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
         for (const directive of [
             "set $registry_upstream http://registry:5000;",
-            "proxy_pass $registry_upstream;",
+            "proxy_pass $registry_upstream$registry_proxied_uri;",
             "proxy_set_header Host $http_host;",
             "proxy_set_header X-Forwarded-Proto $scheme;",
             "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",

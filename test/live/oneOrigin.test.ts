@@ -314,7 +314,7 @@ describe("live: one origin", function () {
         it("changing user labels replaces only the containers (network and volume keep the project's labels), and the next preview is empty", async () => {
             const labelled = liveConfig({ registryLogLevel: "warn", labels: { "private-registry.test": "live", "com.example.team": "platform" } });
             const report = await live.up(labelled);
-            assert.deepEqual(report.replaced.sort(), [live.containerName("maintenance"), live.containerName("registry"), live.containerName("ui")].sort());
+            assert.deepEqual(report.replaced.sort(), [live.containerName("maintenance"), live.containerName("registry"), live.containerName("ui"), live.containerName("users")].sort());
             assert.deepEqual(report.created, []);
             const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
             assert.equal(ui.Config.Labels["com.example.team"], "platform");
@@ -414,7 +414,7 @@ async function browserListsCatalog(live: LiveDeployment, admin: { user: string; 
         const state = await page.getAttribute("body", "data-state");
         const error = await page.textContent("#error");
         assert.equal(state, "loaded", `UI failed: ${error}`);
-        const repositories = await page.$$eval("li.repository", (items) => items.map((li) => li.textContent));
+        const repositories = await page.$$eval("li.repository", (items) => items.map((li) => (li as HTMLElement).dataset.name));
         assert.ok(repositories.includes("live/busybox"), `UI lists ${repositories.join(", ")}`);
         assert.ok(catalogRequests.every((url) => url.startsWith("https://localhost:18443/v2/")), `same origin only: ${catalogRequests.join(" ")}`);
         await page.screenshot({ path: screenshotPath("ui-one-origin.png"), fullPage: true });

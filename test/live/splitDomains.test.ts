@@ -99,7 +99,7 @@ describe("live: split domains", function () {
             // The page's CSP lets it reach the registry's origin, and refuses api.github.com.
             assert.equal(await updateCheckOutcome(page), "blocked-by-csp");
             assert.deepEqual(context.external, []);
-            assert.deepEqual(await page.$$eval("li.repository", (items) => items.map((li) => li.textContent)), ["split/busybox"]);
+            assert.deepEqual(await page.$$eval("li.repository", (items) => items.map((li) => (li as HTMLElement).dataset.name)), ["split/busybox"]);
             await page.screenshot({ path: screenshotPath("ui-split-domains.png"), fullPage: true });
 
             // What the UI does to delete: HEAD for the digest (an exposed header), then DELETE

@@ -3,17 +3,17 @@ import { parse } from "yaml";
 import { renderRegistryConfig } from "../../components/registry/registryConfig";
 
 describe("registry config renderer", () => {
-    const text = renderRegistryConfig({ logLevel: "warn", realm: "private-registry-dev registry" });
+    const text = renderRegistryConfig({ logLevel: "warn" });
     const config = parse(text);
 
     it("parses as YAML with distribution's schema version", () => {
         assert.equal(config.version, "0.1");
     });
 
-    it("enables delete, filesystem storage on the volume path and htpasswd auth", () => {
+    it("enables delete and filesystem storage on the volume path, and leaves authentication to the entrypoint", () => {
         assert.equal(config.storage.delete.enabled, true);
         assert.equal(config.storage.filesystem.rootdirectory, "/var/lib/registry");
-        assert.deepEqual(config.auth, { htpasswd: { realm: "private-registry-dev registry", path: "/auth/htpasswd" } });
+        assert.equal(config.auth, undefined);
     });
 
     it("listens on :5000 only, sends nosniff, and has no debug listener to publish", () => {

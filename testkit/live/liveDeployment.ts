@@ -26,7 +26,7 @@ export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testIm
 const execFileAsync = promisify(execFile);
 
 /** The deployment's containers, by the role in their name. */
-export type Role = "registry" | "ui" | "maintenance";
+export type Role = "registry" | "ui" | "maintenance" | "users";
 
 export interface StackOutputs {
     registryUrl: string;

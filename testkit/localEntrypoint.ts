@@ -1,0 +1,125 @@
+/**
+ * The entrypoint's real nginx config and the users container's real install script, run
+ * on this machine without Docker: Debian's nginx serves the rendered site (relocated to
+ * temporary paths and ports, workers unprivileged as in the image), busybox sh installs
+ * the users into a temporary access directory, and a stub upstream in the same nginx
+ * echoes what the registry would have received.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { containerPorts, paths, REGISTRY_ALIAS } from "../components/common/paths";
+import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
+import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
+import { makeCertificate } from "./selfSignedCertificate";
+
+export interface EntrypointReply {
+    status: number;
+    body: string;
+    headers: Record<string, string | string[] | undefined>;
+    /** What the stub registry received (`METHOD URI`), when the request got through. */
+    forwarded?: string;
+}
+
+export interface LocalEntrypoint {
+    /** Installs users (htpasswd + grants text) as the users container would. */
+    installUsers(htpasswd: string, grants: string): void;
+    send(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
+    stop(): void;
+}
+
+/** Relocates the container paths of a rendered file into `root`. */
+function relocate(text: string, root: string): string {
+    return text
+        .replaceAll(paths.accessDir, join(root, "access"))
+        .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"));
+}
+
+export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number }): LocalEntrypoint {
+    const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
+    // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
+    chmodSync(root, 0o755);
+    mkdirSync(join(root, "access"));
+    mkdirSync(join(root, "access-source"));
+    const cert = makeCertificate({ dnsNames: ["localhost"] });
+    writeFileSync(join(root, "server.crt"), cert.certificatePem);
+    writeFileSync(join(root, "server.key"), cert.privateKeyPem);
+    const site = relocate(renderNginxConfig(options), root)
+        .replaceAll(paths.tlsCertificate, join(root, "server.crt"))
+        .replaceAll(paths.tlsPrivateKey, join(root, "server.key"))
+        .replace(`listen ${containerPorts.uiHttp} default_server;`, `listen 127.0.0.1:${ports.http} default_server;`)
+        .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
+        .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`);
+    writeFileSync(join(root, "site.conf"), site);
+    writeFileSync(join(root, "nginx.conf"), [
+        `pid ${join(root, "nginx.pid")};`,
+        `error_log ${join(root, "error.log")} notice;`,
+        "user nobody nogroup;",
+        "worker_processes 1;",
+        "events {}",
+        "http {",
+        "    access_log off;",
+        `    client_body_temp_path ${join(root, "body")};`,
+        `    proxy_temp_path ${join(root, "proxy")};`,
+        `    include ${join(root, "site.conf")};`,
+        "    # The stub registry: says what it received.",
+        "    server {",
+        `        listen 127.0.0.1:${ports.upstream};`,
+        "        location / {",
+        "            add_header X-Forwarded-Request \"$request_method $request_uri\" always;",
+        "            return 202 \"forwarded\";",
+        "        }",
+        "    }",
+        "}",
+    ].join("\n"));
+    const started = spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), "-e", join(root, "error.log")], { encoding: "utf8" });
+    if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}${readLog(root)}`);
+
+    return {
+        installUsers(htpasswd: string, grants: string) {
+            writeFileSync(join(root, SOURCE_HTPASSWD.replace(ACCESS_SOURCE_DIR, "access-source")), htpasswd, { mode: 0o400 });
+            writeFileSync(join(root, SOURCE_GRANTS.replace(ACCESS_SOURCE_DIR, "access-source")), grants);
+            // The real script, but for its last line (the container's sleep).
+            const script = relocate(renderInstallScript(), root).replace(/^exec sleep .*$/m, "");
+            const run = spawnSync("busybox", ["sh", "-c", script], { encoding: "utf8" });
+            if (run.status !== 0) throw new Error(`install script failed: ${run.stderr}`);
+            const check = spawnSync("busybox", ["sh", "-c", script, "install.sh", "check"], { encoding: "utf8" });
+            if (check.status !== 0) throw new Error("install script's check fails right after installing");
+        },
+        send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
+        stop() {
+            spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), "-s", "stop"]);
+            rmSync(root, { recursive: true, force: true });
+        },
+    };
+}
+
+function readLog(root: string): string {
+    try {
+        return readFileSync(join(root, "error.log"), "utf8");
+    } catch {
+        return "";
+    }
+}
+
+function send(
+    port: number, method: string, uri: string,
+    opts: { user?: string; password?: string; headers?: Record<string, string>; body?: string },
+): Promise<EntrypointReply> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.user !== undefined) headers.Authorization = `Basic ${Buffer.from(`${opts.user}:${opts.password ?? ""}`).toString("base64")}`;
+    return new Promise((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, method, path: uri, headers, servername: "localhost", rejectUnauthorized: false, agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+                const forwarded = res.headers["x-forwarded-request"];
+                resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers, forwarded: typeof forwarded === "string" ? forwarded : undefined });
+            });
+        });
+        req.on("error", reject);
+        req.end(opts.body);
+    });
+}
