@@ -37,12 +37,34 @@ function relocate(text: string, root: string): string {
         .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"));
 }
 
+/**
+ * Runs the users container's real install script under busybox sh on `root` (which holds
+ * `access/` and `access-source/`), but for its last line (the container's sleep).
+ */
+export function runInstallScript(root: string, htpasswd: string, grants: string): string {
+    mkdirSync(join(root, "access"), { recursive: true });
+    mkdirSync(join(root, "access-source"), { recursive: true });
+    rmSync(join(root, SOURCE_HTPASSWD.replace(ACCESS_SOURCE_DIR, "access-source")), { force: true });
+    writeFileSync(join(root, SOURCE_HTPASSWD.replace(ACCESS_SOURCE_DIR, "access-source")), htpasswd, { mode: 0o400 });
+    writeFileSync(join(root, SOURCE_GRANTS.replace(ACCESS_SOURCE_DIR, "access-source")), grants);
+    const run = spawnSync("busybox", ["sh", "-c", installScript(root)], { encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`install script failed: ${run.stderr}`);
+    return run.stdout;
+}
+
+/** The container's health check: does `current` hold exactly the sources? */
+export function installScriptCheck(root: string): boolean {
+    return spawnSync("busybox", ["sh", "-c", installScript(root), "install.sh", "check"]).status === 0;
+}
+
+function installScript(root: string): string {
+    return relocate(renderInstallScript(), root).replace(/^exec sleep .*$/m, "");
+}
+
 export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number }): LocalEntrypoint {
     const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
     // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
     chmodSync(root, 0o755);
-    mkdirSync(join(root, "access"));
-    mkdirSync(join(root, "access-source"));
     const cert = makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
@@ -79,14 +101,8 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
 
     return {
         installUsers(htpasswd: string, grants: string) {
-            writeFileSync(join(root, SOURCE_HTPASSWD.replace(ACCESS_SOURCE_DIR, "access-source")), htpasswd, { mode: 0o400 });
-            writeFileSync(join(root, SOURCE_GRANTS.replace(ACCESS_SOURCE_DIR, "access-source")), grants);
-            // The real script, but for its last line (the container's sleep).
-            const script = relocate(renderInstallScript(), root).replace(/^exec sleep .*$/m, "");
-            const run = spawnSync("busybox", ["sh", "-c", script], { encoding: "utf8" });
-            if (run.status !== 0) throw new Error(`install script failed: ${run.stderr}`);
-            const check = spawnSync("busybox", ["sh", "-c", script, "install.sh", "check"], { encoding: "utf8" });
-            if (check.status !== 0) throw new Error("install script's check fails right after installing");
+            runInstallScript(root, htpasswd, grants);
+            if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
         stop() {

@@ -19,6 +19,8 @@
  *   (containerd's pusher, behind docker's containerd image store).
  * - The registry reads query keys percent-decoded and form fields from bodies too: such
  *   requests are refused, so `from` can only come in the query, spelled as nginx sees it.
+ * - Not hidden: timing. nginx runs bcrypt only for names in the htpasswd, so a wrong
+ *   password for an existing user takes about 2 ms longer than one for an unknown name.
  */
 import { EXACT_MARKER, MAX_PREFIX_DEPTH, NAME_COMPONENT, Permission, PREFIX_MARKER, REPOSITORY_NAME } from "../users/access";
 import { accessPaths } from "../users/installScript";
@@ -40,8 +42,12 @@ interface Rule {
 }
 
 const NAME = `(${REPOSITORY_NAME})`;
-/** A tag, a digest or an upload id: never a `/`. */
-const REFERENCE = "[^/?]+";
+/**
+ * A tag, a digest or an upload id: the union of distribution's three grammars. Never a `/`,
+ * and never a `%`: the registry routes on the decoded path, so a `%2F` here would move the
+ * request into another repository or route.
+ */
+const REFERENCE = "[A-Za-z0-9_.:=+-]+";
 
 /**
  * The registry API, as distribution 2.8 routes it. Reads are GET and HEAD only; upload
@@ -84,11 +90,12 @@ export function authorizationMaps(): string {
         "}",
         ...depths.map((depth) => prefixMap("$registry_repository", `$registry_repository_prefix${depth}`, depth)),
         "",
-        "# A blob mount's source (`from`, the first one, as the registry reads it), decoded: '/' may come as %2F.",
-        "# A value in any other spelling becomes '!', which only an all-repositories grant can read.",
+        "# A blob mount's source: the first query key that is exactly `from`, as the registry reads",
+        "# it (keys split on '&' only), decoded: '/' may come as %2F. A value in any other spelling",
+        "# becomes '!', which only an all-repositories grant can read.",
         "map $request_uri $registry_mount_from {",
         '    default "";',
-        '    "~[?&]from=([^&]*)" $1;',
+        String.raw`    "~^[^?]*\?(?:[^&]*&)*?from=([^&]*)" $1;`,
         "}",
         "map $registry_mount_from $registry_mount_source {",
         '    default "!";',
@@ -97,15 +104,16 @@ export function authorizationMaps(): string {
         "}",
         ...depths.map((depth) => prefixMap("$registry_mount_source", `$registry_mount_source_prefix${depth}`, depth)),
         "",
-        "# The registry reads form fields from bodies as well as from the query, and decodes",
-        "# query keys: neither may hide a `from` from the checks above.",
+        "# The registry reads form fields from bodies as well as from the query, decodes query",
+        "# keys, and (built with an older Go) splits on ';': none may hide a `from` from the checks.",
         "map $http_content_type $registry_form_body {",
         "    default 0;",
         '    "~*(x-www-form-urlencoded|multipart/)" 1;',
         "}",
-        "map $request_uri $registry_encoded_query_key {",
+        "map $request_uri $registry_odd_query {",
         "    default 0;",
         '    "~[?&][^=&]*%" 1;',
+        String.raw`    "~\?.*;" 1;`,
         "}",
         "",
         "# What the registry gets: the request URI as sent, or without its query when a mount's",
@@ -161,6 +169,7 @@ export function authorizeLocation(): string {
         `location = ${AUTHORIZE_LOCATION} {`,
         "    internal;",
         `    set $grants ${accessPaths.grants}/$remote_user;`,
+        '    set $mount_refused "";',
         "    if ($registry_permission = login) {",
         "        return 204;",
         "    }",
@@ -170,11 +179,10 @@ export function authorizeLocation(): string {
         "    if ($registry_form_body) {",
         "        return 403;",
         "    }",
-        "    if ($registry_encoded_query_key) {",
+        "    if ($registry_odd_query) {",
         "        return 403;",
         "    }",
         "    # A mount reads its source: without pull on it, the request goes on as a plain upload.",
-        '    set $mount_refused "";',
         "    if ($registry_mount_source) {",
         "        set $mount_refused 1;",
         "    }",

@@ -3,10 +3,10 @@
  * access volume, then sleeps. nginx reads both on every request, so a user change takes
  * effect without touching the entrypoint or the registry.
  *
- * A change installs a new generation directory beside the old one and switches the
- * `current` symlink with one rename: a request sees the old users or the new, never a
- * half-written mix. The generation before stays, for requests that resolved it a moment
- * earlier; older ones go.
+ * A change installs a new generation directory beside the old one (a new one every time:
+ * the one nginx reads is never touched before the switch) and switches the `current`
+ * symlink with one rename: a request sees the old users or the new, never a
+ * half-written mix.
  *
  * `check` (the health check) succeeds when `current` holds exactly this container's files:
  * `pulumi up` returns only once the change is in force.
@@ -44,11 +44,12 @@ if [ "\${1:-}" = check ]; then
     exit
 fi
 
-generation=generation-$(cat "${SOURCE_HTPASSWD}" "${SOURCE_GRANTS}" | sha256sum | cut -c1-16)
 if ! installed; then
-    staging="$dir/.staging-$generation"
-    rm -rf "$staging" "\${dir:?}/$generation"
-    mkdir -p "$staging/grants"
+    previous=$(readlink "${accessPaths.current}" 2>/dev/null || true)
+    # A new directory every time: what nginx reads now is never touched before the switch.
+    staging=$(mktemp -d "$dir/generation-XXXXXXXX")
+    generation=\${staging##*/}
+    mkdir "$staging/grants"
     # nginx's workers run unprivileged: the files must be readable to them. Only the
     # users container and the entrypoint mount this volume.
     cp "${SOURCE_HTPASSWD}" "$staging/htpasswd"
@@ -58,11 +59,11 @@ if ! installed; then
         : > "$staging/grants/$marker"
     done < "${SOURCE_GRANTS}"
     chmod -R a+rX,go-w "$staging"
-    mv "$staging" "$dir/$generation"
-    previous=$(readlink "${accessPaths.current}" 2>/dev/null || true)
     ln -sfn "$generation" "$dir/.current-next"
     mv -T "$dir/.current-next" "${accessPaths.current}"
-    for old in "$dir"/generation-* "$dir"/.staging-*; do
+    # Older ones go, and any a crash left half-built; the one before stays for requests
+    # that resolved it a moment ago.
+    for old in "$dir"/generation-*; do
         [ -e "$old" ] || continue
         case "\${old##*/}" in "$generation"|"$previous") ;; *) rm -rf "$old" ;; esac
     done

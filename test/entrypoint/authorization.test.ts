@@ -77,6 +77,9 @@ const rows: Row[] = [
     // The registry reads the first `from`, as nginx does.
     { user: "dev", method: "POST", uri: `/v2/team-a/new/blobs/uploads/?mount=${DIGEST}&from=team-b%2Fsecret&from=tools%2Fbase`, expect: "forwarded", registryGets: "POST /v2/team-a/new/blobs/uploads/" },
     { user: "admin", method: "POST", uri: `/v2/team-a/new/blobs/uploads/?mount=${DIGEST}&from=te%61m-b%2Fsecret`, expect: "forwarded" },
+    // A `from=` inside another key's value is not the registry's `from` (it splits keys on '&' only).
+    { user: "dev", method: "POST", uri: `/v2/team-a/new/blobs/uploads/?x=?from=tools%2Fbase&from=team-b%2Fsecret&mount=${DIGEST}`, expect: "forwarded", registryGets: "POST /v2/team-a/new/blobs/uploads/" },
+    { user: "dev", method: "POST", uri: `/v2/team-a/new/blobs/uploads/?x=1&from=tools%2Fbase&mount=${DIGEST}`, expect: "forwarded" },
     { user: "deployer", method: "POST", uri: `/v2/team-a/app/blobs/uploads/?mount=${DIGEST}&from=team-a%2Fapp`, expect: "denied" },
     // Other ways to hand the registry a `from` that nginx would not see: refused.
     {
@@ -88,6 +91,11 @@ const rows: Row[] = [
         headers: { "Content-Type": "Multipart/Form-Data; boundary=x" }, body: '--x\r\nContent-Disposition: form-data; name="from"\r\n\r\nteam-b/secret\r\n--x--\r\n',
     },
     { user: "dev", method: "POST", uri: `/v2/team-a/new/blobs/uploads/?mount=${DIGEST}&fr%6Fm=team-b%2Fsecret`, expect: "denied" },
+    { user: "dev", method: "POST", uri: `/v2/team-a/new/blobs/uploads/?mount=${DIGEST}&x=1;from=team-b%2Fsecret`, expect: "denied" },
+    // The registry routes on the decoded path: an encoded '/' in a tag, digest or upload id would move the request.
+    { user: "deployer", method: "GET", uri: "/v2/team-a/app/manifests/x%2Fmanifests%2Flatest", expect: "denied" },
+    { user: "dev", method: "PUT", uri: "/v2/tools/base/manifests/x%2Fmanifests%2Flatest", expect: "denied" },
+    { user: "dev", method: "DELETE", uri: `/v2/tools/base/blobs/uploads/x%2Fmanifests%2F${DIGEST}`, expect: "denied" },
     // Spellings the rules do not know are denied, whatever the role.
     { user: "admin", method: "PUT", uri: "/v2/team-a//app/manifests/latest", expect: "denied" },
     { user: "dev", method: "PUT", uri: "/v2/team-b/../team-a/app/manifests/latest", expect: "denied" },
