@@ -67,6 +67,8 @@ export interface PrivateRegistryArgs {
     gc?: Gc;
     /** Which tags garbage collection deletes (none by default). */
     retention?: Retention;
+    /** The registry's Prometheus metrics. */
+    metrics?: Metrics;
     /** Extra Docker labels on every container (the network and volumes carry only the project's own). */
     labels?: Record<string, string>;
 }
@@ -90,6 +92,24 @@ export interface RegistryUser {
      * @default every repository
      */
     repositories?: string[];
+}
+
+export interface Metrics {
+    /**
+     * The registry's Prometheus metrics at `http://registry:5001/metrics` on the private network.
+     * @default false
+     */
+    enabled?: boolean;
+    /**
+     * Host port where the entrypoint serves `/metrics` and `/metrics/gc` over plain HTTP; 0 publishes none.
+     * @default 0
+     */
+    port?: number;
+    /**
+     * Host address `port` is published on.
+     * @default "127.0.0.1"
+     */
+    bindAddress?: string;
 }
 
 export interface Tls {

@@ -61,13 +61,13 @@ export class PrivateRegistry extends pulumi.ComponentResource {
 
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
-        const registry = createRegistry(name, { settings: deployment.registry, network, labels }, this);
+        const registry = createRegistry(name, { settings: deployment.registry, metrics: deployment.metrics.enabled, network, labels }, this);
         const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, labels }, this);
         const maintenance = createMaintenance(name, {
             settings: deployment.maintenance, image: registry.image, dataVolume: registry.volume, labels,
         }, this);
         createEntrypoint(name, {
-            settings: entrypoint, network, tls, labels, realm: `${name} registry`,
+            settings: entrypoint, metrics: deployment.metrics, network, tls, labels, realm: `${name} registry`,
             registry: registry.container, access, maintenanceVolume: maintenance.volume,
         }, this);
 

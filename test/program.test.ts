@@ -372,6 +372,24 @@ describe("program under the mock runtime", () => {
         }
     });
 
+    it("metrics: the registry's debug listener on the private network, and the entrypoint's metrics port on its own bind address", async () => {
+        const off = await runProgram(oneOriginConfig);
+        assert.equal(parse(upload(container(off, "registry"), "/etc/docker/registry/config.yml").content).http.debug, undefined);
+        assert.doesNotMatch(upload(container(off, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
+        const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "10.0.0.5" }) });
+        assert.equal(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).http.debug.addr, ":5001");
+        assert.equal(container(run, "registry").inputs.ports, undefined, "the debug listener is published");
+        assert.deepEqual(container(run, "ui").inputs.ports, [
+            { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
+            { internal: 9091, external: 9091, ip: "10.0.0.5", protocol: "tcp" },
+        ]);
+        assert.match(upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091;/);
+        const privateOnly = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true }) });
+        assert.equal(container(privateOnly, "ui").inputs.ports && (container(privateOnly, "ui").inputs.ports as unknown[]).length, 2);
+        assert.doesNotMatch(upload(container(privateOnly, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
+    });
+
     it("a changed password, role or scope, or a new user, changes only the users container: never the registry or the entrypoint", async () => {
         const before = await runProgram(oneOriginConfig);
         const changes = [

@@ -7,11 +7,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
+import { MAINTENANCE_DIR } from "../components/maintenance/gcScript";
 import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
 import { makeCertificate } from "./selfSignedCertificate";
 
@@ -27,6 +29,10 @@ export interface LocalEntrypoint {
     /** Installs users (htpasswd + grants text) as the users container would. */
     installUsers(htpasswd: string, grants: string): void;
     send(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
+    /** A plain-HTTP GET to the metrics server. */
+    getMetrics(path: string): Promise<EntrypointReply>;
+    /** Where the maintenance volume is (the GC job's files). */
+    maintenanceDir: string;
     stop(): void;
 }
 
@@ -34,7 +40,8 @@ export interface LocalEntrypoint {
 function relocate(text: string, root: string): string {
     return text
         .replaceAll(paths.accessDir, join(root, "access"))
-        .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"));
+        .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"))
+        .replaceAll(MAINTENANCE_DIR, join(root, "maintenance"));
 }
 
 /**
@@ -61,10 +68,12 @@ function installScript(root: string): string {
     return relocate(renderInstallScript(), root).replace(/^exec sleep .*$/m, "");
 }
 
-export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number }): LocalEntrypoint {
+/** `metrics`: where the metrics server listens, when the options render it. */
+export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number }): LocalEntrypoint {
     const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
     // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
     chmodSync(root, 0o755);
+    mkdirSync(join(root, "maintenance"));
     const cert = makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
@@ -73,7 +82,10 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         .replaceAll(paths.tlsPrivateKey, join(root, "server.key"))
         .replace(`listen ${containerPorts.uiHttp} default_server;`, `listen 127.0.0.1:${ports.http} default_server;`)
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
-        .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`);
+        .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
+        // The stub answers for the registry's debug listener too.
+        .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registryDebug}`, `http://127.0.0.1:${ports.upstream}`)
+        .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics ?? 0};`);
     writeFileSync(join(root, "site.conf"), site);
     writeFileSync(join(root, "nginx.conf"), [
         `pid ${join(root, "nginx.pid")};`,
@@ -105,6 +117,8 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
             if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
+        getMetrics: (path) => plainGet(ports.metrics ?? 0, path),
+        maintenanceDir: join(root, "maintenance"),
         stop() {
             spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), "-s", "stop"]);
             rmSync(root, { recursive: true, force: true });
@@ -118,6 +132,21 @@ function readLog(root: string): string {
     } catch {
         return "";
     }
+}
+
+function plainGet(port: number, path: string): Promise<EntrypointReply> {
+    return new Promise((resolve, reject) => {
+        const req = httpRequest({ host: "127.0.0.1", port, method: "GET", path, agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+                const forwarded = res.headers["x-forwarded-request"];
+                resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers, forwarded: typeof forwarded === "string" ? forwarded : undefined });
+            });
+        });
+        req.on("error", reject);
+        req.end();
+    });
 }
 
 function send(

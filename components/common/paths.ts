@@ -14,6 +14,10 @@ export const paths = {
 /** Ports inside the containers (not the published ones). */
 export const containerPorts = {
     registry: 5000,
+    /** The registry's debug listener (Prometheus metrics); never published. */
+    registryDebug: 5001,
+    /** The entrypoint's plain-HTTP metrics server (published only with metrics.port). */
+    uiMetrics: 9091,
     uiHttp: 80,
     uiHttps: 443,
 } as const;

@@ -4,6 +4,7 @@
  */
 import { labelKeys } from "../common/labels";
 import { maintenanceKeys } from "../maintenance/config";
+import { metricsKeys } from "../metrics/config";
 import { entrypointKeys } from "../entrypoint/config";
 import { corsKeys } from "../entrypoint/corsConfig";
 import { uiKeys } from "../entrypoint/uiConfig";
@@ -14,7 +15,7 @@ import { KeySpec, topLevelKey } from "./keySpec";
 
 /** In README's order. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
-    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...maintenanceKeys, ...labelKeys,
+    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);
 
 /** The top-level keys, as `pulumi config set` and the component's args name them. */
@@ -41,7 +42,7 @@ export function defaultOf<T extends string | number | boolean>(key: string): T {
 function orderForReadme(specs: KeySpec[]): KeySpec[] {
     const scalar = specs.filter((s) => s.key === topLevelKey(s.key) && s.type !== "list" && s.type !== "map");
     const rest = specs.filter((s) => !scalar.includes(s));
-    const groups = ["users", "tls", "cors", "ui", "images", "gc", "retention", "labels"];
+    const groups = ["users", "tls", "cors", "ui", "images", "gc", "retention", "metrics", "labels"];
     const ungrouped = rest.filter((s) => !groups.includes(topLevelKey(s.key)));
     if (ungrouped.length > 0) throw new Error(`add ${ungrouped[0].key}'s group to orderForReadme`);
     const rank = (s: KeySpec) => groups.indexOf(topLevelKey(s.key));

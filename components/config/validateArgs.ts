@@ -10,6 +10,7 @@ import { readCors } from "../entrypoint/corsConfig";
 import { hostNames } from "../entrypoint/topology";
 import { readUi } from "../entrypoint/uiConfig";
 import { MaintenanceSettings, readMaintenance } from "../maintenance/config";
+import { MetricsSettings, readMetrics } from "../metrics/config";
 import { readRegistry, RegistrySettings } from "../registry/config";
 import { readTls, TlsSettings } from "../tls/config";
 import { readUsers, UsersSettings } from "../users/config";
@@ -26,6 +27,7 @@ export interface Deployment {
     tls: TlsSettings;
     users: UsersSettings;
     maintenance: MaintenanceSettings;
+    metrics: MetricsSettings;
     /** Added to every container (the network and volumes carry only the project's own). */
     labels: Record<string, string>;
 }
@@ -66,9 +68,10 @@ export function validateArgs(
     const tls = unreadable.has("tls") ? undefined : readTls(v, args.tls, endpoints && hostNames(endpoints.topology), ctx.now ?? new Date());
     const labels = readLabels(v, arg("labels"));
     const maintenance = readMaintenance(v, arg("gc"), arg("retention"));
+    const metrics = readMetrics(v, arg("metrics"), endpoints);
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, maintenance, labels }, warnings: v.warnings };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, maintenance, metrics, labels }, warnings: v.warnings };
 }
 
 /** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */

@@ -13,9 +13,11 @@ import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
 import { MAINTENANCE_DIR } from "../maintenance/gcScript";
 import { UserAccessResources } from "../users/userAccess";
+import { MetricsSettings } from "../metrics/config";
 
 export interface EntrypointInputs {
     settings: EntrypointSettings;
+    metrics: MetricsSettings;
     network: docker.Network;
     tls: ServerTls;
     labels: LabelSets;
@@ -42,6 +44,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         ports: [
             ...(settings.httpPort === undefined ? [] : [publish(containerPorts.uiHttp, settings.httpPort)]),
             publish(containerPorts.uiHttps, settings.httpsPort),
+            ...(inputs.metrics.port === undefined ? [] : [{ internal: containerPorts.uiMetrics, external: inputs.metrics.port, ip: inputs.metrics.bindAddress, protocol: "tcp" }]),
         ],
         envs: renderUiEnvironment(settings.ui, settings.topology, settings.httpsPort),
         // Sorted by container path, as the provider reads them back.
@@ -50,7 +53,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             { volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true },
         ],
         uploads: [
-            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm }) },
+            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port !== undefined }) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
         ],

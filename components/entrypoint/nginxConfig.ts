@@ -14,6 +14,7 @@
 import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
 import { PAUSE_FLAG } from "../maintenance/gcScript";
+import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
 import { Topology } from "./topology";
@@ -26,6 +27,8 @@ export interface NginxConfigOptions {
     cors?: CorsSettings;
     /** The basic-auth realm browsers and `docker login` show. */
     realm: string;
+    /** Serve the metrics server (metrics.port). */
+    metricsServer?: boolean;
 }
 
 /** How soon a client paused by garbage collection should retry. */
@@ -69,6 +72,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         blocks.push(httpsServer(topology.registryHost, [...registryLocations(options.cors), registryRootLocation()], true));
         blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
+    if (options.metricsServer) blocks.push(renderMetricsServer());
     return blocks.join("\n") + "\n";
 }
 

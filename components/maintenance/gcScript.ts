@@ -16,6 +16,8 @@ import { MaintenanceSettings, repositoryRegex } from "./config";
 export const MAINTENANCE_DIR = "/run/registry-maintenance";
 export const PAUSE_FLAG = `${MAINTENANCE_DIR}/writes-paused`;
 export const GC_SCRIPT = "/maintenance/gc.sh";
+/** The last run as Prometheus text, which the entrypoint serves at /metrics/gc. */
+export const GC_METRICS_FILE = `${MAINTENANCE_DIR}/metrics.prom`;
 /** How long writes that passed nginx before the pause may take to finish. */
 export const DRAIN_SECONDS = 5;
 
@@ -190,12 +192,33 @@ run() {
         cat "$WORK/gc.log" >&2
         printf '{"event":"registry-gc","error":"garbage-collect failed (its output is in this log); the tags listed were already deleted","deletedTags":%s}\n' \
             "$(awk -F "$TAB" 'BEGIN { printf "[" } { printf "%s\"%s:%s\"", NR > 1 ? "," : "", $1, $2 } END { printf "]" }' "$WORK/deleted")" | tee /proc/1/fd/1
+        write_metrics 0 "$(( $(uptime_seconds | cut -d. -f1) - $(echo "$started" | cut -d. -f1) ))" 0 "$(wc -l < "$WORK/deleted")" 0
         exit 1
     fi
     bytes_after=$(blob_bytes)
     rm -f "$PAUSE_FLAG"
     ended=$(uptime_seconds)
     report "$started" "$ended" "$bytes_before" "$bytes_after"
+}
+
+# The last run for Prometheus (served by the entrypoint at /metrics/gc), replaced atomically.
+write_metrics() { # success window_seconds bytes_freed tags_deleted blobs_deleted
+    dry=0
+    [ "$DRY_RUN" != true ] || dry=1
+    {
+        gauge registry_gc_last_run_timestamp_seconds "When the last garbage collection ended (Unix time)." "$(date +%s)"
+        gauge registry_gc_last_success "1 if the last garbage collection succeeded, 0 if it failed." "$1"
+        gauge registry_gc_last_dry_run "1 if the last garbage collection was a dry run." "$dry"
+        gauge registry_gc_last_window_seconds "How long writes were paused." "$2"
+        gauge registry_gc_last_bytes_freed "Blob bytes the last collection freed." "$3"
+        gauge registry_gc_last_tags_deleted "Tags retention deleted in the last run." "$4"
+        gauge registry_gc_last_blobs_deleted "Blobs the last collection deleted." "$5"
+    } > "$STATE/metrics.prom.tmp"
+    mv "$STATE/metrics.prom.tmp" "$STATE/metrics.prom"
+}
+
+gauge() { # name help value
+    printf '# HELP %s %s\n# TYPE %s gauge\n%s %s\n' "$1" "$2" "$1" "$1" "$3"
 }
 
 # One JSON line: to stdout, to the container's log (when run by hand), and to $STATE/last-report.json.
@@ -212,6 +235,8 @@ report() {
         }' "$WORK/deleted" "$WORK/untagged")
     echo "$line"
     echo "$line" > "$STATE/last-report.json"
+    write_metrics 1 "$(awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }')" "$(awk -v b="$3" -v a="$4" 'BEGIN { printf "%.0f", b - a }')" \
+        "$(wc -l < "$WORK/deleted")" "$(grep -c 'blob eligible for deletion' "$WORK/gc.log" || true)"
     if [ "${"$"}{GC_TRIGGER:-on-demand}" != schedule ]; then echo "$line" > /proc/1/fd/1; fi
 }`;
 }

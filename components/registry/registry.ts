@@ -14,6 +14,8 @@ import { renderRegistryConfig } from "./registryConfig";
 
 export interface RegistryInputs {
     settings: RegistrySettings;
+    /** Prometheus metrics on the private network. */
+    metrics: boolean;
     network: docker.Network;
     labels: LabelSets;
 }
@@ -33,7 +35,7 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] });
     const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
-    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel });
+    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, metrics: inputs.metrics });
     const container = hardenedContainer({
         name: `${name}-registry`,
         image: image.imageId,

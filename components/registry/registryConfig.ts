@@ -17,6 +17,8 @@ import { LogLevel } from "./config";
 
 export interface RegistryConfigOptions {
     logLevel: LogLevel;
+    /** Prometheus metrics on the debug listener (private network only). */
+    metrics?: boolean;
 }
 
 /** The subset of distribution 2.8's configuration that we set. */
@@ -35,9 +37,14 @@ interface RegistryConfigDocument {
         headers: Record<string, string[]>;
         /** On SIGTERM, stop accepting and let requests in flight finish for this long. */
         draintimeout: string;
+        /** Also serves pprof and expvar: reachable on the private network only, never published. */
+        debug?: { addr: string; prometheus: { enabled: boolean; path: string } };
     };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
 }
+
+/** Where the registry's debug listener serves Prometheus metrics. */
+export const METRICS_PATH = "/metrics";
 
 export function registryConfigDocument(options: RegistryConfigOptions): RegistryConfigDocument {
     return {
@@ -56,6 +63,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
             addr: `:${containerPorts.registry}`,
             headers: { "X-Content-Type-Options": ["nosniff"] },
             draintimeout: `${DRAIN_SECONDS}s`,
+            ...(options.metrics ? { debug: { addr: `:${containerPorts.registryDebug}`, prometheus: { enabled: true, path: METRICS_PATH } } } : {}),
         },
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
     };

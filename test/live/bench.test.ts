@@ -18,7 +18,7 @@ describe("live: benchmark smoke run", function () {
             const output = join(dir, "results.json");
             const run = spawnSync("npx", ["tsx", "bench/run.ts"], {
                 cwd: join(__dirname, "..", ".."),
-                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2" },
+                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_HEAD_ROUNDS: "1", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2" },
                 encoding: "utf8",
                 timeout: 600_000,
             });

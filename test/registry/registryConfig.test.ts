@@ -22,6 +22,12 @@ describe("registry config renderer", () => {
         assert.equal(config.http.debug, undefined);
     });
 
+    it("with metrics, serves Prometheus metrics on the debug listener (never published: it also serves pprof)", () => {
+        const withMetrics = parse(renderRegistryConfig({ logLevel: "warn", metrics: true }));
+        assert.deepEqual(withMetrics.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
+        assert.equal(parse(renderRegistryConfig({ logLevel: "warn", metrics: false })).http.debug, undefined);
+    });
+
     it("keeps the http secret out of the file (it is a Pulumi secret, the file is not)", () => {
         assert.equal(config.http.secret, undefined);
         assert.doesNotMatch(text, /secret/i);

@@ -32,7 +32,7 @@ OWNER_LABEL=private-registry.test.owner=provision-$$
 PACKAGES=(
     docker.io iptables cgroupfs-mount ca-certificates curl openssl
     nginx busybox-static docker-registry
-    apache2-utils skopeo wrk chromium fonts-liberation
+    apache2-utils skopeo wrk chromium fonts-liberation prometheus
 )
 
 log() { printf '[provision %s] %s\n' "$(date +%T)" "$*" >&2; }

@@ -1,0 +1,43 @@
+/**
+ * The metrics config section: the registry's Prometheus metrics on the private network,
+ * and optionally published through the entrypoint on a host address.
+ */
+import { KeySpec } from "../config/keySpec";
+import { Validator } from "../config/validator";
+import { Endpoints } from "../entrypoint/config";
+
+export const metricsKeys: readonly KeySpec[] = [
+    {
+        key: "metrics.enabled", type: "boolean", default: false, example: "true",
+        description: "Turns on the registry's Prometheus metrics, at `http://registry:5001/metrics` on the stack's private network (`<stack>-network`), where a Prometheus container attached to it can scrape them. The registry's debug listener itself is never published: it also serves profiling endpoints.",
+    },
+    {
+        key: "metrics.port", type: "integer", default: 0, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "9091",
+        description: "Host port on which the entrypoint serves `/metrics` (the registry's) and `/metrics/gc` (the garbage collector's last run) over plain HTTP, and nothing else; `0` publishes none. Needs `metrics.enabled`.",
+    },
+    {
+        key: "metrics.bindAddress", type: "string", default: "127.0.0.1", example: "10.0.0.5",
+        description: "Host address `metrics.port` is published on: loopback by default, the address your Prometheus reaches otherwise.",
+    },
+];
+
+export interface MetricsSettings {
+    enabled: boolean;
+    /** Published host port; undefined publishes none. */
+    port: number | undefined;
+    bindAddress: string;
+}
+
+export function readMetrics(v: Validator, given: unknown, endpoints: Endpoints | undefined): MetricsSettings {
+    const obj = v.object("metrics", given) ?? {};
+    const enabled = v.boolean("metrics.enabled", obj.enabled);
+    const port = v.port("metrics.port", obj.port);
+    const bindAddress = v.ipAddress("metrics.bindAddress", obj.bindAddress);
+    if (port !== undefined && !enabled) {
+        v.problem("metrics.port", `(${port}) publishes metrics that are off`, v.set("metrics.enabled", "true"));
+    }
+    if (port !== undefined && endpoints && (port === endpoints.httpsPort || port === endpoints.httpPort)) {
+        v.problem("metrics.port", `(${port}) is the same host port as ${port === endpoints.httpsPort ? "httpsPort" : "httpPort"}`);
+    }
+    return { enabled, port, bindAddress };
+}

@@ -1,0 +1,45 @@
+/**
+ * The entrypoint's metrics server (only with `metrics.port`): plain HTTP on its own port,
+ * serving exactly two things. `/metrics` is the registry's own, proxied from its debug
+ * listener, whose other paths (pprof, expvar) stay unreachable; `/metrics/gc` is the
+ * garbage collector's last run, from the file the maintenance job writes.
+ */
+import { containerPorts, REGISTRY_ALIAS } from "../common/paths";
+import { GC_METRICS_FILE, MAINTENANCE_DIR } from "../maintenance/gcScript";
+import { METRICS_PATH } from "../registry/registryConfig";
+
+/** Prometheus's text exposition format. */
+const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
+
+export function renderMetricsServer(): string {
+    return [
+        "# Metrics for Prometheus: the registry's and the garbage collector's, nothing else.",
+        "server {",
+        `    listen ${containerPorts.uiMetrics};`,
+        "    server_name _;",
+        "    access_log off;",
+        "",
+        `    location = ${METRICS_PATH} {`,
+        "        # A variable: resolved per request, like the registry API's upstream.",
+        `        set $registry_metrics http://${REGISTRY_ALIAS}:${containerPorts.registryDebug}${METRICS_PATH};`,
+        "        proxy_pass $registry_metrics;",
+        "    }",
+        "",
+        `    location = ${METRICS_PATH}/gc {`,
+        `        root ${MAINTENANCE_DIR};`,
+        `        default_type "${PROMETHEUS_TEXT}";`,
+        `        try_files /${GC_METRICS_FILE.slice(MAINTENANCE_DIR.length + 1)} @no_gc_yet;`,
+        "    }",
+        "",
+        "    # Before the first collection: a valid, empty answer, so the target is up.",
+        "    location @no_gc_yet {",
+        `        default_type "${PROMETHEUS_TEXT}";`,
+        `        return 200 "# no garbage collection has run yet\\n";`,
+        "    }",
+        "",
+        "    location / {",
+        "        return 404;",
+        "    }",
+        "}",
+    ].join("\n");
+}

@@ -1,0 +1,57 @@
+/**
+ * The entrypoint's metrics server on the real nginx (rendered config, a stub registry):
+ * exactly the registry's /metrics and the collector's /metrics/gc, nothing else.
+ */
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { requireTool } from "../../testkit/requireTool";
+
+describe("metrics server in the entrypoint's nginx (real nginx)", function () {
+    this.timeout(60_000);
+    let entrypoint: LocalEntrypoint;
+
+    before(function () {
+        requireTool(this, "nginx", "nginx");
+        requireTool(this, "openssl", "openssl");
+        entrypoint = startLocalEntrypoint(
+            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry", metricsServer: true },
+            { https: 18744, http: 18782, upstream: 18783, metrics: 18784 },
+        );
+    });
+    after(() => entrypoint?.stop());
+
+    it("proxies /metrics to the registry's debug listener, as /metrics", async () => {
+        const reply = await entrypoint.getMetrics("/metrics");
+        assert.equal(reply.status, 202);
+        assert.equal(reply.forwarded, "GET /metrics");
+    });
+
+    it("answers nothing else of the debug listener: pprof and expvar stay on the private network", async () => {
+        for (const path of ["/debug/pprof/", "/debug/vars", "/metrics/../debug/vars", "/metricsx", "/"]) {
+            const reply = await entrypoint.getMetrics(path);
+            assert.equal(reply.status, 404, path);
+            assert.equal(reply.forwarded, undefined, path);
+        }
+    });
+
+    it("serves the collector's last run from the maintenance volume, and a valid empty answer before the first", async () => {
+        const before = await entrypoint.getMetrics("/metrics/gc");
+        assert.equal(before.status, 200);
+        assert.equal(before.headers["content-type"], "text/plain; version=0.0.4");
+        assert.equal(before.body, "# no garbage collection has run yet\n");
+        const text = "# TYPE registry_gc_last_success gauge\nregistry_gc_last_success 1\n";
+        writeFileSync(join(entrypoint.maintenanceDir, "metrics.prom"), text, { mode: 0o644 });
+        const after = await entrypoint.getMetrics("/metrics/gc");
+        assert.equal(after.status, 200);
+        assert.equal(after.headers["content-type"], "text/plain; version=0.0.4");
+        assert.equal(after.body, text);
+    });
+
+    it("leaves the registry API on the HTTPS port only: /v2/ on the metrics port is 404", async () => {
+        const reply = await entrypoint.getMetrics("/v2/");
+        assert.equal(reply.status, 404);
+        assert.equal(reply.forwarded, undefined);
+    });
+});
