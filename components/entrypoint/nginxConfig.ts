@@ -3,7 +3,8 @@
  *
  * - TLS 1.2/1.3 only (Mozilla "intermediate"), HSTS, HTTP -> HTTPS redirect that keeps the
  *   published port.
- * - `/v2/` proxied to the registry with no body size limit, request and response buffering
+ * - `/v2/`: every request authenticated and authorized by nginx (./authorization.ts), then
+ *   proxied to the registry with no body size limit, request and response buffering
  *   off (pushes and pulls stream at the speed of a direct connection), long timeouts, and
  *   the Host / X-Forwarded-* headers the registry builds its upload URLs from.
  * - The upstream is re-resolved at request time through Docker's embedded DNS: when
@@ -55,14 +56,15 @@ const OLD_DOCKER_USER_AGENT = String.raw`^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go 
 
 export function renderNginxConfig(options: NginxConfigOptions): string {
     const { topology, httpsPort } = options;
-    if (!/^[A-Za-z0-9 ._-]+$/.test(options.realm)) throw new Error(`realm "${options.realm}" must be plain text`);
+    // The realm sits in a quoted nginx string and in a header: plain characters only.
+    const realm = options.realm.replace(/[^A-Za-z0-9 ._-]/g, "-");
     const blocks = [
         header(),
         authorizationMaps(),
         httpRedirectServer(httpsPort),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
-        registryApiLocation(cors, options.realm), authorizeLocation(), ...registryErrorLocations(cors),
+        registryApiLocation(cors, realm), authorizeLocation(), ...registryErrorLocations(cors),
     ];
     if (topology.kind === "one-origin") {
         blocks.push(httpsServer(topology.host, [...registryLocations(undefined), uiLocation()], true));

@@ -70,6 +70,13 @@ describe("nginx config renderer", () => {
         });
     }
 
+    it("keeps the realm a plain string whatever the component's name", () => {
+        const conf = renderNginxConfig({ ...oneOrigin, realm: 'my"stack; evil registry' });
+        assert.match(conf, /auth_basic "my-stack- evil registry";/);
+        const result = nginxTest(conf);
+        assert.equal(result.status, 0, result.output);
+    });
+
     it("nginx -t really rejects a broken config (the check can fail)", () => {
         const result = nginxTest(renderNginxConfig(oneOrigin).replace("proxy_pass $registry_upstream$registry_proxied_uri;", "proxy_pass $registry_upstream$registry_proxied_uri"));
         assert.notEqual(result.status, 0);
