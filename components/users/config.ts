@@ -44,7 +44,7 @@ export const userKeys: readonly KeySpec[] = [
 export interface UserSettings {
     name: string;
     access: AccessLevel;
-    /** Repository patterns; \`["*"]\` when not limited. */
+    /** Repository patterns; `["*"]` when not limited. */
     repositories: string[];
     /** Absent: a password is generated and kept in state. May be an Output of another resource. */
     password?: pulumi.Input<string>;
