@@ -69,7 +69,7 @@ function installScript(root: string): string {
 }
 
 /** `metrics`: where the metrics server listens, when the options render it. */
-export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number }): LocalEntrypoint {
+export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number; paused?: number }): LocalEntrypoint {
     const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
     // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
     chmodSync(root, 0o755);
@@ -85,7 +85,8 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
         // The stub answers for the registry's debug listener too.
         .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registryDebug}`, `http://127.0.0.1:${ports.upstream}`)
-        .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics ?? 0};`);
+        .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics ?? 0};`)
+        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${ports.paused ?? ports.upstream + 100}`);
     writeFileSync(join(root, "site.conf"), site);
     writeFileSync(join(root, "nginx.conf"), [
         `pid ${join(root, "nginx.pid")};`,

@@ -16,6 +16,8 @@ export const containerPorts = {
     registry: 5000,
     /** The registry's debug listener (Prometheus metrics); never published. */
     registryDebug: 5001,
+    /** nginx's own answer to writes during a garbage-collection window (inside the container only). */
+    uiWritesPaused: 8503,
     /** The entrypoint's plain-HTTP metrics server (published only with metrics.port). */
     uiMetrics: 9091,
     uiHttp: 80,

@@ -23,6 +23,7 @@
  *   password for an existing user takes about 2 ms longer than one for an unknown name.
  */
 import { EXACT_MARKER, MAX_PREFIX_DEPTH, NAME_COMPONENT, Permission, PREFIX_MARKER, REPOSITORY_NAME } from "../users/access";
+import { PAUSE_FLAG } from "../maintenance/gcScript";
 import { accessPaths } from "../users/installScript";
 
 /** The location nginx's authorization subrequest goes to. */
@@ -149,6 +150,7 @@ export function authenticationDirectives(realm: string): string[] {
         `auth_request ${AUTHORIZE_LOCATION};`,
         // Evaluated in the subrequest, once it is done: its verdict on the mount's source.
         "auth_request_set $registry_skip_mount $mount_refused;",
+        "auth_request_set $registry_writes_paused $writes_paused;",
         "error_page 401 @unauthorized;",
         "error_page 403 @denied;",
     ];
@@ -170,6 +172,11 @@ export function authorizeLocation(): string {
         "    internal;",
         `    set $grants ${accessPaths.grants}/$remote_user;`,
         '    set $mount_refused "";',
+        "    # A garbage-collection window: writes wait (503 from nginx, see the /v2/ location).",
+        '    set $writes_paused "";',
+        `    if (-f ${PAUSE_FLAG}) {`,
+        "        set $writes_paused $registry_write;",
+        "    }",
         "    if ($registry_permission = login) {",
         "        return 204;",
         "    }",

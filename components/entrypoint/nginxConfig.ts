@@ -14,7 +14,6 @@
  */
 import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
-import { PAUSE_FLAG } from "../maintenance/gcScript";
 import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
@@ -61,6 +60,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     const blocks = [
         header(),
         authorizationMaps(),
+        writesPausedServer(),
         httpRedirectServer(httpsPort),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
@@ -80,7 +80,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
 
 function header(): string {
     return lines(
-        "# Writes to the registry API: paused (503) while the maintenance job collects garbage.",
+        "# Writes to the registry API: paused (503, see the authorization) while the maintenance job collects garbage.",
         "map $request_method $registry_write {",
         "    default 0;",
         "    POST 1;",
@@ -164,15 +164,13 @@ function registryApiLocation(cors: CorsSettings | undefined, realm: string): str
         "    }",
         ...(cors ? corsPreflight(cors).map((l) => `    ${l}`) : []),
         "",
-        ...writesPausedCheck().map((l) => `    ${l}`),
-        "",
         "    # Who (auth_basic), then whether they may (auth_request): see the maps above.",
         ...authenticationDirectives(realm).map((l) => `    ${l}`),
         "",
         "    # A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
         "    # the URI goes as the client sent it (or without a refused mount's query).",
         `    set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
-        "    proxy_pass $registry_upstream$registry_proxied_uri;",
+        "    proxy_pass $registry_or_paused$registry_proxied_uri;",
         "    proxy_http_version 1.1;",
         "    proxy_set_header Connection \"\";",
         "    proxy_set_header Host $http_host;",
@@ -199,27 +197,35 @@ function registryApiLocation(cors: CorsSettings | undefined, realm: string): str
 }
 
 /**
- * While the maintenance job collects garbage its flag file exists: writes get a 503 the
- * docker client retries, reads go on. Checked per request (one stat).
+ * While the maintenance job collects garbage its flag file exists: an authenticated,
+ * authorized write gets a 503 the docker client retries, reads go on. The authorization
+ * subrequest tests the flag (one stat), so the answer comes after authentication: without
+ * a valid password it is 401 as ever. The 503 comes from nginx itself, through the same
+ * proxy path, so it carries the location's headers (HSTS, CORS, API version).
  */
-function writesPausedCheck(): string[] {
-    return [
-        "set $writes_paused $registry_write;",
-        `if (-f ${PAUSE_FLAG}) {`,
-        '    set $writes_paused "${writes_paused}p";',
+function writesPausedServer(): string {
+    const body = JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "writes are paused while garbage collection runs; retry shortly", detail: { retryAfterSeconds: RETRY_AFTER_SECONDS } }] });
+    return lines(
+        "# Writes during a garbage-collection window: nginx answers them itself (see /v2/).",
+        "map $registry_writes_paused $registry_or_paused {",
+        `    1 http://127.0.0.1:${containerPorts.uiWritesPaused};`,
+        "    default $registry_upstream;",
         "}",
-        'if ($writes_paused = "1p") {',
-        "    return 503;",
+        "server {",
+        `    listen 127.0.0.1:${containerPorts.uiWritesPaused};`,
+        "    access_log off;",
+        "    location / {",
+        "        default_type application/json;",
+        `        add_header Retry-After ${RETRY_AFTER_SECONDS} always;`,
+        `        return 503 '${body}';`,
+        "    }",
         "}",
-        "error_page 503 @writes_paused;",
-    ];
+    );
 }
 
 /** Answers nginx gives itself, in the registry's error format (clients print their message). */
 function registryErrorLocations(cors: CorsSettings | undefined): string[] {
     return [
-        registryErrorLocation("@writes_paused", 503, "UNAVAILABLE", "writes are paused while garbage collection runs; retry shortly", cors,
-            { retryAfterSeconds: RETRY_AFTER_SECONDS }, [`add_header Retry-After ${RETRY_AFTER_SECONDS} always;`]),
         // auth_basic's WWW-Authenticate challenge is kept through the error page.
         registryErrorLocation("@unauthorized", 401, "UNAUTHORIZED", "authentication required", cors),
         // A detail (what was needed, as distribution's token auth words it) makes docker print
@@ -232,13 +238,12 @@ function registryErrorLocations(cors: CorsSettings | undefined): string[] {
 
 function registryErrorLocation(
     name: string, status: number, code: string, message: string, cors: CorsSettings | undefined,
-    detail: unknown = null, extraHeaders: string[] = [],
+    detail: unknown = null,
 ): string {
     const body = JSON.stringify({ errors: [{ code, message, detail }] });
     return lines(
         `location ${name} {`,
         "    default_type application/json;",
-        ...extraHeaders.map((l) => `    ${l}`),
         "    add_header Docker-Distribution-Api-Version registry/2.0 always;",
         ...securityHeaders().map((l) => `    ${l}`),
         ...(cors ? corsResponseHeaders().map((l) => `    ${l}`) : []),

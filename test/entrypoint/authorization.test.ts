@@ -5,6 +5,8 @@
  * skopeo and the real registry.
  */
 import { strict as assert } from "node:assert";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
 import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
@@ -162,6 +164,30 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
         const shape = (r: { status: number; body: string; headers: Record<string, unknown> }) =>
             JSON.stringify([r.status, r.body, r.headers["www-authenticate"], r.headers["content-type"], r.headers["content-length"]]);
         assert.equal(new Set(replies.map(shape)).size, 1, replies.map(shape).join("\n"));
+    });
+
+    it("during a garbage-collection window: authorized writes get a retriable 503, reads go on, and a wrong password is still 401", async () => {
+        const flag = join(entrypoint.maintenanceDir, "writes-paused");
+        writeFileSync(flag, "");
+        try {
+            const paused = await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: PASSWORD });
+            assert.equal(paused.status, 503);
+            assert.equal(paused.forwarded, undefined);
+            assert.equal(JSON.parse(paused.body).errors[0].code, "UNAVAILABLE");
+            assert.equal(paused.headers["retry-after"], "10");
+            assert.equal(paused.headers["docker-distribution-api-version"], "registry/2.0");
+            assert.match(String(paused.headers["strict-transport-security"]), /max-age=/);
+            for (const method of ["PUT", "PATCH", "DELETE"]) {
+                assert.equal((await entrypoint.send(method, "/v2/team-a/new/blobs/uploads/0c1d-uuid", { user: "dev", password: PASSWORD })).status, 503, method);
+            }
+            assert.equal((await entrypoint.send("GET", "/v2/team-a/app/manifests/1", { user: "dev", password: PASSWORD })).forwarded, "GET /v2/team-a/app/manifests/1");
+            assert.equal((await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: "wrong-password-000000" })).status, 401);
+            assert.equal((await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/")).status, 401);
+            assert.equal((await entrypoint.send("PUT", "/v2/team-a/app/manifests/1", { user: "deployer", password: PASSWORD })).status, 403);
+        } finally {
+            rmSync(flag, { force: true });
+        }
+        assert.equal((await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: PASSWORD })).forwarded, "POST /v2/team-a/new/blobs/uploads/");
     });
 
     it("takes a reinstall at once, without a reload: a rotated password, a changed role, a removed user", async () => {

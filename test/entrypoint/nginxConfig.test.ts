@@ -78,7 +78,7 @@ describe("nginx config renderer", () => {
     });
 
     it("nginx -t really rejects a broken config (the check can fail)", () => {
-        const result = nginxTest(renderNginxConfig(oneOrigin).replace("proxy_pass $registry_upstream$registry_proxied_uri;", "proxy_pass $registry_upstream$registry_proxied_uri"));
+        const result = nginxTest(renderNginxConfig(oneOrigin).replace("proxy_pass $registry_or_paused$registry_proxied_uri;", "proxy_pass $registry_or_paused$registry_proxied_uri"));
         assert.notEqual(result.status, 0);
     });
 
@@ -109,7 +109,7 @@ describe("nginx config renderer", () => {
         const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
         for (const directive of [
             "set $registry_upstream http://registry:5000;",
-            "proxy_pass $registry_upstream$registry_proxied_uri;",
+            "proxy_pass $registry_or_paused$registry_proxied_uri;",
             "proxy_set_header Host $http_host;",
             "proxy_set_header X-Forwarded-Proto $scheme;",
             "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
