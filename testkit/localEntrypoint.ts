@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
+import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,16 +135,19 @@ function readLog(root: string): string {
     }
 }
 
+/** Reads a whole answer, and what the stub registry says it received. */
+function collectReply(res: IncomingMessage, resolve: (reply: EntrypointReply) => void): void {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => {
+        const forwarded = res.headers["x-forwarded-request"];
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers, forwarded: typeof forwarded === "string" ? forwarded : undefined });
+    });
+}
+
 function plainGet(port: number, path: string): Promise<EntrypointReply> {
     return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: "127.0.0.1", port, method: "GET", path, agent: false }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => {
-                const forwarded = res.headers["x-forwarded-request"];
-                resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers, forwarded: typeof forwarded === "string" ? forwarded : undefined });
-            });
-        });
+        const req = httpRequest({ host: "127.0.0.1", port, method: "GET", path, agent: false }, (res) => collectReply(res, resolve));
         req.on("error", reject);
         req.end();
     });
@@ -157,14 +160,7 @@ function send(
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.user !== undefined) headers.Authorization = `Basic ${Buffer.from(`${opts.user}:${opts.password ?? ""}`).toString("base64")}`;
     return new Promise((resolve, reject) => {
-        const req = request({ host: "127.0.0.1", port, method, path: uri, headers, servername: "localhost", rejectUnauthorized: false, agent: false }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => {
-                const forwarded = res.headers["x-forwarded-request"];
-                resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers, forwarded: typeof forwarded === "string" ? forwarded : undefined });
-            });
-        });
+        const req = request({ host: "127.0.0.1", port, method, path: uri, headers, servername: "localhost", rejectUnauthorized: false, agent: false }, (res) => collectReply(res, resolve));
         req.on("error", reject);
         req.end(opts.body);
     });
