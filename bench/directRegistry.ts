@@ -32,7 +32,7 @@ export interface DirectRegistryOptions {
 
 export async function startDirectRegistry(options: DirectRegistryOptions): Promise<DirectRegistry> {
     const document: Record<string, unknown> = {
-        ...registryConfigDocument({ logLevel: "warn" }),
+        ...registryConfigDocument({ logLevel: "warn", storage: { driver: "filesystem" } }),
     };
     const http = document.http as Record<string, unknown>;
     http.tls = { certificate: "/certs/server.crt", key: "/certs/server.key" };

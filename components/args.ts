@@ -61,8 +61,18 @@ export interface PrivateRegistryArgs {
     cors?: Cors;
     /** The web UI's settings. */
     ui?: Ui;
+    /**
+     * Registry containers behind the entrypoint, 1 to 8; replaced one at a time.
+     * @default 1
+     */
+    replicas?: number;
     /** The images to run, pinned by tag or digest. */
     images?: Images;
+    /**
+     * Where the registry keeps images.
+     * @default the `<name>-data` Docker volume
+     */
+    storage?: Storage;
     /** When garbage collection runs. */
     gc?: Gc;
     /** Which tags garbage collection deletes (none by default). */
@@ -92,6 +102,51 @@ export interface RegistryUser {
      * @default every repository
      */
     repositories?: string[];
+}
+
+export interface Storage {
+    /**
+     * `filesystem` (the `<name>-data` volume) or `s3`.
+     * @default "filesystem"
+     */
+    driver?: string;
+    /** The S3 bucket and how to reach it (driver `s3`). */
+    s3?: S3Storage;
+}
+
+export interface S3Storage {
+    /** The bucket, which must exist. */
+    bucket: string;
+    /**
+     * The bucket's region.
+     * @default "us-east-1"
+     */
+    region?: string;
+    /**
+     * Base URL of an S3-compatible store (path-style); `http://` turns TLS off.
+     * @default AWS S3
+     */
+    endpoint?: string;
+    /**
+     * Prefix under which the registry keeps everything, such as `/registry`.
+     * @default the bucket's root
+     */
+    rootDirectory?: string;
+    /**
+     * Multipart upload part size in MiB, 5 to 5120.
+     * @default 10
+     */
+    chunkSizeMiB?: number;
+    /**
+     * Access key id; made secret by the component.
+     * @default the host's AWS credentials
+     */
+    accessKey?: pulumi.Input<string>;
+    /**
+     * Secret access key; made secret by the component.
+     * @default the host's AWS credentials
+     */
+    secretKey?: pulumi.Input<string>;
 }
 
 export interface Metrics {

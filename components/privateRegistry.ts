@@ -45,7 +45,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly generatedPasswords: pulumi.Output<Record<string, string>>;
     /** A `docker login` command for the first user. */
     public readonly dockerLoginCommand: pulumi.Output<string>;
-    /** The Docker volume that holds the images (kept on destroy). */
+    /** The Docker volume that holds the images (kept on destroy); empty with S3 storage. */
     public readonly volumeName: pulumi.Output<string>;
     /** Runs garbage collection (with retention) now and prints its report. */
     public readonly gcCommand: pulumi.Output<string>;
@@ -61,14 +61,14 @@ export class PrivateRegistry extends pulumi.ComponentResource {
 
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
-        const registry = createRegistry(name, { settings: deployment.registry, metrics: deployment.metrics.enabled, network, labels }, this);
+        const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, metrics: deployment.metrics.enabled, network, labels }, this);
         const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, labels }, this);
         const maintenance = createMaintenance(name, {
-            settings: deployment.maintenance, image: registry.image, dataVolume: registry.volume, labels,
+            settings: deployment.maintenance, storage: deployment.storage, image: registry.image, dataVolume: registry.volume, labels,
         }, this);
         createEntrypoint(name, {
             settings: entrypoint, metrics: deployment.metrics, network, tls, labels, realm: `${name} registry`,
-            registry: registry.container, access, maintenanceVolume: maintenance.volume,
+            registryReplicas: registry.replicas, access, maintenanceVolume: maintenance.volume,
         }, this);
 
         const address = hostWithPort(registryHostName(entrypoint.topology), entrypoint.httpsPort);
@@ -79,7 +79,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         this.userNames = pulumi.output(users.names);
         this.generatedPasswords = users.generatedPasswords;
         this.dockerLoginCommand = pulumi.output(loginCommand(address, deployment));
-        this.volumeName = registry.volume.name;
+        this.volumeName = registry.volume?.name ?? pulumi.output("");
         this.gcCommand = pulumi.output(maintenance.runNowCommand);
         this.registerOutputs({
             registryUrl: this.registryUrl, uiUrl: this.uiUrl, registryAddress: this.registryAddress,

@@ -145,10 +145,10 @@ describe("program under the mock runtime", () => {
             ]);
         });
 
-        it("puts both containers on the private network, the registry under its alias", () => {
+        it("puts both containers on the private network, the registry under the shared alias and its replica's own", () => {
             const network = run.byName(`${name}-network`);
             assert.equal(network.inputs.driver, "bridge");
-            assert.deepEqual(container(run, "registry").inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["registry"] }]);
+            assert.deepEqual(container(run, "registry").inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["registry", "registry-1"] }]);
             assert.deepEqual(container(run, "ui").inputs.networksAdvanced, [{ name: `${name}-network` }]);
         });
 
@@ -156,7 +156,7 @@ describe("program under the mock runtime", () => {
             const registry = container(run, "registry");
             const config = parse(upload(registry, "/etc/docker/registry/config.yml").content);
             assert.equal(config.auth, undefined);
-            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml"]);
+            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml", "/usr/local/bin/registry-health"]);
             assert.equal(config.storage.delete.enabled, true);
             assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
             const envs = registry.inputs.envs as string[];
@@ -374,7 +374,7 @@ describe("program under the mock runtime", () => {
 
     it("metrics: the registry's debug listener on the private network, and the entrypoint's metrics port on its own bind address", async () => {
         const off = await runProgram(oneOriginConfig);
-        assert.equal(parse(upload(container(off, "registry"), "/etc/docker/registry/config.yml").content).http.debug, undefined);
+        assert.deepEqual(parse(upload(container(off, "registry"), "/etc/docker/registry/config.yml").content).http.debug, { addr: "127.0.0.1:5001" });
         assert.doesNotMatch(upload(container(off, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
         const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "10.0.0.5" }) });
         assert.equal(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).http.debug.addr, ":5001");
@@ -388,6 +388,52 @@ describe("program under the mock runtime", () => {
         const privateOnly = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true }) });
         assert.equal(container(privateOnly, "ui").inputs.ports && (container(privateOnly, "ui").inputs.ports as unknown[]).length, 2);
         assert.doesNotMatch(upload(container(privateOnly, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
+    });
+
+    it("replicas: each its own container with the shared alias and its own, one config and http secret, replaced one after another", async () => {
+        const run = await runProgram({ ...oneOriginConfig, replicas: "3", metrics: JSON.stringify({ enabled: true, port: 9091 }) });
+        const replicas = [`${name}-registry`, `${name}-registry-2`, `${name}-registry-3`].map((n) => run.byName(n));
+        assert.equal(run.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.startsWith(`${name}-registry`)).length, 3);
+        replicas.forEach((replica, i) => {
+            assert.deepEqual(replica.inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["registry", `registry-${i + 1}`] }]);
+            assert.deepEqual(replica.inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/var/lib/registry" }]);
+            assert.deepEqual(replica.inputs.uploads, replicas[0].inputs.uploads);
+            assert.deepEqual(replica.inputs.envs, replicas[0].inputs.envs, "one http secret: an upload may continue on another replica");
+            assert.ok(secretPaths(replica.rawInputs).includes("envs"));
+            // Each waits for the one before: an up that replaces them all replaces one at a time.
+            assert.deepEqual(replica.options.dependsOn, i === 0 ? [] : [replicas[i - 1].name]);
+            assert.equal(replica.options.deleteBeforeReplace, true);
+        });
+        assert.deepEqual(container(run, "ui").options.dependsOn, [...replicas.map((r) => r.name), `${name}-users`]);
+        const site = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
+        assert.match(site, /location ~ \^\/metrics\/replicas\/\(1\|2\|3\)\$/);
+    });
+
+    it("s3 storage: no data volume, the bucket in the registry's and the collector's config, the keys only as secret environment", async () => {
+        const accessKey = "AKIAIOSFODNN7EXAMPLE";
+        const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        const run = await runProgram({
+            ...oneOriginConfig, replicas: "2",
+            storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://10.0.0.7:7480", accessKey, secretKey } }),
+        }, { secretKeys: ["users", "storage"] });
+        assert.equal(run.resources.find((r) => r.name === `${name}-data`), undefined);
+        for (const role of ["registry", "maintenance"] as const) {
+            const resource = container(run, role);
+            assert.ok(!(resource.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/var/lib/registry"), `${role} mounts no data volume`);
+            const config = parse(upload(resource, "/etc/docker/registry/config.yml").content);
+            assert.equal(config.storage.s3.bucket, "acme-registry");
+            assert.equal(config.storage.s3.regionendpoint, "http://10.0.0.7:7480");
+            const envs = resource.inputs.envs as string[];
+            assert.ok(envs.includes(`REGISTRY_STORAGE_S3_ACCESSKEY=${accessKey}`) && envs.includes(`REGISTRY_STORAGE_S3_SECRETKEY=${secretKey}`), role);
+            assert.ok(secretPaths(resource.rawInputs).includes("envs"), `${role}: the keys are secret`);
+        }
+        assert.match(upload(container(run, "maintenance"), "/maintenance/gc.sh").content, /^STORAGE=s3$/m);
+        for (const resource of run.resources) {
+            const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
+            assert.ok(!plain.includes(secretKey) && !plain.includes(accessKey), `${resource.name} carries an S3 key in plaintext`);
+        }
+        assert.ok(!JSON.stringify(run.outputs).includes(secretKey));
+        assert.equal(run.outputs.volumeName, "");
     });
 
     it("a changed password, role or scope, or a new user, changes only the users container: never the registry or the entrypoint", async () => {

@@ -11,9 +11,10 @@ import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerPorts, paths, REGISTRY_ALIAS } from "../components/common/paths";
+import { containerPorts, paths, REGISTRY_ALIAS, REPLICA_ALIAS_PREFIX } from "../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
 import { MAINTENANCE_DIR } from "../components/maintenance/gcScript";
+import { MAX_REPLICAS } from "../components/registry/config";
 import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
 import { makeCertificate } from "./selfSignedCertificate";
 
@@ -23,6 +24,8 @@ export interface EntrypointReply {
     headers: Record<string, string | string[] | undefined>;
     /** What the stub registry received (`METHOD URI`), when the request got through. */
     forwarded?: string;
+    /** Which stub replica answered: 127.0.0.N for replica N. */
+    forwardedTo?: string;
 }
 
 export interface LocalEntrypoint {
@@ -68,6 +71,8 @@ function installScript(root: string): string {
     return relocate(renderInstallScript(), root).replace(/^exec sleep .*$/m, "");
 }
 
+const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
+
 /** `metrics`: where the metrics server listens, when the options render it. */
 export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number; paused?: number }): LocalEntrypoint {
     const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
@@ -83,8 +88,8 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         .replace(`listen ${containerPorts.uiHttp} default_server;`, `listen 127.0.0.1:${ports.http} default_server;`)
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
         .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
-        // The stub answers for the registry's debug listener too.
-        .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registryDebug}`, `http://127.0.0.1:${ports.upstream}`)
+        // The stub answers for each replica's debug listener too: replica N is 127.0.0.N.
+        .replaceAll(new RegExp(`http://${REPLICA_ALIAS_PREFIX}(\\d+|\\$1):${containerPorts.registryDebug}`, "g"), (_, replica: string) => `http://127.0.0.${replica}:${ports.upstream}`)
         .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics ?? 0};`)
         .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${ports.paused ?? ports.upstream + 100}`);
     writeFileSync(join(root, "site.conf"), site);
@@ -99,11 +104,12 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         `    client_body_temp_path ${join(root, "body")};`,
         `    proxy_temp_path ${join(root, "proxy")};`,
         `    include ${join(root, "site.conf")};`,
-        "    # The stub registry: says what it received.",
+        "    # The stub registry: says what it received, and as which replica (127.0.0.N).",
         "    server {",
-        `        listen 127.0.0.1:${ports.upstream};`,
+        ...STUB_REPLICAS.map((replica) => `        listen 127.0.0.${replica}:${ports.upstream};`),
         "        location / {",
         "            add_header X-Forwarded-Request \"$request_method $request_uri\" always;",
+        "            add_header X-Forwarded-To $server_addr always;",
         "            return 202 \"forwarded\";",
         "        }",
         "    }",
@@ -141,7 +147,11 @@ function collectReply(res: IncomingMessage, resolve: (reply: EntrypointReply) =>
     res.on("data", (c: Buffer) => chunks.push(c));
     res.on("end", () => {
         const forwarded = res.headers["x-forwarded-request"];
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers, forwarded: typeof forwarded === "string" ? forwarded : undefined });
+        const to = res.headers["x-forwarded-to"];
+        resolve({
+            status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers,
+            forwarded: typeof forwarded === "string" ? forwarded : undefined, forwardedTo: typeof to === "string" ? to : undefined,
+        });
     });
 }
 

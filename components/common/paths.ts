@@ -24,5 +24,12 @@ export const containerPorts = {
     uiHttps: 443,
 } as const;
 
-/** The network alias by which nginx reaches the registry. */
+/** The network alias by which nginx reaches the registry: every replica has it. */
 export const REGISTRY_ALIAS = "registry";
+
+/** One replica's own alias is this and its number (1-based), for what must reach one replica: its metrics. */
+export const REPLICA_ALIAS_PREFIX = `${REGISTRY_ALIAS}-`;
+
+export function replicaAlias(replica: number): string {
+    return `${REPLICA_ALIAS_PREFIX}${replica}`;
+}

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PrivateRegistryArgs } from "../args";
 import { editDistance } from "./editDistance";
 import { configKeys } from "./keys";
-import { plaintextSecretPaths } from "./plaintextSecrets";
+import { plaintextSecretPaths, S3_KEYS } from "./plaintextSecrets";
 import { ConfigProblem, formatProblems } from "./problems";
 import { stackConfigArgs, typedArgs, validateStackConfig } from "./stackConfig";
 import { Validator } from "./validator";
@@ -65,7 +65,7 @@ function warnAboutPlaintextSecrets(raw: Record<string, unknown>, project: string
         const who = index !== undefined && Array.isArray(users) ? ` (${String((users[Number(index)] as { name?: unknown })?.name)})` : "";
         const command = path === "tls.privateKey"
             ? `cat privkey.pem | pulumi config set -s ${stack} --secret --path tls.privateKey`
-            : `pulumi config set -s ${stack} --secret --path '${path}' <password>`;
+            : `pulumi config set -s ${stack} --secret --path '${path}' <${path.startsWith("storage.") ? "key" : "password"}>`;
         void pulumi.log.warn(`${path}${who} is stored in plaintext in Pulumi.${stack}.yaml; store it encrypted: ${command}`);
     }
 }
@@ -84,5 +84,7 @@ function plaintextBySdk(raw: Record<string, unknown>, plaintext: (key: string) =
         ? users.flatMap((u: { password?: unknown }, i: number) => (u?.password !== undefined ? [`users[${i}].password`] : []))
         : [];
     const tls = parsedValue(raw, "tls") as { mode?: string } | undefined;
-    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : [])];
+    const s3 = (parsedValue(raw, "storage") as { s3?: Record<string, unknown> } | undefined)?.s3;
+    const s3Paths = s3 && plaintext("storage") ? S3_KEYS.filter((key) => s3[key] !== undefined).map((key) => `storage.s3.${key}`) : [];
+    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : []), ...s3Paths];
 }

@@ -6,7 +6,7 @@
  */
 import { parse } from "yaml";
 
-/** Paths (`users[1].password`, `tls.privateKey`) of secret fields stored as plain strings. */
+/** Paths (`users[1].password`, `tls.privateKey`, `storage.s3.secretKey`) of secret fields stored as plain strings. */
 export function plaintextSecretPaths(stackFileText: string, project: string): string[] {
     const config = (parse(stackFileText) as { config?: Record<string, unknown> } | null)?.config ?? {};
     const paths: string[] = [];
@@ -18,8 +18,12 @@ export function plaintextSecretPaths(stackFileText: string, project: string): st
     }
     const tls = config[`${project}:tls`] as Record<string, unknown> | undefined;
     if (tls && typeof tls === "object" && isPlain(tls.privateKey)) paths.push("tls.privateKey");
+    const s3 = (config[`${project}:storage`] as { s3?: Record<string, unknown> } | undefined)?.s3;
+    for (const key of S3_KEYS) if (s3 && typeof s3 === "object" && isPlain(s3[key])) paths.push(`storage.s3.${key}`);
     return paths;
 }
+
+export const S3_KEYS = ["accessKey", "secretKey"] as const;
 
 function isPlain(value: unknown): boolean {
     return typeof value === "string" && value !== "";

@@ -12,6 +12,7 @@ import { readUi } from "../entrypoint/uiConfig";
 import { MaintenanceSettings, readMaintenance } from "../maintenance/config";
 import { MetricsSettings, readMetrics } from "../metrics/config";
 import { readRegistry, RegistrySettings } from "../registry/config";
+import { readStorage, StorageSettings } from "../storage/config";
 import { readTls, TlsSettings } from "../tls/config";
 import { readUsers, UsersSettings } from "../users/config";
 import { editDistance } from "./editDistance";
@@ -24,6 +25,7 @@ import { Validator } from "./validator";
 export interface Deployment {
     entrypoint: EntrypointSettings;
     registry: RegistrySettings;
+    storage: StorageSettings;
     tls: TlsSettings;
     users: UsersSettings;
     maintenance: MaintenanceSettings;
@@ -63,15 +65,16 @@ export function validateArgs(
     const cors = unreadable.has("cors") ? undefined : readCors(v, args.cors, endpoints?.topology, httpsPort);
     const ui = readUi(v, arg("ui"));
     const uiImage = readUiImage(v, images.ui);
-    const registry = readRegistry(v, args.registryLogLevel, images.registry);
+    const registry = readRegistry(v, args.registryLogLevel, images.registry, args.replicas);
+    const storage = readStorage(v, arg("storage"));
     const users = unreadable.has("users") ? { list: [], bcryptCost: v.integer("bcryptCost", args.bcryptCost) } : readUsers(v, args.users, args.bcryptCost);
     const tls = unreadable.has("tls") ? undefined : readTls(v, args.tls, endpoints && hostNames(endpoints.topology), ctx.now ?? new Date());
     const labels = readLabels(v, arg("labels"));
-    const maintenance = readMaintenance(v, arg("gc"), arg("retention"));
+    const maintenance = readMaintenance(v, arg("gc"), arg("retention"), storage.driver);
     const metrics = readMetrics(v, arg("metrics"), endpoints);
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, tls, users, maintenance, metrics, labels }, warnings: v.warnings };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, tls, users, maintenance, metrics, labels }, warnings: v.warnings };
 }
 
 /** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */

@@ -23,8 +23,8 @@ export interface EntrypointInputs {
     labels: LabelSets;
     /** The basic-auth realm browsers and `docker login` show. */
     realm: string;
-    /** Started after it: nginx resolves the registry by name. */
-    registry: docker.Container;
+    /** Started after them: nginx resolves the registry by name. */
+    registryReplicas: docker.Container[];
     /** The users' htpasswd and grants: mounted read-only, started after the users are installed. */
     access: UserAccessResources;
     /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
@@ -53,7 +53,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             { volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true },
         ],
         uploads: [
-            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port !== undefined }) },
+            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port === undefined ? undefined : { replicas: inputs.registryReplicas.length } }) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
         ],
@@ -65,6 +65,6 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         // user. The UI image owns its html and nginx folders by that user, so the root
         // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.
         capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"],
-        dependsOn: [inputs.registry, inputs.access.container],
+        dependsOn: [...inputs.registryReplicas, inputs.access.container],
     }, parent);
 }

@@ -27,8 +27,8 @@ export interface NginxConfigOptions {
     cors?: CorsSettings;
     /** The basic-auth realm browsers and `docker login` show. */
     realm: string;
-    /** Serve the metrics server (metrics.port). */
-    metricsServer?: boolean;
+    /** Serve the metrics server (metrics.port), for this many registry replicas. */
+    metricsServer?: { replicas: number };
 }
 
 /** How soon a client paused by garbage collection should retry. */
@@ -74,7 +74,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         blocks.push(httpsServer(topology.registryHost, [...registryLocations(options.cors), registryRootLocation()], true));
         blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
-    if (options.metricsServer) blocks.push(renderMetricsServer());
+    if (options.metricsServer) blocks.push(renderMetricsServer(options.metricsServer.replicas));
     return blocks.join("\n") + "\n";
 }
 
@@ -186,6 +186,11 @@ function registryApiLocation(cors: CorsSettings | undefined, realm: string): str
         "    proxy_busy_buffers_size 256k;",
         "    proxy_read_timeout 900s;",
         "    proxy_send_timeout 900s;",
+        "    # With replicas the name resolves to each of them (round robin): one that refuses the",
+        "    # connection (stopping, restarting) is skipped for the next. A request whose body was",
+        "    # sent is never resent (non_idempotent is off). A connect on the bridge takes microseconds.",
+        "    proxy_next_upstream error timeout;",
+        "    proxy_connect_timeout 5s;",
         "    # The registry sends nosniff too; hide it so answers carry exactly one.",
         "    proxy_hide_header X-Content-Type-Options;",
         "",

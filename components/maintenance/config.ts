@@ -3,6 +3,7 @@
  * deletes (none unless asked: user data is never deleted by default).
  */
 import { KeySpec } from "../config/keySpec";
+import { StorageDriver } from "../storage/config";
 import { Validator } from "../config/validator";
 
 /** Daily at a quiet hour (UTC). */
@@ -48,6 +49,11 @@ export interface MaintenanceSettings {
     schedule: string | undefined;
     dryRun: boolean;
     policies: RetentionPolicy[];
+    /**
+     * filesystem: the job reads the registry's files itself (retention, untagged images);
+     * s3: it runs the registry's own collector alone, which frees what deleted manifests leave.
+     */
+    storage: StorageDriver;
 }
 
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
@@ -55,14 +61,15 @@ const REPOSITORY_PATTERN = /^[a-z0-9._/*?-]+$/;
 /** Perl-style classes and groups that POSIX ERE (awk) does not have. */
 const NOT_ERE = /\\[dDwWsSbB]|\(\?|\*\?|\+\?|'/;
 
-export function readMaintenance(v: Validator, gc: unknown, retention: unknown): MaintenanceSettings {
+export function readMaintenance(v: Validator, gc: unknown, retention: unknown, storage: StorageDriver): MaintenanceSettings {
     const gcObj = v.object("gc", gc) ?? {};
     const retentionObj = v.object("retention", retention) ?? {};
-    return {
-        schedule: readSchedule(v, gcObj.schedule),
-        dryRun: v.boolean("retention.dryRun", retentionObj.dryRun),
-        policies: readPolicies(v, retentionObj.policies),
-    };
+    const policies = readPolicies(v, retentionObj.policies);
+    if (storage === "s3" && policies.length > 0) {
+        v.problem("retention.policies", "needs storage.driver filesystem for now: retention reads each tag's push time from the registry's files, which the job cannot list in a bucket yet (garbage collection itself works with s3)",
+            v.rm("retention.policies"));
+    }
+    return { schedule: readSchedule(v, gcObj.schedule), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun), policies, storage };
 }
 
 function readSchedule(v: Validator, given: unknown): string | undefined {

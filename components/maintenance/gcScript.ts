@@ -52,6 +52,8 @@ function header(settings: MaintenanceSettings): string {
         `PAUSE_FLAG='${PAUSE_FLAG}'`,
         `DRAIN_SECONDS=${DRAIN_SECONDS}`,
         `DRY_RUN=${settings.dryRun}`,
+        // s3: no files to read; the registry's collector alone, through the storage config.
+        `STORAGE=${settings.storage}`,
         `POLICY_COUNT=${settings.policies.length}`,
         "export POLICY_COUNT",
         ...policies,
@@ -97,6 +99,8 @@ keep_closure() {
 }
 
 blob_bytes() {
+    # Unknown in a bucket: the report says null.
+    [ "$STORAGE" = filesystem ] || return 0
     # %.0f, not %d: awk's %d wraps at 2 GiB.
     find "$ROOT/blobs" -name data -type f -exec stat -c %s {} + 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'
 }
@@ -179,13 +183,17 @@ run() {
     touch "$PAUSE_FLAG"
     sleep "$DRAIN_SECONDS"
     bytes_before=$(blob_bytes)
-    list_tags > "$WORK/tags"
-    cut -f1-3 "$WORK/tags" | decide > "$WORK/deleted"
-    delete_tags "$WORK/deleted"
-    # FILENAME, not NR == FNR: with nothing deleted the first file is empty, and NR == FNR
-    # would then hold for every tag, taking them all for deleted.
-    awk -F "$TAB" -v deleted="$WORK/deleted" 'FILENAME == deleted { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
-    remove_untagged "$WORK/remaining" > "$WORK/untagged"
+    : > "$WORK/deleted"
+    : > "$WORK/untagged"
+    if [ "$STORAGE" = filesystem ]; then
+        list_tags > "$WORK/tags"
+        cut -f1-3 "$WORK/tags" | decide > "$WORK/deleted"
+        delete_tags "$WORK/deleted"
+        # FILENAME, not NR == FNR: with nothing deleted the first file is empty, and NR == FNR
+        # would then hold for every tag, taking them all for deleted.
+        awk -F "$TAB" -v deleted="$WORK/deleted" 'FILENAME == deleted { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
+        remove_untagged "$WORK/remaining" > "$WORK/untagged"
+    fi
     gc_flags=
     [ "$DRY_RUN" != true ] || gc_flags=--dry-run
     if ! registry garbage-collect $gc_flags "$CONFIG" > "$WORK/gc.log" 2>&1; then
@@ -210,7 +218,7 @@ write_metrics() { # success window_seconds bytes_freed tags_deleted blobs_delete
         gauge registry_gc_last_success "1 if the last garbage collection succeeded, 0 if it failed." "$1"
         gauge registry_gc_last_dry_run "1 if the last garbage collection was a dry run." "$dry"
         gauge registry_gc_last_window_seconds "How long writes were paused." "$2"
-        gauge registry_gc_last_bytes_freed "Blob bytes the last collection freed." "$3"
+        [ -z "$3" ] || gauge registry_gc_last_bytes_freed "Blob bytes the last collection freed." "$3"
         gauge registry_gc_last_tags_deleted "Tags retention deleted in the last run." "$4"
         gauge registry_gc_last_blobs_deleted "Blobs the last collection deleted." "$5"
     } > "$STATE/metrics.prom.tmp"
@@ -231,11 +239,11 @@ report() {
         FILENAME ~ /untagged$/ && $1 == "repository" { repos = repos (repos == "" ? "" : ",") q($2); nrepos++ }
         END {
             printf "{\"event\":\"registry-gc\",\"dryRun\":%s,\"tagsDeleted\":%d,\"manifestsDeleted\":%d,\"blobsDeleted\":%d,", dry, ntags, nman, blobs
-            printf "\"bytesFreed\":%.0f,\"windowSeconds\":%.2f,\"repositoriesRemoved\":[%s],\"deletedTags\":[%s]}\n", before - after, ended - started, repos, tags
+            printf "\"bytesFreed\":%s,\"windowSeconds\":%.2f,\"repositoriesRemoved\":[%s],\"deletedTags\":[%s]}\n", before == "" ? "null" : sprintf("%.0f", before - after), ended - started, repos, tags
         }' "$WORK/deleted" "$WORK/untagged")
     echo "$line"
     echo "$line" > "$STATE/last-report.json"
-    write_metrics 1 "$(awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }')" "$(awk -v b="$3" -v a="$4" 'BEGIN { printf "%.0f", b - a }')" \
+    write_metrics 1 "$(awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }')" "$(awk -v b="$3" -v a="$4" 'BEGIN { if (b != "") printf "%.0f", b - a }')" \
         "$(wc -l < "$WORK/deleted")" "$(grep -c 'blob eligible for deletion' "$WORK/gc.log" || true)"
     if [ "${"$"}{GC_TRIGGER:-on-demand}" != schedule ]; then echo "$line" > /proc/1/fd/1; fi
 }`;

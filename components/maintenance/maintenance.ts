@@ -1,7 +1,7 @@
 /**
  * The maintenance part: a container from the registry's own image whose crond runs the
  * garbage-collection job on the schedule (`docker exec` runs it now), on the registry's
- * data volume. It shares a small volume with the entrypoint, whose nginx pauses writes
+ * data volume or bucket. It shares a small volume with the entrypoint, whose nginx pauses writes
  * while the job's flag file exists. No container gets the Docker socket.
  */
 import * as docker from "@pulumi/docker";
@@ -10,6 +10,8 @@ import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths } from "../common/paths";
 import { renderStorageConfig } from "../registry/registryConfig";
+import { StorageSettings } from "../storage/config";
+import { storageEnvironment } from "../storage/environment";
 import { MaintenanceSettings } from "./config";
 import { GC_SCRIPT, MAINTENANCE_DIR, PAUSE_FLAG, renderCrontab, renderGcScript } from "./gcScript";
 
@@ -18,7 +20,9 @@ const CRONTABS = "/maintenance/crontabs";
 export interface MaintenanceInputs {
     settings: MaintenanceSettings;
     image: docker.RemoteImage;
-    dataVolume: docker.Volume;
+    storage: StorageSettings;
+    /** The registry's volume (filesystem storage); absent with S3. */
+    dataVolume: docker.Volume | undefined;
     labels: LabelSets;
 }
 
@@ -42,13 +46,14 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
         // crond as PID 1 would ignore SIGTERM and be killed only after the grace period.
         init: true,
         volumes: [
-            { volumeName: inputs.dataVolume.name, containerPath: paths.registryData },
+            ...(inputs.dataVolume ? [{ volumeName: inputs.dataVolume.name, containerPath: paths.registryData }] : []),
             { volumeName: volume.name, containerPath: MAINTENANCE_DIR },
         ],
+        envs: storageEnvironment(inputs.storage),
         uploads: [
             { file: GC_SCRIPT, content: renderGcScript(inputs.settings), permissions: "0755" },
             { file: `${CRONTABS}/root`, content: renderCrontab(inputs.settings.schedule), permissions: "0600" },
-            { file: paths.registryConfig, content: renderStorageConfig() },
+            { file: paths.registryConfig, content: renderStorageConfig(inputs.storage) },
         ],
         healthCheck: ["CMD", "pidof", "crond"],
         startPeriod: "5s",

@@ -9,11 +9,11 @@ import { Endpoints } from "../entrypoint/config";
 export const metricsKeys: readonly KeySpec[] = [
     {
         key: "metrics.enabled", type: "boolean", default: false, example: "true",
-        description: "Turns on the registry's Prometheus metrics, at `http://registry:5001/metrics` on the stack's private network (`<stack>-network`), where a Prometheus container attached to it can scrape them. The registry's debug listener itself is never published: it also serves profiling endpoints.",
+        description: "Turns on the registry's Prometheus metrics, at `http://registry-<i>:5001/metrics` for replica i on the stack's private network (`<stack>-network`), where a Prometheus container attached to it can scrape them. The registry's debug listener itself is never published: it also serves profiling endpoints.",
     },
     {
         key: "metrics.port", type: "integer", default: 0, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "9091",
-        description: "Host port on which the entrypoint serves `/metrics` (the registry's) and `/metrics/gc` (the garbage collector's last run) over plain HTTP, and nothing else; `0` publishes none. Needs `metrics.enabled`.",
+        description: "Host port on which the entrypoint serves `/metrics/replicas/<i>` (registry replica i's), `/metrics` (the first replica's) and `/metrics/gc` (the garbage collector's last run) over plain HTTP, and nothing else; `0` publishes none. Needs `metrics.enabled`.",
     },
     {
         key: "metrics.bindAddress", type: "string", default: "127.0.0.1", example: "10.0.0.5",

@@ -1,17 +1,19 @@
 /**
  * The entrypoint's metrics server (only with `metrics.port`): plain HTTP on its own port,
- * serving exactly two things. `/metrics` is the registry's own, proxied from its debug
- * listener, whose other paths (pprof, expvar) stay unreachable; `/metrics/gc` is the
- * garbage collector's last run, from the file the maintenance job writes.
+ * serving exactly these. `/metrics/replicas/<i>` is registry replica i's own, proxied from
+ * its debug listener, whose other paths (pprof, expvar) stay unreachable; `/metrics` is the
+ * first replica's (all there is with one); `/metrics/gc` is the garbage collector's last
+ * run, from the file the maintenance job writes.
  */
-import { containerPorts, REGISTRY_ALIAS } from "../common/paths";
+import { containerPorts, REPLICA_ALIAS_PREFIX, replicaAlias } from "../common/paths";
 import { GC_METRICS_FILE, MAINTENANCE_DIR } from "../maintenance/gcScript";
 import { METRICS_PATH } from "../registry/registryConfig";
 
 /** Prometheus's text exposition format. */
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 
-export function renderMetricsServer(): string {
+export function renderMetricsServer(replicas: number): string {
+    const numbers = Array.from({ length: replicas }, (_, i) => i + 1);
     return [
         "# Metrics for Prometheus: the registry's and the garbage collector's, nothing else.",
         "server {",
@@ -21,7 +23,13 @@ export function renderMetricsServer(): string {
         "",
         `    location = ${METRICS_PATH} {`,
         "        # A variable: resolved per request, like the registry API's upstream.",
-        `        set $registry_metrics http://${REGISTRY_ALIAS}:${containerPorts.registryDebug}${METRICS_PATH};`,
+        `        set $registry_metrics http://${replicaAlias(1)}:${containerPorts.registryDebug}${METRICS_PATH};`,
+        "        proxy_pass $registry_metrics;",
+        "    }",
+        "",
+        "    # One replica's own (each has its alias): Prometheus scrapes each one.",
+        `    location ~ ^${METRICS_PATH}/replicas/(${numbers.join("|")})$ {`,
+        `        set $registry_metrics http://${REPLICA_ALIAS_PREFIX}$1:${containerPorts.registryDebug}${METRICS_PATH};`,
         "        proxy_pass $registry_metrics;",
         "    }",
         "",

@@ -1,19 +1,23 @@
 /**
- * The registry part: its image, its data volume (kept on destroy), its http secret and its
- * container, reachable only on the private network under the alias nginx proxies to. It
- * checks no passwords: the entrypoint in front of it does.
+ * The registry part: its image, its data volume (kept on destroy) or bucket, its http
+ * secret and its replicas, reachable only on the private network under the alias nginx
+ * proxies to. It checks no passwords: the entrypoint in front of it does.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hardenedContainer, httpHealth } from "../common/container";
+import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
-import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
+import { paths, REGISTRY_ALIAS, replicaAlias } from "../common/paths";
+import { StorageSettings } from "../storage/config";
+import { storageEnvironment } from "../storage/environment";
 import { RegistrySettings } from "./config";
+import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
 import { renderRegistryConfig } from "./registryConfig";
 
 export interface RegistryInputs {
     settings: RegistrySettings;
+    storage: StorageSettings;
     /** Prometheus metrics on the private network. */
     metrics: boolean;
     network: docker.Network;
@@ -21,8 +25,10 @@ export interface RegistryInputs {
 }
 
 export interface Registry {
-    container: docker.Container;
-    volume: docker.Volume;
+    /** In order: replica i + 1 is replaced only once replica i is healthy again. */
+    replicas: docker.Container[];
+    /** Absent with S3 storage. */
+    volume: docker.Volume | undefined;
     /** The maintenance job runs from the same image. */
     image: docker.RemoteImage;
 }
@@ -32,25 +38,39 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     // retainOnDelete on the volume itself (it is not inherited from a component's
     // options): `pulumi destroy` keeps the images; the next `up` adopts the volume by name.
     // ignoreChanges: stacks made before user labels left the volume keep theirs, without a diff.
-    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] });
+    const volume = inputs.storage.driver === "filesystem"
+        ? new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] })
+        : undefined;
     const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
+    // Shared by every replica: an upload started on one may continue on another.
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
-    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, metrics: inputs.metrics });
-    const container = hardenedContainer({
-        name: `${name}-registry`,
-        image: image.imageId,
-        labels: inputs.labels.container("registry"),
-        network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS] },
-        volumes: [{ volumeName: volume.name, containerPath: paths.registryData }],
-        uploads: [
-            { file: paths.registryConfig, content: config },
-        ],
-        envs: pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`.apply((env) => [env])),
-        healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.registry}/`),
-        startPeriod: "10s",
-        // The registry drains (http.draintimeout) on SIGTERM.
-        stopSignal: "SIGTERM",
-        // The registry runs as root on its own files and an unprivileged port: it needs no capability.
-    }, parent);
-    return { container, volume, image };
+    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, storage: inputs.storage, metrics: inputs.metrics });
+    const envs = pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
+        .apply(([secret, storage]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storage]));
+
+    const replicas: docker.Container[] = [];
+    for (let replica = 1; replica <= inputs.settings.replicas; replica++) {
+        replicas.push(hardenedContainer({
+            // The first keeps the name stacks made before replicas have: no replacement on upgrade.
+            name: replica === 1 ? `${name}-registry` : `${name}-registry-${replica}`,
+            image: image.imageId,
+            labels: inputs.labels.container("registry"),
+            // The shared alias spreads requests; the replica's own one reaches its metrics.
+            network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS, replicaAlias(replica)] },
+            volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : [],
+            uploads: [
+                { file: paths.registryConfig, content: config },
+                { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
+            ],
+            envs,
+            healthCheck: ["CMD", HEALTH_SCRIPT],
+            startPeriod: "10s",
+            // The registry drains (http.draintimeout) on SIGTERM.
+            stopSignal: "SIGTERM",
+            // One at a time: while one replica is replaced, the others serve.
+            dependsOn: replicas.slice(-1),
+            // The registry runs as root on its own files and an unprivileged port: it needs no capability.
+        }, parent));
+    }
+    return { replicas, volume, image };
 }

@@ -13,12 +13,24 @@
 import { stringify } from "yaml";
 import { DRAIN_SECONDS } from "../common/drain";
 import { containerPorts, paths } from "../common/paths";
+import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
 
 export interface RegistryConfigOptions {
     logLevel: LogLevel;
+    storage: StorageSettings;
     /** Prometheus metrics on the debug listener (private network only). */
     metrics?: boolean;
+}
+
+/** distribution 2.8's s3 driver parameters that we set (the keys come as environment, see ./registry.ts). */
+interface S3Parameters {
+    bucket: string;
+    region: string;
+    regionendpoint?: string;
+    secure: boolean;
+    rootdirectory?: string;
+    chunksize: number;
 }
 
 /** The subset of distribution 2.8's configuration that we set. */
@@ -26,7 +38,8 @@ interface RegistryConfigDocument {
     version: "0.1";
     log: { level: LogLevel; formatter: "text"; fields: Record<string, string> };
     storage: {
-        filesystem: { rootdirectory: string };
+        filesystem?: { rootdirectory: string };
+        s3?: S3Parameters;
         delete: { enabled: boolean };
         /** None: an in-memory blob cache outlives garbage collection (distribution#1803). */
         cache: Record<string, never>;
@@ -37,8 +50,11 @@ interface RegistryConfigDocument {
         headers: Record<string, string[]>;
         /** On SIGTERM, stop accepting and let requests in flight finish for this long. */
         draintimeout: string;
-        /** Also serves pprof and expvar: reachable on the private network only, never published. */
-        debug?: { addr: string; prometheus: { enabled: boolean; path: string } };
+        /**
+         * Serves /debug/health (the health check's reason), pprof and expvar: on loopback, or
+         * with metrics on the private network, never published.
+         */
+        debug: { addr: string; prometheus?: { enabled: boolean; path: string } };
     };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
 }
@@ -51,7 +67,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         version: "0.1",
         log: { level: options.logLevel, formatter: "text", fields: { service: "registry" } },
         storage: {
-            filesystem: { rootdirectory: paths.registryData },
+            ...storageDriver(options.storage),
             delete: { enabled: true },
             // No blob descriptor cache: after garbage collection a cached descriptor makes a
             // re-push say "Layer already exists" and pulls fail. Without it the registry
@@ -63,9 +79,26 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
             addr: `:${containerPorts.registry}`,
             headers: { "X-Content-Type-Options": ["nosniff"] },
             draintimeout: `${DRAIN_SECONDS}s`,
-            ...(options.metrics ? { debug: { addr: `:${containerPorts.registryDebug}`, prometheus: { enabled: true, path: METRICS_PATH } } } : {}),
+            debug: options.metrics
+                ? { addr: `:${containerPorts.registryDebug}`, prometheus: { enabled: true, path: METRICS_PATH } }
+                : { addr: `127.0.0.1:${containerPorts.registryDebug}` },
         },
         health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+    };
+}
+
+function storageDriver(storage: StorageSettings): Pick<RegistryConfigDocument["storage"], "filesystem" | "s3"> {
+    if (storage.driver === "filesystem") return { filesystem: { rootdirectory: paths.registryData } };
+    return {
+        s3: {
+            bucket: storage.bucket,
+            region: storage.region,
+            // Path-style URLs under this origin (2.8 has no forcepathstyle: an endpoint implies it).
+            ...(storage.endpoint ? { regionendpoint: storage.endpoint } : {}),
+            secure: storage.endpoint === undefined || storage.endpoint.startsWith("https:"),
+            ...(storage.rootDirectory ? { rootdirectory: storage.rootDirectory } : {}),
+            chunksize: storage.chunkSizeBytes,
+        },
     };
 }
 
@@ -77,7 +110,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
  * What `registry garbage-collect` reads: the storage section alone, so that a change to
  * the serving settings (the log level) does not replace the maintenance container.
  */
-export function renderStorageConfig(): string {
-    const { version, storage } = registryConfigDocument({ logLevel: "info" });
+export function renderStorageConfig(storageSettings: StorageSettings): string {
+    const { version, storage } = registryConfigDocument({ logLevel: "info", storage: storageSettings });
     return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify({ version, storage });
 }

@@ -134,6 +134,22 @@ const badInputs: BadInput[] = [
     { name: "user label that is one of the project's own", raw: { ...base, labels: JSON.stringify({ "private-registry.role": "x" }) }, key: 'labels["private-registry.role"]', message: /this project sets itself/ },
     { name: "structured key set without --path", raw: { ...base, "tls.mode": "provided" }, key: "tls.mode", message: /set without --path/ },
     { name: "misspelt key", raw: { ...base, bindAdress: "127.0.0.1" }, key: "bindAdress", message: /did you mean bindAddress\?/ },
+    { name: "replicas zero", raw: { ...base, replicas: "0" }, key: "replicas", message: /from 1 to 8/ },
+    { name: "replicas past the host's", raw: { ...base, replicas: "9" }, key: "replicas", message: /from 1 to 8: registry processes on this host/ },
+    { name: "unknown storage driver", raw: { ...base, storage: JSON.stringify({ driver: "gcs" }) }, key: "storage.driver", message: /filesystem, s3/ },
+    { name: "s3 without a bucket", raw: { ...base, storage: JSON.stringify({ driver: "s3" }) }, key: "storage.s3.bucket", message: /required with storage.driver s3/ },
+    { name: "s3 bucket with upper case", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "Acme_Registry" } }) }, key: "storage.s3.bucket", message: /not an S3 bucket name/ },
+    { name: "s3 bucket shaped like an IP address", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "10.0.0.1" } }) }, key: "storage.s3.bucket", message: /not an S3 bucket name/ },
+    { name: "s3 settings with the filesystem driver", raw: { ...base, storage: JSON.stringify({ s3: { bucket: "acme" } }) }, key: "storage.s3", message: /storage.driver is filesystem/ },
+    { name: "s3 endpoint with the bucket in its path", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "https://s3.example.com/acme" } }) }, key: "storage.s3.endpoint", message: /no path/ },
+    { name: "s3 endpoint without a scheme", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "s3.example.com" } }) }, key: "storage.s3.endpoint", message: /must be http:\/\/ or https:\/\// },
+    { name: "s3 region with a space", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", region: "eu central" } }) }, key: "storage.s3.region", message: /not a region name/ },
+    { name: "s3 root directory without its leading slash", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", rootDirectory: "registry/" } }) }, key: "storage.s3.rootDirectory", message: /absolute path/ },
+    { name: "s3 chunk size under S3's part minimum", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", chunkSizeMiB: 4 } }) }, key: "storage.s3.chunkSizeMiB", message: /5 to 5120: S3's smallest and largest multipart part/ },
+    { name: "s3 secret key without its access key", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } }) }, key: "storage.s3.accessKey", message: /keys go together/ },
+    { name: "s3 secret key with a newline", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI\n" } }) }, key: "storage.s3.secretKey", message: /control characters/ },
+    { name: "unknown s3 field", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", forcePathStyle: true } }) }, key: "storage.s3.forcePathStyle", message: /not a known key of storage.s3/ },
+    { name: "retention with s3 storage", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme" } }), retention: JSON.stringify({ policies: [{ keepLast: 5 }] }) }, key: "retention.policies", message: /needs storage.driver filesystem/ },
     { name: "label with a space", raw: { ...base, labels: JSON.stringify({ "my label": "x" }) }, key: 'labels["my label"]', message: /not a valid label name/ },
 ];
 
@@ -238,7 +254,7 @@ describe("stack config validation", () => {
         assert.match(problems[0].fix, /^pulumi config rm -s dev 'private-registy:host' && pulumi config set -s dev private-registry:host/);
     });
 
-    it("finds the passwords and keys stored in cleartext in a stack file, field by field", () => {
+    it("finds the passwords and keys (users', TLS, S3) stored in cleartext in a stack file, field by field", () => {
         const stackFile = [
             "config:",
             "  private-registry:users:",
@@ -253,8 +269,15 @@ describe("stack config validation", () => {
             "    certificate: PEM",
             "    privateKey:",
             "      secure: v1:BBBB",
+            "  private-registry:storage:",
+            "    driver: s3",
+            "    s3:",
+            "      bucket: acme-registry",
+            "      accessKey:",
+            "        secure: v1:DDDD",
+            "      secretKey: a-cleartext-secret-key",
         ].join("\n");
-        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password"]);
+        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password", "storage.s3.secretKey"]);
         assert.deepEqual(plaintextSecretPaths("config:\n  private-registry:users:\n    secure: v1:CCCC\n", "private-registry"), []);
     });
 
@@ -293,11 +316,31 @@ describe("stack config validation", () => {
         assert.match(text, /^Stack "dev" has 3 invalid config values; nothing was created\./);
     });
 
+    it("reads S3 storage with its defaults, normalizes the endpoint, and keeps the keys as given", () => {
+        const result = validateStackConfig({
+            ...base, replicas: "3",
+            storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "HTTPS://S3.Example.com:443/", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } }),
+        }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+        assert.equal(result.deployment.registry.replicas, 3);
+        assert.deepEqual(result.deployment.storage, {
+            driver: "s3", bucket: "acme-registry", region: "us-east-1", endpoint: "https://s3.example.com", rootDirectory: undefined,
+            chunkSizeBytes: 10 * 1024 * 1024, credentials: { accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
+        });
+        assert.equal(result.deployment.maintenance.storage, "s3");
+    });
+
     it("never echoes a password or private key in a problem", () => {
         const secretPassword = "short-secret";
-        const problems = problemsOf({ users: JSON.stringify([{ name: "admin", password: secretPassword }]), tls: JSON.stringify({ mode: "provided", certificate: "x", privateKey: "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----" }) });
+        const secretKey = "wJalrXUtnFEMI K7MDENG";
+        const problems = problemsOf({
+            users: JSON.stringify([{ name: "admin", password: secretPassword }]),
+            tls: JSON.stringify({ mode: "provided", certificate: "x", privateKey: "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----" }),
+            storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey } }),
+        });
         const text = formatProblems(problems, stack);
-        assert.ok(problems.length >= 2);
+        assert.ok(problems.length >= 3);
+        assert.ok(!text.includes(secretKey));
         assert.ok(!text.includes(secretPassword));
         assert.ok(!text.includes("c2VjcmV0LWtleS1ieXRlcw=="));
     });

@@ -1,6 +1,7 @@
 /**
- * The entrypoint's metrics server on the real nginx (rendered config, a stub registry):
- * exactly the registry's /metrics and the collector's /metrics/gc, nothing else.
+ * The entrypoint's metrics server on the real nginx (rendered config, a stub registry whose
+ * replica N answers on 127.0.0.N): exactly each registry replica's /metrics and the
+ * collector's /metrics/gc, nothing else.
  */
 import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
@@ -16,16 +17,31 @@ describe("metrics server in the entrypoint's nginx (real nginx)", function () {
         requireTool(this, "nginx", "nginx");
         requireTool(this, "openssl", "openssl");
         entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry", metricsServer: true },
+            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry", metricsServer: { replicas: 3 } },
             { https: 18744, http: 18782, upstream: 18783, metrics: 18784 },
         );
     });
     after(() => entrypoint?.stop());
 
-    it("proxies /metrics to the registry's debug listener, as /metrics", async () => {
+    it("proxies /metrics to the first replica's debug listener, as /metrics", async () => {
         const reply = await entrypoint.getMetrics("/metrics");
         assert.equal(reply.status, 202);
         assert.equal(reply.forwarded, "GET /metrics");
+        assert.equal(reply.forwardedTo, "127.0.0.1");
+    });
+
+    it("proxies /metrics/replicas/N to replica N's own, for each replica and no other number", async () => {
+        for (const replica of [1, 2, 3]) {
+            const reply = await entrypoint.getMetrics(`/metrics/replicas/${replica}`);
+            assert.equal(reply.status, 202, `replica ${replica}`);
+            assert.equal(reply.forwarded, "GET /metrics", `replica ${replica}`);
+            assert.equal(reply.forwardedTo, `127.0.0.${replica}`, `replica ${replica}`);
+        }
+        for (const path of ["/metrics/replicas/4", "/metrics/replicas/0", "/metrics/replicas/12", "/metrics/replicas/", "/metrics/replicas/1/x", "/metrics/replicas/1%2F"]) {
+            const reply = await entrypoint.getMetrics(path);
+            assert.equal(reply.status, 404, path);
+            assert.equal(reply.forwarded, undefined, path);
+        }
     });
 
     it("answers nothing else of the debug listener: pprof and expvar stay on the private network", async () => {

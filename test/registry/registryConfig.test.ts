@@ -1,9 +1,15 @@
 import { strict as assert } from "node:assert";
 import { parse } from "yaml";
-import { renderRegistryConfig } from "../../components/registry/registryConfig";
+import { renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
+import { S3Storage, StorageSettings } from "../../components/storage/config";
 
 describe("registry config renderer", () => {
-    const text = renderRegistryConfig({ logLevel: "warn" });
+    const filesystem: StorageSettings = { driver: "filesystem" };
+    const s3: S3Storage = {
+        driver: "s3", bucket: "acme-registry", region: "eu-central-1", endpoint: "http://10.0.0.7:7480", rootDirectory: "/registry",
+        chunkSizeBytes: 32 * 1024 * 1024, credentials: { accessKey: "AKIAEXAMPLEACCESSKEY", secretKey: "example-secret-key-never-in-the-file" },
+    };
+    const text = renderRegistryConfig({ logLevel: "warn", storage: filesystem });
     const config = parse(text);
 
     it("parses as YAML with distribution's schema version", () => {
@@ -16,16 +22,35 @@ describe("registry config renderer", () => {
         assert.equal(config.auth, undefined);
     });
 
-    it("listens on :5000 only, sends nosniff, and has no debug listener to publish", () => {
+    it("listens on :5000, sends nosniff, and keeps the debug listener (the health check's reason) on loopback", () => {
         assert.equal(config.http.addr, ":5000");
         assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
-        assert.equal(config.http.debug, undefined);
+        assert.deepEqual(config.http.debug, { addr: "127.0.0.1:5001" });
     });
 
-    it("with metrics, serves Prometheus metrics on the debug listener (never published: it also serves pprof)", () => {
-        const withMetrics = parse(renderRegistryConfig({ logLevel: "warn", metrics: true }));
+    it("with metrics, serves Prometheus metrics on the debug listener, on the private network (never published: it also serves pprof)", () => {
+        const withMetrics = parse(renderRegistryConfig({ logLevel: "warn", storage: filesystem, metrics: true }));
         assert.deepEqual(withMetrics.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
-        assert.equal(parse(renderRegistryConfig({ logLevel: "warn", metrics: false })).http.debug, undefined);
+        assert.deepEqual(parse(renderRegistryConfig({ logLevel: "warn", storage: filesystem, metrics: false })).http.debug, { addr: "127.0.0.1:5001" });
+    });
+
+    it("with s3, renders distribution's s3 parameters (path-style through regionendpoint, TLS from the scheme) and no filesystem", () => {
+        const withS3 = parse(renderRegistryConfig({ logLevel: "warn", storage: s3 }));
+        assert.deepEqual(withS3.storage.s3, {
+            bucket: "acme-registry", region: "eu-central-1", regionendpoint: "http://10.0.0.7:7480", secure: false, rootdirectory: "/registry", chunksize: 33554432,
+        });
+        assert.equal(withS3.storage.filesystem, undefined);
+        assert.equal(withS3.storage.delete.enabled, true);
+        const aws = parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, endpoint: undefined, rootDirectory: undefined } }));
+        assert.deepEqual(aws.storage.s3, { bucket: "acme-registry", region: "eu-central-1", secure: true, chunksize: 33554432 });
+        assert.equal(parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, endpoint: "https://s3.example.com" } })).storage.s3.secure, true);
+    });
+
+    it("keeps the S3 keys out of the registry's and the collector's files (they come as secret environment)", () => {
+        for (const rendered of [renderRegistryConfig({ logLevel: "warn", storage: s3 }), renderStorageConfig(s3)]) {
+            assert.doesNotMatch(rendered, /AKIAEXAMPLEACCESSKEY|example-secret-key|accesskey|secretkey/i);
+        }
+        assert.deepEqual(parse(renderStorageConfig(s3)).storage.s3.bucket, "acme-registry");
     });
 
     it("keeps the http secret out of the file (it is a Pulumi secret, the file is not)", () => {
