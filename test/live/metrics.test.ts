@@ -4,12 +4,8 @@
  * collector's last run, and nothing of the debug listener published.
  */
 import { strict as assert } from "node:assert";
-import { ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { get, LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { RegistryClient } from "../../testkit/live/registryClient";
 import { requireTool } from "../../testkit/requireTool";
 
@@ -19,8 +15,7 @@ const PROMETHEUS_PORT = 19190;
 
 describe("live: metrics", function () {
     let live: LiveDeployment;
-    let prometheus: ChildProcess | undefined;
-    let prometheusDir: string | undefined;
+    let prometheus: LocalPrometheus | undefined;
 
     before(async function () {
         requireDocker(this);
@@ -38,48 +33,29 @@ describe("live: metrics", function () {
     });
 
     after(async function () {
-        prometheus?.kill("SIGTERM");
-        if (prometheusDir) rmSync(prometheusDir, { recursive: true, force: true });
+        prometheus?.stop();
         if (!live) return;
         await live.destroy().catch((e) => console.error(e));
         await LiveDeployment.clearLeftovers();
     });
 
     it("Prometheus scrapes the registry's request counters and the collector's last run through the metrics port", async () => {
-        prometheusDir = mkdtempSync(join(tmpdir(), "prometheus-"));
-        writeFileSync(join(prometheusDir, "prometheus.yml"), [
-            "global: { scrape_interval: 1s }",
-            "scrape_configs:",
+        prometheus = startPrometheus(PROMETHEUS_PORT, [
             "  - job_name: registry",
             `    static_configs: [{ targets: ["127.0.0.1:${METRICS_PORT}"] }]`,
             "  - job_name: registry-gc",
             "    metrics_path: /metrics/gc",
             `    static_configs: [{ targets: ["127.0.0.1:${METRICS_PORT}"] }]`,
-        ].join("\n"));
-        const log = openSync(join(prometheusDir, "prometheus.log"), "w");
-        prometheus = spawn("prometheus", [
-            `--config.file=${join(prometheusDir, "prometheus.yml")}`, `--storage.tsdb.path=${join(prometheusDir, "data")}`,
-            `--web.listen-address=127.0.0.1:${PROMETHEUS_PORT}`,
-        ], { stdio: ["ignore", log, log] });
-        const query = async (promql: string) => {
-            const reply = await get(PROMETHEUS_PORT, `/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => undefined);
-            return reply?.status === 200 ? (JSON.parse(reply.body).data.result as { metric: Record<string, string>; value: [number, string] }[]) : [];
-        };
-        const deadline = Date.now() + 60_000;
-        let requests: Awaited<ReturnType<typeof query>> = [];
-        let gc: Awaited<ReturnType<typeof query>> = [];
-        while (Date.now() < deadline && (requests.length === 0 || gc.length === 0)) {
-            await new Promise((r) => setTimeout(r, 1000));
-            requests = await query('sum by (handler, code, method) (registry_http_requests_total{job="registry"})');
-            gc = await query('registry_gc_last_success{job="registry-gc"}');
-        }
-        assert.ok(requests.length > 0, `no registry_http_requests_total scraped: ${readFileSync(join(prometheusDir, "prometheus.log"), "utf8").slice(-2000)}`);
+        ]);
+        const requests = await prometheus.waitFor('sum by (handler, code, method) (registry_http_requests_total{job="registry"})', (r) => r.length > 0);
+        const gc = await prometheus.waitFor('registry_gc_last_success{job="registry-gc"}', (r) => r.length > 0);
+        assert.ok(requests.length > 0, `no registry_http_requests_total scraped: ${prometheus.logTail()}`);
         const manifestGets = requests.filter((r) => r.metric.handler === "manifest" && r.metric.method === "get" && r.metric.code === "200");
         assert.ok(manifestGets.length === 1 && Number(manifestGets[0].value[1]) >= 1, JSON.stringify(requests));
         assert.deepEqual(gc.map((r) => r.value[1]), ["1"]);
-        const freed = await query('registry_gc_last_bytes_freed{job="registry-gc"}');
+        const freed = await prometheus.query('registry_gc_last_bytes_freed{job="registry-gc"}');
         assert.ok(Number(freed[0]?.value[1]) >= 64 * 1024, JSON.stringify(freed));
-        const up = await query("up");
+        const up = await prometheus.query("up");
         assert.deepEqual(up.map((r) => [r.metric.job, r.value[1]]).sort(), [["registry", "1"], ["registry-gc", "1"]]);
     });
 
@@ -93,15 +69,3 @@ describe("live: metrics", function () {
         for (const path of ["/debug/pprof/", "/debug/vars"]) assert.equal((await get(METRICS_PORT, path)).status, 404, path);
     });
 });
-
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
-            let body = "";
-            res.on("data", (c) => { body += c; });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on("error", reject);
-        req.end();
-    });
-}
