@@ -138,6 +138,11 @@ export interface S3Storage {
      */
     chunkSizeMiB?: number;
     /**
+     * Send clients to the store for layer downloads (presigned URLs); they must reach the endpoint.
+     * @default false
+     */
+    redirect?: boolean;
+    /**
      * Access key id; made secret by the component.
      * @default the host's AWS credentials
      */

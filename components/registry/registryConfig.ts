@@ -40,6 +40,8 @@ interface RegistryConfigDocument {
     storage: {
         filesystem?: { rootdirectory: string };
         s3?: S3Parameters;
+        /** S3 only: off serves blobs itself instead of redirecting clients to presigned URLs. */
+        redirect?: { disable: boolean };
         delete: { enabled: boolean };
         /** None: an in-memory blob cache outlives garbage collection (distribution#1803). */
         cache: Record<string, never>;
@@ -87,7 +89,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
     };
 }
 
-function storageDriver(storage: StorageSettings): Pick<RegistryConfigDocument["storage"], "filesystem" | "s3"> {
+function storageDriver(storage: StorageSettings): Pick<RegistryConfigDocument["storage"], "filesystem" | "s3" | "redirect"> {
     if (storage.driver === "filesystem") return { filesystem: { rootdirectory: paths.registryData } };
     return {
         s3: {
@@ -99,6 +101,7 @@ function storageDriver(storage: StorageSettings): Pick<RegistryConfigDocument["s
             ...(storage.rootDirectory ? { rootdirectory: storage.rootDirectory } : {}),
             chunksize: storage.chunkSizeBytes,
         },
+        redirect: { disable: !storage.redirect },
     };
 }
 

@@ -40,6 +40,10 @@ export const storageKeys: readonly KeySpec[] = [
         description: "Size of the parts in which the registry uploads large layers. Larger parts: fewer requests, more memory per upload in flight.",
     },
     {
+        key: "storage.s3.redirect", type: "boolean", default: false, example: "true",
+        description: "Send clients to the store for layer downloads (presigned URLs), which spares the registry the traffic but needs every client to reach the endpoint itself. Off: layers flow through the registry, wherever it is reachable.",
+    },
+    {
         key: "storage.s3.accessKey", type: "string", secret: true, defaultText: "(the host's AWS credentials)", example: "AKIAIOSFODNN7EXAMPLE",
         description: "Access key id. Omit both keys to use the AWS SDK's default credentials (an instance role, for example).",
     },
@@ -57,6 +61,8 @@ export interface S3Storage {
     endpoint: string | undefined;
     rootDirectory: string | undefined;
     chunkSizeBytes: number;
+    /** Clients download layers from the store directly (presigned URLs). */
+    redirect: boolean;
     /** Both or neither; may be Outputs of other resources. */
     credentials: { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> } | undefined;
 }
@@ -83,6 +89,7 @@ export function readStorage(v: Validator, given: unknown): StorageSettings {
         endpoint: endpoint(v, s3.endpoint),
         rootDirectory: pattern(v, "storage.s3.rootDirectory", s3.rootDirectory, ROOT_DIRECTORY, "must be an absolute path of letters, digits, '.', '_' and '-' (such as /registry), without a trailing '/'"),
         chunkSizeBytes: v.integer("storage.s3.chunkSizeMiB", s3.chunkSizeMiB) * 1024 * 1024,
+        redirect: v.boolean("storage.s3.redirect", s3.redirect),
         credentials: credentials(v, s3.accessKey, s3.secretKey),
     };
 }

@@ -325,7 +325,7 @@ describe("stack config validation", () => {
         assert.equal(result.deployment.registry.replicas, 3);
         assert.deepEqual(result.deployment.storage, {
             driver: "s3", bucket: "acme-registry", region: "us-east-1", endpoint: "https://s3.example.com", rootDirectory: undefined,
-            chunkSizeBytes: 10 * 1024 * 1024, credentials: { accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
+            chunkSizeBytes: 10 * 1024 * 1024, redirect: false, credentials: { accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
         });
         assert.equal(result.deployment.maintenance.storage, "s3");
     });

@@ -7,7 +7,7 @@ describe("registry config renderer", () => {
     const filesystem: StorageSettings = { driver: "filesystem" };
     const s3: S3Storage = {
         driver: "s3", bucket: "acme-registry", region: "eu-central-1", endpoint: "http://10.0.0.7:7480", rootDirectory: "/registry",
-        chunkSizeBytes: 32 * 1024 * 1024, credentials: { accessKey: "AKIAEXAMPLEACCESSKEY", secretKey: "example-secret-key-never-in-the-file" },
+        chunkSizeBytes: 32 * 1024 * 1024, redirect: false, credentials: { accessKey: "AKIAEXAMPLEACCESSKEY", secretKey: "example-secret-key-never-in-the-file" },
     };
     const text = renderRegistryConfig({ logLevel: "warn", storage: filesystem });
     const config = parse(text);
@@ -40,6 +40,10 @@ describe("registry config renderer", () => {
             bucket: "acme-registry", region: "eu-central-1", regionendpoint: "http://10.0.0.7:7480", secure: false, rootdirectory: "/registry", chunksize: 33554432,
         });
         assert.equal(withS3.storage.filesystem, undefined);
+        // Layers flow through the registry unless asked: clients may not reach a private store.
+        assert.deepEqual(withS3.storage.redirect, { disable: true });
+        assert.deepEqual(parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, redirect: true } })).storage.redirect, { disable: false });
+        assert.equal(config.storage.redirect, undefined);
         assert.equal(withS3.storage.delete.enabled, true);
         const aws = parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, endpoint: undefined, rootDirectory: undefined } }));
         assert.deepEqual(aws.storage.s3, { bucket: "acme-registry", region: "eu-central-1", secure: true, chunksize: 33554432 });
