@@ -156,7 +156,7 @@ export interface S3Storage {
 
 export interface Metrics {
     /**
-     * The registry's Prometheus metrics at `http://registry:5001/metrics` on the private network.
+     * The registry's Prometheus metrics at `http://registry-<i>:5001/metrics` (replica i) on the private network.
      * @default false
      */
     enabled?: boolean;

@@ -64,7 +64,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, metrics: deployment.metrics.enabled, network, labels }, this);
         const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, labels }, this);
         const maintenance = createMaintenance(name, {
-            settings: deployment.maintenance, storage: deployment.storage, image: registry.image, dataVolume: registry.volume, labels,
+            settings: deployment.maintenance, storage: deployment.storage, network, image: registry.image, dataVolume: registry.volume, labels,
         }, this);
         createEntrypoint(name, {
             settings: entrypoint, metrics: deployment.metrics, network, tls, labels, realm: `${name} registry`,

@@ -415,7 +415,7 @@ describe("program under the mock runtime", () => {
         const run = await runProgram({
             ...oneOriginConfig, replicas: "2",
             storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://10.0.0.7:7480", accessKey, secretKey } }),
-        }, { secretKeys: ["users", "storage"] });
+        });
         assert.equal(run.resources.find((r) => r.name === `${name}-data`), undefined);
         for (const role of ["registry", "maintenance"] as const) {
             const resource = container(run, role);
@@ -428,6 +428,9 @@ describe("program under the mock runtime", () => {
             assert.ok(secretPaths(resource.rawInputs).includes("envs"), `${role}: the keys are secret`);
         }
         assert.match(upload(container(run, "maintenance"), "/maintenance/gc.sh").content, /^STORAGE=s3$/m);
+        // The collector reaches the store; with the filesystem it has no network at all.
+        assert.deepEqual(container(run, "maintenance").inputs.networksAdvanced, [{ name: `${name}-network` }]);
+        assert.equal(container(await runProgram(oneOriginConfig), "maintenance").inputs.networkMode, "none");
         for (const resource of run.resources) {
             const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
             assert.ok(!plain.includes(secretKey) && !plain.includes(accessKey), `${resource.name} carries an S3 key in plaintext`);

@@ -33,6 +33,7 @@ PACKAGES=(
     docker.io iptables cgroupfs-mount ca-certificates curl openssl
     nginx busybox-static docker-registry
     apache2-utils skopeo wrk chromium fonts-liberation prometheus
+    ceph-mon ceph-osd radosgw ceph-common s3cmd
 )
 
 log() { printf '[provision %s] %s\n' "$(date +%T)" "$*" >&2; }

@@ -1,0 +1,261 @@
+/**
+ * Scale-out on a real engine: two registry replicas behind the entrypoint, keeping the
+ * images in a real S3 store (Ceph's RADOS Gateway from Debian, test/live/env/s3.sh).
+ * Each replica serves the other's pushes; the entrypoint spreads requests and survives a
+ * replica killed under load; an up replaces the replicas one at a time under load;
+ * deleting and collecting frees objects in the bucket; destroy + up serves the same
+ * images; a missing bucket makes a replica unhealthy with the reason in its log;
+ * Prometheus scrapes each replica.
+ */
+import { strict as assert } from "node:assert";
+import { randomBytes } from "node:crypto";
+import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
+import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
+import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
+import { requireTool } from "../../testkit/requireTool";
+
+const PORT = 18743;
+const METRICS_PORT = 18792;
+const PROMETHEUS_PORT = 19191;
+const REPLICAS = 2;
+const BLOBS_PREFIX = "registry/docker/registry/v2/blobs/";
+
+describe("live: scale-out (replicas on S3)", function () {
+    let live: LiveDeployment;
+    let store: S3Store;
+    let admin: RegistryClient;
+    let prometheus: LocalPrometheus | undefined;
+    const bucket = `pr-live-${process.pid}`;
+    const replicaNames = () => Array.from({ length: REPLICAS }, (_, i) => (i === 0 ? live.containerName("registry") : `${live.containerName("registry")}-${i + 1}`));
+    const config = (overrides: Record<string, unknown> = {}) => liveConfig({
+        httpsPort: PORT, httpPort: PORT + 37, replicas: REPLICAS, gc: { schedule: "off" }, metrics: { enabled: true, port: METRICS_PORT },
+        storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: store.secretKey } },
+        ...overrides,
+    });
+
+    before(async function () {
+        requireDocker(this);
+        requireTool(this, "radosgw", "radosgw");
+        requireTool(this, "s3cmd", "s3cmd");
+        await LiveDeployment.clearLeftovers();
+        store = startS3Store();
+        s3cmd(store, ["mb", `s3://${bucket}`]);
+        live = new LiveDeployment("scale", config());
+        await live.up();
+        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+    });
+
+    after(async function () {
+        prometheus?.stop();
+        if (live) {
+            await live.destroy().catch((e) => console.error(e));
+            await LiveDeployment.clearLeftovers();
+        }
+        if (store) s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
+    });
+
+    it("keeps the images in the bucket, on no volume, and each replica serves what was pushed through any (digests verified)", async () => {
+        const pushed = await admin.pushRandomImage("scale/app", "1", 6 * 1024 * 1024);
+        assert.equal(live.outputs.volumeName, "");
+        assert.equal((await dockerCli(["volume", "ls", "-q", "--filter", "name=scale-data"])).trim(), "");
+        const keys = listObjects(store, bucket, BLOBS_PREFIX).map((o) => o.key);
+        assert.ok(keys.some((k) => k.endsWith(`/${layerOf(pushed).slice("sha256:".length)}/data`)), `layer not in the bucket: ${keys.join(", ")}`);
+        for (const replica of [1, 2]) {
+            assert.deepEqual(await pullFromReplica(live, replica, "scale/app", "1"), pushed.manifestDigest, `replica ${replica}`);
+        }
+    });
+
+    it("spreads requests over every replica", async () => {
+        const before = await Promise.all(replicaNames().map(completedRequests));
+        for (let i = 0; i < 40; i++) assert.equal((await admin.request("HEAD", "/v2/scale/app/manifests/1", { Accept: MANIFEST_V2 })).status, 200);
+        const after = await Promise.all(replicaNames().map(completedRequests));
+        after.forEach((count, i) => assert.ok(count - before[i] >= 5, `replica ${i + 1} served ${count - before[i]} of 40`));
+    });
+
+    it("a replica killed under load: no pull fails (the entrypoint goes to the other), and the engine restarts it", async () => {
+        const victim = replicaNames()[1];
+        const restartsBefore = Number((await dockerCli(["inspect", "-f", "{{.RestartCount}}", victim])).trim());
+        const { failures, counts } = await underLoad(admin, false, async () => {
+            await new Promise((r) => setTimeout(r, 1500));
+            const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", victim])).trim();
+            process.kill(Number(pid), "SIGKILL");
+            await waitHealthy(victim, restartsBefore + 1);
+            await new Promise((r) => setTimeout(r, 1500));
+        });
+        console.log(`      ${counts.pulls} pulls verified while ${victim} was killed and restarted, ${failures.length} failed`);
+        assert.deepEqual(failures, []);
+        assert.ok(counts.pulls >= 20, JSON.stringify(counts));
+    });
+
+    it("an up that changes the registry's config replaces the replicas one at a time: no pull or push fails", async () => {
+        const ids = await Promise.all(replicaNames().map((n) => containerId(n)));
+        let report: Awaited<ReturnType<LiveDeployment["up"]>> | undefined;
+        const { failures, counts } = await underLoad(admin, true, async () => {
+            await new Promise((r) => setTimeout(r, 1500));
+            report = await live.up(config({ registryLogLevel: "warn" }));
+            await new Promise((r) => setTimeout(r, 1500));
+        });
+        console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the rolling replacement, ${failures.length} failed`);
+        assert.deepEqual(failures, []);
+        assert.ok(counts.pulls >= 10 && counts.pushes >= 5, JSON.stringify(counts));
+        assert.deepEqual([...(report?.replaced ?? [])].sort(), replicaNames().sort());
+        const after = await Promise.all(replicaNames().map((n) => containerId(n)));
+        after.forEach((id, i) => assert.notEqual(id, ids[i], `replica ${i + 1} was not replaced`));
+        // One at a time: the second was created only once the first was running again.
+        const [first, second] = await Promise.all(replicaNames().map((n) => inspect(n)));
+        assert.ok(Date.parse(second.Created) > Date.parse(first.State.StartedAt), `${second.Created} <= ${first.State.StartedAt}`);
+        const preview = await live.preview(config({ registryLogLevel: "warn" }));
+        assert.deepEqual({ replaced: preview.replaced, created: preview.created, updated: preview.updated }, { replaced: [], created: [], updated: [] });
+    });
+
+    it("Prometheus scrapes registry_http_requests_total from each replica through the metrics port", async () => {
+        prometheus = startPrometheus(PROMETHEUS_PORT, [
+            "  - job_name: registry",
+            "    static_configs:",
+            ...[1, 2].flatMap((replica) => [
+                `      - targets: ["127.0.0.1:${METRICS_PORT}"]`,
+                `        labels: { __metrics_path__: /metrics/replicas/${replica}, replica: "${replica}" }`,
+            ]),
+        ]);
+        for (let i = 0; i < 10; i++) await admin.request("GET", "/v2/scale/app/manifests/1", { Accept: MANIFEST_V2 });
+        const perReplica = await prometheus.waitFor('sum by (replica) (registry_http_requests_total{job="registry", handler="manifest"})', (r) => r.length === 2);
+        assert.deepEqual(perReplica.map((r) => r.metric.replica).sort(), ["1", "2"], prometheus.logTail());
+        for (const sample of perReplica) assert.ok(Number(sample.value[1]) >= 1, JSON.stringify(sample));
+    });
+
+    it("deleting an image and collecting garbage frees its objects in the bucket", async () => {
+        const doomed = await admin.pushRandomImage("scale/doomed", "1", 1024 * 1024);
+        const layerObject = (key: string) => key.endsWith(`/${layerOf(doomed).slice("sha256:".length)}/data`);
+        assert.ok(listObjects(store, bucket, BLOBS_PREFIX).some((o) => layerObject(o.key)));
+        assert.equal((await admin.request("DELETE", `/v2/scale/doomed/manifests/${doomed.manifestDigest}`)).status, 202);
+        const report = JSON.parse((await dockerCli(live.outputs.gcCommand.split(" ").slice(1))).trim().split("\n").pop() ?? "{}");
+        assert.ok(report.blobsDeleted >= 2, JSON.stringify(report));
+        assert.equal(report.bytesFreed, null, "bytes are not counted in a bucket");
+        assert.ok(!listObjects(store, bucket, BLOBS_PREFIX).some((o) => layerObject(o.key)), "the layer's object is still in the bucket");
+        assert.equal(await admin.pullAndVerify("scale/app", "1"), await pullFromReplica(live, 1, "scale/app", "1"));
+    });
+
+    it("a bucket that does not exist makes the registry unhealthy, and its log says why", async () => {
+        const replica = replicaNames()[0];
+        const registryConfig = (await dockerCli(["exec", replica, "cat", "/etc/docker/registry/config.yml"])).replace(`bucket: ${bucket}`, "bucket: pr-live-no-such-bucket");
+        const healthScript = await dockerCli(["exec", replica, "cat", "/usr/local/bin/registry-health"]);
+        const name = `private-registry-scale-missing-bucket-${process.pid}`;
+        // The deployed replica's config and health check, with the bucket's name changed.
+        await dockerCli([
+            "run", "-d", "--name", name, "--label", LIVE_LABEL, "--pull", "never",
+            "--health-cmd", "/usr/local/bin/registry-health", "--health-interval", "2s",
+            "-e", `REGISTRY_STORAGE_S3_ACCESSKEY=${store.accessKey}`, "-e", `REGISTRY_STORAGE_S3_SECRETKEY=${store.secretKey}`,
+            "-e", `CONFIG=${registryConfig}`, "-e", `HEALTH=${healthScript}`,
+            "--entrypoint", "sh", TEST_IMAGES.registry, "-c",
+            [
+                "printf '%s' \"$CONFIG\" > /etc/docker/registry/config.yml",
+                "printf '%s' \"$HEALTH\" > /usr/local/bin/registry-health",
+                "chmod 755 /usr/local/bin/registry-health",
+                "exec registry serve /etc/docker/registry/config.yml",
+            ].join("; "),
+        ]);
+        try {
+            const deadline = Date.now() + 60_000;
+            let status = "";
+            while (status !== "unhealthy" && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 1000));
+                status = (await dockerCli(["inspect", "-f", "{{.State.Health.Status}}", name])).trim();
+            }
+            assert.equal(status, "unhealthy");
+            const logs = await dockerCli(["logs", name]);
+            assert.match(logs, /registry-health: unhealthy: \{"storagedriver_s3":"s3aws: NoSuchBucket/);
+        } finally {
+            await dockerCli(["rm", "-f", name]);
+        }
+    });
+
+    it("destroy keeps the bucket; up again serves the same images", async () => {
+        const manifest = await admin.pullAndVerify("scale/app", "1");
+        await live.destroy();
+        assert.equal((await dockerCli(["ps", "-aq", "--filter", `name=${live.containerName("registry")}`])).trim(), "");
+        assert.ok(listObjects(store, bucket, BLOBS_PREFIX).length > 0);
+        await live.up(config({ registryLogLevel: "warn" }));
+        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        assert.equal(await admin.pullAndVerify("scale/app", "1"), manifest);
+    });
+});
+
+/** The layer's digest (pushImage pushes the config, then the layer). */
+function layerOf(image: PushedImage): string {
+    return image.blobs[image.blobs.length - 1].digest;
+}
+
+/** Pulls straight from one replica, past the entrypoint, from a container on the private network: manifest and every blob, each digest checked. */
+async function pullFromReplica(live: LiveDeployment, replica: number, repository: string, tag: string): Promise<string> {
+    const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
+    const base = `http://registry-${replica}:5000/v2/${repository}`;
+    const script = [
+        "set -e",
+        `wget -q -O /tmp/m --header 'Accept: ${MANIFEST_V2}' ${base}/manifests/${tag}`,
+        "sha256sum /tmp/m | cut -d' ' -f1",
+        `for d in $(grep -o 'sha256:[0-9a-f]\\{64\\}' /tmp/m); do echo "$d $(wget -q -O - ${base}/blobs/$d | sha256sum | cut -d' ' -f1)"; done`,
+    ].join("\n");
+    const output = (await dockerCli(["run", "--rm", "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sh", TEST_IMAGES.registry, "-c", script])).trim().split("\n");
+    for (const line of output.slice(1)) {
+        const [digest, actual] = line.split(" ");
+        assert.equal(`sha256:${actual}`, digest, `replica ${replica}: blob ${digest} arrived corrupted`);
+    }
+    assert.ok(output.length >= 3, `replica ${replica} served no blobs: ${output.join("\n")}`);
+    return `sha256:${output[0]}`;
+}
+
+/** Requests each replica finished, from its access log. */
+async function completedRequests(container: string): Promise<number> {
+    return (await dockerCli(["logs", container])).split("\n").filter((l) => l.includes("response completed")).length;
+}
+
+async function containerId(name: string): Promise<string> {
+    return (await dockerCli(["inspect", "-f", "{{.Id}}", name])).trim();
+}
+
+async function inspect(name: string): Promise<{ Created: string; State: { StartedAt: string } }> {
+    return JSON.parse(await dockerCli(["inspect", name]))[0];
+}
+
+async function waitHealthy(name: string, restarts: number): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+        const [count, health] = (await dockerCli(["inspect", "-f", "{{.RestartCount}} {{.State.Health.Status}}", name])).trim().split(" ");
+        if (Number(count) >= restarts && health === "healthy") return;
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`${name} was not restarted and healthy within 90 s`);
+}
+
+/** Two pull loops (and, with `pushes`, two push loops) run while `during` does; every pull is verified. */
+async function underLoad(client: RegistryClient, pushes: boolean, during: () => Promise<void>): Promise<{ failures: string[]; counts: { pulls: number; pushes: number } }> {
+    const failures: string[] = [];
+    const counts = { pulls: 0, pushes: 0 };
+    let running = true;
+    const loop = async (name: string, step: (i: number) => Promise<unknown>) => {
+        for (let i = 0; running; i++) {
+            try {
+                await step(i);
+            } catch (e) {
+                failures.push(`${name} #${i}: ${String(e)}`);
+            }
+        }
+    };
+    const pushLoop = (name: string) => loop(name, async (i) => {
+        await client.pushImage(`scale/${name}`, `t${i}`, randomBytes(64 * 1024));
+        counts.pushes++;
+    });
+    const loops = [
+        loop("pull a", async () => { await client.pullAndVerify("scale/app", "1"); counts.pulls++; }),
+        loop("pull b", async () => { await client.pullAndVerify("scale/app", "1"); counts.pulls++; }),
+        ...(pushes ? [pushLoop("push-a"), pushLoop("push-b")] : []),
+    ];
+    try {
+        await during();
+    } finally {
+        running = false;
+        await Promise.all(loops);
+    }
+    return { failures, counts };
+}
