@@ -9,6 +9,7 @@
  *      BENCH_HEAD_ROUNDS (interleaved rounds of the per-role manifest HEADs, default 5),
  *      BENCH_GC_TAGS / BENCH_GC_MIB / BENCH_GC_REPOS (garbage collection: 2000 tags over
  *      2048 MiB in 20 repositories),
+ *      BENCH_STORAGE_MIB (layer size of the S3 against filesystem comparison, default 256),
  *      BENCH_OUTPUT (default bench/results.json).
  * Writes the results file and ends with one summary line.
  */
@@ -24,6 +25,7 @@ import { startDirectRegistry } from "./directRegistry";
 import { evaluationSeconds } from "./evaluation";
 import { gcBenchmark, GcBenchResult, gcBenchRetention } from "./gc";
 import { basicAuth, LoadResult, runLoad } from "./load";
+import { replicaBenchmark, storageBenchmark } from "./scaleOut";
 import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
 
 const MIB = 1024 * 1024;
@@ -33,7 +35,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const outputFile = process.env.BENCH_OUTPUT ?? join(__dirname, "results.json");
 const HEAD_ROUNDS = Number(process.env.BENCH_HEAD_ROUNDS ?? 5);
-const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501 };
+const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501, s3Https: 20543, s3Http: 20180 };
+// In memory on the store's side (Ceph's memstore): pushes of several rounds must fit.
+const storageMiB = Number(process.env.BENCH_STORAGE_MIB ?? 256);
 const gcOptions = {
     tags: Number(process.env.BENCH_GC_TAGS ?? 2000),
     totalMiB: Number(process.env.BENCH_GC_MIB ?? 2048),
@@ -62,9 +66,10 @@ async function main(): Promise<void> {
         { name: "pusher", password: "bench-pusher-password-0001", access: "push", repositories: ["team-a/*", "bench/*"] },
         { name: "puller", password: "bench-puller-password-0001", access: "pull", repositories: ["bench/small"] },
     ];
-    const live = new LiveDeployment("bench", liveConfig({
+    const benchConfig = liveConfig({
         httpsPort: PORTS.https, httpPort: PORTS.http, users: [{ name: "admin" }, ...roleUsers], gc: { schedule: "off" }, retention: gcBenchRetention(gcOptions),
-    }));
+    });
+    const live = new LiveDeployment("bench", benchConfig);
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
         log(`deploying the stack (bcrypt cost ${defaultOf<number>("bcryptCost")}, the default)`);
@@ -174,6 +179,15 @@ async function main(): Promise<void> {
 
         const gc = await gcBenchmark(live, new RegistryClient({ host: "localhost", port: PORTS.https, ca, ...admin }), gcOptions, log);
 
+        // ---------------------------------------------------------------- scale-out
+        log(`replicas ${"1, 2, 4, 1"}: manifest and 64 MiB blob GETs through the entrypoint (wrk, ${loadSeconds} s each)`);
+        const replicas = await replicaBenchmark(live, benchConfig, endpoints.nginx, loadSeconds, log);
+        log(`S3 (Ceph RGW) against the filesystem: skopeo push and pull of ${storageMiB} MiB, ${rounds} rounds`);
+        const storage = await storageBenchmark(endpoints.nginx, (store, bucket) => new LiveDeployment("bench-s3", liveConfig({
+            httpsPort: PORTS.s3Https, httpPort: PORTS.s3Http, gc: { schedule: "off" },
+            storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, accessKey: store.accessKey, secretKey: store.secretKey } },
+        })), { loadSeconds, transferMiB: storageMiB, rounds }, log);
+
         // After the live runs: this re-installs plain mocks in the same runtime.
         log("program evaluation under the mock runtime (1, 10, 100 users)");
         const evaluation: Record<string, number> = {};
@@ -211,12 +225,24 @@ async function main(): Promise<void> {
                 return [`${access}_head_manifest_vs_registry_auth_best`, round2(best(headRounds[key]) / best(headRounds.direct_auth_head_manifest))];
             })),
         };
+        const oneReplica = (key: "manifestGetsPerSecond" | "blobMiBPerSecond") => (replicas["1"][key] + replicas["1 again"][key]) / 2;
+        const scaleRatios: Record<string, number> = {
+            ...Object.fromEntries(["2", "4"].flatMap((n) => [
+                [`manifest_gets_${n}_vs_1`, round2(replicas[n].manifestGetsPerSecond / oneReplica("manifestGetsPerSecond"))],
+                [`blob_gets_${n}_vs_1`, round2(replicas[n].blobMiBPerSecond / oneReplica("blobMiBPerSecond"))],
+            ])),
+            // Throughput of S3 over the filesystem: filesystem time / S3 time.
+            s3_push_vs_filesystem: round2(median(storage.filesystem.push) / median(storage.s3.push)),
+            s3_pull_vs_filesystem: round2(median(storage.filesystem.pull) / median(storage.s3.pull)),
+        };
         const summary = {
             push_ratio: ratios.skopeo.push,
             pull_ratio: ratios.skopeo.pull,
             auth_ratio: Math.min(authRatios.nginx_get_v2, authRatios.nginx_head_manifest),
             gc_window_s: round2(gc.windowSeconds),
             gc_pull_ratio: round2(gc.headsPerSecondDuring / gc.headsPerSecondOutside),
+            replicas_4_vs_1: scaleRatios.manifest_gets_4_vs_1,
+            s3_pull_ratio: scaleRatios.s3_pull_vs_filesystem,
         };
         const results = {
             date: new Date().toISOString(),
@@ -245,11 +271,12 @@ async function main(): Promise<void> {
             roleHeadRounds: Object.fromEntries(Object.entries(headRounds).map(([k, runs]) => [k, runs.map((r) => Math.round(r.requestsPerSecond))])),
             evaluationSeconds: evaluation,
             garbageCollection: gc,
+            scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage }, ratios: scaleRatios },
             summary,
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
         printTable(results);
-        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)}`);
+        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)}`);
     } finally {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log(`cleanup: ${e}`));
         await LiveDeployment.clearLeftovers();
@@ -269,6 +296,7 @@ function printTable(results: {
     evaluationSeconds: Record<string, number>;
     settings: { layerMiB: number; rounds: number };
     garbageCollection: GcBenchResult;
+    scaleOut: { replicas: Record<string, { manifestGetsPerSecond: number; blobMiBPerSecond: number }>; storage: { layerMiB: number; filesystem: { push: number[]; pull: number[] }; s3: { push: number[]; pull: number[] } }; ratios: Record<string, number> };
 }): void {
     const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct"]];
     for (const [tool, m] of Object.entries(results.medians)) {
@@ -298,6 +326,14 @@ function printTable(results: {
     const gc = results.garbageCollection;
     rows.push([`garbage collection of ${gc.tags} tags: window / job (s)`, gc.windowSeconds.toFixed(2), gc.jobSeconds.toFixed(2), ""]);
     rows.push(["manifest HEADs/s during / outside the window", String(gc.headsPerSecondDuring), String(gc.headsPerSecondOutside), (gc.headsPerSecondDuring / gc.headsPerSecondOutside).toFixed(2)]);
+    for (const [label, r] of Object.entries(results.scaleOut.replicas)) {
+        rows.push([`${label} replica(s): manifest GETs/s, 64 MiB blob GET MiB/s`, String(r.manifestGetsPerSecond), String(r.blobMiBPerSecond), ""]);
+    }
+    const st = results.scaleOut.storage;
+    for (const op of ["push", "pull"] as const) {
+        rows.push([`skopeo ${op} ${st.layerMiB} MiB, s: S3 (Ceph RGW) / filesystem (median)`, median(st.s3[op]).toFixed(2), median(st.filesystem[op]).toFixed(2), results.scaleOut.ratios[`s3_${op}_vs_filesystem`].toFixed(2)]);
+    }
+    for (const [k, v] of Object.entries(results.scaleOut.ratios)) if (!k.startsWith("s3_")) rows.push([`scale ratio ${k}`, "", "", v.toFixed(2)]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
 }

@@ -18,13 +18,13 @@ describe("live: benchmark smoke run", function () {
             const output = join(dir, "results.json");
             const run = spawnSync("npx", ["tsx", "bench/run.ts"], {
                 cwd: join(__dirname, "..", ".."),
-                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_HEAD_ROUNDS: "1", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2" },
+                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_HEAD_ROUNDS: "1", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2", BENCH_STORAGE_MIB: "16" },
                 encoding: "utf8",
                 timeout: 600_000,
             });
             assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
             const lines = run.stdout.trim().split("\n");
-            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d$/);
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d$/);
             const results = JSON.parse(readFileSync(output, "utf8"));
             for (const tool of ["skopeo", "raw"]) {
                 for (const path of ["nginx", "direct"]) {
@@ -43,6 +43,13 @@ describe("live: benchmark smoke run", function () {
             assert.equal(results.garbageCollection.deletedTags, 20, "half of 40 tags");
             assert.ok(results.garbageCollection.bytesFreed >= 4 * 1024 * 1024, "half of 8 MiB");
             assert.equal(results.garbageCollection.headFailuresDuring, 0);
+            assert.deepEqual(Object.keys(results.scaleOut.replicas), ["1", "2", "4", "1 again"]);
+            for (const [replicas, figures] of Object.entries(results.scaleOut.replicas as Record<string, Record<string, number>>)) {
+                for (const [key, value] of Object.entries(figures)) assert.ok(value > 0, `${replicas} replicas ${key}: ${value}`);
+            }
+            for (const storage of ["filesystem", "s3"]) {
+                for (const op of ["push", "pull"]) assert.ok(results.scaleOut.storage[storage][op][0] > 0, `${storage} ${op}`);
+            }
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }

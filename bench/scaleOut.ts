@@ -1,0 +1,93 @@
+/**
+ * Scale-out figures, side by side in one run:
+ * - pulls per second through the entrypoint with 1, 2 and 4 registry replicas: small
+ *   manifests (GET) and a 64 MiB blob (GET), 8 connections; 1 replica is measured first
+ *   and again last, so drift on a shared machine shows;
+ * - push and pull of one layer (skopeo) with S3 storage (Ceph's RADOS Gateway on this
+ *   machine, in memory) against the filesystem volume, interleaved round by round.
+ */
+import { randomBytes } from "node:crypto";
+import { LiveDeployment } from "../testkit/live/liveDeployment";
+import { MANIFEST_V2, RegistryClient } from "../testkit/live/registryClient";
+import { S3Store, s3cmd, startS3Store } from "../testkit/live/s3Store";
+import { basicAuth, runLoad } from "./load";
+import { Endpoint, skopeoRound } from "./transfers";
+
+export const REPLICA_COUNTS = [1, 2, 4] as const;
+const BLOB_MIB = 64;
+
+export interface ScaleBenchOptions {
+    loadSeconds: number;
+    /** Layer size of the storage comparison. */
+    transferMiB: number;
+    rounds: number;
+}
+
+export interface ReplicaFigures {
+    manifestGetsPerSecond: number;
+    blobGetsPerSecond: number;
+    blobMiBPerSecond: number;
+}
+
+export interface ScaleBenchResult {
+    /** "1", "2", "4", then "1 again". */
+    replicas: Record<string, ReplicaFigures>;
+    /** Seconds per transfer, one entry per round. */
+    storage: Record<"filesystem" | "s3", { push: number[]; pull: number[] }>;
+}
+
+type Log = (message: string) => void;
+
+/** Replica counts on the (filesystem) benchmark stack; leaves it at one replica. */
+export async function replicaBenchmark(live: LiveDeployment, config: Record<string, string>, endpoint: Endpoint, seconds: number, log: Log): Promise<Record<string, ReplicaFigures>> {
+    const client = new RegistryClient(endpoint);
+    const blob = await client.pushImage("bench/blob", "1", randomBytes(BLOB_MIB * 1024 * 1024));
+    await client.pushRandomImage("bench/small", "replicas", 1024);
+    const layer = blob.blobs[blob.blobs.length - 1].digest;
+    const target = (path: string, headers: Record<string, string> = {}) => ({
+        port: endpoint.port, host: `localhost:${endpoint.port}`, method: "GET" as const, path, headers: { ...basicAuth(endpoint.user, endpoint.password), ...headers },
+    });
+    const figures: Record<string, ReplicaFigures> = {};
+    for (const [label, replicas] of [...REPLICA_COUNTS.map((n) => [String(n), n] as const), ["1 again", 1] as const]) {
+        await live.up({ ...config, replicas: String(replicas) });
+        const manifests = await runLoad(target("/v2/bench/small/manifests/replicas", { Accept: MANIFEST_V2 }), seconds);
+        const blobs = await runLoad(target(`/v2/bench/blob/blobs/${layer}`), seconds);
+        for (const [what, result] of [["manifest", manifests], ["blob", blobs]] as const) {
+            if (result.errors > 0 || result.requests === 0) throw new Error(`${replicas} replicas, ${what} GETs: ${result.errors} failed of ${result.requests}`);
+        }
+        figures[label] = {
+            manifestGetsPerSecond: Math.round(manifests.requestsPerSecond),
+            blobGetsPerSecond: Math.round(blobs.requestsPerSecond * 100) / 100,
+            blobMiBPerSecond: Math.round(blobs.requestsPerSecond * BLOB_MIB),
+        };
+        log(`${label} replica(s): ${figures[label].manifestGetsPerSecond} manifest GETs/s, ${figures[label].blobMiBPerSecond} MiB/s of ${BLOB_MIB} MiB blob GETs`);
+    }
+    return figures;
+}
+
+/** A second stack on a fresh bucket; skopeo push and pull against it and the filesystem stack, round by round. */
+export async function storageBenchmark(
+    filesystem: Endpoint, s3Stack: (store: S3Store, bucket: string) => LiveDeployment, options: ScaleBenchOptions, log: Log,
+): Promise<ScaleBenchResult["storage"]> {
+    const store = startS3Store();
+    const bucket = `pr-bench-${process.pid}`;
+    s3cmd(store, ["mb", `s3://${bucket}`]);
+    const live = s3Stack(store, bucket);
+    try {
+        await live.up();
+        const s3: Endpoint = { ...filesystem, port: live.httpsPort, ca: live.outputs.caCertificate, password: live.adminPassword };
+        const result: ScaleBenchResult["storage"] = { filesystem: { push: [], pull: [] }, s3: { push: [], pull: [] } };
+        for (let round = 1; round <= options.rounds; round++) {
+            for (const [name, endpoint] of [["filesystem", filesystem], ["s3", s3]] as const) {
+                const timing = await skopeoRound(endpoint, `bench/storage-${name}-${round}`, options.transferMiB * 1024 * 1024);
+                result[name].push.push(timing.push.seconds);
+                result[name].pull.push(timing.pull.seconds);
+                log(`storage round ${round} ${name}: push ${timing.push.seconds.toFixed(2)} s, pull ${timing.pull.seconds.toFixed(2)} s (${options.transferMiB} MiB)`);
+            }
+        }
+        return result;
+    } finally {
+        await live.destroy().catch((e) => log(`cleanup: ${e}`));
+        s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
+    }
+}
