@@ -2,7 +2,8 @@
  * Benchmark-only registries beside the stack: the same image, the same rendered config
  * plus htpasswd auth, serving TLS itself on a temporary port published on 127.0.0.1, so a client
  * reaches the registry over the same kind of connection as through nginx, minus nginx.
- * One with auth (the direct baseline), one without (the unauthenticated baseline).
+ * One with auth (the direct baseline), one without (the unauthenticated baseline); on S3,
+ * with and without a blob-descriptor cache (what a shared cache could gain at most).
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { paths } from "../components/common/paths";
 import { registryConfigDocument } from "../components/registry/registryConfig";
+import { StorageSettings } from "../components/storage/config";
 import { canConnect, dockerCli, LIVE_LABEL } from "../testkit/live/liveDeployment";
 
 const HTPASSWD = "/auth/htpasswd";
@@ -28,12 +30,20 @@ export interface DirectRegistryOptions {
     htpasswd: string;
     certificatePem: string;
     privateKeyPem: string;
+    /** Default: the filesystem, on a volume of its own. */
+    storage?: StorageSettings;
+    /** The registry's in-process blob-descriptor cache (the deployment runs without one). */
+    blobCache?: boolean;
 }
 
 export async function startDirectRegistry(options: DirectRegistryOptions): Promise<DirectRegistry> {
     const document: Record<string, unknown> = {
-        ...registryConfigDocument({ logLevel: "warn", storage: { driver: "filesystem" } }),
+        ...registryConfigDocument({ logLevel: "warn", storage: options.storage ?? { driver: "filesystem" } }),
     };
+    if (options.blobCache) (document.storage as Record<string, unknown>).cache = { blobdescriptor: "inmemory" };
+    const credentials = options.storage?.driver === "s3" && options.storage.credentials
+        ? [`REGISTRY_STORAGE_S3_ACCESSKEY=${String(options.storage.credentials.accessKey)}`, `REGISTRY_STORAGE_S3_SECRETKEY=${String(options.storage.credentials.secretKey)}`].flatMap((e) => ["-e", e])
+        : [];
     const http = document.http as Record<string, unknown>;
     http.tls = { certificate: "/certs/server.crt", key: "/certs/server.key" };
     // The deployment's registry checks no passwords (its entrypoint does); this baseline is
@@ -56,7 +66,7 @@ export async function startDirectRegistry(options: DirectRegistryOptions): Promi
         await dockerCli([
             "create", "--name", options.name, "--label", LIVE_LABEL, "--pull", "never",
             "-p", `127.0.0.1:${options.port}:5000`, "-v", `${volume}:${paths.registryData}`,
-            "-e", "REGISTRY_HTTP_SECRET=benchmark-only-secret",
+            "-e", "REGISTRY_HTTP_SECRET=benchmark-only-secret", ...credentials,
             options.image,
         ]);
         await dockerCli(["cp", `${files}/.`, `${options.name}:/`]);

@@ -25,7 +25,7 @@ import { startDirectRegistry } from "./directRegistry";
 import { evaluationSeconds } from "./evaluation";
 import { gcBenchmark, GcBenchResult, gcBenchRetention } from "./gc";
 import { basicAuth, LoadResult, runLoad } from "./load";
-import { replicaBenchmark, storageBenchmark } from "./scaleOut";
+import { blobCacheBenchmark, replicaBenchmark, storageBenchmark, withS3Bucket } from "./scaleOut";
 import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
 
 const MIB = 1024 * 1024;
@@ -35,7 +35,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const outputFile = process.env.BENCH_OUTPUT ?? join(__dirname, "results.json");
 const HEAD_ROUNDS = Number(process.env.BENCH_HEAD_ROUNDS ?? 5);
-const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501, s3Https: 20543, s3Http: 20180 };
+const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501, s3Https: 20543, s3Http: 20180, cacheNone: 20502, cacheInmemory: 20503 };
 // In memory on the store's side (Ceph's memstore): pushes of several rounds must fit.
 const storageMiB = Number(process.env.BENCH_STORAGE_MIB ?? 256);
 const gcOptions = {
@@ -182,11 +182,18 @@ async function main(): Promise<void> {
         // ---------------------------------------------------------------- scale-out
         log(`replicas ${"1, 2, 4, 1"}: manifest and 64 MiB blob GETs through the entrypoint (wrk, ${loadSeconds} s each)`);
         const replicas = await replicaBenchmark(live, benchConfig, endpoints.nginx, loadSeconds, log);
-        log(`S3 (Ceph RGW) against the filesystem: skopeo push and pull of ${storageMiB} MiB, ${rounds} rounds`);
-        const storage = await storageBenchmark(endpoints.nginx, (store, bucket) => new LiveDeployment("bench-s3", liveConfig({
-            httpsPort: PORTS.s3Https, httpPort: PORTS.s3Http, gc: { schedule: "off" },
-            storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, accessKey: store.accessKey, secretKey: store.secretKey } },
-        })), { loadSeconds, transferMiB: storageMiB, rounds }, log);
+        const { storage, blobCache } = await withS3Bucket(async (store, bucket) => {
+            log(`S3 (Ceph RGW) against the filesystem: skopeo push and pull of ${storageMiB} MiB, ${rounds} rounds`);
+            const s3Live = new LiveDeployment("bench-s3", liveConfig({
+                httpsPort: PORTS.s3Https, httpPort: PORTS.s3Http, gc: { schedule: "off" },
+                storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, accessKey: store.accessKey, secretKey: store.secretKey } },
+            }));
+            const scaleOptions = { loadSeconds, transferMiB: storageMiB, rounds: Math.min(rounds, 3) };
+            const storageFigures = await storageBenchmark(endpoints.nginx, s3Live, scaleOptions, log);
+            log("S3: small HEADs without and with a blob-descriptor cache (what Redis could gain at most)");
+            const cache = await blobCacheBenchmark(store, bucket, { image: TEST_IMAGES.registry, htpasswd, certificatePem, privateKeyPem }, [PORTS.cacheNone, PORTS.cacheInmemory], scaleOptions, log);
+            return { storage: storageFigures, blobCache: cache };
+        });
 
         // After the live runs: this re-installs plain mocks in the same runtime.
         log("program evaluation under the mock runtime (1, 10, 100 users)");
@@ -234,6 +241,9 @@ async function main(): Promise<void> {
             // Throughput of S3 over the filesystem: filesystem time / S3 time.
             s3_push_vs_filesystem: round2(median(storage.filesystem.push) / median(storage.s3.push)),
             s3_pull_vs_filesystem: round2(median(storage.filesystem.pull) / median(storage.s3.pull)),
+            // What a blob-descriptor cache gains on S3: with / without.
+            s3_cache_blob_heads: round2(blobCache.inmemory.blobHeadsPerSecond / blobCache.none.blobHeadsPerSecond),
+            s3_cache_manifest_heads: round2(blobCache.inmemory.manifestHeadsPerSecond / blobCache.none.manifestHeadsPerSecond),
         };
         const summary = {
             push_ratio: ratios.skopeo.push,
@@ -271,7 +281,7 @@ async function main(): Promise<void> {
             roleHeadRounds: Object.fromEntries(Object.entries(headRounds).map(([k, runs]) => [k, runs.map((r) => Math.round(r.requestsPerSecond))])),
             evaluationSeconds: evaluation,
             garbageCollection: gc,
-            scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage }, ratios: scaleRatios },
+            scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage }, blobCache, ratios: scaleRatios },
             summary,
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -296,7 +306,12 @@ function printTable(results: {
     evaluationSeconds: Record<string, number>;
     settings: { layerMiB: number; rounds: number };
     garbageCollection: GcBenchResult;
-    scaleOut: { replicas: Record<string, { manifestGetsPerSecond: number; blobMiBPerSecond: number }>; storage: { layerMiB: number; filesystem: { push: number[]; pull: number[] }; s3: { push: number[]; pull: number[] } }; ratios: Record<string, number> };
+    scaleOut: {
+        replicas: Record<string, { manifestGetsPerSecond: number; blobMiBPerSecond: number }>;
+        storage: { layerMiB: number; filesystem: { push: number[]; pull: number[] }; s3: { push: number[]; pull: number[] } };
+        blobCache: Record<"none" | "inmemory", { blobHeadsPerSecond: number; manifestHeadsPerSecond: number }>;
+        ratios: Record<string, number>;
+    };
 }): void {
     const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct"]];
     for (const [tool, m] of Object.entries(results.medians)) {
@@ -333,6 +348,9 @@ function printTable(results: {
     for (const op of ["push", "pull"] as const) {
         rows.push([`skopeo ${op} ${st.layerMiB} MiB, s: S3 (Ceph RGW) / filesystem (median)`, median(st.s3[op]).toFixed(2), median(st.filesystem[op]).toFixed(2), results.scaleOut.ratios[`s3_${op}_vs_filesystem`].toFixed(2)]);
     }
+    const cache = results.scaleOut.blobCache;
+    rows.push(["S3 blob HEADs/s: with / without a blob-descriptor cache", String(cache.inmemory.blobHeadsPerSecond), String(cache.none.blobHeadsPerSecond), results.scaleOut.ratios.s3_cache_blob_heads.toFixed(2)]);
+    rows.push(["S3 manifest HEADs/s: with / without a blob-descriptor cache", String(cache.inmemory.manifestHeadsPerSecond), String(cache.none.manifestHeadsPerSecond), results.scaleOut.ratios.s3_cache_manifest_heads.toFixed(2)]);
     for (const [k, v] of Object.entries(results.scaleOut.ratios)) if (!k.startsWith("s3_")) rows.push([`scale ratio ${k}`, "", "", v.toFixed(2)]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));

@@ -4,12 +4,15 @@
  *   manifests (GET) and a 64 MiB blob (GET), 8 connections; 1 replica is measured first
  *   and again last, so drift on a shared machine shows;
  * - push and pull of one layer (skopeo) with S3 storage (Ceph's RADOS Gateway on this
- *   machine, in memory) against the filesystem volume, interleaved round by round.
+ *   machine, in memory) against the filesystem volume, interleaved round by round;
+ * - on S3, small HEADs against a registry with and without a blob-descriptor cache: the
+ *   most a shared cache (Redis) could gain, since an in-process one costs no network hop.
  */
 import { randomBytes } from "node:crypto";
 import { LiveDeployment } from "../testkit/live/liveDeployment";
 import { MANIFEST_V2, RegistryClient } from "../testkit/live/registryClient";
 import { S3Store, s3cmd, startS3Store } from "../testkit/live/s3Store";
+import { DirectRegistryOptions, startDirectRegistry } from "./directRegistry";
 import { basicAuth, runLoad } from "./load";
 import { Endpoint, skopeoRound } from "./transfers";
 
@@ -65,14 +68,20 @@ export async function replicaBenchmark(live: LiveDeployment, config: Record<stri
     return figures;
 }
 
-/** A second stack on a fresh bucket; skopeo push and pull against it and the filesystem stack, round by round. */
-export async function storageBenchmark(
-    filesystem: Endpoint, s3Stack: (store: S3Store, bucket: string) => LiveDeployment, options: ScaleBenchOptions, log: Log,
-): Promise<ScaleBenchResult["storage"]> {
+/** Runs `use` on a fresh bucket of the live environment's S3 store, then removes the bucket. */
+export async function withS3Bucket<T>(use: (store: S3Store, bucket: string) => Promise<T>): Promise<T> {
     const store = startS3Store();
     const bucket = `pr-bench-${process.pid}`;
     s3cmd(store, ["mb", `s3://${bucket}`]);
-    const live = s3Stack(store, bucket);
+    try {
+        return await use(store, bucket);
+    } finally {
+        s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
+    }
+}
+
+/** A second stack on the bucket; skopeo push and pull against it and the filesystem stack, round by round. */
+export async function storageBenchmark(filesystem: Endpoint, live: LiveDeployment, options: ScaleBenchOptions, log: Log): Promise<ScaleBenchResult["storage"]> {
     try {
         await live.up();
         const s3: Endpoint = { ...filesystem, port: live.httpsPort, ca: live.outputs.caCertificate, password: live.adminPassword };
@@ -88,6 +97,52 @@ export async function storageBenchmark(
         return result;
     } finally {
         await live.destroy().catch((e) => log(`cleanup: ${e}`));
-        s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
+    }
+}
+
+export interface CacheFigures {
+    blobHeadsPerSecond: number;
+    manifestHeadsPerSecond: number;
+}
+
+/**
+ * Two registries on the bucket, without and with the in-process blob-descriptor cache,
+ * measured in alternation: HEADs of a layer and of a manifest by tag (ab, 8 connections).
+ * `base`: image, TLS and the name prefix; `ports`: one each.
+ */
+export async function blobCacheBenchmark(
+    store: S3Store, bucket: string, base: Omit<DirectRegistryOptions, "name" | "port" | "auth" | "storage" | "blobCache">, ports: [number, number],
+    options: ScaleBenchOptions, log: Log,
+): Promise<{ none: CacheFigures; inmemory: CacheFigures; rounds: Record<string, CacheFigures[]> }> {
+    const storage = {
+        driver: "s3" as const, bucket, region: "us-east-1", endpoint: store.containerEndpoint, rootDirectory: "/cache-bench",
+        chunkSizeBytes: 10 * 1024 * 1024, redirect: false, credentials: { accessKey: store.accessKey, secretKey: store.secretKey },
+    };
+    const registries = {
+        none: await startDirectRegistry({ ...base, name: "private-registry-bench-s3-nocache", port: ports[0], auth: false, storage }),
+        inmemory: await startDirectRegistry({ ...base, name: "private-registry-bench-s3-cache", port: ports[1], auth: false, storage, blobCache: true }),
+    };
+    try {
+        const client = new RegistryClient({ host: "localhost", port: ports[0], ca: base.certificatePem, user: "bench", password: "unused" });
+        const image = await client.pushRandomImage("bench/cache", "1", 1024 * 1024);
+        const layer = image.blobs[image.blobs.length - 1].digest;
+        const rounds: Record<string, CacheFigures[]> = { none: [], inmemory: [] };
+        for (let round = 1; round <= options.rounds; round++) {
+            for (const [name, registry] of Object.entries(registries)) {
+                const head = (path: string, headers: Record<string, string> = {}) => runLoad({ port: registry.port, host: `localhost:${registry.port}`, method: "HEAD", path, headers }, options.loadSeconds);
+                const blobs = await head(`/v2/bench/cache/blobs/${layer}`);
+                const manifests = await head("/v2/bench/cache/manifests/1", { Accept: MANIFEST_V2 });
+                if (blobs.errors + manifests.errors > 0) throw new Error(`${name} cache: ${blobs.errors + manifests.errors} HEADs failed`);
+                rounds[name].push({ blobHeadsPerSecond: Math.round(blobs.requestsPerSecond), manifestHeadsPerSecond: Math.round(manifests.requestsPerSecond) });
+                log(`S3 ${name} cache round ${round}: ${rounds[name].at(-1)?.blobHeadsPerSecond} blob HEADs/s, ${rounds[name].at(-1)?.manifestHeadsPerSecond} manifest HEADs/s`);
+            }
+        }
+        const medianOf = (figures: CacheFigures[]): CacheFigures => {
+            const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+            return { blobHeadsPerSecond: mid(figures.map((f) => f.blobHeadsPerSecond)), manifestHeadsPerSecond: mid(figures.map((f) => f.manifestHeadsPerSecond)) };
+        };
+        return { none: medianOf(rounds.none), inmemory: medianOf(rounds.inmemory), rounds };
+    } finally {
+        for (const registry of Object.values(registries)) await registry.remove();
     }
 }
