@@ -183,13 +183,13 @@ async function main(): Promise<void> {
         log(`replicas ${"1, 2, 4, 1"}: manifest and 64 MiB blob GETs through the entrypoint (wrk, ${loadSeconds} s each)`);
         const replicas = await replicaBenchmark(live, benchConfig, endpoints.nginx, loadSeconds, log);
         const { storage, blobCache } = await withS3Bucket(async (store, bucket) => {
-            log(`S3 (Ceph RGW) against the filesystem: skopeo push and pull of ${storageMiB} MiB, ${rounds} rounds`);
-            const s3Live = new LiveDeployment("bench-s3", liveConfig({
+            const scaleOptions = { loadSeconds, transferMiB: storageMiB, rounds: Math.min(rounds, 3) };
+            log(`S3 (Ceph RGW) against the filesystem: skopeo push and pull of ${storageMiB} MiB, ${scaleOptions.rounds} rounds`);
+            const s3Config = liveConfig({
                 httpsPort: PORTS.s3Https, httpPort: PORTS.s3Http, gc: { schedule: "off" },
                 storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, accessKey: store.accessKey, secretKey: store.secretKey } },
-            }));
-            const scaleOptions = { loadSeconds, transferMiB: storageMiB, rounds: Math.min(rounds, 3) };
-            const storageFigures = await storageBenchmark(endpoints.nginx, s3Live, scaleOptions, log);
+            });
+            const storageFigures = await storageBenchmark(endpoints.nginx, new LiveDeployment("bench-s3", s3Config), s3Config, scaleOptions, log);
             log("S3: small HEADs without and with a blob-descriptor cache (what Redis could gain at most)");
             const cache = await blobCacheBenchmark(store, bucket, { image: TEST_IMAGES.registry, htpasswd, certificatePem, privateKeyPem }, [PORTS.cacheNone, PORTS.cacheInmemory], scaleOptions, log);
             return { storage: storageFigures, blobCache: cache };
@@ -239,8 +239,9 @@ async function main(): Promise<void> {
                 [`blob_gets_${n}_vs_1`, round2(replicas[n].blobMiBPerSecond / oneReplica("blobMiBPerSecond"))],
             ])),
             // Throughput of S3 over the filesystem: filesystem time / S3 time.
-            s3_push_vs_filesystem: round2(median(storage.filesystem.push) / median(storage.s3.push)),
-            s3_pull_vs_filesystem: round2(median(storage.filesystem.pull) / median(storage.s3.pull)),
+            s3_push_vs_filesystem: round2(median(storage.transfers.filesystem.push) / median(storage.transfers.s3.push)),
+            s3_pull_vs_filesystem: round2(median(storage.transfers.filesystem.pull) / median(storage.transfers.s3.pull)),
+            s3_redis_blob_heads_through_entrypoint: round2(storage.blobHeadsThroughEntrypoint.redis / storage.blobHeadsThroughEntrypoint.none),
             // What a blob-descriptor cache gains on S3: with / without.
             s3_cache_blob_heads: round2(blobCache.inmemory.blobHeadsPerSecond / blobCache.none.blobHeadsPerSecond),
             s3_cache_manifest_heads: round2(blobCache.inmemory.manifestHeadsPerSecond / blobCache.none.manifestHeadsPerSecond),
@@ -281,7 +282,7 @@ async function main(): Promise<void> {
             roleHeadRounds: Object.fromEntries(Object.entries(headRounds).map(([k, runs]) => [k, runs.map((r) => Math.round(r.requestsPerSecond))])),
             evaluationSeconds: evaluation,
             garbageCollection: gc,
-            scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage }, blobCache, ratios: scaleRatios },
+            scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage.transfers }, blobHeadsThroughEntrypoint: storage.blobHeadsThroughEntrypoint, blobCache, ratios: scaleRatios },
             summary,
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -310,6 +311,7 @@ function printTable(results: {
         replicas: Record<string, { manifestGetsPerSecond: number; blobMiBPerSecond: number }>;
         storage: { layerMiB: number; filesystem: { push: number[]; pull: number[] }; s3: { push: number[]; pull: number[] } };
         blobCache: Record<"none" | "inmemory", { blobHeadsPerSecond: number; manifestHeadsPerSecond: number }>;
+        blobHeadsThroughEntrypoint: Record<"redis" | "none", number>;
         ratios: Record<string, number>;
     };
 }): void {
@@ -351,6 +353,8 @@ function printTable(results: {
     const cache = results.scaleOut.blobCache;
     rows.push(["S3 blob HEADs/s: with / without a blob-descriptor cache", String(cache.inmemory.blobHeadsPerSecond), String(cache.none.blobHeadsPerSecond), results.scaleOut.ratios.s3_cache_blob_heads.toFixed(2)]);
     rows.push(["S3 manifest HEADs/s: with / without a blob-descriptor cache", String(cache.inmemory.manifestHeadsPerSecond), String(cache.none.manifestHeadsPerSecond), results.scaleOut.ratios.s3_cache_manifest_heads.toFixed(2)]);
+    const through = results.scaleOut.blobHeadsThroughEntrypoint;
+    rows.push(["S3 stack: blob HEADs/s through the entrypoint, Redis cache / none", String(through.redis), String(through.none), results.scaleOut.ratios.s3_redis_blob_heads_through_entrypoint.toFixed(2)]);
     for (const [k, v] of Object.entries(results.scaleOut.ratios)) if (!k.startsWith("s3_")) rows.push([`scale ratio ${k}`, "", "", v.toFixed(2)]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));

@@ -80,21 +80,41 @@ export async function withS3Bucket<T>(use: (store: S3Store, bucket: string) => P
     }
 }
 
-/** A second stack on the bucket; skopeo push and pull against it and the filesystem stack, round by round. */
-export async function storageBenchmark(filesystem: Endpoint, live: LiveDeployment, options: ScaleBenchOptions, log: Log): Promise<ScaleBenchResult["storage"]> {
+/**
+ * A second stack on the bucket; skopeo push and pull against it and the filesystem stack,
+ * round by round; then blob HEADs through its entrypoint with the shared Redis cache (the
+ * S3 default) and, after an up, without a cache.
+ */
+export async function storageBenchmark(
+    filesystem: Endpoint, live: LiveDeployment, config: Record<string, string>, options: ScaleBenchOptions, log: Log,
+): Promise<{ transfers: ScaleBenchResult["storage"]; blobHeadsThroughEntrypoint: Record<"redis" | "none", number> }> {
     try {
-        await live.up();
+        await live.up(config);
         const s3: Endpoint = { ...filesystem, port: live.httpsPort, ca: live.outputs.caCertificate, password: live.adminPassword };
-        const result: ScaleBenchResult["storage"] = { filesystem: { push: [], pull: [] }, s3: { push: [], pull: [] } };
+        const transfers: ScaleBenchResult["storage"] = { filesystem: { push: [], pull: [] }, s3: { push: [], pull: [] } };
         for (let round = 1; round <= options.rounds; round++) {
             for (const [name, endpoint] of [["filesystem", filesystem], ["s3", s3]] as const) {
                 const timing = await skopeoRound(endpoint, `bench/storage-${name}-${round}`, options.transferMiB * 1024 * 1024);
-                result[name].push.push(timing.push.seconds);
-                result[name].pull.push(timing.pull.seconds);
+                transfers[name].push.push(timing.push.seconds);
+                transfers[name].pull.push(timing.pull.seconds);
                 log(`storage round ${round} ${name}: push ${timing.push.seconds.toFixed(2)} s, pull ${timing.pull.seconds.toFixed(2)} s (${options.transferMiB} MiB)`);
             }
         }
-        return result;
+        const client = new RegistryClient(s3);
+        const image = await client.pushRandomImage("bench/heads", "1", 1024 * 1024);
+        const head = async () => {
+            const result = await runLoad({
+                port: s3.port, host: `localhost:${s3.port}`, method: "HEAD", path: `/v2/bench/heads/blobs/${image.blobs[image.blobs.length - 1].digest}`,
+                headers: basicAuth(s3.user, s3.password),
+            }, options.loadSeconds);
+            if (result.errors > 0 || result.requests === 0) throw new Error(`blob HEADs through the S3 stack: ${result.errors} failed of ${result.requests}`);
+            return Math.round(result.requestsPerSecond);
+        };
+        const redis = await head();
+        await live.up({ ...config, cache: JSON.stringify({ driver: "none" }) });
+        const none = await head();
+        log(`S3 stack, blob HEADs through the entrypoint: ${redis}/s with the shared Redis cache, ${none}/s without`);
+        return { transfers, blobHeadsThroughEntrypoint: { redis, none } };
     } finally {
         await live.destroy().catch((e) => log(`cleanup: ${e}`));
     }

@@ -73,6 +73,11 @@ export interface PrivateRegistryArgs {
      * @default the `<name>-data` Docker volume
      */
     storage?: Storage;
+    /**
+     * The registry's blob-descriptor cache.
+     * @default Redis with S3 storage, none with the filesystem
+     */
+    cache?: Cache;
     /** When garbage collection runs. */
     gc?: Gc;
     /** Which tags garbage collection deletes (none by default). */
@@ -104,6 +109,14 @@ export interface RegistryUser {
     repositories?: string[];
 }
 
+export interface Cache {
+    /**
+     * `redis` (one Redis container every replica shares, flushed by garbage collection) or `none`.
+     * @default "redis" with S3 storage, else "none"
+     */
+    driver?: string;
+}
+
 export interface Storage {
     /**
      * `filesystem` (the `<name>-data` volume) or `s3`.
@@ -133,7 +146,7 @@ export interface S3Storage {
      */
     rootDirectory?: string;
     /**
-     * Multipart upload part size in MiB, 5 to 5120.
+     * Multipart upload part size in MiB, 5 to 512.
      * @default 10
      */
     chunkSizeMiB?: number;
@@ -246,6 +259,11 @@ export interface Images {
      * @default "joxit/docker-registry-ui:2.5.2"
      */
     ui?: string;
+    /**
+     * The Redis image (cache driver `redis`).
+     * @default "redis:7.0.15"
+     */
+    redis?: string;
 }
 
 export interface Gc {

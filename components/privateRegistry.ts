@@ -4,8 +4,9 @@
  *   clients (https://HOST[:PORT]) -> entrypoint (UI container): nginx, TLS, users and their
  *                                    access (htpasswd + grants from the access volume),
  *                                    / -> UI, /v2/ -> registry
- *                                 -> registry container (delete on), private network
- *                                 -> named volume /var/lib/registry (kept on destroy)
+ *                                 -> registry replicas (delete on), private network
+ *                                 -> named volume /var/lib/registry (kept on destroy), or an S3 bucket
+ *   redis container: the replicas' shared blob-descriptor cache (cache.driver redis)
  *   users container: installs the htpasswd and grants into the access volume
  *   maintenance container: garbage collection and retention on a schedule
  *
@@ -21,6 +22,7 @@ import { formatProblems } from "./config/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
 import { createEntrypoint } from "./entrypoint/entrypoint";
 import { hostNames, registryHostName, uiHostName } from "./entrypoint/topology";
+import { createRedisCache } from "./cache/redisCache";
 import { createMaintenance } from "./maintenance/maintenance";
 import { createRegistry } from "./registry/registry";
 import { createServerTls } from "./tls/serverTls";
@@ -61,7 +63,8 @@ export class PrivateRegistry extends pulumi.ComponentResource {
 
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
-        const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, metrics: deployment.metrics.enabled, network, labels }, this);
+        const redis = createRedisCache(name, { settings: deployment.cache, network, labels }, this);
+        const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis, metrics: deployment.metrics.enabled, network, labels }, this);
         const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, labels }, this);
         const maintenance = createMaintenance(name, {
             settings: deployment.maintenance, storage: deployment.storage, network, image: registry.image, dataVolume: registry.volume, labels,

@@ -417,9 +417,10 @@ describe("program under the mock runtime", () => {
             storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://10.0.0.7:7480", accessKey, secretKey } }),
         });
         assert.equal(run.resources.find((r) => r.name === `${name}-data`), undefined);
+        assert.equal(container(run, "registry").inputs.volumes, undefined);
         for (const role of ["registry", "maintenance"] as const) {
             const resource = container(run, role);
-            assert.ok(!(resource.inputs.volumes as { containerPath: string }[]).some((v) => v.containerPath === "/var/lib/registry"), `${role} mounts no data volume`);
+            assert.ok(!((resource.inputs.volumes ?? []) as { containerPath: string }[]).some((v) => v.containerPath === "/var/lib/registry"), `${role} mounts no data volume`);
             const config = parse(upload(resource, "/etc/docker/registry/config.yml").content);
             assert.equal(config.storage.s3.bucket, "acme-registry");
             assert.equal(config.storage.s3.regionendpoint, "http://10.0.0.7:7480");
@@ -430,12 +431,23 @@ describe("program under the mock runtime", () => {
         assert.match(upload(container(run, "maintenance"), "/maintenance/gc.sh").content, /^STORAGE=s3$/m);
         // The collector reaches the store; with the filesystem it has no network at all.
         assert.deepEqual(container(run, "maintenance").inputs.networksAdvanced, [{ name: `${name}-network` }]);
-        assert.equal(container(await runProgram(oneOriginConfig), "maintenance").inputs.networkMode, "none");
+        const filesystem = await runProgram(oneOriginConfig);
+        assert.equal(container(filesystem, "maintenance").inputs.networkMode, "none");
+        assert.equal(filesystem.resources.find((r) => r.name === `${name}-redis`), undefined);
         for (const resource of run.resources) {
             const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
             assert.ok(!plain.includes(secretKey) && !plain.includes(accessKey), `${resource.name} carries an S3 key in plaintext`);
         }
         assert.ok(!JSON.stringify(run.outputs).includes(secretKey));
+        // S3 gets the shared cache by default: one Redis, started before the replicas, flushed by the collector.
+        const redis = run.byName(`${name}-redis`);
+        assert.deepEqual(redis.inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["redis"] }]);
+        assert.equal(redis.inputs.user, "999:999");
+        assert.ok((redis.inputs.command as string[]).includes("--protected-mode"));
+        assert.equal(redis.inputs.ports, undefined);
+        assert.deepEqual(container(run, "registry").options.dependsOn, [`${name}-redis`]);
+        assert.deepEqual(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).storage.cache, { blobdescriptor: "redis" });
+        assert.match(upload(container(run, "maintenance"), "/maintenance/gc.sh").content, /^CACHE=redis$/m);
         assert.equal(run.outputs.volumeName, "");
     });
 

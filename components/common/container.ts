@@ -38,6 +38,8 @@ export interface ContainerSpec {
     dependsOn?: pulumi.Resource[];
     /** Instead of the image's command. */
     command?: string[];
+    /** The process's user, when not the image's (`uid:gid`). */
+    user?: string;
     /** Docker's init as PID 1, for processes that do not handle signals as PID 1. */
     init?: boolean;
 }
@@ -54,6 +56,7 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         restart: RESTART_POLICY,
         ...(spec.network ? { networksAdvanced: [spec.network] } : { networkMode: "none" }),
         command: spec.command,
+        user: spec.user,
         init: spec.init,
         ports: spec.ports,
         envs: spec.envs,

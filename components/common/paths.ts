@@ -20,12 +20,17 @@ export const containerPorts = {
     uiWritesPaused: 8503,
     /** The entrypoint's plain-HTTP metrics server (published only with metrics.port). */
     uiMetrics: 9091,
+    /** The shared blob-descriptor cache (cache.driver: redis). */
+    redis: 6379,
     uiHttp: 80,
     uiHttps: 443,
 } as const;
 
 /** The network alias by which nginx reaches the registry: every replica has it. */
 export const REGISTRY_ALIAS = "registry";
+
+/** The network alias of the Redis cache. */
+export const REDIS_ALIAS = "redis";
 
 /** One replica's own alias is this and its number (1-based), for what must reach one replica: its metrics. */
 export const REPLICA_ALIAS_PREFIX = `${REGISTRY_ALIAS}-`;

@@ -2,6 +2,7 @@
  * Every config key of the project, gathered from the parts that read them. One list: the
  * known keys, defaults, README's config table and the `Pulumi.yaml` checks all come from it.
  */
+import { cacheKeys } from "../cache/config";
 import { labelKeys } from "../common/labels";
 import { maintenanceKeys } from "../maintenance/config";
 import { metricsKeys } from "../metrics/config";
@@ -16,7 +17,7 @@ import { KeySpec, topLevelKey } from "./keySpec";
 
 /** In README's order. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
-    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...storageKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
+    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);
 
 /** The top-level keys, as `pulumi config set` and the component's args name them. */
@@ -43,7 +44,7 @@ export function defaultOf<T extends string | number | boolean>(key: string): T {
 function orderForReadme(specs: KeySpec[]): KeySpec[] {
     const scalar = specs.filter((s) => s.key === topLevelKey(s.key) && s.type !== "list" && s.type !== "map");
     const rest = specs.filter((s) => !scalar.includes(s));
-    const groups = ["users", "tls", "cors", "ui", "images", "storage", "gc", "retention", "metrics", "labels"];
+    const groups = ["users", "tls", "cors", "ui", "images", "storage", "cache", "gc", "retention", "metrics", "labels"];
     const ungrouped = rest.filter((s) => !groups.includes(topLevelKey(s.key)));
     if (ungrouped.length > 0) throw new Error(`add ${ungrouped[0].key}'s group to orderForReadme`);
     const rank = (s: KeySpec) => groups.indexOf(topLevelKey(s.key));

@@ -4,6 +4,7 @@
  * reads its own section; this module only orders them (TLS and CORS need the host names).
  * No resource is touched: bad input fails before anything is registered.
  */
+import { CacheSettings, readCache } from "../cache/config";
 import { readLabels } from "../common/labels";
 import { EntrypointSettings, readEndpoints, readUiImage } from "../entrypoint/config";
 import { readCors } from "../entrypoint/corsConfig";
@@ -26,6 +27,7 @@ export interface Deployment {
     entrypoint: EntrypointSettings;
     registry: RegistrySettings;
     storage: StorageSettings;
+    cache: CacheSettings;
     tls: TlsSettings;
     users: UsersSettings;
     maintenance: MaintenanceSettings;
@@ -67,14 +69,15 @@ export function validateArgs(
     const uiImage = readUiImage(v, images.ui);
     const registry = readRegistry(v, args.registryLogLevel, images.registry, args.replicas);
     const storage = readStorage(v, arg("storage"));
+    const cache = readCache(v, arg("cache"), images.redis, storage.driver);
     const users = unreadable.has("users") ? { list: [], bcryptCost: v.integer("bcryptCost", args.bcryptCost) } : readUsers(v, args.users, args.bcryptCost);
     const tls = unreadable.has("tls") ? undefined : readTls(v, args.tls, endpoints && hostNames(endpoints.topology), ctx.now ?? new Date());
     const labels = readLabels(v, arg("labels"));
-    const maintenance = readMaintenance(v, arg("gc"), arg("retention"), storage.driver);
+    const maintenance = readMaintenance(v, arg("gc"), arg("retention"), storage.driver, cache.driver);
     const metrics = readMetrics(v, arg("metrics"), endpoints);
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, tls, users, maintenance, metrics, labels }, warnings: v.warnings };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, cache, tls, users, maintenance, metrics, labels }, warnings: v.warnings };
 }
 
 /** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */

@@ -134,10 +134,10 @@ export class Validator {
         return fallback;
     }
 
-    /** One of the spec's values; undefined when the given value is not. */
-    oneOf<T extends string>(key: string, given: unknown): T | undefined {
+    /** One of the spec's values; undefined when the given value is not. `fallback`: for a key whose default depends on others. */
+    oneOf<T extends string>(key: string, given: unknown, fallback?: T): T | undefined {
         const allowed = this.spec(key).values ?? [];
-        if (given === undefined || given === "") return this.default<T>(key);
+        if (given === undefined || given === "") return fallback ?? this.default<T>(key);
         if (typeof given === "string" && allowed.includes(given)) return given as T;
         this.problem(key, `(${JSON.stringify(given)}) must be one of: ${allowed.join(", ")}`);
         return undefined;

@@ -3,6 +3,7 @@
  * deletes (none unless asked: user data is never deleted by default).
  */
 import { KeySpec } from "../config/keySpec";
+import { CacheDriver } from "../cache/config";
 import { StorageDriver } from "../storage/config";
 import { Validator } from "../config/validator";
 
@@ -54,6 +55,8 @@ export interface MaintenanceSettings {
      * s3: it runs the registry's own collector alone, which frees what deleted manifests leave.
      */
     storage: StorageDriver;
+    /** redis: the job flushes the shared blob cache before writes resume. */
+    cache: CacheDriver;
 }
 
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
@@ -61,7 +64,7 @@ const REPOSITORY_PATTERN = /^[a-z0-9._/*?-]+$/;
 /** Perl-style classes and groups that POSIX ERE (awk) does not have. */
 const NOT_ERE = /\\[dDwWsSbB]|\(\?|\*\?|\+\?|'/;
 
-export function readMaintenance(v: Validator, gc: unknown, retention: unknown, storage: StorageDriver): MaintenanceSettings {
+export function readMaintenance(v: Validator, gc: unknown, retention: unknown, storage: StorageDriver, cache: CacheDriver): MaintenanceSettings {
     const gcObj = v.object("gc", gc) ?? {};
     const retentionObj = v.object("retention", retention) ?? {};
     const policies = readPolicies(v, retentionObj.policies);
@@ -69,7 +72,7 @@ export function readMaintenance(v: Validator, gc: unknown, retention: unknown, s
         v.problem("retention.policies", "needs storage.driver filesystem for now: retention reads each tag's push time from the registry's files, which the job cannot list in a bucket yet (garbage collection itself works with s3)",
             v.rm("retention.policies"));
     }
-    return { schedule: readSchedule(v, gcObj.schedule), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun), policies, storage };
+    return { schedule: readSchedule(v, gcObj.schedule), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun), policies, storage, cache };
 }
 
 function readSchedule(v: Validator, given: unknown): string | undefined {

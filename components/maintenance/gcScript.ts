@@ -9,7 +9,7 @@
  * Why a tag is deleted by its link: deleting a manifest by digest (the API's only way in
  * 2.8) deletes every tag on that digest; removing `_manifests/tags/<tag>` deletes one.
  */
-import { paths } from "../common/paths";
+import { containerPorts, paths, REDIS_ALIAS } from "../common/paths";
 import { MaintenanceSettings, repositoryRegex } from "./config";
 
 /** Where the job and nginx meet: the flag that pauses writes, the lock, the last report. */
@@ -54,6 +54,9 @@ function header(settings: MaintenanceSettings): string {
         `DRY_RUN=${settings.dryRun}`,
         // s3: no files to read; the registry's collector alone, through the storage config.
         `STORAGE=${settings.storage}`,
+        // redis: the shared blob cache still names what was collected; flushed before writes resume.
+        `CACHE=${settings.cache}`,
+        `REDIS='${REDIS_ALIAS}:${containerPorts.redis}'`,
         `POLICY_COUNT=${settings.policies.length}`,
         "export POLICY_COUNT",
         ...policies,
@@ -103,6 +106,15 @@ blob_bytes() {
     [ "$STORAGE" = filesystem ] || return 0
     # %.0f, not %d: awk's %d wraps at 2 GiB.
     find "$ROOT/blobs" -name data -type f -exec stat -c %s {} + 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'
+}
+
+# Empties the shared blob cache (Redis, RESP inline command through busybox nc).
+flush_cache() {
+    [ "$CACHE" = redis ] && [ "$DRY_RUN" != true ] || return 0
+    answer=$(printf 'FLUSHDB\r\n' | nc -w 5 "${"$"}{REDIS%:*}" "${"$"}{REDIS#*:}" 2>&1 | tr -d '\r')
+    [ "$answer" = "+OK" ] && return 0
+    echo "gc.sh: redis answered '$answer' to FLUSHDB" >&2
+    return 1
 }
 
 uptime_seconds() {
@@ -198,15 +210,21 @@ run() {
     [ "$DRY_RUN" != true ] || gc_flags=--dry-run
     if ! registry garbage-collect $gc_flags "$CONFIG" > "$WORK/gc.log" 2>&1; then
         cat "$WORK/gc.log" >&2
-        printf '{"event":"registry-gc","error":"garbage-collect failed (its output is in this log); the tags listed were already deleted","deletedTags":%s}\n' \
-            "$(awk -F "$TAB" 'BEGIN { printf "[" } { printf "%s\"%s:%s\"", NR > 1 ? "," : "", $1, $2 } END { printf "]" }' "$WORK/deleted")" | tee /proc/1/fd/1
-        write_metrics 0 "$(( $(uptime_seconds | cut -d. -f1) - $(echo "$started" | cut -d. -f1) ))" 0 "$(wc -l < "$WORK/deleted")" 0
-        exit 1
+        fail "garbage-collect failed (its output is in this log); the tags listed were already deleted"
     fi
+    flush_cache || fail "the blob cache was not flushed: a re-push of a collected layer could be taken for present; run the job again"
     bytes_after=$(blob_bytes)
     rm -f "$PAUSE_FLAG"
     ended=$(uptime_seconds)
     report "$started" "$ended" "$bytes_before" "$bytes_after"
+}
+
+# A failed run ($1: why): one JSON line with the tags already deleted, failure metrics, exit 1.
+fail() {
+    printf '{"event":"registry-gc","error":"%s","deletedTags":%s}\n' "$1" \
+        "$(awk -F "$TAB" 'BEGIN { printf "[" } { printf "%s\"%s:%s\"", NR > 1 ? "," : "", $1, $2 } END { printf "]" }' "$WORK/deleted")" | tee /proc/1/fd/1
+    write_metrics 0 "$(( $(uptime_seconds | cut -d. -f1) - $(echo "$started" | cut -d. -f1) ))" 0 "$(wc -l < "$WORK/deleted")" 0
+    exit 1
 }
 
 # The last run for Prometheus (served by the entrypoint at /metrics/gc), replaced atomically.

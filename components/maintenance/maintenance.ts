@@ -23,7 +23,7 @@ export interface MaintenanceInputs {
     storage: StorageSettings;
     /** The registry's volume (filesystem storage); absent with S3. */
     dataVolume: docker.Volume | undefined;
-    /** Joined only with S3 storage, to reach the store; the filesystem job needs no network. */
+    /** Joined only to reach the store (S3) or the cache (Redis); the filesystem job alone needs no network. */
     network: docker.Network;
     labels: LabelSets;
 }
@@ -44,7 +44,7 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
         image: inputs.image.imageId,
         labels: inputs.labels.container("maintenance"),
         // A job cut short by a replacement leaves its flag: writes must not stay paused.
-        ...(inputs.storage.driver === "s3" ? { network: { name: inputs.network.name } } : {}),
+        ...(inputs.storage.driver === "s3" || inputs.settings.cache === "redis" ? { network: { name: inputs.network.name } } : {}),
         command: ["sh", "-c", `rm -f ${PAUSE_FLAG}; rmdir ${MAINTENANCE_DIR}/gc.lock 2>/dev/null; exec crond -f -c ${CRONTABS}`],
         // crond as PID 1 would ignore SIGTERM and be killed only after the grace period.
         init: true,

@@ -9,6 +9,7 @@ import * as random from "@pulumi/random";
 import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths, REGISTRY_ALIAS, replicaAlias } from "../common/paths";
+import { CacheDriver } from "../cache/config";
 import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
 import { RegistrySettings } from "./config";
@@ -18,6 +19,9 @@ import { renderRegistryConfig } from "./registryConfig";
 export interface RegistryInputs {
     settings: RegistrySettings;
     storage: StorageSettings;
+    cache: CacheDriver;
+    /** Started before the replicas (cache redis). */
+    redis: docker.Container | undefined;
     /** Prometheus metrics on the private network. */
     metrics: boolean;
     network: docker.Network;
@@ -44,20 +48,20 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
     // Shared by every replica: an upload started on one may continue on another.
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
-    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, storage: inputs.storage, metrics: inputs.metrics });
+    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics });
     const envs = pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
         .apply(([secret, storage]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storage]));
 
     const replicas: docker.Container[] = [];
     for (let replica = 1; replica <= inputs.settings.replicas; replica++) {
         replicas.push(hardenedContainer({
-            // The first keeps the name stacks made before replicas have: no replacement on upgrade.
+            // The first keeps the name (and resource) stacks made before replicas have.
             name: replica === 1 ? `${name}-registry` : `${name}-registry-${replica}`,
             image: image.imageId,
             labels: inputs.labels.container("registry"),
             // The shared alias spreads requests; the replica's own one reaches its metrics.
             network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS, replicaAlias(replica)] },
-            volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : [],
+            volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
             uploads: [
                 { file: paths.registryConfig, content: config },
                 { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
@@ -68,7 +72,7 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
             // The registry drains (http.draintimeout) on SIGTERM.
             stopSignal: "SIGTERM",
             // One at a time: while one replica is replaced, the others serve.
-            dependsOn: replicas.slice(-1),
+            dependsOn: replica === 1 ? (inputs.redis ? [inputs.redis] : []) : replicas.slice(-1),
             // The registry runs as root on its own files and an unprivileged port: it needs no capability.
         }, parent));
     }

@@ -12,13 +12,16 @@
  */
 import { stringify } from "yaml";
 import { DRAIN_SECONDS } from "../common/drain";
-import { containerPorts, paths } from "../common/paths";
+import { CacheDriver } from "../cache/config";
+import { containerPorts, paths, REDIS_ALIAS } from "../common/paths";
 import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
 
 export interface RegistryConfigOptions {
     logLevel: LogLevel;
     storage: StorageSettings;
+    /** The blob-descriptor cache; none when absent. */
+    cache?: CacheDriver;
     /** Prometheus metrics on the debug listener (private network only). */
     metrics?: boolean;
 }
@@ -43,8 +46,11 @@ interface RegistryConfigDocument {
         /** S3 only: off serves blobs itself instead of redirecting clients to presigned URLs. */
         redirect?: { disable: boolean };
         delete: { enabled: boolean };
-        /** None: an in-memory blob cache outlives garbage collection (distribution#1803). */
-        cache: Record<string, never>;
+        /**
+         * Never the in-memory one: it outlives garbage collection in each replica
+         * (distribution#1803). Redis is shared, and the collector flushes it.
+         */
+        cache: { blobdescriptor?: "redis" };
         maintenance: { uploadpurging: { enabled: boolean; age: string; interval: string; dryrun: boolean } };
     };
     http: {
@@ -59,6 +65,7 @@ interface RegistryConfigDocument {
         debug: { addr: string; prometheus?: { enabled: boolean; path: string } };
     };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
+    redis?: { addr: string; db: number; dialtimeout: string; readtimeout: string; writetimeout: string; pool: { maxidle: number; maxactive: number; idletimeout: string } };
 }
 
 /** Where the registry's debug listener serves Prometheus metrics. */
@@ -71,10 +78,11 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         storage: {
             ...storageDriver(options.storage),
             delete: { enabled: true },
-            // No blob descriptor cache: after garbage collection a cached descriptor makes a
-            // re-push say "Layer already exists" and pulls fail. Without it the registry
-            // needs no restart after a collection, so reads go on throughout.
-            cache: {},
+            // Never the in-memory blob descriptor cache: after garbage collection a cached
+            // descriptor makes a re-push say "Layer already exists" and pulls fail, until every
+            // replica restarts. Redis is one cache for all, which the collector flushes in its
+            // window, so reads go on throughout.
+            cache: options.cache === "redis" ? { blobdescriptor: "redis" } : {},
             maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
         },
         http: {
@@ -85,7 +93,19 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
                 ? { addr: `:${containerPorts.registryDebug}`, prometheus: { enabled: true, path: METRICS_PATH } }
                 : { addr: `127.0.0.1:${containerPorts.registryDebug}` },
         },
-        health: { storagedriver: { enabled: true, interval: "10s", threshold: 3 } },
+        // Every second, unhealthy after 2 failures in a row: a broken store shows within 2 s,
+        // long before the engine's first probe (10 s), and one transient error does not fail
+        // every request. Meanwhile nginx already sends the replica requests (Docker's DNS
+        // ignores health), and those it answers from the shared cache can be cut mid-body.
+        health: { storagedriver: { enabled: true, interval: "1s", threshold: 2 } },
+        // Short timeouts: a slow cache must cost less than the storage read it saves (a failed
+        // cache read falls back to the storage).
+        ...(options.cache === "redis" ? {
+            redis: {
+                addr: `${REDIS_ALIAS}:${containerPorts.redis}`, db: 0, dialtimeout: "1s", readtimeout: "500ms", writetimeout: "500ms",
+                pool: { maxidle: 16, maxactive: 64, idletimeout: "300s" },
+            },
+        } : {}),
     };
 }
 

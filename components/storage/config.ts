@@ -11,8 +11,11 @@ import { printable, Validator } from "../config/validator";
 export const STORAGE_DRIVERS = ["filesystem", "s3"] as const;
 export type StorageDriver = (typeof STORAGE_DRIVERS)[number];
 
-/** S3 refuses multipart parts under 5 MiB (but the last); 5 GiB is its largest part. */
-const CHUNK_MIB_RANGE = { min: 5, max: 5120 } as const;
+/**
+ * S3 refuses multipart parts under 5 MiB (but the last). The registry holds up to two parts
+ * in memory per upload in flight: 512 MiB parts are already 1 GiB per push.
+ */
+const CHUNK_MIB_RANGE = { min: 5, max: 512 } as const;
 
 export const storageKeys: readonly KeySpec[] = [
     {
@@ -25,7 +28,7 @@ export const storageKeys: readonly KeySpec[] = [
     },
     {
         key: "storage.s3.region", type: "string", default: "us-east-1", example: "eu-central-1",
-        description: "The bucket's region (S3-compatible stores mostly accept the default).",
+        description: "The bucket's region (S3-compatible stores mostly accept the default). Without `endpoint`, registry 2.8 accepts only the AWS regions its SDK knew at its release.",
     },
     {
         key: "storage.s3.endpoint", type: "string", defaultText: "(AWS S3)", example: "https://s3.example.com:7480",
@@ -36,7 +39,7 @@ export const storageKeys: readonly KeySpec[] = [
         description: "A prefix under which the registry keeps everything, so that one bucket can hold other data or several registries.",
     },
     {
-        key: "storage.s3.chunkSizeMiB", type: "integer", default: 10, range: { ...CHUNK_MIB_RANGE, why: "S3's smallest and largest multipart part" }, example: "32",
+        key: "storage.s3.chunkSizeMiB", type: "integer", default: 10, range: { ...CHUNK_MIB_RANGE, why: "S3's smallest part, and the registry holds two parts in memory per upload" }, example: "32",
         description: "Size of the parts in which the registry uploads large layers. Larger parts: fewer requests, more memory per upload in flight.",
     },
     {

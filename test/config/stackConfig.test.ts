@@ -145,10 +145,13 @@ const badInputs: BadInput[] = [
     { name: "s3 endpoint without a scheme", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "s3.example.com" } }) }, key: "storage.s3.endpoint", message: /must be http:\/\/ or https:\/\// },
     { name: "s3 region with a space", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", region: "eu central" } }) }, key: "storage.s3.region", message: /not a region name/ },
     { name: "s3 root directory without its leading slash", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", rootDirectory: "registry/" } }) }, key: "storage.s3.rootDirectory", message: /absolute path/ },
-    { name: "s3 chunk size under S3's part minimum", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", chunkSizeMiB: 4 } }) }, key: "storage.s3.chunkSizeMiB", message: /5 to 5120: S3's smallest and largest multipart part/ },
+    { name: "s3 chunk size under S3's part minimum", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", chunkSizeMiB: 4 } }) }, key: "storage.s3.chunkSizeMiB", message: /5 to 512: S3's smallest part/ },
+    { name: "s3 chunk size past two parts of memory per upload", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", chunkSizeMiB: 1024 } }) }, key: "storage.s3.chunkSizeMiB", message: /two parts in memory per upload/ },
     { name: "s3 secret key without its access key", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } }) }, key: "storage.s3.accessKey", message: /keys go together/ },
     { name: "s3 secret key with a newline", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI\n" } }) }, key: "storage.s3.secretKey", message: /control characters/ },
     { name: "unknown s3 field", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", forcePathStyle: true } }) }, key: "storage.s3.forcePathStyle", message: /not a known key of storage.s3/ },
+    { name: "unknown cache driver", raw: { ...base, cache: JSON.stringify({ driver: "inmemory" }) }, key: "cache.driver", message: /must be one of: none, redis/ },
+    { name: "unpinned redis image", raw: { ...base, images: JSON.stringify({ redis: "redis:latest" }) }, key: "images.redis", message: /moving tag "latest"/ },
     { name: "retention with s3 storage", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme" } }), retention: JSON.stringify({ policies: [{ keepLast: 5 }] }) }, key: "retention.policies", message: /needs storage.driver filesystem/ },
     { name: "label with a space", raw: { ...base, labels: JSON.stringify({ "my label": "x" }) }, key: 'labels["my label"]', message: /not a valid label name/ },
 ];
@@ -328,6 +331,15 @@ describe("stack config validation", () => {
             chunkSizeBytes: 10 * 1024 * 1024, redirect: false, credentials: { accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
         });
         assert.equal(result.deployment.maintenance.storage, "s3");
+        // The measured default: a shared cache with S3, none on the filesystem, either one when set.
+        assert.equal(result.deployment.cache.driver, "redis");
+        assert.equal(result.deployment.maintenance.cache, "redis");
+        const filesystem = validateStackConfig({ ...base }, { stack });
+        assert.ok(filesystem.ok);
+        assert.equal(filesystem.deployment.cache.driver, "none");
+        const chosen = validateStackConfig({ ...base, cache: JSON.stringify({ driver: "redis" }) }, { stack });
+        assert.ok(chosen.ok);
+        assert.equal(chosen.deployment.cache.driver, "redis");
     });
 
     it("never echoes a password or private key in a problem", () => {

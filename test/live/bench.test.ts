@@ -47,6 +47,7 @@ describe("live: benchmark smoke run", function () {
             for (const [replicas, figures] of Object.entries(results.scaleOut.replicas as Record<string, Record<string, number>>)) {
                 for (const [key, value] of Object.entries(figures)) assert.ok(value > 0, `${replicas} replicas ${key}: ${value}`);
             }
+            for (const cache of ["redis", "none"]) assert.ok(results.scaleOut.blobHeadsThroughEntrypoint[cache] > 0, `${cache}: blob HEADs through the entrypoint`);
             for (const cache of ["none", "inmemory"]) {
                 for (const [key, value] of Object.entries(results.scaleOut.blobCache[cache] as Record<string, number>)) assert.ok(value > 0, `${cache} cache ${key}: ${value}`);
             }

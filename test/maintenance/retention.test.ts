@@ -24,7 +24,7 @@ function decide(policies: RetentionPolicy[], tags: Record<string, number>): stri
     const dir = mkdtempSync(join(tmpdir(), "pr-gc-"));
     try {
         const script = join(dir, "gc.sh");
-        writeFileSync(script, renderGcScript({ schedule: undefined, dryRun: false, policies, storage: "filesystem" }));
+        writeFileSync(script, renderGcScript({ schedule: undefined, dryRun: false, policies, storage: "filesystem", cache: "none" }));
         const input = Object.entries(tags).map(([ref, days]) => {
             const [repository, tag] = ref.split(":");
             return `${repository}\t${tag}\t${Math.round(NOW - days * DAY)}\n`;

@@ -50,6 +50,16 @@ describe("registry config renderer", () => {
         assert.equal(parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, endpoint: "https://s3.example.com" } })).storage.s3.secure, true);
     });
 
+    it("uses no blob-descriptor cache, or the shared Redis one, never the in-memory one", () => {
+        assert.deepEqual(config.storage.cache, {});
+        assert.equal(config.redis, undefined);
+        const withRedis = parse(renderRegistryConfig({ logLevel: "warn", storage: s3, cache: "redis" }));
+        assert.deepEqual(withRedis.storage.cache, { blobdescriptor: "redis" });
+        assert.equal(withRedis.redis.addr, "redis:6379");
+        // The collector needs no cache: a cache change does not touch it.
+        assert.deepEqual(parse(renderStorageConfig(s3)).storage.cache, {});
+    });
+
     it("keeps the S3 keys out of the registry's and the collector's files (they come as secret environment)", () => {
         for (const rendered of [renderRegistryConfig({ logLevel: "warn", storage: s3 }), renderStorageConfig(s3)]) {
             assert.doesNotMatch(rendered, /AKIAEXAMPLEACCESSKEY|example-secret-key|accesskey|secretkey/i);
@@ -65,5 +75,8 @@ describe("registry config renderer", () => {
     it("sets the log level and storage health check", () => {
         assert.equal(config.log.level, "warn");
         assert.equal(config.health.storagedriver.enabled, true);
+        // Unhealthy within 2 s: before the engine's first probe, so no broken replica counts as healthy.
+        assert.equal(config.health.storagedriver.interval, "1s");
+        assert.equal(config.health.storagedriver.threshold, 2);
     });
 });

@@ -19,7 +19,7 @@ import { evaluateProgram, PROJECT, setStackConfig, stackOutputs } from "../progr
 
 export const LIVE_LABEL = "private-registry.test=live";
 export { PROJECT } from "../program";
-export const TEST_IMAGES = { registry: "private-registry-test/registry:2.8.2", ui: "private-registry-test/ui-standin:2.5.2" };
+export const TEST_IMAGES = { registry: "private-registry-test/registry:2.8.2", ui: "private-registry-test/ui-standin:2.5.2", redis: "private-registry-test/redis:7.0.15" };
 /** A small image to push: built by the harness (testkit/harness/testImage.ts). */
 export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testImage";
 

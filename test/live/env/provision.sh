@@ -2,9 +2,10 @@
 # Provision a Debian 12 machine (as root) for the private-registry live tests and benchmark:
 #   1. install the Debian packages they need (apt-get update only when needed);
 #   2. start dockerd if it is not running;
-#   3. build two local stand-in images from Debian packages (no registry pulls possible):
+#   3. build three local stand-in images from Debian packages (no registry pulls possible):
 #        private-registry-test/registry:2.8.2     (for registry:2.8.2)
 #        private-registry-test/ui-standin:2.5.2   (for joxit/docker-registry-ui:2.5.2)
+#        private-registry-test/redis:7.0.15       (for redis:7.0.15)
 #      each is smoke-tested right after it is built, and cached by tag + a build hash;
 #   4. map the test hostnames to 127.0.0.1 in /etc/hosts;
 #   5. print a summary.
@@ -19,6 +20,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGES_DIR=$HERE/images
 REGISTRY_TAG=private-registry-test/registry:2.8.2
 UI_TAG=private-registry-test/ui-standin:2.5.2
+REDIS_TAG=private-registry-test/redis:7.0.15
 DOCKERD_LOG=/var/log/private-registry-dockerd.log
 FORCE_REBUILD=${FORCE_REBUILD:-0}
 VERIFY=${VERIFY:-0}
@@ -33,7 +35,7 @@ PACKAGES=(
     docker.io iptables cgroupfs-mount ca-certificates curl openssl
     nginx busybox-static docker-registry
     apache2-utils skopeo wrk chromium fonts-liberation prometheus
-    ceph-mon ceph-osd radosgw ceph-common s3cmd
+    ceph-mon ceph-osd radosgw ceph-common s3cmd redis-server
 )
 
 log() { printf '[provision %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -235,6 +237,7 @@ pkg_labels() { # PKG... -> LABEL private-registry.test.deb.PKG="VERSION" ...
 SKELETON_PKGS=(busybox-static libc6 ca-certificates openssl libssl3)
 REGISTRY_PKGS=(docker-registry "${SKELETON_PKGS[@]}")
 UI_PKGS=(nginx nginx-common libpcre2-8-0 zlib1g libcrypt1 "${SKELETON_PKGS[@]}")
+REDIS_PKGS=(redis-server redis-tools libjemalloc2 liblzf1 "${SKELETON_PKGS[@]}")
 
 # build_image TAG BUILD_DIR SMOKE_FN POPULATE_FN PKG...: rebuilt only when the build hash
 # (script, image files, package versions) changed; POPULATE_FN ROOTFS HASH lays out the
@@ -311,6 +314,29 @@ populate_ui() { # ROOTFS HASH
         'EXPOSE 80' \
         "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"joxit/docker-registry-ui:2.5.2\"" \
         "$(pkg_labels "${UI_PKGS[@]}")"
+}
+
+populate_redis() { # ROOTFS HASH
+    local rootfs=$1 hash=$2
+    # uid/gid 999 "redis", as in the official image
+    make_skeleton "$rootfs" \
+        'root:x:0:0:root:/root:/bin/sh'$'\n''redis:x:999:999::/home/redis:/usr/sbin/nologin'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+        'root:x:0:'$'\n''redis:x:999:'$'\n''nogroup:x:65534:'
+    # Debian's redis-server is a link to redis-check-rdb (one binary, named by argv[0]).
+    add_binary "$rootfs" "$(readlink -f /usr/bin/redis-server)" /usr/local/bin/redis-server
+    add_binary "$rootfs" /usr/bin/redis-cli /usr/local/bin/redis-cli
+    install -m 755 "$IMAGES_DIR/redis/docker-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
+    mkdir -p "$rootfs/data"
+    chown 999:999 "$rootfs/data"
+    import_rootfs "$rootfs" "$REDIS_TAG" \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        'WORKDIR /data' \
+        'ENTRYPOINT ["docker-entrypoint.sh"]' \
+        'CMD ["redis-server"]' \
+        'VOLUME ["/data"]' \
+        'EXPOSE 6379' \
+        "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"redis:7.0.15\"" \
+        "$(pkg_labels "${REDIS_PKGS[@]}")"
 }
 
 # ---------------------------------------------------------------- smoke tests
@@ -451,6 +477,22 @@ EOF
     remove_owned_containers
 }
 
+smoke_redis() {
+    local tag=$1 out cid
+    log "smoke test $tag"
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" redis-server --version 2>&1)
+    check "redis-server --version: $out" contains "$out" 'v=7\.0\.15' || return 1
+    # As the program runs it: the redis user, no capability, nothing saved, protected mode off.
+    cid=$(docker run -d --pull never "${RUN_LABELS[@]}" --user 999:999 --cap-drop ALL "$tag" \
+        redis-server --save "" --appendonly no --maxmemory 64mb --maxmemory-policy allkeys-lru --protected-mode no)
+    local i
+    for i in $(seq 1 40); do docker exec "$cid" redis-cli ping >/dev/null 2>&1 && break; sleep 0.25; done
+    check "redis-cli ping as the redis user: PONG" test "$(docker exec "$cid" redis-cli ping 2>&1)" = PONG || { docker logs "$cid" >&2; return 1; }
+    out=$(docker exec "$cid" sh -c 'printf "SET k v\r\nGET k\r\nFLUSHDB\r\nGET k\r\n" | nc -w 2 127.0.0.1 6379 | tr -d "\r" | tr "\n" " "')
+    check "RESP inline commands through busybox nc (the collector's FLUSHDB): $out" test "$out" = '+OK $1 v +OK $-1 ' || return 1
+    docker rm -f -v "$cid" >/dev/null
+}
+
 # ---------------------------------------------------------------- 4. /etc/hosts
 ensure_hosts() {
     # edit in place (no rename): /etc/hosts may be a bind mount
@@ -468,6 +510,7 @@ install_packages
 start_docker
 build_image "$REGISTRY_TAG" registry smoke_registry populate_registry "${REGISTRY_PKGS[@]}"
 build_image "$UI_TAG" ui-standin smoke_ui populate_ui "${UI_PKGS[@]}"
+build_image "$REDIS_TAG" redis smoke_redis populate_redis "${REDIS_PKGS[@]}"
 ensure_hosts
 
 label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
@@ -476,6 +519,7 @@ label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
     echo "docker:    $(docker version -f 'client {{.Client.Version}}, server {{.Server.Version}}')"
     echo "registry:  $REGISTRY_TAG  (docker-registry $(label "$REGISTRY_TAG" private-registry.test.deb.docker-registry), $(docker image inspect -f '{{.Id}}' "$REGISTRY_TAG" | cut -c8-19))"
     echo "ui:        $UI_TAG  (nginx $(label "$UI_TAG" private-registry.test.deb.nginx), $(docker image inspect -f '{{.Id}}' "$UI_TAG" | cut -c8-19))"
+    echo "redis:     $REDIS_TAG  (redis-server $(label "$REDIS_TAG" private-registry.test.deb.redis-server), $(docker image inspect -f '{{.Id}}' "$REDIS_TAG" | cut -c8-19))"
     echo "chromium:  $(chromium --version 2>/dev/null | head -n 1)"
     echo "skopeo:    $(skopeo --version)"
     echo "hosts:     $(grep -F "$HOSTS_MARK" /etc/hosts | sed "s/ *$HOSTS_MARK//")"
