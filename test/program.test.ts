@@ -406,7 +406,23 @@ describe("program under the mock runtime", () => {
         });
         assert.deepEqual(container(run, "ui").options.dependsOn, [...replicas.map((r) => r.name), `${name}-users`]);
         const site = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
-        assert.match(site, /location ~ \^\/metrics\/replicas\/\(1\|2\|3\)\$/);
+        assert.match(site, /location ~ \^\/metrics\/replicas\/\(1\|2\|3\|4\|5\|6\|7\|8\)\$/);
+    });
+
+    it("scaling replicas up or down adds or removes only the replicas past the first; the first and the rest stay as they are", async () => {
+        // With the metrics port too: its per-replica locations must not depend on the count.
+        const metrics = JSON.stringify({ enabled: true, port: 9091 });
+        const three = await runProgram({ ...oneOriginConfig, metrics, replicas: "3" });
+        const one = await runProgram({ ...oneOriginConfig, metrics });
+        const names = (run: ProgramRun) => run.resources.filter((r) => r.name.startsWith(`${name}-registry`) && r.type === "docker:index/container:Container").map((r) => r.name);
+        assert.deepEqual(names(three), [`${name}-registry`, `${name}-registry-2`, `${name}-registry-3`]);
+        assert.deepEqual(names(one), [`${name}-registry`]);
+        const changed = one.resources
+            .filter((r) => three.resources.some((t) => t.name === r.name) && JSON.stringify(three.byName(r.name).rawInputs) !== JSON.stringify(r.rawInputs))
+            .map((r) => r.name);
+        // Only the entrypoint's dependsOn differs, which updates nothing in a container.
+        assert.deepEqual(changed, []);
+        assert.notDeepEqual(container(three, "ui").options.dependsOn, container(one, "ui").options.dependsOn);
     });
 
     it("s3 storage: no data volume, the bucket in the registry's and the collector's config, the keys only as secret environment", async () => {

@@ -53,7 +53,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             { volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true },
         ],
         uploads: [
-            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port === undefined ? undefined : { replicas: inputs.registryReplicas.length } }) },
+            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port !== undefined }) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
         ],

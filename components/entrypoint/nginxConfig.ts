@@ -27,8 +27,8 @@ export interface NginxConfigOptions {
     cors?: CorsSettings;
     /** The basic-auth realm browsers and `docker login` show. */
     realm: string;
-    /** Serve the metrics server (metrics.port), for this many registry replicas. */
-    metricsServer?: { replicas: number };
+    /** Serve the metrics server (metrics.port). */
+    metricsServer?: boolean;
 }
 
 /** How soon a client paused by garbage collection should retry. */
@@ -74,7 +74,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         blocks.push(httpsServer(topology.registryHost, [...registryLocations(options.cors), registryRootLocation()], true));
         blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
-    if (options.metricsServer) blocks.push(renderMetricsServer(options.metricsServer.replicas));
+    if (options.metricsServer) blocks.push(renderMetricsServer());
     return blocks.join("\n") + "\n";
 }
 

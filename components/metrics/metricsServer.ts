@@ -7,13 +7,19 @@
  */
 import { containerPorts, REPLICA_ALIAS_PREFIX, replicaAlias } from "../common/paths";
 import { GC_METRICS_FILE, MAINTENANCE_DIR } from "../maintenance/gcScript";
+import { MAX_REPLICAS } from "../registry/config";
 import { METRICS_PATH } from "../registry/registryConfig";
 
 /** Prometheus's text exposition format. */
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 
-export function renderMetricsServer(replicas: number): string {
-    const numbers = Array.from({ length: replicas }, (_, i) => i + 1);
+/**
+ * Locations for every replica number the config allows, whatever the count: scaling must
+ * not change the entrypoint's config (that would replace it). A replica that does not run
+ * does not resolve: 502.
+ */
+export function renderMetricsServer(): string {
+    const numbers = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
     return [
         "# Metrics for Prometheus: the registry's and the garbage collector's, nothing else.",
         "server {",

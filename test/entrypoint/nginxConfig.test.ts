@@ -62,7 +62,7 @@ describe("nginx config renderer", () => {
         requireTool(this, "openssl", "openssl");
     });
 
-    for (const [topology, options] of [["one-origin", oneOrigin], ["split-domains", splitDomains], ["one-origin with the metrics server", { ...oneOrigin, metricsServer: { replicas: 1 } }]] as const) {
+    for (const [topology, options] of [["one-origin", oneOrigin], ["split-domains", splitDomains], ["one-origin with the metrics server", { ...oneOrigin, metricsServer: true }]] as const) {
         it(`passes nginx -t (${topology})`, () => {
             const result = nginxTest(renderNginxConfig(options));
             assert.equal(result.status, 0, result.output);

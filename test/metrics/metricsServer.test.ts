@@ -17,7 +17,7 @@ describe("metrics server in the entrypoint's nginx (real nginx)", function () {
         requireTool(this, "nginx", "nginx");
         requireTool(this, "openssl", "openssl");
         entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry", metricsServer: { replicas: 3 } },
+            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry", metricsServer: true },
             { https: 18744, http: 18782, upstream: 18783, metrics: 18784 },
         );
     });
@@ -30,14 +30,14 @@ describe("metrics server in the entrypoint's nginx (real nginx)", function () {
         assert.equal(reply.forwardedTo, "127.0.0.1");
     });
 
-    it("proxies /metrics/replicas/N to replica N's own, for each replica and no other number", async () => {
-        for (const replica of [1, 2, 3]) {
+    it("proxies /metrics/replicas/N to replica N's own, for every replica number the config allows and no other", async () => {
+        for (const replica of [1, 2, 3, 8]) {
             const reply = await entrypoint.getMetrics(`/metrics/replicas/${replica}`);
             assert.equal(reply.status, 202, `replica ${replica}`);
             assert.equal(reply.forwarded, "GET /metrics", `replica ${replica}`);
             assert.equal(reply.forwardedTo, `127.0.0.${replica}`, `replica ${replica}`);
         }
-        for (const path of ["/metrics/replicas/4", "/metrics/replicas/0", "/metrics/replicas/12", "/metrics/replicas/", "/metrics/replicas/1/x", "/metrics/replicas/1%2F"]) {
+        for (const path of ["/metrics/replicas/9", "/metrics/replicas/0", "/metrics/replicas/12", "/metrics/replicas/", "/metrics/replicas/1/x", "/metrics/replicas/1%2F"]) {
             const reply = await entrypoint.getMetrics(path);
             assert.equal(reply.status, 404, path);
             assert.equal(reply.forwarded, undefined, path);
