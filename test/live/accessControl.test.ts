@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PROJECT, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
 import { launchChromium, newContext, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
+import { loopWhile } from "../../testkit/live/loops";
 import { MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 
 const execFileAsync = promisify(execFile);
@@ -275,37 +276,23 @@ describe("live: access control", function () {
     describe("changes without interruption", () => {
         it("pulls and pushes go on without a failure while up adds a user, rotates a password and changes a role; only the users container is replaced", async () => {
             const ids = { registry: await live.containerId("registry"), ui: await live.containerId("ui"), users: await live.containerId("users") };
-            const failures: string[] = [];
             const counts = { pulls: 0, pushes: 0 };
-            let running = true;
-            const loop = async (name: string, step: (i: number) => Promise<void>) => {
-                for (let i = 0; running; i++) {
-                    try {
-                        await step(i);
-                    } catch (e) {
-                        failures.push(`${name} #${i}: ${String(e)}`);
-                    }
-                }
+            const steps = {
+                "reader pull": async () => { await client("reader").pullAndVerify("team-b/secret", "1"); counts.pulls++; },
+                "deployer pull": async () => { await client("deployer").pullAndVerify("team-a/app", "1"); counts.pulls++; },
+                "dev push": async (i: number) => { await client("dev").pushRandomImage("team-a/loop", `t${i}`, 16 * 1024); counts.pushes++; },
+                "admin push": async (i: number) => { await client("admin").pushRandomImage("team-c/loop", `t${i}`, 16 * 1024); counts.pushes++; },
             };
-            const loops = [
-                loop("reader pull", async () => { await client("reader").pullAndVerify("team-b/secret", "1"); counts.pulls++; }),
-                loop("deployer pull", async () => { await client("deployer").pullAndVerify("team-a/app", "1"); counts.pulls++; }),
-                loop("dev push", async (i) => { await client("dev").pushRandomImage("team-a/loop", `t${i}`, 16 * 1024); counts.pushes++; }),
-                loop("admin push", async (i) => { await client("admin").pushRandomImage("team-c/loop", `t${i}`, 16 * 1024); counts.pushes++; }),
-            ];
             const rotatedPassword = "live-access-rotated-password-02";
             const changed = USERS.map((u) => (u.name === "rotated" ? { ...u, password: rotatedPassword } : u.name === "deployer" ? { ...u, access: "push" } : u));
             changed.push({ name: "newcomer", password: password("newcomer"), access: "pull" });
             const started = Date.now();
             let report: Awaited<ReturnType<LiveDeployment["up"]>> | undefined;
-            try {
+            const failures = await loopWhile(steps, async () => {
                 await new Promise((r) => setTimeout(r, 2000));
                 report = await live.up(config(changed));
                 await new Promise((r) => setTimeout(r, 2000));
-            } finally {
-                running = false;
-                await Promise.all(loops);
-            }
+            });
             console.log(`      during ${((Date.now() - started) / 1000).toFixed(1)} s: ${counts.pulls} pulls and ${counts.pushes} pushes verified, ${failures.length} failed`);
             assert.deepEqual(failures, []);
             assert.ok(counts.pulls >= 20 && counts.pushes >= 10, JSON.stringify(counts));

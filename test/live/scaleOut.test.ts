@@ -12,6 +12,7 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
+import { loopWhile } from "../../testkit/live/loops";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { requireTool } from "../../testkit/requireTool";
@@ -271,22 +272,11 @@ async function waitHealthy(name: string, restarts: number): Promise<void> {
 async function underLoad(
     client: RegistryClient, options: { pushes: boolean; retries: number }, during: () => Promise<void>,
 ): Promise<{ failures: string[]; counts: { pulls: number; pushes: number; retried: number } }> {
-    const failures: string[] = [];
     const counts = { pulls: 0, pushes: 0, retried: 0 };
-    let running = true;
-    const loop = async (name: string, step: (i: number) => Promise<unknown>) => {
-        for (let i = 0; running; i++) {
-            try {
-                await step(i);
-            } catch (e) {
-                failures.push(`${name} #${i}: ${String(e)}`);
-            }
-        }
-    };
-    const pushLoop = (name: string) => loop(name, async (i) => {
+    const push = (name: string) => async (i: number) => {
         await client.pushImage(`scale/${name}`, `t${i}`, randomBytes(64 * 1024));
         counts.pushes++;
-    });
+    };
     const pull = async () => {
         for (let attempt = 0; ; attempt++) {
             try {
@@ -301,16 +291,6 @@ async function underLoad(
             }
         }
     };
-    const loops = [
-        loop("pull a", pull),
-        loop("pull b", pull),
-        ...(options.pushes ? [pushLoop("push-a"), pushLoop("push-b")] : []),
-    ];
-    try {
-        await during();
-    } finally {
-        running = false;
-        await Promise.all(loops);
-    }
-    return { failures, counts };
+    const steps = { "pull a": pull, "pull b": pull, ...(options.pushes ? { "push-a": push("push-a"), "push-b": push("push-b") } : {}) };
+    return { failures: await loopWhile(steps, during), counts };
 }
