@@ -127,7 +127,49 @@ dockerd_running() {
     local pid
     pid=$(cat /var/run/docker.pid 2>/dev/null || true)
     # A stale pid file from an ended session may name an unrelated process: check its name.
-    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] &&
+        ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null # a zombie has ended
+}
+
+# The containerd a dockerd runs for itself. One left by a dockerd that died holds
+# containerd's metadata lock, so the next dockerd's containerd never answers: dockerd
+# then gives up with "timeout waiting for containerd to start" (seen once in CI).
+MANAGED_CONTAINERD='containerd --config /var/run/docker/containerd/containerd.toml'
+
+stop_orphaned_containerd() {
+    local pids i
+    pids=$(pgrep -f "^$MANAGED_CONTAINERD" || true)
+    [ -n "$pids" ] || return 0
+    log "dockerd: stopping containerd left by an earlier dockerd (pid $(echo $pids))"
+    kill $pids 2>/dev/null || true
+    for i in $(seq 1 20); do
+        pgrep -f "^$MANAGED_CONTAINERD" >/dev/null || return 0
+        sleep 0.5
+    done
+    kill -9 $(pgrep -f "^$MANAGED_CONTAINERD") 2>/dev/null || true
+}
+
+# Starts dockerd in the background; waits up to 90 s for it to answer. Fails early if it exits.
+launch_dockerd() { # ATTEMPT
+    local pid i
+    if [ -z "$(ls -A /sys/fs/cgroup 2>/dev/null)" ] && command -v cgroupfs-mount >/dev/null 2>&1; then
+        cgroupfs-mount || true
+    fi
+    stop_orphaned_containerd
+    log "dockerd: starting in the background, attempt $1 (log: $DOCKERD_LOG)"
+    # Close fd 9 (the provision lock) in the daemon, or it would hold the lock forever.
+    nohup setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+    pid=$!
+    for i in $(seq 1 90); do
+        docker_up && { log "dockerd: ready after ${i}s"; return 0; }
+        kill -0 "$pid" 2>/dev/null || { log "dockerd: exited after ${i}s"; return 1; }
+        sleep 1
+    done
+    log "dockerd: not ready after 90 s; stopping it"
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    return 1
 }
 
 start_docker() {
@@ -139,21 +181,22 @@ start_docker() {
         log "dockerd: systemctl start docker"
         systemctl start docker || true
     fi
-    if ! docker_up && ! dockerd_running; then
-        if [ -z "$(ls -A /sys/fs/cgroup 2>/dev/null)" ] && command -v cgroupfs-mount >/dev/null 2>&1; then
-            cgroupfs-mount || true
-        fi
-        log "dockerd: starting in the background (log: $DOCKERD_LOG)"
-        # Close fd 9 (the provision lock) in the daemon, or it would hold the lock forever.
-        nohup setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+    if dockerd_running; then
+        # Another dockerd (systemd's, or one still starting): give it the same 90 s.
+        local i
+        for i in $(seq 1 90); do
+            docker_up && { log "dockerd: ready after ${i}s"; return; }
+            sleep 1
+        done
+        die "the running dockerd (pid $(cat /var/run/docker.pid)) did not answer within 90 s"
     fi
-    local i
-    for i in $(seq 1 60); do
-        docker_up && { log "dockerd: ready after ${i}s"; return; }
-        sleep 1
+    local attempt
+    for attempt in 1 2 3; do
+        launch_dockerd "$attempt" && return
+        tail -n 15 "$DOCKERD_LOG" >&2 2>/dev/null || true
     done
-    tail -n 30 "$DOCKERD_LOG" >&2 2>/dev/null || true
-    die "dockerd did not become ready within 60 s (log: $DOCKERD_LOG)"
+    ps -eo pid,stat,etime,args | grep -E '[d]ockerd|[c]ontainerd' >&2 || true
+    die "dockerd did not start in 3 attempts (log: $DOCKERD_LOG)"
 }
 
 # ---------------------------------------------------------------- 3. images
