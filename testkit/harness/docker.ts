@@ -23,14 +23,14 @@ import {
     strMap,
 } from "./realizer";
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface DockerError {
     statusCode?: number;
     message?: string;
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
     return (err as DockerError | undefined)?.statusCode;
 }
 
@@ -52,7 +52,7 @@ export function goDurationToNanos(text: string): number {
     return Math.round(total);
 }
 
-async function lastLogs(container: Docker.Container, lines = 30): Promise<string> {
+export async function lastLogs(container: Docker.Container, lines = 30): Promise<string> {
     try {
         const raw = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown;
         return await demuxedText(container.modem as Modem, Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
@@ -61,7 +61,7 @@ async function lastLogs(container: Docker.Container, lines = 30): Promise<string
     }
 }
 
-function labelMap(ctx: RealizeContext, inputs: Inputs): Record<string, string> {
+export function labelMap(ctx: RealizeContext, inputs: Inputs): Record<string, string> {
     const labels: Record<string, string> = {};
     for (const l of objList(inputs, "labels")) {
         labels[String(l.label)] = String(l.value);
@@ -71,7 +71,7 @@ function labelMap(ctx: RealizeContext, inputs: Inputs): Record<string, string> {
 }
 
 /** The labels an object really carries, minus the harness's own (unless the program set it too), as the provider reads them back. */
-function readBackLabels(ctx: RealizeContext, actual: Record<string, string> | null | undefined, inputs: Inputs): { label: string; value: string }[] {
+export function readBackLabels(ctx: RealizeContext, actual: Record<string, string> | null | undefined, inputs: Inputs): { label: string; value: string }[] {
     const programSetsIt = objList(inputs, "labels").some((l) => l.label === ctx.label.key);
     return Object.entries(actual ?? {})
         .filter(([label]) => programSetsIt || label !== ctx.label.key)
@@ -79,13 +79,20 @@ function readBackLabels(ctx: RealizeContext, actual: Record<string, string> | nu
         .sort((a, b) => a.label.localeCompare(b.label));
 }
 
-/** Nanoseconds as Go's time.Duration prints them ("10s", "1m30s", "500ms"): how the provider reads durations back. */
+/** Nanoseconds as Go's time.Duration prints them ("10s", "1m30s", "1.5ms"): how the provider reads durations back. */
 export function nanosToGoDuration(nanos: number): string {
     if (nanos === 0) return "0s";
-    if (nanos < 1e9) return nanos % 1e6 === 0 ? `${nanos / 1e6}ms` : nanos % 1e3 === 0 ? `${nanos / 1e3}µs` : `${nanos}ns`;
+    // An integer and a fraction without trailing zeros, in units of `unit` nanoseconds.
+    const decimal = (n: number, unit: number): string => {
+        const frac = String(n % unit).padStart(String(unit).length - 1, "0").replace(/0+$/, "");
+        return `${Math.floor(n / unit)}${frac ? `.${frac}` : ""}`;
+    };
+    if (nanos < 1e3) return `${nanos}ns`;
+    if (nanos < 1e6) return `${decimal(nanos, 1e3)}µs`;
+    if (nanos < 1e9) return `${decimal(nanos, 1e6)}ms`;
     const hours = Math.floor(nanos / 3.6e12);
     const minutes = Math.floor((nanos % 3.6e12) / 6e10);
-    const seconds = (nanos % 6e10) / 1e9;
+    const seconds = decimal(nanos % 6e10, 1e9);
     return `${hours ? `${hours}h` : ""}${hours || minutes ? `${minutes}m` : ""}${seconds}s`;
 }
 
@@ -175,7 +182,7 @@ export const networkRealizer: Realizer = {
  * Removes an engine object, retrying the given statuses 10 times, 500 ms apart. False when
  * it was already gone (404).
  */
-async function removeRetrying(remove: () => Promise<unknown>, retryOn: number[]): Promise<boolean> {
+export async function removeRetrying(remove: () => Promise<unknown>, retryOn: number[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
         try {
             await remove();
@@ -704,25 +711,64 @@ export const containerRealizer: Realizer = {
 // ---------------------------------------------------------------------------------------
 // Leftovers
 
+export interface LeftoverCounts {
+    services: number;
+    containers: number;
+    secrets: number;
+    configs: number;
+    networks: number;
+    volumes: number;
+}
+
 /**
- * Removes what an earlier run left behind: every container and network carrying the
- * label ("key=value"), and the labelled volumes too when `volumes` is true. For test
- * setup and teardown; it touches nothing without the label.
+ * Removes what an earlier run left behind: every Swarm service carrying the label
+ * ("key=value"), waiting (up to 60 s) for its task containers to go, then the labelled
+ * containers, secrets, configs and networks, and the labelled volumes too when `volumes` is
+ * true. For test setup and teardown; it touches nothing without the label. Without a swarm
+ * (the engine answers 503) there are no services, secrets or configs to remove.
  */
-export async function clearLeftovers(
-    docker: Docker,
-    label: string,
-    opts: { volumes?: boolean } = {},
-): Promise<{ containers: number; networks: number; volumes: number }> {
+export async function clearLeftovers(docker: Docker, label: string, opts: { volumes?: boolean } = {}): Promise<LeftoverCounts> {
     const filters = JSON.stringify({ label: [label] });
+    const swarmList = async <T>(list: () => Promise<T[]>): Promise<T[]> => {
+        try {
+            return await list();
+        } catch (err) {
+            if (statusOf(err) === 503) return []; // not a swarm manager
+            throw err;
+        }
+    };
+    const services = await swarmList(async () => (await docker.listServices({ filters })) as unknown as { ID: string }[]);
+    for (const s of services) {
+        try {
+            await docker.getService(s.ID).remove();
+        } catch (err) {
+            if (statusOf(err) !== 404) throw err;
+        }
+    }
+    for (const s of services) {
+        const taskFilter = JSON.stringify({ label: [`com.docker.swarm.service.id=${s.ID}`] });
+        const deadline = Date.now() + 60_000;
+        while ((await docker.listContainers({ all: true, filters: taskFilter })).length > 0 && Date.now() < deadline) await sleep(500);
+        for (const c of await docker.listContainers({ all: true, filters: taskFilter })) {
+            try {
+                await docker.getContainer(c.Id).remove({ force: true, v: true });
+            } catch (err) {
+                if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err; // 409: removal already in progress
+            }
+        }
+    }
     const containers = await docker.listContainers({ all: true, filters });
     for (const c of containers) {
         try {
             await docker.getContainer(c.Id).remove({ force: true, v: true });
         } catch (err) {
-            if (statusOf(err) !== 404) throw err;
+            if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
         }
     }
+    const secrets = await swarmList(async () => (await docker.listSecrets({ filters })) as unknown as { ID: string }[]);
+    for (const s of secrets) await removeRetrying(() => docker.getSecret(s.ID).remove(), [400]);
+    const configs = await swarmList(() => docker.listConfigs({ filters }));
+    for (const c of configs) await removeRetrying(() => docker.getConfig(c.ID).remove(), [400]);
     const networks = await docker.listNetworks({ filters });
     for (const n of networks) {
         await networkRealizer.delete(
@@ -741,5 +787,5 @@ export async function clearLeftovers(
         }
         volumes = list.length;
     }
-    return { containers: containers.length, networks: networks.length, volumes };
+    return { services: services.length, containers: containers.length, secrets: secrets.length, configs: configs.length, networks: networks.length, volumes };
 }

@@ -12,14 +12,16 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
 import {
+    LeftoverCounts,
     clearLeftovers as clearLabelled,
     containerRealizer,
     networkRealizer,
     remoteImageRealizer,
     volumeRealizer,
 } from "./docker";
+import { secretRealizer, serviceConfigRealizer, serviceRealizer } from "./swarm";
 import { randomBytesRealizer, randomIdRealizer, randomPasswordRealizer } from "./random";
-import { forcesReplacement, checkSchema } from "./providerSchema";
+import { canonicalJson, checkSchema, replacingChanges } from "./providerSchema";
 import { Inputs, NotImplementedError, PartialCreateError, RealizeContext, Realized, Realizer, StoredResource, checkInputs } from "./realizer";
 import {
     RegisterRequest, registeredOptions, RegistrationCapture, SECRET_SIG, SECRET_SIG_KEY, settled, unwrapSecrets,
@@ -39,6 +41,9 @@ export const realizers: Readonly<Record<string, Realizer>> = {
     "docker:index/volume:Volume": volumeRealizer,
     "docker:index/remoteImage:RemoteImage": remoteImageRealizer,
     "docker:index/container:Container": containerRealizer,
+    "docker:index/secret:Secret": secretRealizer,
+    "docker:index/serviceConfig:ServiceConfig": serviceConfigRealizer,
+    "docker:index/service:Service": serviceRealizer,
     "tls:index/privateKey:PrivateKey": privateKeyRealizer,
     "tls:index/selfSignedCert:SelfSignedCert": selfSignedCertRealizer,
     "tls:index/certRequest:CertRequest": certRequestRealizer,
@@ -112,33 +117,18 @@ interface StateFile {
     version: 1;
     seq: number;
     resources: ResourceRecord[];
+    /**
+     * Old objects of create-before-delete replacements, deleted at the end of the run (after
+     * the dependents were updated to the new object), as the engine does; kept across a
+     * failed run, like the engine's pending deletes.
+     */
+    pendingDeletes?: { record: ResourceRecord; retain: boolean }[];
 }
 
-function sortDeep(v: unknown): unknown {
-    if (Array.isArray(v)) {
-        return v.map(sortDeep).sort((a, b) => (stableJson(a) < stableJson(b) ? -1 : 1));
-    }
-    if (typeof v === "object" && v !== null) {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortDeep(x)]));
-    }
-    return v;
-}
-
-function stableJson(v: unknown): string {
-    if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
-    if (typeof v === "object" && v !== null) {
-        const entries = Object.entries(v)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : 1));
-        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(",")}}`;
-    }
-    return JSON.stringify(v) ?? "null";
-}
-
-/** Top-level inputs that differ (sets compared without order), after ignoreChanges. */
+/** Top-level inputs that differ (sets compared without order, also nested ones), after ignoreChanges. */
 function changedKeys(realizer: Realizer, before: Inputs, after: Inputs, ignore: string[]): string[] {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-    const canon = (k: string, v: unknown): string => stableJson(realizer.sets?.has(k) ? sortDeep(v) : v);
+    const canon = (k: string, v: unknown): string => canonicalJson(v, k, realizer.sets);
     return [...keys].filter((k) => !ignore.includes(k) && canon(k, before[k]) !== canon(k, after[k])).sort();
 }
 
@@ -234,6 +224,7 @@ export class LiveStack {
                 );
             }
             const gone = this.state.resources.filter((r) => !this.seen.has(r.urn)).map((r) => r.urn);
+            await this.deletePending();
             await this.deleteAll(gone);
             return this.report;
         } finally {
@@ -288,6 +279,7 @@ export class LiveStack {
         if (this.running) throw new Error(`cannot destroy during a run`);
         this.report = emptyReport();
         try {
+            await this.deletePending();
             await this.deleteAll(this.state.resources.map((r) => r.urn));
         } finally {
             this.save();
@@ -469,8 +461,12 @@ export class LiveStack {
             if (k in old.inputs) inputs[k] = old.inputs[k];
             else delete inputs[k];
         }
-        const changed = changedKeys(realizer, old.readBack ?? old.inputs, inputs, []);
-        const forcing = changed.filter((k) => forcesReplacement(base.type, k) || options.replaceOnChanges.includes(k) || options.replaceOnChanges.includes("*"));
+        const before = old.readBack ?? old.inputs;
+        const changed = changedKeys(realizer, before, inputs, []);
+        // The provider's rule (schema ForceNew, nested too: see replacingChanges), or the option.
+        const forcing = changed.flatMap((k) =>
+            options.replaceOnChanges.includes(k) || options.replaceOnChanges.includes("*") ? [k] : replacingChanges(base.type, k, before[k], inputs[k], realizer.sets),
+        );
         const reason = old.tainted ? "its create failed" : realizer.replaceReason?.(this.context(), stored(old));
         if (changed.length === 0 && !reason) {
             this.report.unchanged.push(base.name);
@@ -491,9 +487,14 @@ export class LiveStack {
             this.drop(old.urn);
         }
         const made = await this.realize(realizer, base, inputs);
-        // Create-before-delete: the old object goes after the new one exists, even when the
-        // provider handed back the same object (a volume of the same name), as for real.
-        if (!options.deleteBeforeReplace) await this.deletePhysical(old, retain);
+        // Create-before-delete: the old object goes at the end of the run, once the
+        // dependents use the new one (a secret still referenced by a service cannot go
+        // before), even when the provider handed back the same object (a volume of the same
+        // name), as for real.
+        if (!options.deleteBeforeReplace) {
+            this.state.pendingDeletes = [...(this.state.pendingDeletes ?? []), { record: old, retain }];
+            this.save();
+        }
         return this.record(base, inputs, made);
     }
 
@@ -508,6 +509,16 @@ export class LiveStack {
         const realizer = realizers[rec.type];
         if (!realizer) throw new NotImplementedError(`deleting resource type ${rec.type}`);
         await realizer.delete(this.context(), stored(rec));
+    }
+
+    /** Deletes the old objects of create-before-delete replacements, newest first. */
+    private async deletePending(): Promise<void> {
+        const pending = [...(this.state.pendingDeletes ?? [])].sort((a, b) => b.record.seq - a.record.seq);
+        for (const p of pending) {
+            await this.deletePhysical(p.record, p.retain);
+            this.state.pendingDeletes = (this.state.pendingDeletes ?? []).filter((x) => x !== p && x.record.seq !== p.record.seq);
+            this.save();
+        }
     }
 
     /** Deletes the given resources, dependents first (then newest first). */
@@ -548,13 +559,14 @@ export class LiveStack {
 }
 
 /**
- * Removes the containers and networks (and, with `volumes: true`, the volumes) that
- * carry `label` ("key=value"): leftovers of earlier runs. For test setup/teardown.
+ * Removes what carries `label` ("key=value"), leftovers of earlier runs: Swarm services
+ * (waiting for their task containers to go), containers, secrets, configs, networks and,
+ * with `volumes: true`, volumes. For test setup/teardown.
  */
 export async function clearLeftovers(
     label: string,
     opts: { volumes?: boolean; docker?: Docker } = {},
-): Promise<{ containers: number; networks: number; volumes: number }> {
+): Promise<LeftoverCounts> {
     return clearLabelled(opts.docker ?? new Docker(), label, { volumes: opts.volumes });
 }
 

@@ -56,11 +56,16 @@ export type Inputs = Record<string, unknown>;
 export interface Realizer {
     /**
      * Input names this realizer implements, with the sub-keys it implements for
-     * object-valued inputs (`true` = a scalar or a list of scalars). Any other input is
-     * refused with a clear error rather than silently ignored.
+     * object-valued inputs (`true` = a scalar, a list of scalars or a map of scalars; a
+     * list of names = an object, or a list of objects, with those scalar keys; an object =
+     * the same, nested). Any other input is refused with a clear error rather than
+     * silently ignored.
      */
-    readonly inputs: Readonly<Record<string, true | readonly string[]>>;
-    /** Inputs that are sets for the provider: their order is not a change. */
+    readonly inputs: Readonly<Record<string, InputSpec>>;
+    /**
+     * Inputs that are sets for the provider: their order is not a change. A dotted path
+     * ("taskSpec.containerSpec.labels") names a set nested in object inputs.
+     */
     readonly sets?: ReadonlySet<string>;
     create(ctx: RealizeContext, name: string, inputs: Inputs): Promise<Realized>;
     /**
@@ -82,25 +87,36 @@ export class NotImplementedError extends Error {
     }
 }
 
-/** Refuses inputs (and sub-keys of object inputs) that a realizer does not implement. */
+/** What a realizer implements of one input: see `Realizer.inputs`. */
+export type InputSpec = true | readonly string[] | { readonly [key: string]: InputSpec };
+
+/** Refuses inputs (and sub-keys of object inputs, at any depth) that a realizer does not implement. */
 export function checkInputs(type: string, name: string, realizer: Realizer, inputs: Inputs): void {
-    for (const [key, value] of Object.entries(inputs)) {
-        const spec = realizer.inputs[key];
-        if (spec === undefined) {
-            throw new NotImplementedError(`input "${key}" of ${type} (resource "${name}")`);
+    checkShape(type, name, realizer.inputs, inputs, "");
+}
+
+function checkShape(type: string, name: string, spec: Readonly<Record<string, InputSpec>>, value: Inputs, at: string): void {
+    for (const [key, v] of Object.entries(value)) {
+        const sub = spec[key];
+        if (sub === undefined) {
+            throw new NotImplementedError(`input "${at}${key}" of ${type} (resource "${name}")`);
         }
-        if (spec === true || value === undefined || value === null) {
+        if (sub === true || v === undefined || v === null) {
             continue;
         }
-        const items = Array.isArray(value) ? value : [value];
+        const items = Array.isArray(v) ? v : [v];
         for (const item of items) {
             if (item === null || typeof item !== "object") {
                 continue;
             }
-            for (const sub of Object.keys(item as object)) {
-                if (!spec.includes(sub)) {
-                    throw new NotImplementedError(`input "${key}.${sub}" of ${type} (resource "${name}")`);
+            if (Array.isArray(sub)) {
+                for (const k of Object.keys(item as object)) {
+                    if (!sub.includes(k)) {
+                        throw new NotImplementedError(`input "${at}${key}.${k}" of ${type} (resource "${name}")`);
+                    }
                 }
+            } else {
+                checkShape(type, name, sub as Readonly<Record<string, InputSpec>>, item as Inputs, `${at}${key}.`);
             }
         }
     }
