@@ -18,6 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PrivateRegistryArgs } from "./args";
 import { hostWithPort, httpsOrigin } from "./common/hosts";
 import { dockerLabels } from "./common/labels";
+import { dockerRuntime } from "./common/runtime";
 import { formatProblems } from "./config/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
 import { createEntrypoint } from "./entrypoint/entrypoint";
@@ -61,16 +62,18 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             // Stacks made before user labels left the network keep theirs, without a diff.
             { parent: this, ignoreChanges: ["labels"] });
 
+        const runtime = dockerRuntime(network);
+
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
-        const redis = createRedisCache(name, { settings: deployment.cache, network, labels }, this);
-        const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis, metrics: deployment.metrics.enabled, network, labels }, this);
-        const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, labels }, this);
+        const redis = createRedisCache(name, { settings: deployment.cache, runtime, labels }, this);
+        const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis, metrics: deployment.metrics.enabled, runtime, labels }, this);
+        const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, runtime, labels }, this);
         const maintenance = createMaintenance(name, {
-            settings: deployment.maintenance, storage: deployment.storage, network, image: registry.image, dataVolume: registry.volume, labels,
+            settings: deployment.maintenance, storage: deployment.storage, runtime, image: registry.image, dataVolume: registry.volume, labels,
         }, this);
         createEntrypoint(name, {
-            settings: entrypoint, metrics: deployment.metrics, network, tls, labels, realm: `${name} registry`,
+            settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
             registryReplicas: registry.replicas, access, maintenanceVolume: maintenance.volume,
         }, this);
 

@@ -6,11 +6,10 @@
  * network, and protected mode (which refuses every client but loopback without one) is
  * off for that reason.
  */
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { REDIS_ALIAS } from "../common/paths";
+import { Runtime } from "../common/runtime";
 import { CacheSettings } from "./config";
 
 /** Descriptors are about 200 bytes: 64 MiB holds some 300,000 blobs. */
@@ -18,14 +17,13 @@ const MAX_MEMORY = "64mb";
 /** The official image's `redis` user, whose entrypoint then runs redis-server as is (no gosu, no capability). */
 const REDIS_USER = "999:999";
 
-export function createRedisCache(name: string, inputs: { settings: CacheSettings; network: docker.Network; labels: LabelSets }, parent: pulumi.Resource): docker.Container | undefined {
+export function createRedisCache(name: string, inputs: { settings: CacheSettings; runtime: Runtime; labels: LabelSets }, parent: pulumi.Resource): pulumi.Resource | undefined {
     if (inputs.settings.driver !== "redis") return undefined;
-    const image = new docker.RemoteImage(`${name}-redis-image`, { name: inputs.settings.image, keepLocally: true }, { parent });
-    return hardenedContainer({
+    return inputs.runtime.run({
         name: `${name}-redis`,
-        image: image.imageId,
+        image: inputs.runtime.image(`${name}-redis-image`, inputs.settings.image, parent),
         labels: inputs.labels.container("redis"),
-        network: { name: inputs.network.name, aliases: [REDIS_ALIAS] },
+        network: { aliases: [REDIS_ALIAS] },
         command: [
             "redis-server", "--save", "", "--appendonly", "no",
             "--maxmemory", MAX_MEMORY, "--maxmemory-policy", "allkeys-lru", "--protected-mode", "no",

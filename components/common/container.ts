@@ -16,6 +16,16 @@ const WAIT_TIMEOUT_SECONDS = 120;
 /** The stop grace: the drain, plus the process's own shutdown. */
 const STOP_GRACE_SECONDS = DRAIN_SECONDS + 10;
 
+/** A file put into the container before it starts. */
+export interface ContainerFile {
+    file: string;
+    content: pulumi.Input<string>;
+    /** Octal, as a string; default 0644. */
+    permissions?: "0400" | "0600" | "0755";
+    /** Holds a secret (a Swarm secret rather than a config on that target). */
+    secret?: boolean;
+}
+
 export interface ContainerSpec {
     /** Docker's container name, and the resource name. */
     name: string;
@@ -33,7 +43,7 @@ export interface ContainerSpec {
     stopSignal: "SIGTERM" | "SIGQUIT";
     ports?: docker.types.input.ContainerPort[];
     envs?: pulumi.Input<pulumi.Input<string>[]>;
-    uploads?: pulumi.Input<docker.types.input.ContainerUpload>[];
+    uploads?: ContainerFile[];
     volumes?: docker.types.input.ContainerVolume[];
     dependsOn?: pulumi.Resource[];
     /** Instead of the image's command. */
@@ -60,7 +70,7 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         init: spec.init,
         ports: spec.ports,
         envs: spec.envs,
-        uploads: spec.uploads,
+        uploads: spec.uploads?.map(({ file, content, permissions }) => ({ file, content, permissions })),
         volumes: spec.volumes,
         healthcheck: {
             tests: spec.healthCheck,

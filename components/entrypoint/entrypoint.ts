@@ -4,9 +4,10 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hardenedContainer, httpHealth } from "../common/container";
+import { httpHealth } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { containerPorts, paths } from "../common/paths";
+import { Runtime } from "../common/runtime";
 import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
 import { renderNginxConfig } from "./nginxConfig";
@@ -18,28 +19,27 @@ import { MetricsSettings } from "../metrics/config";
 export interface EntrypointInputs {
     settings: EntrypointSettings;
     metrics: MetricsSettings;
-    network: docker.Network;
+    runtime: Runtime;
     tls: ServerTls;
     labels: LabelSets;
     /** The basic-auth realm browsers and `docker login` show. */
     realm: string;
     /** Started after them: nginx resolves the registry by name. */
-    registryReplicas: docker.Container[];
+    registryReplicas: pulumi.Resource[];
     /** The users' htpasswd and grants: mounted read-only, started after the users are installed. */
     access: UserAccessResources;
     /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
     maintenanceVolume: docker.Volume;
 }
 
-export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): docker.Container {
+export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): pulumi.Resource {
     const { settings, tls } = inputs;
-    const image = new docker.RemoteImage(`${name}-ui-image`, { name: settings.image, keepLocally: true }, { parent });
     const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
-    return hardenedContainer({
+    return inputs.runtime.run({
         name: `${name}-ui`,
-        image: image.imageId,
+        image: inputs.runtime.image(`${name}-ui-image`, settings.image, parent),
         labels: inputs.labels.container("ui"),
-        network: { name: inputs.network.name },
+        network: {},
         // Sorted by internal port, as the provider reads them back: any other order is a diff on every up.
         ports: [
             ...(settings.httpPort === undefined ? [] : [publish(containerPorts.uiHttp, settings.httpPort)]),
@@ -55,7 +55,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         uploads: [
             { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port !== undefined }) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
-            { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400" },
+            { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400", secret: true },
         ],
         healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.uiHttp}/healthz`),
         startPeriod: "5s",

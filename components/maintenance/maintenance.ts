@@ -6,9 +6,9 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths } from "../common/paths";
+import { Runtime } from "../common/runtime";
 import { renderStorageConfig } from "../registry/registryConfig";
 import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
@@ -19,19 +19,18 @@ const CRONTABS = "/maintenance/crontabs";
 
 export interface MaintenanceInputs {
     settings: MaintenanceSettings;
-    image: docker.RemoteImage;
+    image: pulumi.Input<string>;
     storage: StorageSettings;
     /** The registry's volume (filesystem storage); absent with S3. */
     dataVolume: docker.Volume | undefined;
-    /** Joined only to reach the store (S3) or the cache (Redis); the filesystem job alone needs no network. */
-    network: docker.Network;
+    runtime: Runtime;
     labels: LabelSets;
 }
 
 export interface Maintenance {
     /** Mounted read-only by the entrypoint at MAINTENANCE_DIR. */
     volume: docker.Volume;
-    container: docker.Container;
+    container: pulumi.Resource;
     /** Runs the job now and waits for its report. */
     runNowCommand: string;
 }
@@ -39,12 +38,13 @@ export interface Maintenance {
 export function createMaintenance(name: string, inputs: MaintenanceInputs, parent: pulumi.Resource): Maintenance {
     const volume = new docker.Volume(`${name}-maintenance-state`, { name: `${name}-maintenance-state`, labels: inputs.labels.fixedName("maintenance-state") },
         { parent, ignoreChanges: ["labels"] });
-    const container = hardenedContainer({
+    const container = inputs.runtime.run({
         name: `${name}-maintenance`,
-        image: inputs.image.imageId,
+        image: inputs.image,
         labels: inputs.labels.container("maintenance"),
         // A job cut short by a replacement leaves its flag: writes must not stay paused.
-        ...(inputs.storage.driver === "s3" || inputs.settings.cache === "redis" ? { network: { name: inputs.network.name } } : {}),
+        // Joined only to reach the store (S3) or the cache (Redis); the filesystem job alone needs no network.
+        ...(inputs.storage.driver === "s3" || inputs.settings.cache === "redis" ? { network: {} } : {}),
         command: ["sh", "-c", `rm -f ${PAUSE_FLAG}; rmdir ${MAINTENANCE_DIR}/gc.lock 2>/dev/null; exec crond -f -c ${CRONTABS}`],
         // crond as PID 1 would ignore SIGTERM and be killed only after the grace period.
         init: true,

@@ -6,9 +6,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths, REGISTRY_ALIAS, replicaAlias } from "../common/paths";
+import { Runtime } from "../common/runtime";
 import { CacheDriver } from "../cache/config";
 import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
@@ -21,20 +21,20 @@ export interface RegistryInputs {
     storage: StorageSettings;
     cache: CacheDriver;
     /** Started before the replicas (cache redis). */
-    redis: docker.Container | undefined;
+    redis: pulumi.Resource | undefined;
     /** Prometheus metrics on the private network. */
     metrics: boolean;
-    network: docker.Network;
+    runtime: Runtime;
     labels: LabelSets;
 }
 
 export interface Registry {
     /** In order: replica i + 1 is replaced only once replica i is healthy again. */
-    replicas: docker.Container[];
+    replicas: pulumi.Resource[];
     /** Absent with S3 storage. */
     volume: docker.Volume | undefined;
-    /** The maintenance job runs from the same image. */
-    image: docker.RemoteImage;
+    /** The maintenance and users jobs run from the same image. */
+    image: pulumi.Input<string>;
 }
 
 export function createRegistry(name: string, inputs: RegistryInputs, parent: pulumi.Resource): Registry {
@@ -45,22 +45,22 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const volume = inputs.storage.driver === "filesystem"
         ? new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] })
         : undefined;
-    const image = new docker.RemoteImage(`${name}-registry-image`, { name: inputs.settings.image, keepLocally: true }, child);
+    const image = inputs.runtime.image(`${name}-registry-image`, inputs.settings.image, parent);
     // Shared by every replica: an upload started on one may continue on another.
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
     const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics });
     const envs = pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
         .apply(([secret, storage]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storage]));
 
-    const replicas: docker.Container[] = [];
+    const replicas: pulumi.Resource[] = [];
     for (let replica = 1; replica <= inputs.settings.replicas; replica++) {
-        replicas.push(hardenedContainer({
+        replicas.push(inputs.runtime.run({
             // The first keeps the name (and resource) stacks made before replicas have.
             name: replica === 1 ? `${name}-registry` : `${name}-registry-${replica}`,
-            image: image.imageId,
+            image,
             labels: inputs.labels.container("registry"),
             // The shared alias spreads requests; the replica's own one reaches its metrics.
-            network: { name: inputs.network.name, aliases: [REGISTRY_ALIAS, replicaAlias(replica)] },
+            network: { aliases: [REGISTRY_ALIAS, replicaAlias(replica)] },
             volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
             uploads: [
                 { file: paths.registryConfig, content: config },

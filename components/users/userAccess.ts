@@ -6,9 +6,9 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hardenedContainer } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths } from "../common/paths";
+import { Runtime } from "../common/runtime";
 import { renderGrants, UserAccess } from "./access";
 import { INSTALL_SCRIPT, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "./installScript";
 
@@ -17,7 +17,8 @@ export interface UserAccessInputs {
     /** Secret. */
     htpasswd: pulumi.Output<string>;
     /** Any image with a POSIX shell and busybox tools: the registry's. */
-    image: docker.RemoteImage;
+    image: pulumi.Input<string>;
+    runtime: Runtime;
     labels: LabelSets;
 }
 
@@ -25,15 +26,15 @@ export interface UserAccessResources {
     /** Mount read-only at `paths.accessDir`. */
     volume: docker.Volume;
     /** Healthy once its users are in force. */
-    container: docker.Container;
+    container: pulumi.Resource;
 }
 
 export function createUserAccess(name: string, inputs: UserAccessInputs, parent: pulumi.Resource): UserAccessResources {
     // Not kept on destroy: the next up writes it again. No user labels: fixed name (see LabelSets).
     const volume = new docker.Volume(`${name}-access`, { name: `${name}-access`, labels: inputs.labels.fixedName("access") }, { parent, ignoreChanges: ["labels"] });
-    const container = hardenedContainer({
+    const container = inputs.runtime.run({
         name: `${name}-users`,
-        image: inputs.image.imageId,
+        image: inputs.image,
         labels: inputs.labels.container("users"),
         command: ["sh", INSTALL_SCRIPT],
         // Stops at once on SIGTERM (the shell's exec'd sleep as PID 1 would ignore it).
@@ -41,7 +42,7 @@ export function createUserAccess(name: string, inputs: UserAccessInputs, parent:
         volumes: [{ volumeName: volume.name, containerPath: paths.accessDir }],
         uploads: [
             { file: INSTALL_SCRIPT, content: renderInstallScript(), permissions: "0755" },
-            { file: SOURCE_HTPASSWD, content: inputs.htpasswd, permissions: "0400" },
+            { file: SOURCE_HTPASSWD, content: inputs.htpasswd, permissions: "0400", secret: true },
             // Not secret: names and scopes only, so a preview shows who gains or loses what.
             { file: SOURCE_GRANTS, content: renderGrants(inputs.users) },
         ],

@@ -1,0 +1,30 @@
+/**
+ * Where the parts' workloads run. Each part says what runs (image, command, files, health,
+ * network aliases); the runtime turns that into resources on its target, so the parts
+ * never branch on it.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerSpec, hardenedContainer } from "./container";
+
+/** What a part runs: a container's spec, joined to the stack's network rather than a named one. */
+export interface WorkloadSpec extends Omit<ContainerSpec, "network"> {
+    /** Joined to the stack's private network, under these aliases. Absent: no network at all. */
+    network?: { aliases?: string[] };
+}
+
+export interface Runtime {
+    /** The image a workload runs, from a pinned reference. */
+    image(resourceName: string, reference: string, parent: pulumi.Resource): pulumi.Input<string>;
+    /** One workload. */
+    run(spec: WorkloadSpec, parent: pulumi.Resource): pulumi.CustomResource;
+}
+
+/** Containers on the engine Pulumi talks to, on the stack's bridge network. */
+export function dockerRuntime(network: docker.Network): Runtime {
+    return {
+        // Pulled once by that engine; never again (hence pinned references).
+        image: (resourceName, reference, parent) => new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { parent }).imageId,
+        run: (spec, parent) => hardenedContainer({ ...spec, network: spec.network && { name: network.name, aliases: spec.network.aliases } }, parent),
+    };
+}
