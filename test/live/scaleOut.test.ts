@@ -12,7 +12,7 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
-import { loopWhile } from "../../testkit/live/loops";
+import { pullPushLoad } from "../../testkit/live/loops";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { requireTool } from "../../testkit/requireTool";
@@ -78,7 +78,7 @@ describe("live: scale-out (replicas on S3)", function () {
     it("a replica killed under load: no pull fails (the entrypoint goes to the other), and the engine restarts it", async () => {
         const victim = replicaNames()[1];
         const restartsBefore = Number((await dockerCli(["inspect", "-f", "{{.RestartCount}}", victim])).trim());
-        const { failures, counts } = await underLoad(admin, { pushes: false, retries: 2 }, async () => {
+        const { failures, counts } = await pullPushLoad(admin, { pull: ["scale/app", "1"], pushPrefix: "scale/", pushes: false, retries: 2 }, async () => {
             await new Promise((r) => setTimeout(r, 1500));
             const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", victim])).trim();
             process.kill(Number(pid), "SIGKILL");
@@ -95,7 +95,7 @@ describe("live: scale-out (replicas on S3)", function () {
     it("an up that changes the registry's config replaces the replicas one at a time: no pull or push fails", async () => {
         const ids = await Promise.all(replicaNames().map((n) => containerId(n)));
         let report: Awaited<ReturnType<LiveDeployment["up"]>> | undefined;
-        const { failures, counts } = await underLoad(admin, { pushes: true, retries: 0 }, async () => {
+        const { failures, counts } = await pullPushLoad(admin, { pull: ["scale/app", "1"], pushPrefix: "scale/", pushes: true, retries: 0 }, async () => {
             await new Promise((r) => setTimeout(r, 1500));
             report = await live.up(config({ registryLogLevel: "warn" }));
             await new Promise((r) => setTimeout(r, 1500));
@@ -158,7 +158,7 @@ describe("live: scale-out (replicas on S3)", function () {
         // In its first 2 s the broken replica is named by Docker's DNS but not yet failing its
         // storage check: a layer it finds in the shared cache is cut after the headers. Docker
         // retries such a download; so does this loop, and counts it.
-        const { failures, counts } = await underLoad(admin, { pushes: false, retries: 2 }, async () => {
+        const { failures, counts } = await pullPushLoad(admin, { pull: ["scale/app", "1"], pushPrefix: "scale/", pushes: false, retries: 2 }, async () => {
             upError = await live.up(broken).then(() => undefined, (e: unknown) => e);
         });
         assert.ok(upError, "up with a wrong key succeeded");
@@ -263,34 +263,4 @@ async function waitHealthy(name: string, restarts: number): Promise<void> {
         await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`${name} was not restarted and healthy within 90 s`);
-}
-
-/**
- * Two pull loops (and, with `pushes`, two push loops) run while `during` does; every pull
- * is verified. `retries`: how often a failed pull is tried again (counted in `retried`).
- */
-async function underLoad(
-    client: RegistryClient, options: { pushes: boolean; retries: number }, during: () => Promise<void>,
-): Promise<{ failures: string[]; counts: { pulls: number; pushes: number; retried: number } }> {
-    const counts = { pulls: 0, pushes: 0, retried: 0 };
-    const push = (name: string) => async (i: number) => {
-        await client.pushImage(`scale/${name}`, `t${i}`, randomBytes(64 * 1024));
-        counts.pushes++;
-    };
-    const pull = async () => {
-        for (let attempt = 0; ; attempt++) {
-            try {
-                await client.pullAndVerify("scale/app", "1");
-                counts.pulls++;
-                return;
-            } catch (e) {
-                if (attempt >= options.retries) throw e;
-                counts.retried++;
-                // As docker does: a pause before the retry (its back-off starts at 1 s).
-                await new Promise((r) => setTimeout(r, 1000));
-            }
-        }
-    };
-    const steps = { "pull a": pull, "pull b": pull, ...(options.pushes ? { "push-a": push("push-a"), "push-b": push("push-b") } : {}) };
-    return { failures: await loopWhile(steps, during), counts };
 }
