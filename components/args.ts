@@ -66,6 +66,14 @@ export interface PrivateRegistryArgs {
      * @default 1
      */
     replicas?: number;
+    /**
+     * `docker`: containers on the Docker engine Pulumi talks to. `swarm`: services of the
+     * swarm that engine manages (needs S3 storage).
+     * @default "docker"
+     */
+    target?: string;
+    /** Where the swarm places what is not a registry replica (target `swarm` only). */
+    swarm?: Swarm;
     /** The images to run, pinned by tag or digest. */
     images?: Images;
     /**
@@ -107,6 +115,16 @@ export interface RegistryUser {
      * @default every repository
      */
     repositories?: string[];
+}
+
+export interface Swarm {
+    /**
+     * Hostname of the manager node whose engine Pulumi talks to: the entrypoint, the users
+     * job and the maintenance job run there, sharing two small volumes this stack creates
+     * on that engine.
+     * @default any manager (right for a swarm with one manager)
+     */
+    entrypointNode?: string;
 }
 
 export interface Cache {

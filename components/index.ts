@@ -4,4 +4,4 @@
  * The stack program of this repository is ../index.ts (Pulumi.yaml "main").
  */
 export { PrivateRegistry } from "./privateRegistry";
-export type { Cors, Gc, Images, PrivateRegistryArgs, RegistryUser, Retention, RetentionPolicy, Tls, Ui } from "./args";
+export type { Cache, Cors, Gc, Images, Metrics, PrivateRegistryArgs, RegistryUser, Retention, RetentionPolicy, S3Storage, Storage, Swarm, Tls, Ui } from "./args";

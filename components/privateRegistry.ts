@@ -10,7 +10,8 @@
  *   users container: installs the htpasswd and grants into the access volume
  *   maintenance container: garbage collection and retention on a schedule
  *
- * This file only wires the parts; each part (./entrypoint, ./registry, ./tls, ./users, ./maintenance)
+ * Each runs as containers on one engine, or as services of a swarm (./swarm): the parts
+ * say what runs, the runtime makes the resources. This file only wires the parts; each part (./entrypoint, ./registry, ./tls, ./users, ./maintenance)
  * holds its config section, its pure renderers and the resources it creates.
  */
 import * as docker from "@pulumi/docker";
@@ -19,6 +20,7 @@ import { PrivateRegistryArgs } from "./args";
 import { hostWithPort, httpsOrigin } from "./common/hosts";
 import { dockerLabels } from "./common/labels";
 import { dockerRuntime } from "./common/runtime";
+import { swarmRuntime } from "./swarm/runtime";
 import { formatProblems } from "./config/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
 import { createEntrypoint } from "./entrypoint/entrypoint";
@@ -32,7 +34,7 @@ import { createUserAccess } from "./users/userAccess";
 
 export type { PrivateRegistryArgs } from "./args";
 
-/** A private Docker registry with a web UI, TLS, and users with roles and repository scopes, on one Docker host. */
+/** A private Docker registry with a web UI, TLS, and users with roles and repository scopes, on one Docker host or a swarm. */
 export class PrivateRegistry extends pulumi.ComponentResource {
     /** `https://host[:port]`: the registry API base. */
     public readonly registryUrl: pulumi.Output<string>;
@@ -58,11 +60,14 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         const deployment = validated(args);
         const { entrypoint } = deployment;
         const labels = dockerLabels(deployment.labels, name);
-        const network = new docker.Network(`${name}-network`, { name: `${name}-network`, driver: "bridge", labels: labels.fixedName("network") },
+        const { target } = deployment;
+        // On a swarm, an overlay network across its nodes, attachable: a Prometheus container
+        // (or `docker run --network`) can join it.
+        const driver = target.kind === "swarm" ? { driver: "overlay", attachable: true } : { driver: "bridge" };
+        const network = new docker.Network(`${name}-network`, { name: `${name}-network`, ...driver, labels: labels.fixedName("network") },
             // Stacks made before user labels left the network keep theirs, without a diff.
             { parent: this, ignoreChanges: ["labels"] });
-
-        const runtime = dockerRuntime(network);
+        const runtime = target.kind === "swarm" ? swarmRuntime(network, labels, target.entrypointConstraints) : dockerRuntime(network);
 
         const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
         const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);

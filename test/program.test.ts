@@ -467,6 +467,53 @@ describe("program under the mock runtime", () => {
         assert.equal(run.outputs.volumeName, "");
     });
 
+    it("target swarm: services on an attachable overlay network, files as content-named configs and secrets, secrets never in plaintext", async () => {
+        const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        const swarmConfig: StackConfigValues = {
+            ...oneOriginConfig, bindAddress: "0.0.0.0", replicas: "3", target: "swarm",
+            storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://10.0.0.7:7480", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey } }),
+        };
+        const run = await runProgram(swarmConfig);
+        assert.deepEqual(run.ofType("docker:index/container:Container"), [], "no container");
+        assert.deepEqual(run.ofType("docker:index/remoteImage:RemoteImage"), [], "each node pulls the images itself");
+        assert.deepEqual(run.byName(`${name}-network`).inputs, { name: `${name}-network`, driver: "overlay", attachable: true, labels: run.byName(`${name}-network`).inputs.labels });
+        const service = (role: string) => run.byName(`${name}-${role}`);
+        assert.deepEqual(run.ofType("docker:index/service:Service").map((r) => r.name).sort(), ["maintenance", "redis", "registry", "ui", "users"].map((r) => `${name}-${r}`));
+        const registry = service("registry");
+        assert.deepEqual(registry.inputs.mode, { replicated: { replicas: 3 } });
+        assert.deepEqual(registry.inputs.endpointSpec, { mode: "dnsrr" }, "nginx sees every task through the alias, and retries another; no IPVS");
+        const task = (r: RecordedResource) => r.inputs.taskSpec as { containerSpec: Record<string, unknown>; networksAdvanceds: unknown; placement?: unknown };
+        assert.deepEqual(task(registry).networksAdvanceds, [{ name: `${name}-network-id`, aliases: ["registry"] }], "the network by id, as the provider reads it back");
+        assert.equal(task(registry).containerSpec.image, "registry:2.8.2", "the pinned reference");
+        assert.equal(task(registry).placement, undefined, "stateless: any node");
+        assert.equal(task(registry).containerSpec.stopGracePeriod, "1m10s");
+        assert.deepEqual(registry.inputs.updateConfig, { parallelism: 1, delay: "0s", monitor: "10s", maxFailureRatio: "0.0", order: "start-first", failureAction: "rollback" });
+        assert.equal((service("ui").inputs.updateConfig as { order: string }).order, "stop-first", "a host port cannot be held by two tasks");
+        assert.equal(registry.options.deleteBeforeReplace, true);
+        assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("taskSpec")), "the env with the http secret and the S3 keys is secret");
+        // Files: the registry's config as a Swarm config named after its content, the TLS key and the htpasswd as Swarm secrets.
+        const configs = task(registry).containerSpec.configs as { configName: string; fileName: string; fileMode: number }[];
+        assert.deepEqual(configs.map((c) => [c.fileName, c.fileMode]), [["/etc/docker/registry/config.yml", 0o644], ["/usr/local/bin/registry-health", 0o755]]);
+        for (const c of configs) assert.match(c.configName, new RegExp(`^${name}-registry-[0-9a-f]{16}$`));
+        const secrets = (role: string) => (task(service(role)).containerSpec.secrets ?? []) as { secretName: string; fileName: string; fileMode: number }[];
+        assert.deepEqual(secrets("ui").map((x) => [x.fileName, x.fileMode]), [["/etc/nginx/certs/server.key", 0o400]]);
+        assert.deepEqual(secrets("users").map((x) => x.fileMode), [0o400]);
+        for (const secret of run.ofType("docker:index/secret:Secret")) assert.ok(secretPaths(secret.rawInputs).includes("data"), `${secret.name}: data is secret`);
+        // The entrypoint publishes on its node (host mode: no routing mesh), and runs with the users and maintenance jobs on one manager (their shared volumes).
+        assert.deepEqual(service("ui").inputs.endpointSpec, { mode: "dnsrr", ports: [80, 443].map((p, i) => ({ targetPort: p, publishedPort: [8080, 8443][i], protocol: "tcp", publishMode: "host" })) });
+        for (const role of ["ui", "users", "maintenance"]) assert.deepEqual(task(service(role)).placement, { constraints: ["node.role==manager"] }, role);
+        assert.equal(run.outputs.gcCommand, `docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=${name}-maintenance) /maintenance/gc.sh run`);
+        for (const resource of run.resources) {
+            const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
+            assert.ok(!plain.includes(secretKey) && !plain.includes("PRIVATE KEY"), `${resource.name} carries a secret in plaintext`);
+        }
+        // A changed registry config makes a new config and updates the service; the entrypoint and its files stay.
+        const debug = await runProgram({ ...swarmConfig, registryLogLevel: "debug" });
+        const configName = (r: ProgramRun) => (task(r.byName(`${name}-registry`)).containerSpec.configs as { configName: string }[])[0].configName;
+        assert.notEqual(configName(debug), configName(run));
+        assert.deepEqual(debug.byName(`${name}-ui`).rawInputs, service("ui").rawInputs);
+    });
+
     it("a changed password, role or scope, or a new user, changes only the users container: never the registry or the entrypoint", async () => {
         const before = await runProgram(oneOriginConfig);
         const changes = [

@@ -11,20 +11,31 @@ import { ContainerSpec, hardenedContainer } from "./container";
 export interface WorkloadSpec extends Omit<ContainerSpec, "network"> {
     /** Joined to the stack's private network, under these aliases. Absent: no network at all. */
     network?: { aliases?: string[] };
+    /** Identical tasks of one workload, where the runtime runs them (`replicates`). */
+    replicas?: number;
 }
 
 export interface Runtime {
+    /** `docker`: one container per workload (a part runs N for N replicas). `swarm`: a service runs `replicas` tasks. */
+    readonly kind: "docker" | "swarm";
     /** The image a workload runs, from a pinned reference. */
     image(resourceName: string, reference: string, parent: pulumi.Resource): pulumi.Input<string>;
     /** One workload. */
     run(spec: WorkloadSpec, parent: pulumi.Resource): pulumi.CustomResource;
+    /** The shell words that run a command in a workload's (running) container, on its host. */
+    exec(workload: string): string;
 }
 
 /** Containers on the engine Pulumi talks to, on the stack's bridge network. */
 export function dockerRuntime(network: docker.Network): Runtime {
     return {
+        kind: "docker",
         // Pulled once by that engine; never again (hence pinned references).
         image: (resourceName, reference, parent) => new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { parent }).imageId,
-        run: (spec, parent) => hardenedContainer({ ...spec, network: spec.network && { name: network.name, aliases: spec.network.aliases } }, parent),
+        run: ({ replicas, ...spec }, parent) => {
+            if (replicas !== undefined && replicas !== 1) throw new Error(`${spec.name}: one container per workload here`);
+            return hardenedContainer({ ...spec, network: spec.network && { name: network.name, aliases: spec.network.aliases } }, parent);
+        },
+        exec: (workload) => `docker exec ${workload}`,
     };
 }

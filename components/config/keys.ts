@@ -11,13 +11,14 @@ import { corsKeys } from "../entrypoint/corsConfig";
 import { uiKeys } from "../entrypoint/uiConfig";
 import { registryKeys } from "../registry/config";
 import { storageKeys } from "../storage/config";
+import { targetKeys } from "../swarm/config";
 import { tlsKeys } from "../tls/config";
 import { userKeys } from "../users/config";
 import { KeySpec, topLevelKey } from "./keySpec";
 
 /** In README's order. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
-    ...entrypointKeys, ...registryKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
+    ...entrypointKeys, ...registryKeys, ...targetKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);
 
 /** The top-level keys, as `pulumi config set` and the component's args name them. */
@@ -44,7 +45,7 @@ export function defaultOf<T extends string | number | boolean>(key: string): T {
 function orderForReadme(specs: KeySpec[]): KeySpec[] {
     const scalar = specs.filter((s) => s.key === topLevelKey(s.key) && s.type !== "list" && s.type !== "map");
     const rest = specs.filter((s) => !scalar.includes(s));
-    const groups = ["users", "tls", "cors", "ui", "images", "storage", "cache", "gc", "retention", "metrics", "labels"];
+    const groups = ["users", "tls", "cors", "ui", "images", "storage", "cache", "swarm", "gc", "retention", "metrics", "labels"];
     const ungrouped = rest.filter((s) => !groups.includes(topLevelKey(s.key)));
     if (ungrouped.length > 0) throw new Error(`add ${ungrouped[0].key}'s group to orderForReadme`);
     const rank = (s: KeySpec) => groups.indexOf(topLevelKey(s.key));

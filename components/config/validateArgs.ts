@@ -14,6 +14,7 @@ import { MaintenanceSettings, readMaintenance } from "../maintenance/config";
 import { MetricsSettings, readMetrics } from "../metrics/config";
 import { readRegistry, RegistrySettings } from "../registry/config";
 import { readStorage, StorageSettings } from "../storage/config";
+import { readTarget, Target } from "../swarm/config";
 import { readTls, TlsSettings } from "../tls/config";
 import { readUsers, UsersSettings } from "../users/config";
 import { editDistance } from "./editDistance";
@@ -32,6 +33,8 @@ export interface Deployment {
     users: UsersSettings;
     maintenance: MaintenanceSettings;
     metrics: MetricsSettings;
+    /** Containers on one engine, or services of a swarm. */
+    target: Target;
     /** Added to every container (the network and volumes carry only the project's own). */
     labels: Record<string, string>;
 }
@@ -75,9 +78,10 @@ export function validateArgs(
     const labels = readLabels(v, arg("labels"));
     const maintenance = readMaintenance(v, arg("gc"), arg("retention"), storage.driver, cache.driver);
     const metrics = readMetrics(v, arg("metrics"), endpoints);
+    const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, cache, tls, users, maintenance, metrics, labels }, warnings: v.warnings };
+    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, cache, tls, users, maintenance, metrics, target, labels }, warnings: v.warnings };
 }
 
 /** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */

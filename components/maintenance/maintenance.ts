@@ -64,5 +64,5 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
         // crond sets the job's user and groups (root's own), which takes these two.
         capabilities: ["SETGID", "SETUID"],
     }, parent);
-    return { volume, container, runNowCommand: `docker exec ${name}-maintenance ${GC_SCRIPT} run` };
+    return { volume, container, runNowCommand: `${inputs.runtime.exec(`${name}-maintenance`)} ${GC_SCRIPT} run` };
 }

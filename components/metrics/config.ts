@@ -9,7 +9,7 @@ import { Endpoints } from "../entrypoint/config";
 export const metricsKeys: readonly KeySpec[] = [
     {
         key: "metrics.enabled", type: "boolean", default: false, example: "true",
-        description: "Turns on the registry's Prometheus metrics, at `http://registry-<i>:5001/metrics` for replica i on the stack's private network (`<stack>-network`), where a Prometheus container attached to it can scrape them. The registry's debug listener itself is never published: it also serves profiling endpoints.",
+        description: "Turns on the registry's Prometheus metrics, at `http://registry-<i>:5001/metrics` for replica i on the stack's private network (`<stack>-network`), where a Prometheus container attached to it can scrape them (on a swarm, every task at `tasks.<stack>-registry:5001`). The registry's debug listener itself is never published: it also serves profiling endpoints.",
     },
     {
         key: "metrics.port", type: "integer", default: 0, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "9091",

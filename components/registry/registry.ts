@@ -52,29 +52,40 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const envs = pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
         .apply(([secret, storage]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storage]));
 
+    const replica = (spec: { name: string; aliases: string[]; replicas?: number; dependsOn: pulumi.Resource[] }) => inputs.runtime.run({
+        name: spec.name,
+        replicas: spec.replicas,
+        image,
+        labels: inputs.labels.container("registry"),
+        network: { aliases: spec.aliases },
+        volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
+        uploads: [
+            { file: paths.registryConfig, content: config },
+            { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
+        ],
+        envs,
+        healthCheck: ["CMD", HEALTH_SCRIPT],
+        startPeriod: "10s",
+        // The registry drains (http.draintimeout) on SIGTERM.
+        stopSignal: "SIGTERM",
+        dependsOn: spec.dependsOn,
+        // The registry runs as root on its own files and an unprivileged port: it needs no capability.
+    }, parent);
+    const first = inputs.redis ? [inputs.redis] : [];
+    if (inputs.runtime.kind === "swarm") {
+        // One service: the swarm replaces its tasks one at a time; its DNS name lists them all.
+        return { replicas: [replica({ name: `${name}-registry`, aliases: [REGISTRY_ALIAS], replicas: inputs.settings.replicas, dependsOn: first })], volume, image };
+    }
     const replicas: pulumi.Resource[] = [];
-    for (let replica = 1; replica <= inputs.settings.replicas; replica++) {
-        replicas.push(inputs.runtime.run({
+    for (let i = 1; i <= inputs.settings.replicas; i++) {
+        replicas.push(replica({
             // The first keeps the name (and resource) stacks made before replicas have.
-            name: replica === 1 ? `${name}-registry` : `${name}-registry-${replica}`,
-            image,
-            labels: inputs.labels.container("registry"),
+            name: i === 1 ? `${name}-registry` : `${name}-registry-${i}`,
             // The shared alias spreads requests; the replica's own one reaches its metrics.
-            network: { aliases: [REGISTRY_ALIAS, replicaAlias(replica)] },
-            volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
-            uploads: [
-                { file: paths.registryConfig, content: config },
-                { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
-            ],
-            envs,
-            healthCheck: ["CMD", HEALTH_SCRIPT],
-            startPeriod: "10s",
-            // The registry drains (http.draintimeout) on SIGTERM.
-            stopSignal: "SIGTERM",
+            aliases: [REGISTRY_ALIAS, replicaAlias(i)],
             // One at a time: while one replica is replaced, the others serve.
-            dependsOn: replica === 1 ? (inputs.redis ? [inputs.redis] : []) : replicas.slice(-1),
-            // The registry runs as root on its own files and an unprivileged port: it needs no capability.
-        }, parent));
+            dependsOn: i === 1 ? first : replicas.slice(-1),
+        }));
     }
     return { replicas, volume, image };
 }

@@ -12,6 +12,9 @@ const adminOnly = JSON.stringify([{ name: "admin" }]);
 /** The smallest valid config: everything else has a default. */
 const base = { users: adminOnly };
 
+/** Target swarm with what it needs: S3 storage. */
+const swarmOnS3 = { target: "swarm", storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://s3.internal:7480" } }) };
+
 function problemsOf(raw: Record<string, unknown>, now?: Date) {
     const result = validateStackConfig(raw, { stack, now });
     return result.ok ? [] : result.problems;
@@ -86,6 +89,13 @@ const badInputs: BadInput[] = [
     { name: "metrics port on the HTTPS port", raw: { ...base, httpsPort: "8443", metrics: JSON.stringify({ enabled: true, port: 8443 }) }, key: "metrics.port", message: /same host port as httpsPort/ },
     { name: "metrics bind address not an address", raw: { ...base, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "prometheus.local" }) }, key: "metrics.bindAddress", message: /not an IP address/ },
     { name: "unknown metrics key", raw: { ...base, metrics: JSON.stringify({ enable: true }) }, key: "metrics.enable", message: /not a known key of metrics/ },
+    { name: "unknown target", raw: { ...base, target: "kubernetes" }, key: "target", message: /must be one of: docker, swarm/ },
+    { name: "swarm on the filesystem", raw: { ...base, target: "swarm" }, key: "storage.driver", message: /a local volume is not shared between nodes/ },
+    { name: "swarm with a bind address", raw: { ...base, ...swarmOnS3, bindAddress: "127.0.0.1" }, key: "bindAddress", message: /every address of its node/ },
+    { name: "swarm with a published metrics port", raw: { ...base, ...swarmOnS3, metrics: JSON.stringify({ enabled: true, port: 9091 }) }, key: "metrics.port", message: /Attach Prometheus to the stack's network/ },
+    { name: "swarm settings with target docker", raw: { ...base, swarm: JSON.stringify({ entrypointNode: "node-1" }) }, key: "swarm", message: /target is docker/ },
+    { name: "swarm entrypoint node not a hostname", raw: { ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "node 1;" }) }, key: "swarm.entrypointNode", message: /not a node hostname/ },
+    { name: "unknown swarm key", raw: { ...base, ...swarmOnS3, swarm: JSON.stringify({ node: "node-1" }) }, key: "swarm.node", message: /not a known key of swarm/ },
     { name: "unknown access level", raw: { users: JSON.stringify([{ name: "ci", access: "read" }]) }, key: "users[0].access", message: /must be one of: pull, push, admin/ },
     { name: "repositories not a list", raw: { users: JSON.stringify([{ name: "ci", repositories: "team-a/*" }]) }, key: "users[0].repositories", message: /list of repository patterns/ },
     { name: "empty repositories", raw: { users: JSON.stringify([{ name: "ci", repositories: [] }]) }, key: "users[0].repositories", message: /allow no repository/ },
@@ -340,6 +350,22 @@ describe("stack config validation", () => {
         const chosen = validateStackConfig({ ...base, cache: JSON.stringify({ driver: "redis" }) }, { stack });
         assert.ok(chosen.ok);
         assert.equal(chosen.deployment.cache.driver, "redis");
+    });
+
+    it("reads the swarm target: S3 storage, the entrypoint group placed on a manager or the named node", () => {
+        const docker = validateStackConfig({ ...base }, { stack });
+        assert.ok(docker.ok);
+        assert.deepEqual(docker.deployment.target, { kind: "docker" });
+        const anyManager = validateStackConfig({ ...base, ...swarmOnS3, replicas: "3" }, { stack });
+        assert.ok(anyManager.ok, JSON.stringify(!anyManager.ok && anyManager.problems));
+        assert.deepEqual(anyManager.deployment.target, { kind: "swarm", entrypointConstraints: ["node.role==manager"] });
+        const named = validateStackConfig({ ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "node-1.example.com" }) }, { stack });
+        assert.ok(named.ok, JSON.stringify(!named.ok && named.problems));
+        assert.deepEqual(named.deployment.target, { kind: "swarm", entrypointConstraints: ["node.hostname==node-1.example.com"] });
+        const problems = problemsOf({ ...base, target: "swarm", bindAddress: "127.0.0.1" });
+        assert.deepEqual(problems.map((p) => p.key).sort(), ["bindAddress", "storage.driver"], "every single-host setting at once");
+        assert.match(problems.find((p) => p.key === "storage.driver")?.fix ?? "", /pulumi config set -s dev --path storage\.driver s3/);
+        assert.match(problems.find((p) => p.key === "bindAddress")?.fix ?? "", /pulumi config rm -s dev bindAddress/);
     });
 
     it("never echoes a password or private key in a problem", () => {

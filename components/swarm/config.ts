@@ -1,0 +1,71 @@
+/**
+ * Where the deployment runs: `docker`, containers on the one engine Pulumi talks to (the
+ * default), or `swarm`, services of the Docker Swarm that engine manages. On a swarm the
+ * registry replicas are stateless and go to any node; the entrypoint, the users job and
+ * the maintenance job share two small local volumes, so they run together on one node.
+ */
+import { KeySpec } from "../config/keySpec";
+import { printable, Validator } from "../config/validator";
+import { Endpoints } from "../entrypoint/config";
+import { MetricsSettings } from "../metrics/config";
+import { StorageDriver } from "../storage/config";
+
+export const TARGETS = ["docker", "swarm"] as const;
+export type TargetKind = (typeof TARGETS)[number];
+
+/** Swarm node hostnames: what `docker node ls` shows (RFC 1123 labels, dots allowed). */
+const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+export const targetKeys: readonly KeySpec[] = [
+    {
+        key: "target", type: "string", default: "docker", values: TARGETS, example: "swarm",
+        description: "`docker`: containers on the Docker engine Pulumi talks to. `swarm`: services of the Docker Swarm that engine is a manager of (`docker swarm init`), with the registry replicas spread over its nodes and every change rolled out one task at a time, the new one started first. Needs `storage.driver: s3`.",
+    },
+    {
+        key: "swarm.entrypointNode", type: "string", defaultText: "(any manager)", example: "node-1",
+        description: "Hostname of the manager node whose engine Pulumi talks to (`docker info -f '{{.Name}}'` there): the entrypoint, the users job and the maintenance job run on it, sharing two small volumes the stack creates on that engine. The default, any manager, is right for a swarm with one manager; with several, name that one.",
+    },
+];
+
+export type Target =
+    | { kind: "docker" }
+    | {
+        kind: "swarm";
+        /** Placement constraints of the services that share local volumes (entrypoint, users, maintenance). */
+        entrypointConstraints: string[];
+    };
+
+export interface TargetContext {
+    storage: StorageDriver;
+    endpoints: Endpoints | undefined;
+    metrics: MetricsSettings;
+}
+
+export function readTarget(v: Validator, given: unknown, swarm: unknown, ctx: TargetContext): Target {
+    const kind = v.oneOf<TargetKind>("target", given) ?? v.default<TargetKind>("target");
+    const obj = v.object("swarm", swarm) ?? {};
+    const node = v.optionalString("swarm.entrypointNode", obj.entrypointNode);
+    if (node !== undefined && !NODE_NAME.test(node)) {
+        v.problem("swarm.entrypointNode", `(${printable(node)}) is not a node hostname: letters, digits, '.' and '-'`);
+    }
+    if (kind === "docker") {
+        if (swarm !== undefined) v.problem("swarm", "is set, but target is docker", `${v.set("target", "swarm")}   # or: ${v.rm("swarm")}`);
+        return { kind };
+    }
+    refuseSingleHostSettings(v, ctx);
+    return { kind, entrypointConstraints: [node === undefined ? "node.role==manager" : `node.hostname==${node}`] };
+}
+
+/** What only one host can give: a local data volume, and ports bound to one address. */
+function refuseSingleHostSettings(v: Validator, ctx: TargetContext): void {
+    if (ctx.storage !== "s3") {
+        v.problem("storage.driver", "is filesystem, but target is swarm: the registry replicas run on any node, and a local volume is not shared between nodes. Use an S3-compatible store (or target docker)",
+            `${v.set("storage.driver", "s3")} && ${v.set("storage.s3.bucket", "<bucket>")}`);
+    }
+    if (ctx.endpoints && ctx.endpoints.bindAddress !== v.default<string>("bindAddress")) {
+        v.problem("bindAddress", `(${ctx.endpoints.bindAddress}) cannot be kept with target swarm: a swarm publishes a service's ports on every address of its node; restrict them with the node's firewall`, v.rm("bindAddress"));
+    }
+    if (ctx.metrics.port !== undefined) {
+        v.problem("metrics.port", `(${ctx.metrics.port}) cannot be published on one address with target swarm (a swarm publishes on every address of the node). Attach Prometheus to the stack's network instead (README: Metrics)`, v.rm("metrics.port"));
+    }
+}

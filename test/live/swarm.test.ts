@@ -1,0 +1,179 @@
+/**
+ * Target swarm on a real engine: a one-node swarm (joined here only when the engine is in
+ * none, and left again), two registry tasks on the S3 store (Ceph's RADOS Gateway), the
+ * entrypoint published on its node (host mode). Under a loop of verified pulls and
+ * pushes: a rolling upgrade of the registry image, a config change and a user change fail
+ * nothing; a task killed under load fails no pull and the swarm replaces it. Every task's
+ * metrics answer on the overlay network; garbage collection runs through the gcCommand.
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import Docker from "dockerode";
+import { CI_BOT_PASSWORD, dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { pullPushLoad } from "../../testkit/live/loops";
+import { RegistryClient } from "../../testkit/live/registryClient";
+import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
+import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
+import { requireTool } from "../../testkit/requireTool";
+
+const PORT = 18843;
+const REPLICAS = 2;
+/** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
+const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
+
+interface Task {
+    ID: string;
+    DesiredState: string;
+    Status: { State: string; ContainerStatus?: { ContainerID?: string } };
+    Spec: { ContainerSpec: { Image: string } };
+}
+
+describe("live: target swarm (services on a one-node swarm, S3)", function () {
+    let live: LiveDeployment;
+    let store: S3Store;
+    let admin: RegistryClient;
+    let swarm: SwarmState = { initialized: false };
+    const bucket = `pr-swarm-${process.pid}`;
+    const service = (role: string) => `private-registry-swarm-${role}`;
+    const config = (overrides: Record<string, unknown> = {}) => liveConfig({
+        target: "swarm", bindAddress: "0.0.0.0", httpsPort: PORT, httpPort: 0, replicas: REPLICAS, gc: { schedule: "off" }, metrics: { enabled: true },
+        storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: store.secretKey } },
+        ...overrides,
+    });
+    /** The tasks the swarm wants running. */
+    const runningTasks = async (role: string): Promise<Task[]> =>
+        ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service(role)], "desired-state": ["running"] }) })) as Task[]).filter((t) => t.Status.State === "running");
+    const load = (pushes: boolean, retries: number, during: () => Promise<void>) =>
+        pullPushLoad(admin, { pull: ["swarm/app", "1"], pushPrefix: "swarm/", pushes, retries }, during);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    before(async function () {
+        requireDocker(this);
+        requireTool(this, "radosgw", "radosgw");
+        requireTool(this, "s3cmd", "s3cmd");
+        await LiveDeployment.clearLeftovers();
+        swarm = await ensureSwarm(new Docker());
+        await dockerCli(["tag", TEST_IMAGES.registry, UPGRADED_REGISTRY]);
+        store = startS3Store();
+        s3cmd(store, ["mb", `s3://${bucket}`]);
+        live = new LiveDeployment("swarm", config());
+        await live.up();
+        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+    });
+
+    after(async function () {
+        if (live) {
+            await live.destroy().catch((e) => console.error(e));
+            await LiveDeployment.clearLeftovers();
+        }
+        await leaveSwarmIfInitialized(new Docker(), swarm);
+        await dockerCli(["rmi", UPGRADED_REGISTRY]).catch(() => undefined);
+        if (store) s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
+    });
+
+    it("runs every part as a service; the entrypoint answers on its node's published port; a push reads back from the bucket; a second up changes nothing", async () => {
+        const services = (await live.docker.listServices({ filters: JSON.stringify({ label: [LIVE_LABEL] }) })) as { Spec: { Name: string } }[];
+        assert.deepEqual(services.map((s) => s.Spec.Name).sort(), ["maintenance", "redis", "registry", "ui", "users"].map(service));
+        assert.equal((await runningTasks("registry")).length, REPLICAS);
+        assert.deepEqual(await live.docker.listContainers({ filters: JSON.stringify({ name: [service("registry")], label: ["com.docker.swarm.service.name"] }) }).then((l) => l.length), REPLICAS);
+        const pushed = await admin.pushRandomImage("swarm/app", "1", 3 * 1024 * 1024);
+        assert.equal(await admin.pullAndVerify("swarm/app", "1"), pushed.manifestDigest);
+        assert.ok(listObjects(store, bucket, "registry/docker/registry/v2/blobs/").length >= 2, "the blobs are in the bucket");
+        const preview = await live.preview();
+        assert.deepEqual({ replaced: preview.replaced, created: preview.created, updated: preview.updated, deleted: preview.deleted }, { replaced: [], created: [], updated: [], deleted: [] });
+    });
+
+    it("every registry task serves its metrics on the overlay network, found through tasks.<service>", async () => {
+        for (let i = 0; i < 10; i++) await admin.request("GET", "/v2/swarm/app/tags/list");
+        const script = `for ip in $(nslookup tasks.${service("registry")} 2>/dev/null | awk '/^Address/ && NR > 2 {print $NF}'); do echo "$ip $(wget -q -O - http://$ip:5001/metrics | grep -c '^registry_http_requests_total')"; done`;
+        const lines = (await dockerCli(["run", "--rm", "--label", LIVE_LABEL, "--network", "private-registry-swarm-network", "--pull", "never", "--entrypoint", "sh", TEST_IMAGES.registry, "-c", script])).trim().split("\n");
+        assert.equal(lines.length, REPLICAS, lines.join("\n"));
+        for (const line of lines) assert.ok(Number(line.split(" ")[1]) >= 1, `no registry_http_requests_total from ${line}`);
+    });
+
+    it("an image upgrade rolls the registry tasks one at a time under load: no pull or push fails, every task is replaced", async () => {
+        const before = new Set((await runningTasks("registry")).map((t) => t.ID));
+        const { failures, counts } = await load(true, 0, async () => {
+            await pause(1500);
+            await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY } }));
+            await pause(1500);
+        });
+        console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the rolling upgrade, ${failures.length} failed`);
+        assert.deepEqual(failures, []);
+        assert.ok(counts.pulls >= 10 && counts.pushes >= 5, JSON.stringify(counts));
+        assert.deepEqual(live.lastReport.replaced, [], "updated in place, not replaced");
+        const after = await runningTasks("registry");
+        assert.equal(after.length, REPLICAS);
+        for (const t of after) {
+            assert.ok(!before.has(t.ID), `task ${t.ID} was not replaced`);
+            assert.equal(t.Spec.ContainerSpec.Image, UPGRADED_REGISTRY);
+        }
+    });
+
+    it("a registry config change rolls the tasks onto a new Swarm config under load: no pull or push fails; the old config is gone", async () => {
+        const configsBefore = (await live.docker.listConfigs({ filters: JSON.stringify({ label: [LIVE_LABEL] }) })).map((c) => c.Spec?.Name);
+        const { failures, counts } = await load(true, 0, async () => {
+            await pause(1500);
+            await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn" }));
+            await pause(1500);
+        });
+        console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the config change, ${failures.length} failed`);
+        assert.deepEqual(failures, []);
+        const configsAfter = (await live.docker.listConfigs({ filters: JSON.stringify({ label: [LIVE_LABEL] }) })).map((c) => c.Spec?.Name);
+        assert.equal(configsAfter.length, configsBefore.length, "one new config, one old one deleted");
+        assert.equal(configsAfter.filter((n) => !configsBefore.includes(n)).length, 1);
+        for (const t of await runningTasks("registry")) {
+            const text = await dockerCli(["exec", String(t.Status.ContainerStatus?.ContainerID), "cat", "/etc/docker/registry/config.yml"]);
+            assert.match(text, /level: warn/);
+        }
+    });
+
+    it("a user change under load fails nothing: the new password works once the up returns, the old one is refused", async () => {
+        const newPassword = "live-swarm-ci-bot-password-0002";
+        const users = [{ name: "admin" }, { name: "ci-bot", password: newPassword }];
+        const { failures, counts } = await load(true, 0, async () => {
+            await pause(1500);
+            await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn", users }));
+            await pause(1500);
+        });
+        console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the user change, ${failures.length} failed`);
+        assert.deepEqual(failures, []);
+        assert.deepEqual([...live.lastReport.updated, ...live.lastReport.replaced].filter((n) => n === service("registry") || n === service("ui")), [], "neither the registry nor the entrypoint changed");
+        assert.ok(live.lastReport.updated.includes(service("users")));
+        const bot = (password: string) => new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "ci-bot", password });
+        assert.equal((await bot(newPassword).request("GET", "/v2/")).status, 200);
+        assert.equal((await bot(CI_BOT_PASSWORD).request("GET", "/v2/")).status, 401);
+    });
+
+    it("a registry task killed under load: no pull fails (the entrypoint retries another), and the swarm starts a new one", async () => {
+        const [victim] = await runningTasks("registry");
+        const { failures, counts } = await load(false, 2, async () => {
+            await pause(1500);
+            await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
+            const deadline = Date.now() + 90_000;
+            while (Date.now() < deadline) {
+                const tasks = await runningTasks("registry");
+                if (tasks.length === REPLICAS && !tasks.some((t) => t.ID === victim.ID)) break;
+                await pause(1000);
+            }
+            await pause(1500);
+        });
+        console.log(`      ${counts.pulls} pulls verified while a task was killed and replaced, ${counts.retried} retried, ${failures.length} failed`);
+        assert.deepEqual(failures, []);
+        assert.ok(counts.retried <= 2, `${counts.retried} pulls needed a retry: more than were in flight on the killed task`);
+        const tasks = await runningTasks("registry");
+        assert.equal(tasks.length, REPLICAS);
+        assert.ok(!tasks.some((t) => t.ID === victim.ID), "the swarm replaced the killed task");
+    });
+
+    it("garbage collection runs through the gcCommand on the entrypoint's node and frees a deleted image's blobs", async () => {
+        const doomed = await admin.pushRandomImage("swarm/doomed", "1", 512 * 1024);
+        assert.equal((await admin.request("DELETE", `/v2/swarm/doomed/manifests/${doomed.manifestDigest}`)).status, 202);
+        const output = execFileSync("sh", ["-c", live.outputs.gcCommand], { encoding: "utf8" });
+        const report = JSON.parse(output.trim().split("\n").pop() ?? "{}");
+        assert.ok(report.blobsDeleted >= 2, output);
+        const layer = doomed.blobs[doomed.blobs.length - 1].digest;
+        assert.equal((await admin.request("HEAD", `/v2/swarm/doomed/blobs/${layer}`)).status, 404, "the shared cache was flushed too");
+        await admin.pullAndVerify("swarm/app", "1");
+    });
+});
