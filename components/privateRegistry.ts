@@ -57,7 +57,7 @@ export class PrivateRegistry extends pulumi.ComponentResource {
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("private-registry:index:PrivateRegistry", name, {}, opts);
-        const deployment = validated(args);
+        const deployment = validated(args, name);
         const { entrypoint } = deployment;
         const labels = dockerLabels(deployment.labels, name);
         const { target } = deployment;
@@ -101,9 +101,9 @@ export class PrivateRegistry extends pulumi.ComponentResource {
 }
 
 /** The args, validated with the stack config's rules; a bad one stops the program before any resource. */
-function validated(args: PrivateRegistryArgs): Deployment {
+function validated(args: PrivateRegistryArgs, componentName: string): Deployment {
     const stack = pulumi.getStack();
-    const result = validateArgs(args as unknown as Record<string, unknown>, { stack });
+    const result = validateArgs(args as unknown as Record<string, unknown>, { stack, componentName });
     // RunError: Pulumi prints the message alone, without a stack trace.
     if (!result.ok) throw new pulumi.RunError(formatProblems(result.problems, stack));
     for (const warning of result.warnings) void pulumi.log.warn(`${warning.key} ${warning.message}. To avoid it: ${warning.fix}`);

@@ -483,12 +483,11 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(registry.inputs.mode, { replicated: { replicas: 3 } });
         assert.deepEqual(registry.inputs.endpointSpec, { mode: "dnsrr" }, "nginx sees every task through the alias, and retries another; no IPVS");
         const task = (r: RecordedResource) => r.inputs.taskSpec as { containerSpec: Record<string, unknown>; networksAdvanceds: unknown; placement?: unknown };
-        assert.deepEqual(task(registry).networksAdvanceds, [{ name: `${name}-network-id`, aliases: ["registry"] }], "the network by id, as the provider reads it back");
+        assert.deepEqual(task(registry).networksAdvanceds, [{ id: `${name}-network-id`, aliases: ["registry"] }], "the network by id, as the provider reads it back");
         assert.equal(task(registry).containerSpec.image, "registry:2.8.2", "the pinned reference");
         assert.equal(task(registry).placement, undefined, "stateless: any node");
         assert.equal(task(registry).containerSpec.stopGracePeriod, "1m10s");
-        assert.deepEqual(registry.inputs.updateConfig, { parallelism: 1, delay: "0s", monitor: "10s", maxFailureRatio: "0.0", order: "start-first", failureAction: "rollback" });
-        assert.equal((service("ui").inputs.updateConfig as { order: string }).order, "stop-first", "a host port cannot be held by two tasks");
+        assert.deepEqual(registry.inputs.updateConfig, { parallelism: 1, delay: "0s", monitor: "10s", maxFailureRatio: "0.0", failureAction: "pause", order: "start-first" });
         assert.equal(registry.options.deleteBeforeReplace, true);
         assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("taskSpec")), "the env with the http secret and the S3 keys is secret");
         // Files: the registry's config as a Swarm config named after its content, the TLS key and the htpasswd as Swarm secrets.
@@ -502,7 +501,10 @@ describe("program under the mock runtime", () => {
         // The entrypoint publishes on its node (host mode: no routing mesh), and runs with the users and maintenance jobs on one manager (their shared volumes).
         assert.deepEqual(service("ui").inputs.endpointSpec, { mode: "dnsrr", ports: [80, 443].map((p, i) => ({ targetPort: p, publishedPort: [8080, 8443][i], protocol: "tcp", publishMode: "host" })) });
         for (const role of ["ui", "users", "maintenance"]) assert.deepEqual(task(service(role)).placement, { constraints: ["node.role==manager"] }, role);
-        assert.equal(run.outputs.gcCommand, `docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=${name}-maintenance) /maintenance/gc.sh run`);
+        assert.equal(run.outputs.gcCommand, `docker exec $(docker ps -q -l --filter status=running --filter label=com.docker.swarm.service.name=${name}-maintenance) /maintenance/gc.sh run`);
+        for (const role of ["ui", "users", "maintenance"]) assert.equal((service(role).inputs.updateConfig as { order: string }).order, "stop-first", `${role}: a host port or a shared volume`);
+        assert.equal((service("redis").inputs.updateConfig as { order: string }).order, "start-first");
+        assert.deepEqual(registry.options.ignoreChanges, ["taskSpec.placement.platforms"]);
         for (const resource of run.resources) {
             const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
             assert.ok(!plain.includes(secretKey) && !plain.includes("PRIVATE KEY"), `${resource.name} carries a secret in plaintext`);

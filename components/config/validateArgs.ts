@@ -48,6 +48,8 @@ export interface ValidationContext {
     stack: string;
     /** For certificate expiry checks; injectable for tests. */
     now?: Date;
+    /** The component's name, which prefixes every Docker object's name (unknown to stack-config checks run before the component). */
+    componentName?: string;
 }
 
 /**
@@ -78,7 +80,7 @@ export function validateArgs(
     const labels = readLabels(v, arg("labels"));
     const maintenance = readMaintenance(v, arg("gc"), arg("retention"), storage.driver, cache.driver);
     const metrics = readMetrics(v, arg("metrics"), endpoints);
-    const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics });
+    const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics, componentName: ctx.componentName });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
     return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, cache, tls, users, maintenance, metrics, target, labels }, warnings: v.warnings };

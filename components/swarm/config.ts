@@ -39,7 +39,15 @@ export interface TargetContext {
     storage: StorageDriver;
     endpoints: Endpoints | undefined;
     metrics: MetricsSettings;
+    /** Prefixes every service, config and secret name; unknown before the component is made. */
+    componentName?: string;
 }
+
+/**
+ * The longest name the component may have on a swarm: its longest Swarm object name is the
+ * maintenance job's files', `<name>-maintenance-` and 16 hex digits, and the engine allows 64.
+ */
+const MAX_SWARM_NAME = 64 - "-maintenance-".length - 16;
 
 export function readTarget(v: Validator, given: unknown, swarm: unknown, ctx: TargetContext): Target {
     const kind = v.oneOf<TargetKind>("target", given) ?? v.default<TargetKind>("target");
@@ -53,7 +61,15 @@ export function readTarget(v: Validator, given: unknown, swarm: unknown, ctx: Ta
         return { kind };
     }
     refuseSingleHostSettings(v, ctx);
+    checkComponentName(v, ctx.componentName);
     return { kind, entrypointConstraints: [node === undefined ? "node.role==manager" : `node.hostname==${node}`] };
+}
+
+/** Service names are DNS labels; config and secret names have at most 64 characters. */
+function checkComponentName(v: Validator, name: string | undefined): void {
+    if (name === undefined || (name.length <= MAX_SWARM_NAME && /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name))) return;
+    v.problem("target", `is swarm, but the deployment's name (${printable(name)}, the project and stack names joined) prefixes every service, config and secret: on a swarm it may have at most ${MAX_SWARM_NAME} letters, digits and '-' (a service name is a DNS label; a config's name has at most 64 characters)`,
+        `pulumi stack rename <a shorter stack name>   # or: ${v.rm("target")}`);
 }
 
 /** What only one host can give: a local data volume, and ports bound to one address. */

@@ -20,6 +20,7 @@ export function swarmRuntime(network: docker.Network, labels: LabelSets, entrypo
             constraints: spec.volumes?.length ? entrypointConstraints : [],
             files: swarmFiles(spec.name, spec.uploads ?? [], labels.fixedName("file"), parent),
         }, parent),
-        exec: (workload) => `docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=${workload})`,
+        // The newest running task container: during a replacement the old one may still be stopping.
+        exec: (workload) => `docker exec $(docker ps -q -l --filter status=running --filter label=com.docker.swarm.service.name=${workload})`,
     };
 }

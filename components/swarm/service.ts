@@ -3,7 +3,7 @@
  * capabilities but those it names, bounded logs, the same health check and stop signal and
  * grace), plus what a swarm adds: a restart policy the swarm enforces on any node, and
  * rolling updates one task at a time, the new task started and healthy before the old one
- * stops (but where it holds a host port), rolled back when it does not get healthy. Swarm services have no
+ * stops (but where it holds a host port or a volume), paused when it does not get healthy. Swarm services have no
  * no-new-privileges option: the capability set is what bounds them.
  */
 import * as docker from "@pulumi/docker";
@@ -19,8 +19,13 @@ export function goSeconds(seconds: number): string {
     return minutes === 0 ? `${rest}s` : rest === 0 ? `${minutes}m` : `${minutes}m${rest}s`;
 }
 
-/** One task at a time; a task that is not healthy within the monitor window fails the update. */
-const UPDATE = { parallelism: 1, delay: "0s", monitor: "10s", maxFailureRatio: "0.0" };
+/**
+ * One task at a time; a new task that does not get healthy pauses the update, where the old
+ * tasks keep serving. Not a rollback: the rolled-back service would still use the Swarm
+ * configs and secrets Pulumi then deletes at the start of the next up, which the engine
+ * refuses while a service names them, so no later up could pass.
+ */
+const UPDATE = { parallelism: 1, delay: "0s", monitor: "10s", maxFailureRatio: "0.0", failureAction: "pause" };
 
 export interface ServicePlacement {
     /** The stack's overlay network, by id (the provider reads networks back as ids). */
@@ -47,20 +52,22 @@ function envMap(envs: WorkloadSpec["envs"]): pulumi.Output<Record<string, string
 export function hardenedService(spec: WorkloadSpec, placement: ServicePlacement, parent: pulumi.Resource): docker.Service {
     // Published in host mode, on the node the task runs on (the entrypoint's is pinned): not
     // through the routing mesh, which needs IPVS in the kernel and hides the clients'
-    // addresses from nginx. A host port cannot be held twice, so such a task is replaced
-    // stop-first; nginx's graceful stop (SIGQUIT) finishes the requests in flight.
+    // addresses from nginx.
     const ports = spec.ports?.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: "tcp", publishMode: "host" }));
-    const order = ports ? "stop-first" : "start-first";
+    // Start-first only for the stateless: a host port cannot be held twice (nginx's graceful
+    // stop finishes the requests in flight), and two tasks on one volume would both act on it
+    // (a new maintenance task clears the write pause while the old one may still collect).
+    const order = ports || spec.volumes?.length ? "stop-first" : "start-first";
     return new docker.Service(spec.name, {
         name: spec.name,
         labels: spec.labels,
         mode: { replicated: { replicas: placement.replicas } },
         // Round-robin DNS, no virtual IP (which needs IPVS too): nginx sees every registry task and retries another.
         endpointSpec: { mode: "dnsrr", ports },
-        updateConfig: { ...UPDATE, order, failureAction: "rollback" },
-        rollbackConfig: { ...UPDATE, order, failureAction: "pause" },
+        updateConfig: { ...UPDATE, order },
+        rollbackConfig: { ...UPDATE, order },
         // The provider waits for every task to run (healthy) on create and update, and fails
-        // with the engine's reason when an update is rolled back.
+        // with the engine's reason when an update pauses.
         convergeConfig: { delay: "2s", timeout: "10m" },
         taskSpec: {
             containerSpec: {
@@ -80,9 +87,11 @@ export function hardenedService(spec: WorkloadSpec, placement: ServicePlacement,
                 capDrops: ["ALL"],
                 capAdds: spec.capabilities,
             },
-            networksAdvanceds: spec.network ? [{ name: placement.networkId, aliases: spec.network.aliases }] : undefined,
+            // By `id`: the provider reads networks back as ids, and its deprecated `name` would differ on every preview.
+            networksAdvanceds: spec.network ? [{ id: placement.networkId, aliases: spec.network.aliases }] : undefined,
             placement: placement.constraints.length > 0 ? { constraints: placement.constraints } : undefined,
-            restartPolicy: { condition: "any", delay: "2s" },
+            // Every field: the provider sends a window of 0 when none is given and reads it back.
+            restartPolicy: { condition: "any", delay: "2s", maxAttempts: 0, window: "0s" },
             logDriver: { name: "json-file", options: { "max-size": "10m", "max-file": "3" } },
         },
     }, {
@@ -90,5 +99,8 @@ export function hardenedService(spec: WorkloadSpec, placement: ServicePlacement,
         dependsOn: spec.dependsOn,
         // A fixed name: the engine refuses a second service of that name.
         deleteBeforeReplace: true,
+        // The provider creates services with the registry queried (as `docker service create`
+        // does), which fills in the platforms the image runs on; the program never sets them.
+        ignoreChanges: ["taskSpec.placement.platforms"],
     });
 }

@@ -366,6 +366,13 @@ describe("stack config validation", () => {
         assert.deepEqual(problems.map((p) => p.key).sort(), ["bindAddress", "storage.driver"], "every single-host setting at once");
         assert.match(problems.find((p) => p.key === "storage.driver")?.fix ?? "", /pulumi config set -s dev --path storage\.driver s3/);
         assert.match(problems.find((p) => p.key === "bindAddress")?.fix ?? "", /pulumi config rm -s dev bindAddress/);
+        // The component's name prefixes every Swarm object: a service name is a DNS label, a config's name at most 64 characters.
+        const withName = (componentName: string) => validateStackConfig({ ...base, ...swarmOnS3 }, { stack, componentName });
+        assert.ok(withName("private-registry-production-eu").ok);
+        for (const bad of ["private-registry-production-europe-1", "private-registry-prod.eu"]) {
+            const result = withName(bad);
+            assert.ok(!result.ok && result.problems.some((p) => p.key === "target" && /at most 35 letters, digits and '-'/.test(p.message)), bad);
+        }
     });
 
     it("never echoes a password or private key in a problem", () => {

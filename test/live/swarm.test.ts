@@ -16,7 +16,7 @@ import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
 import { requireTool } from "../../testkit/requireTool";
 
-const PORT = 18843;
+const PORT = 18963;
 const REPLICAS = 2;
 /** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
 const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
@@ -143,6 +143,29 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         const bot = (password: string) => new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "ci-bot", password });
         assert.equal((await bot(newPassword).request("GET", "/v2/")).status, 200);
         assert.equal((await bot(CI_BOT_PASSWORD).request("GET", "/v2/")).status, 401);
+    });
+
+    it("an update whose new task never gets healthy pauses: the old tasks serve on, up fails with the swarm's message; the next up with the fix completes", async () => {
+        const current = { images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn", users: [{ name: "admin" }, { name: "ci-bot", password: "live-swarm-ci-bot-password-0002" }] };
+        const s3 = (secretKey: string) => ({ driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey } });
+        const before = new Set((await runningTasks("registry")).map((t) => t.ID));
+        let upError: unknown;
+        const broken = await load(false, 2, async () => {
+            upError = await live.up(config({ ...current, registryLogLevel: "info", storage: s3("not-the-secret-key") })).then(() => undefined, (e: unknown) => e);
+        });
+        assert.match(String(upError), /service update paused/);
+        console.log(`      ${broken.counts.pulls} pulls verified during the paused update, ${broken.counts.retried} retried, ${broken.failures.length} failed`);
+        assert.deepEqual(broken.failures, []);
+        assert.deepEqual((await runningTasks("registry")).map((t) => t.ID).filter((id) => before.has(id)).length, REPLICAS, "the old tasks still serve");
+        const fixed = await load(true, 0, async () => {
+            await live.up(config({ ...current, registryLogLevel: "info" }));
+        });
+        assert.deepEqual(fixed.failures, []);
+        for (const t of await runningTasks("registry")) assert.ok(!before.has(t.ID), "every task was replaced once fixed");
+        const preview = await live.preview(config({ ...current, registryLogLevel: "info" }));
+        assert.deepEqual({ replaced: preview.replaced, created: preview.created, updated: preview.updated, deleted: preview.deleted }, { replaced: [], created: [], updated: [], deleted: [] });
+        const configs = (await live.docker.listConfigs({ filters: JSON.stringify({ label: [LIVE_LABEL] }) })).map((c) => c.Spec?.Name ?? "");
+        assert.equal(configs.filter((n) => n.startsWith(service("registry"))).length, 2, `the old registry config objects are gone: ${configs.join(", ")}`);
     });
 
     it("a registry task killed under load: no pull fails (the entrypoint retries another), and the swarm starts a new one", async () => {

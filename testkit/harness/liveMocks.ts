@@ -134,6 +134,26 @@ function changedKeys(realizer: Realizer, before: Inputs, after: Inputs, ignore: 
 
 type RecordBase = Omit<ResourceRecord, "id" | "inputs" | "outputs" | "seq">;
 
+/** The value at a dotted path through objects ("taskSpec.placement.platforms"). */
+function valueAt(value: unknown, path: string): unknown {
+    return path.split(".").reduce<unknown>((v, k) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined), value);
+}
+
+/** Sets (or, for undefined, deletes) the value at a dotted path, in place where the objects on it exist; returns the object. */
+function withPath<T extends Record<string, unknown>>(target: T, path: string, value: unknown): T {
+    const keys = path.split(".");
+    let at: Record<string, unknown> = target;
+    for (const k of keys.slice(0, -1)) {
+        const next = at[k];
+        if (typeof next !== "object" || next === null) return target;
+        at = next as Record<string, unknown>;
+    }
+    const last = keys[keys.length - 1];
+    if (value === undefined) delete at[last];
+    else at[last] = value;
+    return target;
+}
+
 function stored(rec: ResourceRecord): StoredResource {
     return { type: rec.type, name: rec.name, id: rec.id, inputs: rec.inputs, outputs: rec.outputs };
 }
@@ -373,8 +393,8 @@ export class LiveStack {
             protect: registered.protect,
             parent,
         };
-        const nested = options.ignoreChanges.filter((p) => /[.[]/.test(p));
-        if (nested.length > 0) throw new NotImplementedError(`nested ignoreChanges paths (${nested.join(", ")})`);
+        const indexed = options.ignoreChanges.filter((p) => /[[\]]/.test(p));
+        if (indexed.length > 0) throw new NotImplementedError(`ignoreChanges paths into lists (${indexed.join(", ")})`);
         const deps = [...new Set([...registered.dependencies, ...(parent ? [parent] : [])])];
 
         const secretInputs = new Set<string>();
@@ -456,16 +476,21 @@ export class LiveStack {
      */
     private async change(realizer: Realizer, old: ResourceRecord, base: RecordBase, inputs: Inputs, retain: boolean): Promise<ResourceRecord> {
         const { options } = base;
-        // Ignored properties keep their old value, as in the engine.
-        for (const k of options.ignoreChanges) {
-            if (k in old.inputs) inputs[k] = old.inputs[k];
-            else delete inputs[k];
+        // Ignored properties keep their old value, as in the engine; a nested path (through
+        // objects) is also left out of the provider's diff, as the bridge does with the paths
+        // the engine passes it.
+        let before = old.readBack ?? old.inputs;
+        let compared = inputs;
+        for (const path of options.ignoreChanges) {
+            withPath(inputs, path, valueAt(old.inputs, path));
+            if (!path.includes(".")) continue;
+            before = withPath(structuredClone(before), path, undefined);
+            compared = withPath(structuredClone(compared), path, undefined);
         }
-        const before = old.readBack ?? old.inputs;
-        const changed = changedKeys(realizer, before, inputs, []);
+        const changed = changedKeys(realizer, before, compared, []);
         // The provider's rule (schema ForceNew, nested too: see replacingChanges), or the option.
         const forcing = changed.flatMap((k) =>
-            options.replaceOnChanges.includes(k) || options.replaceOnChanges.includes("*") ? [k] : replacingChanges(base.type, k, before[k], inputs[k], realizer.sets),
+            options.replaceOnChanges.includes(k) || options.replaceOnChanges.includes("*") ? [k] : replacingChanges(base.type, k, before[k], compared[k], realizer.sets),
         );
         const reason = old.tainted ? "its create failed" : realizer.replaceReason?.(this.context(), stored(old));
         if (changed.length === 0 && !reason) {

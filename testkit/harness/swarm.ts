@@ -261,7 +261,7 @@ const serviceInputs: Readonly<Record<string, InputSpec>> = {
             capAdds: true,
             capDrops: true,
         },
-        networksAdvanceds: ["name", "aliases"],
+        networksAdvanceds: ["id", "name", "aliases"],
         placement: ["constraints"],
         restartPolicy: ["condition", "delay", "maxAttempts", "window"],
         logDriver: ["name", "options"],
@@ -344,7 +344,8 @@ function serviceSpec(ctx: RealizeContext, name: string, inputs: Inputs): Service
                 : {},
             Placement: constraints ? { Constraints: constraints } : {},
             // networks_advanced.name goes as the Target: a name or an id (the engine stores the id).
-            Networks: objList(task, "networksAdvanceds").map((n) => ({ Target: str(n, "name"), Aliases: strList(n, "aliases") ?? [] })),
+            // `id`; the deprecated `name` (a network's name or id) where no id is given.
+            Networks: objList(task, "networksAdvanceds").map((n) => ({ Target: str(n, "id") || str(n, "name"), Aliases: strList(n, "aliases") ?? [] })),
             ...(log ? { LogDriver: defined({ Name: str(log, "name"), Options: strMap(log, "options") }) } : {}),
         },
         Mode: replicated ? { Replicated: { Replicas: num(replicated, "replicas") ?? 1 } } : {},
@@ -442,9 +443,10 @@ function flattenService(ctx: RealizeContext, svc: SwarmService, inputs: Inputs):
               })
             : undefined,
         placement: tt.Placement ? defined({ constraints: nonEmpty(tt.Placement.Constraints), maxReplicas: 0 }) : undefined,
-        // The engine stores the network's id as the Target; the provider reads that back as "name".
+        // The engine stores the network's id as the Target; the provider (v4) reads that back as
+        // "id" only: a program that sends the deprecated "name" sees a replacement on every preview.
         networksAdvanceds: nonEmpty(tt.Networks)?.map((n) =>
-            defined({ name: n.Target, driverOpts: Object.entries(n.DriverOpts ?? {}).map(([k, v]) => `${k}=${v}`), aliases: nonEmpty(n.Aliases) }),
+            defined({ id: n.Target, driverOpts: Object.entries(n.DriverOpts ?? {}).map(([k, v]) => `${k}=${v}`), aliases: nonEmpty(n.Aliases) }),
         ),
         logDriver: tt.LogDriver ? defined({ name: tt.LogDriver.Name, options: tt.LogDriver.Options && Object.keys(tt.LogDriver.Options).length > 0 ? tt.LogDriver.Options : undefined }) : undefined,
     });

@@ -37,7 +37,7 @@ interface Variant {
     role?: string;
     secretName?: string;
     secretData?: string;
-    /** Pass the network by name instead of by id. */
+    /** Pass the network in the deprecated `name` field (by its name) instead of `id`. */
     networkByName?: boolean;
     maxFailureRatio?: string;
     deleteBeforeReplace?: boolean;
@@ -47,6 +47,9 @@ interface Variant {
     aliases?: string[];
     /** A health check that never passes. */
     sick?: boolean;
+    /** The placement constraint, and whether the program ignores changes to it. */
+    constraint?: string;
+    ignoreConstraints?: boolean;
 }
 
 /** The program: an overlay network, a volume, a secret, a config and a 2-replica service using them. */
@@ -90,13 +93,13 @@ function program(v: Variant = {}) {
                         stopGracePeriod: "5s",
                         capDrops: ["MKNOD"],
                     },
-                    networksAdvanceds: [{ name: v.networkByName ? net.name : net.id, aliases: v.aliases ?? ["web"] }],
-                    placement: { constraints: ["node.role==manager"] },
+                    networksAdvanceds: [v.networkByName ? { name: net.name, aliases: v.aliases ?? ["web"] } : { id: net.id, aliases: v.aliases ?? ["web"] }],
+                    placement: { constraints: [v.constraint ?? "node.role==manager"] },
                     restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
                     logDriver: { name: "json-file", options: { "max-size": "1m" } },
                 },
             },
-            { deleteBeforeReplace: v.deleteBeforeReplace },
+            { deleteBeforeReplace: v.deleteBeforeReplace, ignoreChanges: v.ignoreConstraints ? ["taskSpec.placement.constraints"] : undefined },
         );
     };
 }
@@ -218,10 +221,10 @@ describe("live mocks: Swarm service, secret and config (Docker)", function () {
 
         const rec = stack.resources().find((r) => r.name === "svc");
         assert.deepEqual(rec?.readBack?.labels, [{ label: "team", value: "infra" }], "the harness label is not read back");
-        const task = rec?.readBack?.taskSpec as { containerSpec: { labels: unknown; healthcheck: unknown; stopGracePeriod: unknown }; networksAdvanceds: { name: string }[] };
+        const task = rec?.readBack?.taskSpec as { containerSpec: { labels: unknown; healthcheck: unknown; stopGracePeriod: unknown }; networksAdvanceds: { id: string }[] };
         assert.deepEqual(task.containerSpec.labels, [{ label: "role", value: "web" }]);
         assert.deepEqual(task.containerSpec.healthcheck, { tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"], interval: "1s", timeout: "1s", retries: 3, startPeriod: "0s" });
-        assert.equal(task.networksAdvanceds[0].name, net.Id);
+        assert.equal(task.networksAdvanceds[0].id, net.Id);
         const secret = stack.resources().find((r) => r.name === "secret");
         assert.deepEqual(secret?.secretInputs, ["data"], "the SDK sends the secret's data as a secret");
         assert.equal(secret?.id, (await engine.getSecret("hsw-token-1").inspect()).ID, "the id is the engine's");
@@ -233,10 +236,16 @@ describe("live mocks: Swarm service, secret and config (Docker)", function () {
         assert.deepEqual([...report.created, ...report.updated, ...report.replaced, ...report.deleted], []);
     });
 
-    it("a network passed by name reads back as its id: a replacement on every preview", async () => {
+    it("a network passed in the deprecated name field reads back as an id: a replacement on every preview", async () => {
         assert.deepEqual((await stack.preview(program({ networkByName: true }))).replaced, ["svc"]);
         assert.deepEqual((await stack.preview(program({ networkByName: true }))).replaced, ["svc"], "and again: the diff never settles");
         assert.deepEqual((await stack.preview(program())).replaced, []);
+    });
+
+    it("a nested ignoreChanges path keeps the old input and is left out of the diff", async () => {
+        const moved = { constraint: "node.role==worker" };
+        assert.deepEqual((await stack.preview(program(moved))).updated, ["svc"]);
+        assert.deepEqual((await stack.preview(program({ ...moved, ignoreConstraints: true }))).unchanged.sort(), all);
     });
 
     it("replaces for a changed ForceNew leaf (an alias), updates in place under a ForceNew block (mode.replicated.replicas)", async () => {
