@@ -19,7 +19,7 @@ const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 export const targetKeys: readonly KeySpec[] = [
     {
         key: "target", type: "string", default: "docker", values: TARGETS, example: "swarm",
-        description: "`docker`: containers on the Docker engine Pulumi talks to. `swarm`: services of the Docker Swarm that engine is a manager of (`docker swarm init`), with the registry replicas spread over its nodes and every change rolled out one task at a time, the new one started first. Needs `storage.driver: s3`.",
+        description: "`docker`: containers on the Docker engine Pulumi talks to. `swarm`: services of the Docker Swarm that engine is a manager of (`docker swarm init`), with the registry replicas spread over its nodes and every change rolled out one task at a time (a registry task's successor healthy before it stops). Needs `storage.driver: s3`.",
     },
     {
         key: "swarm.entrypointNode", type: "string", defaultText: "(any manager)", example: "node-1",
