@@ -9,6 +9,7 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
+import { sleep } from "../../testkit/harness/docker";
 import { CI_BOT_PASSWORD, dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { pullPushLoad } from "../../testkit/live/loops";
 import { RegistryClient } from "../../testkit/live/registryClient";
@@ -45,7 +46,6 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service(role)], "desired-state": ["running"] }) })) as Task[]).filter((t) => t.Status.State === "running");
     const load = (pushes: boolean, retries: number, during: () => Promise<void>) =>
         pullPushLoad(admin, { pull: ["swarm/app", "1"], pushPrefix: "swarm/", pushes, retries }, during);
-    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
     before(async function () {
         requireDocker(this);
@@ -94,9 +94,9 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
     it("an image upgrade rolls the registry tasks one at a time under load: no pull or push fails, every task is replaced", async () => {
         const before = new Set((await runningTasks("registry")).map((t) => t.ID));
         const { failures, counts } = await load(true, 0, async () => {
-            await pause(1500);
+            await sleep(1500);
             await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY } }));
-            await pause(1500);
+            await sleep(1500);
         });
         console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the rolling upgrade, ${failures.length} failed`);
         assert.deepEqual(failures, []);
@@ -113,9 +113,9 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
     it("a registry config change rolls the tasks onto a new Swarm config under load: no pull or push fails; the old config is gone", async () => {
         const configsBefore = (await live.docker.listConfigs({ filters: JSON.stringify({ label: [LIVE_LABEL] }) })).map((c) => c.Spec?.Name);
         const { failures, counts } = await load(true, 0, async () => {
-            await pause(1500);
+            await sleep(1500);
             await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn" }));
-            await pause(1500);
+            await sleep(1500);
         });
         console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the config change, ${failures.length} failed`);
         assert.deepEqual(failures, []);
@@ -132,9 +132,9 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         const newPassword = "live-swarm-ci-bot-password-0002";
         const users = [{ name: "admin" }, { name: "ci-bot", password: newPassword }];
         const { failures, counts } = await load(true, 0, async () => {
-            await pause(1500);
+            await sleep(1500);
             await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn", users }));
-            await pause(1500);
+            await sleep(1500);
         });
         console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the user change, ${failures.length} failed`);
         assert.deepEqual(failures, []);
@@ -171,15 +171,15 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
     it("a registry task killed under load: no pull fails (the entrypoint retries another), and the swarm starts a new one", async () => {
         const [victim] = await runningTasks("registry");
         const { failures, counts } = await load(false, 2, async () => {
-            await pause(1500);
+            await sleep(1500);
             await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
             const deadline = Date.now() + 90_000;
             while (Date.now() < deadline) {
                 const tasks = await runningTasks("registry");
                 if (tasks.length === REPLICAS && !tasks.some((t) => t.ID === victim.ID)) break;
-                await pause(1000);
+                await sleep(1000);
             }
-            await pause(1500);
+            await sleep(1500);
         });
         console.log(`      ${counts.pulls} pulls verified while a task was killed and replaced, ${counts.retried} retried, ${failures.length} failed`);
         assert.deepEqual(failures, []);

@@ -274,7 +274,8 @@ export function canonicalJson(value: unknown, path: string, sets?: ReadonlySet<s
     return JSON.stringify(value) ?? "null";
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A plain object (not a list, not null). */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const absent = (v: unknown): boolean => v === undefined || v === null;
 
 /**

@@ -10,6 +10,7 @@
  */
 import type Docker from "dockerode";
 import { goDurationToNanos, labelMap, lastLogs, nanosToGoDuration, readBackLabels, sleep, statusOf } from "./docker";
+import { isObject } from "./providerSchema";
 import {
     InputSpec,
     Inputs,
@@ -145,7 +146,6 @@ function requireName(type: string, logical: string, inputs: Inputs): string {
     return name;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Drops undefined entries (the provider's flatteners set a key only when the engine has a value). */
 function defined(o: Record<string, unknown>): Inputs {
