@@ -5,17 +5,13 @@
  * changes its users.
  */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PROJECT, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
 import { launchChromium, newContext, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
+import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
 import { loopWhile } from "../../testkit/live/loops";
 import { MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 
-const execFileAsync = promisify(execFile);
 const PORT = 18643;
 const password = (user: string) => `live-access-${user}-password-01`;
 
@@ -36,28 +32,17 @@ describe("live: access control", function () {
     let live: LiveDeployment;
     let untrust: (() => void) | undefined;
     let address: string;
-    const dockerConfigs: string[] = [];
+    const cleanups: (() => void)[] = [];
     const seeded: Record<string, PushedImage> = {};
 
     const client = (user: string, pw = user === "admin" ? live.adminPassword : password(user)) =>
         new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user, password: pw });
 
     /** The docker CLI logged in as `user`, in its own config directory (one login per registry and directory). */
-    async function dockerAs(user: string): Promise<(args: string[]) => Promise<{ ok: boolean; output: string }>> {
-        const dir = mkdtempSync(join(tmpdir(), `docker-${user}-`));
-        dockerConfigs.push(dir);
-        const run = async (args: string[], input?: string) => {
-            const child = execFile("docker", ["--config", dir, ...args], { maxBuffer: 64 * 1024 * 1024 });
-            if (input !== undefined) child.stdin?.end(input);
-            let output = "";
-            child.stdout?.on("data", (d) => { output += d; });
-            child.stderr?.on("data", (d) => { output += d; });
-            const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
-            return { ok: code === 0, output };
-        };
-        const login = await run(["login", address, "--username", user, "--password-stdin"], user === "admin" ? live.adminPassword : password(user));
-        assert.ok(login.ok, login.output);
-        return (args) => run(args);
+    async function dockerAs(user: string): Promise<(args: string[]) => Promise<ClientResult>> {
+        const { docker, cleanup } = await dockerLoggedIn(address, user, user === "admin" ? live.adminPassword : password(user));
+        cleanups.push(cleanup);
+        return docker;
     }
 
     before(async function () {
@@ -76,7 +61,7 @@ describe("live: access control", function () {
 
     after(async function () {
         untrust?.();
-        for (const dir of dockerConfigs) rmSync(dir, { recursive: true, force: true });
+        for (const cleanup of cleanups) cleanup();
         if (!live) return;
         await live.destroy().catch((e) => console.error(e));
         await LiveDeployment.clearLeftovers();
@@ -124,10 +109,6 @@ describe("live: access control", function () {
 
         it("skopeo: the developer copies the shared base into its scope; a copy from a repository it may not pull fails", async () => {
             const creds = `dev:${password("dev")}`;
-            const skopeo = (args: string[]) => execFileAsync("skopeo", ["--debug", ...args], { maxBuffer: 64 * 1024 * 1024 }).then(
-                ({ stdout, stderr }) => ({ ok: true, output: `${stdout}${stderr}` }),
-                (e: { stdout?: string; stderr?: string }) => ({ ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
-            );
             const certDir = join("/etc/docker/certs.d", address);
             // A real image (skopeo re-compresses the seeded random layers): docker's, pushed by an admin.
             const admin = await dockerAs("admin");
