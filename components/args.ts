@@ -290,6 +290,11 @@ export interface Gc {
      * @default "30 3 * * *"
      */
     schedule?: string;
+    /**
+     * What was written this recently is never collected: `<n>m`, `<n>h` or `<n>d` (filesystem storage).
+     * @default "1h"
+     */
+    grace?: string;
 }
 
 export interface Retention {

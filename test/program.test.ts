@@ -100,7 +100,7 @@ describe("program under the mock runtime", () => {
             const maintenance = run.byName(`${name}-maintenance`);
             assert.equal(maintenance.inputs.image, container(run, "registry").inputs.image);
             assert.equal(maintenance.inputs.networkMode, "none");
-            assert.deepEqual(maintenance.inputs.command, ["sh", "-c", "rm -f /run/registry-maintenance/writes-paused; rmdir /run/registry-maintenance/gc.lock 2>/dev/null; exec crond -f -c /maintenance/crontabs"]);
+            assert.deepEqual(maintenance.inputs.command, ["sh", "-c", "/maintenance/gc.sh recover; exec crond -f -c /maintenance/crontabs"]);
             assert.equal(maintenance.inputs.init, true);
             assert.deepEqual(maintenance.inputs.volumes, [
                 { volumeName: `${name}-data`, containerPath: "/var/lib/registry" },

@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerPorts, paths, REGISTRY_ALIAS, REPLICA_ALIAS_PREFIX } from "../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
-import { MAINTENANCE_DIR } from "../components/maintenance/gcScript";
 import { MAX_REPLICAS } from "../components/registry/config";
 import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
 import { makeCertificate } from "./selfSignedCertificate";
@@ -44,7 +43,7 @@ function relocate(text: string, root: string): string {
     return text
         .replaceAll(paths.accessDir, join(root, "access"))
         .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"))
-        .replaceAll(MAINTENANCE_DIR, join(root, "maintenance"));
+        .replaceAll(paths.maintenanceDir, join(root, "maintenance"));
 }
 
 /**

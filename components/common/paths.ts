@@ -9,7 +9,24 @@ export const paths = {
     tlsCertificate: "/etc/nginx/certs/server.crt",
     tlsPrivateKey: "/etc/nginx/certs/server.key",
     uiRoot: "/usr/share/nginx/html",
+    /**
+     * The maintenance job's state, shared with the entrypoint (read-only there): the write
+     * pause's lease files (S3 storage only), the lock, the last report and its metrics.
+     */
+    maintenanceDir: "/run/registry-maintenance",
+    /** Where the filesystem collector moves what it removes until it is sure (on the data volume: one rename). */
+    gcQuarantine: "/var/lib/registry/docker/registry/gc-quarantine",
 } as const;
+
+/**
+ * A garbage-collection write pause (S3 storage) is a lease: one file per minute, named by
+ * that minute (UTC, `YYYY-MM-DDTHH:MM`), renewed by the job while it lives. nginx pauses
+ * writes while the file for its current minute exists, so a dead job's pause ends by itself.
+ */
+export const WRITES_PAUSED_PREFIX = `${paths.maintenanceDir}/writes-paused.`;
+
+/** The last collection as Prometheus text, which the entrypoint serves at /metrics/gc. */
+export const GC_METRICS_FILE = `${paths.maintenanceDir}/metrics.prom`;
 
 /** Ports inside the containers (not the published ones). */
 export const containerPorts = {

@@ -23,7 +23,7 @@
  *   password for an existing user takes about 2 ms longer than one for an unknown name.
  */
 import { EXACT_MARKER, MAX_PREFIX_DEPTH, NAME_COMPONENT, Permission, PREFIX_MARKER, REPOSITORY_NAME } from "../users/access";
-import { PAUSE_FLAG } from "../maintenance/gcScript";
+import { WRITES_PAUSED_PREFIX } from "../common/paths";
 import { accessPaths } from "../users/installScript";
 
 /** The location nginx's authorization subrequest goes to. */
@@ -126,6 +126,12 @@ export function authorizationMaps(): string {
         "    default $request_uri;",
         "    1 $registry_request_path;",
         "}",
+        "",
+        "# The minute (UTC, as the maintenance job names its lease files) of a write pause.",
+        "map $time_iso8601 $gc_lease_minute {",
+        '    default "none";',
+        String.raw`    "~^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2})" $1;`,
+        "}",
     );
 }
 
@@ -172,9 +178,10 @@ export function authorizeLocation(): string {
         "    internal;",
         `    set $grants ${accessPaths.grants}/$remote_user;`,
         '    set $mount_refused "";',
-        "    # A garbage-collection window: writes wait (503 from nginx, see the /v2/ location).",
+        "    # A garbage-collection window (S3 storage): writes wait (503 from nginx, see the /v2/",
+        "    # location) while the job's lease for this minute exists.",
         '    set $writes_paused "";',
-        `    if (-f ${PAUSE_FLAG}) {`,
+        `    if (-f ${WRITES_PAUSED_PREFIX}$gc_lease_minute) {`,
         "        set $writes_paused $registry_write;",
         "    }",
         "    if ($registry_permission = login) {",

@@ -12,7 +12,6 @@ import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
 import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
-import { MAINTENANCE_DIR } from "../maintenance/gcScript";
 import { UserAccessResources } from "../users/userAccess";
 import { MetricsSettings } from "../metrics/config";
 
@@ -50,7 +49,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         // Sorted by container path, as the provider reads them back.
         volumes: [
             { volumeName: inputs.access.volume.name, containerPath: paths.accessDir, readOnly: true },
-            { volumeName: inputs.maintenanceVolume.name, containerPath: MAINTENANCE_DIR, readOnly: true },
+            { volumeName: inputs.maintenanceVolume.name, containerPath: paths.maintenanceDir, readOnly: true },
         ],
         uploads: [
             { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port !== undefined }) },

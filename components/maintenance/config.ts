@@ -9,11 +9,25 @@ import { Validator } from "../config/validator";
 
 /** Daily at a quiet hour (UTC). */
 export const DEFAULT_GC_SCHEDULE = "30 3 * * *";
+/**
+ * An hour: far longer than any push from its first blob to its manifest (a GiB layer over a
+ * slow link takes minutes), as Zot's `gcDelay` (1 h) and Harbor's blob window (2 h).
+ */
+export const DEFAULT_GC_GRACE = "1h";
+const GRACE = /^([1-9][0-9]{0,5})([mhd])$/;
+const UNIT_SECONDS: Record<string, number> = { m: 60, h: 3600, d: 86400 };
+/** Below this, a slow push's first layer could outlive the window before its manifest arrives. */
+const SHORT_GRACE_SECONDS = 10 * 60;
+const MAX_GRACE_SECONDS = 30 * 86400;
 
 export const maintenanceKeys: readonly KeySpec[] = [
     {
         key: "gc.schedule", type: "string", default: DEFAULT_GC_SCHEDULE, example: "'0 2 * * 0'",
-        description: "When garbage collection runs (cron, five fields, UTC), or `off`. It pauses writes (503, retried by clients) for the window, keeps reads going, applies retention, removes untagged images and empty repositories, and frees their blobs.",
+        description: "When garbage collection runs (cron, five fields, UTC), or `off`. It applies retention, removes untagged images and empty repositories, and frees their blobs. On filesystem storage it runs beside pushes and pulls; on S3 it pauses writes (503) while the registry's collector runs.",
+    },
+    {
+        key: "gc.grace", type: "string", default: DEFAULT_GC_GRACE, example: "2h",
+        description: "Content written this recently (a tag, a manifest, a blob, a repository's link to a blob) is never untagged or collected, so a push in flight cannot lose what it wrote: `<n>m`, `<n>h` or `<n>d`, at least `1m`. Make it longer than your slowest push (first layer to manifest). Filesystem storage.",
     },
     {
         key: "retention.dryRun", type: "boolean", default: false, example: "true",
@@ -49,6 +63,8 @@ export interface MaintenanceSettings {
     /** Cron expression, or undefined when scheduled collection is off. */
     schedule: string | undefined;
     dryRun: boolean;
+    /** What was written this many seconds ago or later is never collected (filesystem storage). */
+    graceSeconds: number;
     policies: RetentionPolicy[];
     /**
      * filesystem: the job reads the registry's files itself (retention, untagged images);
@@ -72,7 +88,29 @@ export function readMaintenance(v: Validator, gc: unknown, retention: unknown, s
         v.problem("retention.policies", "needs storage.driver filesystem for now: retention reads each tag's push time from the registry's files, which the job cannot list in a bucket yet (garbage collection itself works with s3)",
             v.rm("retention.policies"));
     }
-    return { schedule: readSchedule(v, gcObj.schedule), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun), policies, storage, cache };
+    return {
+        schedule: readSchedule(v, gcObj.schedule), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun),
+        graceSeconds: readGrace(v, gcObj.grace), policies, storage, cache,
+    };
+}
+
+function graceSeconds(duration: string): number | undefined {
+    const match = GRACE.exec(duration);
+    return match ? Number(match[1]) * UNIT_SECONDS[match[2]] : undefined;
+}
+
+function readGrace(v: Validator, given: unknown): number {
+    const fallback = v.default<string>("gc.grace");
+    const value = given ?? fallback;
+    const seconds = typeof value === "string" ? graceSeconds(value) : undefined;
+    if (seconds === undefined || seconds > MAX_GRACE_SECONDS) {
+        v.problem("gc.grace", `(${JSON.stringify(given)}) must be a duration of minutes, hours or days between 1m and 30d, such as 1h`);
+        return graceSeconds(DEFAULT_GC_GRACE) as number;
+    }
+    if (seconds < SHORT_GRACE_SECONDS) {
+        v.warn("gc.grace", `(${String(given)}) is shorter than 10 minutes: a push whose layers take longer than that to upload could have them collected before its manifest arrives (the manifest PUT then fails)`, v.set("gc.grace", DEFAULT_GC_GRACE));
+    }
+    return seconds;
 }
 
 function readSchedule(v: Validator, given: unknown): string | undefined {

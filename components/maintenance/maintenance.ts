@@ -13,7 +13,7 @@ import { renderStorageConfig } from "../registry/registryConfig";
 import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
 import { MaintenanceSettings } from "./config";
-import { GC_SCRIPT, MAINTENANCE_DIR, PAUSE_FLAG, renderCrontab, renderGcScript } from "./gcScript";
+import { GC_SCRIPT, renderCrontab, renderGcScript } from "./gcScript";
 
 const CRONTABS = "/maintenance/crontabs";
 
@@ -28,7 +28,7 @@ export interface MaintenanceInputs {
 }
 
 export interface Maintenance {
-    /** Mounted read-only by the entrypoint at MAINTENANCE_DIR. */
+    /** Mounted read-only by the entrypoint at paths.maintenanceDir. */
     volume: docker.Volume;
     container: pulumi.Resource;
     /** Runs the job now and waits for its report. */
@@ -42,15 +42,16 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
         name: `${name}-maintenance`,
         image: inputs.image,
         labels: inputs.labels.container("maintenance"),
-        // A job cut short by a replacement leaves its flag: writes must not stay paused.
+        // A job cut short (a kill, a replacement) leaves quarantine, a lock and maybe a lease:
+        // recover puts the quarantine back and clears the rest before crond starts.
         // Joined only to reach the store (S3) or the cache (Redis); the filesystem job alone needs no network.
         ...(inputs.storage.driver === "s3" || inputs.settings.cache === "redis" ? { network: {} } : {}),
-        command: ["sh", "-c", `rm -f ${PAUSE_FLAG}; rmdir ${MAINTENANCE_DIR}/gc.lock 2>/dev/null; exec crond -f -c ${CRONTABS}`],
+        command: ["sh", "-c", `${GC_SCRIPT} recover; exec crond -f -c ${CRONTABS}`],
         // crond as PID 1 would ignore SIGTERM and be killed only after the grace period.
         init: true,
         volumes: [
             ...(inputs.dataVolume ? [{ volumeName: inputs.dataVolume.name, containerPath: paths.registryData }] : []),
-            { volumeName: volume.name, containerPath: MAINTENANCE_DIR },
+            { volumeName: volume.name, containerPath: paths.maintenanceDir },
         ],
         envs: storageEnvironment(inputs.storage),
         uploads: [

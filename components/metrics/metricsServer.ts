@@ -5,8 +5,7 @@
  * first replica's (all there is with one); `/metrics/gc` is the garbage collector's last
  * run, from the file the maintenance job writes.
  */
-import { containerPorts, REPLICA_ALIAS_PREFIX, replicaAlias } from "../common/paths";
-import { GC_METRICS_FILE, MAINTENANCE_DIR } from "../maintenance/gcScript";
+import { containerPorts, GC_METRICS_FILE, paths, REPLICA_ALIAS_PREFIX, replicaAlias } from "../common/paths";
 import { MAX_REPLICAS } from "../registry/config";
 import { METRICS_PATH } from "../registry/registryConfig";
 
@@ -40,9 +39,9 @@ export function renderMetricsServer(): string {
         "    }",
         "",
         `    location = ${METRICS_PATH}/gc {`,
-        `        root ${MAINTENANCE_DIR};`,
+        `        root ${paths.maintenanceDir};`,
         `        default_type "${PROMETHEUS_TEXT}";`,
-        `        try_files /${GC_METRICS_FILE.slice(MAINTENANCE_DIR.length + 1)} @no_gc_yet;`,
+        `        try_files /${GC_METRICS_FILE.slice(paths.maintenanceDir.length + 1)} @no_gc_yet;`,
         "    }",
         "",
         "    # Before the first collection: a valid, empty answer, so the target is up.",

@@ -167,8 +167,9 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
     });
 
     it("during a garbage-collection window: authorized writes get a retriable 503, reads go on, and a wrong password is still 401", async () => {
-        const flag = join(entrypoint.maintenanceDir, "writes-paused");
-        writeFileSync(flag, "");
+        // The job's lease: this minute's file and the next one's, as it renews them.
+        const leases = [0, 60_000].map((ahead) => join(entrypoint.maintenanceDir, `writes-paused.${leaseMinute(Date.now() + ahead)}`));
+        for (const lease of leases) writeFileSync(lease, "");
         try {
             const paused = await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: PASSWORD });
             assert.equal(paused.status, 503);
@@ -185,9 +186,19 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
             assert.equal((await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/")).status, 401);
             assert.equal((await entrypoint.send("PUT", "/v2/team-a/app/manifests/1", { user: "deployer", password: PASSWORD })).status, 403);
         } finally {
-            rmSync(flag, { force: true });
+            for (const lease of leases) rmSync(lease, { force: true });
         }
         assert.equal((await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: PASSWORD })).forwarded, "POST /v2/team-a/new/blobs/uploads/");
+    });
+
+    it("a lease the job stopped renewing pauses nothing: a dead job's pause ends by itself", async () => {
+        const stale = [-120_000, -60_000].map((ago) => join(entrypoint.maintenanceDir, `writes-paused.${leaseMinute(Date.now() + ago)}`));
+        for (const lease of stale) writeFileSync(lease, "");
+        try {
+            assert.equal((await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: PASSWORD })).forwarded, "POST /v2/team-a/new/blobs/uploads/");
+        } finally {
+            for (const lease of stale) rmSync(lease, { force: true });
+        }
     });
 
     it("takes a reinstall at once, without a reload: a rotated password, a changed role, a removed user", async () => {
@@ -209,3 +220,8 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
         }
     });
 });
+
+/** A lease file's minute, as the job names it: `date -u +%Y-%m-%dT%H:%M`. */
+function leaseMinute(at: number): string {
+    return new Date(at).toISOString().slice(0, 16);
+}

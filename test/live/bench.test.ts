@@ -24,7 +24,7 @@ describe("live: benchmark smoke run", function () {
             });
             assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
             const lines = run.stdout.trim().split("\n");
-            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d$/);
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d$/);
             const results = JSON.parse(readFileSync(output, "utf8"));
             for (const tool of ["skopeo", "raw"]) {
                 for (const path of ["nginx", "direct"]) {
@@ -43,6 +43,8 @@ describe("live: benchmark smoke run", function () {
             assert.equal(results.garbageCollection.deletedTags, 20, "half of 40 tags");
             assert.ok(results.garbageCollection.bytesFreed >= 4 * 1024 * 1024, "half of 8 MiB");
             assert.equal(results.garbageCollection.headFailuresDuring, 0);
+            assert.equal(results.garbageCollection.pushFailuresDuring, 0, "a push failed during the collection");
+            assert.ok(results.garbageCollection.pushesPerSecondDuring > 0);
             assert.deepEqual(Object.keys(results.scaleOut.replicas), ["1", "2", "4", "1 again"]);
             for (const [replicas, figures] of Object.entries(results.scaleOut.replicas as Record<string, Record<string, number>>)) {
                 for (const [key, value] of Object.entries(figures)) assert.ok(value > 0, `${replicas} replicas ${key}: ${value}`);

@@ -29,6 +29,7 @@ describe("live: metrics", function () {
         const pushed = await admin.pushRandomImage("metrics/app", "1", 64 * 1024);
         await admin.pullAndVerify("metrics/app", "1");
         assert.equal((await admin.request("DELETE", `/v2/metrics/app/manifests/${pushed.manifestDigest}`)).status, 202);
+        await live.ageStore();
         await dockerCli(live.outputs.gcCommand.split(" ").slice(1));
     });
 

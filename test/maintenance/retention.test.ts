@@ -19,15 +19,15 @@ function policy(p: Partial<RetentionPolicy>): RetentionPolicy {
     return { repositories: "*", keepLast: undefined, olderThanDays: undefined, protect: undefined, ...p };
 }
 
-/** `tags`: "repository:tag" -> pushed this many days ago. */
-function decide(policies: RetentionPolicy[], tags: Record<string, number>): string[] {
+/** `tags`: "repository:tag" -> pushed this many days ago (or at this epoch, as the job lists it: seconds.nanoseconds). */
+function decide(policies: RetentionPolicy[], tags: Record<string, number | string>, graceSeconds = 0): string[] {
     const dir = mkdtempSync(join(tmpdir(), "pr-gc-"));
     try {
         const script = join(dir, "gc.sh");
-        writeFileSync(script, renderGcScript({ schedule: undefined, dryRun: false, policies, storage: "filesystem", cache: "none" }));
+        writeFileSync(script, renderGcScript({ schedule: undefined, dryRun: false, graceSeconds, policies, storage: "filesystem", cache: "none" }));
         const input = Object.entries(tags).map(([ref, days]) => {
             const [repository, tag] = ref.split(":");
-            return `${repository}\t${tag}\t${Math.round(NOW - days * DAY)}\n`;
+            return `${repository}\t${tag}\t${typeof days === "string" ? days : Math.round(NOW - days * DAY)}\n`;
         }).join("");
         const result = spawnSync("busybox", ["sh", script, "decide"], { input, encoding: "utf8", env: { NOW: String(NOW), PATH: process.env.PATH } });
         assert.equal(result.status, 0, result.stderr);
@@ -37,7 +37,7 @@ function decide(policies: RetentionPolicy[], tags: Record<string, number>): stri
     }
 }
 
-interface Row { name: string; policies: RetentionPolicy[]; tags: Record<string, number>; deleted: string[] }
+interface Row { name: string; policies: RetentionPolicy[]; tags: Record<string, number | string>; deleted: string[]; graceSeconds?: number }
 
 const rows: Row[] = [
     { name: "no policy deletes nothing", policies: [], tags: { "a:1": 400, "a:2": 300 }, deleted: [] },
@@ -50,7 +50,25 @@ const rows: Row[] = [
     { name: "a pattern matches below its prefix, not the prefix itself", policies: [policy({ repositories: "team-a/*", keepLast: 1 })], tags: { "team-a/app:1": 2, "team-a/app:2": 1, "team-a:1": 2, "team-a:2": 1, "team-b/app:1": 2, "team-b/app:2": 1 }, deleted: ["team-a/app:1"] },
     { name: "the first matching policy decides", policies: [policy({ repositories: "team-a/app", keepLast: 3 }), policy({ repositories: "team-a/*", keepLast: 1 })], tags: { "team-a/app:1": 3, "team-a/app:2": 2, "team-a/app:3": 1, "team-a/lib:1": 2, "team-a/lib:2": 1 }, deleted: ["team-a/lib:1"] },
     { name: "'?' matches one character, '.' is literal", policies: [policy({ repositories: "tools/v?.x", keepLast: 1 })], tags: { "tools/v1.x:a": 2, "tools/v1.x:b": 1, "tools/v1yx:a": 2, "tools/v1yx:b": 1 }, deleted: ["tools/v1.x:a"] },
-    { name: "two tags on one digest are decided one by one (ties by name)", policies: [policy({ keepLast: 1 })], tags: { "a:x": 1, "a:y": 1 }, deleted: ["a:y"] },
+    { name: "tags pushed at the same moment as a kept one are kept too (no tie goes by name)", policies: [policy({ keepLast: 1 })], tags: { "a:x": 1, "a:y": 1, "a:z": 2 }, deleted: ["a:z"] },
+    {
+        name: "push times within one second keep their order: the oldest goes, never the newest",
+        policies: [policy({ keepLast: 2 })],
+        tags: { "a:a1": `${NOW - 2 * DAY}.010000000`, "a:b1": `${NOW - 2 * DAY}.020000000`, "a:c1": `${NOW - 2 * DAY}.044000000` },
+        deleted: ["a:a1"],
+    },
+    {
+        name: "a tag pushed within the grace window is never deleted, and counts toward keepLast",
+        policies: [policy({ keepLast: 1 })], graceSeconds: 3600,
+        tags: { "a:newest": 0.005, "a:recent": 0.02, "a:old": 2 },
+        deleted: ["a:old"],
+    },
+    {
+        name: "the grace window holds against olderThanDays too, to the second",
+        policies: [policy({ olderThanDays: 1 })], graceSeconds: 2 * DAY,
+        tags: { "a:inside": `${NOW - 2 * DAY + 1}`, "a:at-the-edge": `${NOW - 2 * DAY}`, "a:outside": 3 },
+        deleted: ["a:at-the-edge", "a:outside"],
+    },
     { name: "tags of index images are tags like any other", policies: [policy({ olderThanDays: 1 })], tags: { "multi:index-old": 2, "multi:index-new": 0.5 }, deleted: ["multi:index-old"] },
 ];
 
@@ -60,7 +78,7 @@ describe("retention decisions (the job's decide step, busybox awk)", function ()
     });
     for (const row of rows) {
         it(row.name, () => {
-            assert.deepEqual(decide(row.policies, row.tags), [...row.deleted].sort());
+            assert.deepEqual(decide(row.policies, row.tags, row.graceSeconds), [...row.deleted].sort());
         });
     }
 });

@@ -13,8 +13,8 @@ export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
-const CONFIG_V1 = "application/vnd.docker.container.image.v1+json";
-const LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+export const CONFIG_V1 = "application/vnd.docker.container.image.v1+json";
+export const LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 export interface RegistryEndpoint {
     /** Host name for SNI and the Host header. */
@@ -82,13 +82,19 @@ export class RegistryClient {
         return digest;
     }
 
-    private streamRequest(method: string, url: URL, data: Buffer, seconds: number, onFlowing: () => void): Promise<HttpResponse> {
+    /** A manifest PUT whose body trickles in over `seconds`: the registry acknowledges it only once it has all. */
+    async putManifestSlowly(repository: string, tag: string, mediaType: string, body: Buffer, seconds: number, onFlowing: () => void): Promise<HttpResponse> {
+        const url = new URL(`/v2/${repository}/manifests/${tag}`, `https://${portSuffixed(this.endpoint.host, this.endpoint.port)}`);
+        return this.streamRequest("PUT", url, body, seconds, onFlowing, mediaType);
+    }
+
+    private streamRequest(method: string, url: URL, data: Buffer, seconds: number, onFlowing: () => void, contentType = "application/octet-stream"): Promise<HttpResponse> {
         const auth = Buffer.from(`${this.endpoint.user}:${this.endpoint.password}`).toString("base64");
         return new Promise((resolve, reject) => {
             const req = https.request({
                 host: "127.0.0.1", port: this.endpoint.port, servername: this.endpoint.host, ca: this.endpoint.ca, agent: false, method,
                 path: `${url.pathname}${url.search}`,
-                headers: { Host: url.host, Authorization: `Basic ${auth}`, "Content-Type": "application/octet-stream", "Content-Length": String(data.length) },
+                headers: { Host: url.host, Authorization: `Basic ${auth}`, "Content-Type": contentType, "Content-Length": String(data.length) },
             }, (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));

@@ -1,0 +1,494 @@
+# shellcheck shell=sh
+# The maintenance job, run by busybox sh and awk (the registry image's tools). Its settings
+# come from the header the program renders above these lines (see ../gcScript.ts):
+#   ROOT (the registry's v2 tree), QUARANTINE, STATE, CONTAINER_LOG, CONFIG, STORAGE, CACHE, REDIS, DRY_RUN,
+#   GRACE_SECONDS, SETTLE_SECONDS, POLICY_COUNT and POLICY_<i>_{REPOSITORIES,KEEP_LAST,
+#   OLDER_THAN_DAYS,PROTECT}.
+#
+#   gc.sh run       the job (crond runs it on gc.schedule; run it by hand to collect now)
+#   gc.sh recover   undoes what a killed run left (the container runs it at start)
+#   gc.sh decide    retention alone: 'repository<TAB>tag<TAB>pushed-epoch' lines in,
+#                   'repository<TAB>tag' to delete out (NOW: the clock, epoch seconds)
+#
+# Filesystem storage: collection runs beside writes and never pauses them (Harbor's and
+# Zot's rule). Whatever was written within the grace window (a tag, a manifest, a blob, a
+# repository's link to a blob) is never untagged or collected, so an upload or a push in
+# flight cannot lose what it wrote. Everything is removed in two steps: moved aside into
+# QUARANTINE (one rename), then, after SETTLE_SECONDS, deleted unless something written
+# since names it, in which case it is put back. A killed run leaves only quarantine, which
+# `recover` puts back.
+#
+# S3 storage: the job cannot list a bucket, so the registry's own collector runs, which
+# needs writes stopped: nginx answers them 503 while a pause lease is fresh. The lease is a
+# file per minute that the job renews; when the job dies, however it dies, the pause ends
+# by the next minute.
+set -eu
+
+TAB=$(printf '\t')
+DIGEST_RE='sha256:[0-9a-f]\{64\}'
+
+now() { date +%s; }
+
+uptime_seconds() { cut -d' ' -f1 /proc/uptime; }
+
+set_phase() {
+    echo "$1" > "$STATE/phase.tmp" && mv "$STATE/phase.tmp" "$STATE/phase"
+}
+
+# --- the lock: one run at a time; a dead holder's lock is taken over ---
+
+take_lock() {
+    mkdir "$STATE/gc.lock.$$"
+    echo "$$" > "$STATE/gc.lock.$$/pid"
+    # A rename onto a lock that exists (and holds a pid) fails: that is the atomic step.
+    while ! mv -T "$STATE/gc.lock.$$" "$STATE/gc.lock" 2>/dev/null; do
+        holder=$(cat "$STATE/gc.lock/pid" 2>/dev/null || true)
+        if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then
+            rm -rf "$STATE/gc.lock.$$"
+            echo "gc.sh: a collection is already running (pid $holder)" >&2
+            exit 75
+        fi
+        rm -rf "$STATE/gc.lock"
+    done
+}
+
+release_lock() {
+    [ "$(cat "$STATE/gc.lock/pid" 2>/dev/null || true)" = "$$" ] && rm -rf "$STATE/gc.lock"
+    return 0
+}
+
+# --- listing (filesystem) ---
+
+# repository TAB tag TAB pushed TAB digest, for every tag. pushed is the link file's mtime
+# with its fraction (epoch.nanoseconds): tags pushed within one second keep their order.
+list_tags() {
+    find "$ROOT/repositories" -path '*/_manifests/tags/*/current/link' -type f -exec stat -c '%Y %y %n' {} + 2>/dev/null |
+        awk -v root="$ROOT/repositories/" -v marker="/_manifests/tags/" '{
+            fraction = $3
+            if (!sub(/^[^.]*/, "", fraction)) fraction = ""
+            link = $0
+            sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, "", link)
+            rel = substr(link, length(root) + 1)
+            at = index(rel, marker)
+            rest = substr(rel, at + length(marker))
+            digest = ""
+            getline digest < link
+            close(link)
+            printf "%s\t%s\t%s%s\t%s\n", substr(rel, 1, at - 1), substr(rest, 1, length(rest) - length("/current/link")), $1, fraction, digest
+        }'
+}
+
+blob_data() { # digest
+    hex=${1#sha256:}
+    echo "$ROOT/blobs/sha256/$(echo "$hex" | cut -c1-2)/$hex/data"
+}
+
+# The digests an index or manifest list names (nothing for an image manifest).
+children() {
+    data=$(blob_data "$1")
+    if [ -f "$data" ] && grep -q '"manifests"' "$data"; then grep -o "$DIGEST_RE" "$data" || true; fi
+}
+
+# The digests to keep: the given ones and, through indexes of indexes, everything they name.
+keep_closure() {
+    kept=$(printf '%s\n' "$1" | grep . | sort -u || true)
+    while :; do
+        more=$(for digest in $kept; do children "$digest"; done | sort -u)
+        grown=$(printf '%s\n%s\n' "$kept" "$more" | grep . | sort -u || true)
+        [ "$grown" = "$kept" ] && break
+        kept=$grown
+    done
+    printf '%s\n' "$kept"
+}
+
+# A stamp for `find -newer`, which busybox compares in whole seconds: set two seconds early,
+# so that what is written in the same second still counts as written since.
+stamp() { # file
+    touch -d "@$(( $(now) - 2 ))" "$1"
+}
+
+# True when a file at or below the path was written after the stamp file's mtime. Files only:
+# a directory's mtime changes when this job moves an entry out of it.
+written_since() { # path stamp
+    [ -n "$(find "$1" -type f -newer "$2" 2>/dev/null | head -n 1)" ]
+}
+
+# --- retention (pure) ---
+
+# Sorted newest first per repository; the first matching policy decides. Never deletes a
+# tag pushed within the grace window, nor one pushed at the same moment as a tag it keeps.
+# With KEPT_RECENT set, the tags kept only because they are recent go to that file.
+decide() {
+    sort -t "$TAB" -k1,1 -k3,3nr -k2,2 | awk -F "$TAB" -v now="${NOW:-$(now)}" -v grace="${GRACE_SECONDS:-0}" '
+        function policy_for(repo,   i) {
+            for (i = 0; i < ENVIRON["POLICY_COUNT"] + 0; i++) if (repo ~ ENVIRON["POLICY_" i "_REPOSITORIES"]) return i
+            return -1
+        }
+        $1 != current { current = $1; p = policy_for($1); kept = 0; last = "" }
+        p < 0 { next }
+        {
+            protect = ENVIRON["POLICY_" p "_PROTECT"]
+            if (protect != "" && $2 ~ protect) next
+            keep = ENVIRON["POLICY_" p "_KEEP_LAST"]; days = ENVIRON["POLICY_" p "_OLDER_THAN_DAYS"]
+            pushed = $3 + 0
+            beyond = (keep == "" || kept >= keep + 0)
+            old = (days == "" || now - pushed > days * 86400)
+            tie = (last != "" && pushed == last)
+            kept++
+            if (beyond && old && !tie) {
+                if (now - pushed >= grace) { print $1 "\t" $2; next }
+                if (ENVIRON["KEPT_RECENT"] != "") print $1 "\t" $2 > ENVIRON["KEPT_RECENT"]
+            }
+            last = pushed
+        }'
+}
+
+# --- quarantine: moved aside with one rename, deleted later, put back when named again ---
+
+# Moves $ROOT/<relative path> into quarantine; the origin is recorded first, so a run killed
+# between the two steps leaves nothing that recover cannot read.
+# The item is named after its origin ('/' as '%'): unique within a run, whatever subshell moves it.
+quarantine() { # relative-path
+    [ -e "$ROOT/$1" ] || return 0
+    item="$QUARANTINE/$(printf '%s' "$1" | tr / %)"
+    [ ! -e "$item" ] || return 0
+    printf '%s\n' "$1" > "$item.origin"
+    mv "$ROOT/$1" "$item"
+}
+
+# Puts a quarantined item back. If the registry has written its origin again meanwhile, what
+# is there stays and the item fills in only what is missing.
+restore() { # item
+    origin="$ROOT/$(cat "$1.origin")"
+    if [ -e "$1" ] && [ ! -e "$origin" ]; then
+        mkdir -p "${origin%/*}"
+        mv "$1" "$origin"
+    elif [ -d "$1" ]; then
+        (cd "$1" && find . -type f) | while read -r file; do
+            [ -e "$origin/$file" ] && continue
+            mkdir -p "$(dirname "$origin/$file")"
+            mv "$1/$file" "$origin/$file"
+        done
+    fi
+    rm -rf "$1" "$1.origin"
+}
+
+# Deletes an item for good, and the directories its leaving emptied (up to repositories/).
+purge() { # item
+    origin=$(cat "$1.origin")
+    rm -rf "$1" "$1.origin"
+    # A repository's tags/ stays even when empty: without it, tags/list answers NAME_UNKNOWN.
+    case "$origin" in */_manifests/*) return 0 ;; esac
+    dir="$ROOT/${origin%/*}"
+    while [ "$dir" != "$ROOT/repositories" ] && [ "$dir" != "$ROOT/blobs/sha256" ] && rmdir "$dir" 2>/dev/null; do dir=${dir%/*}; done
+}
+
+items() {
+    for origin in "$QUARANTINE"/*.origin; do
+        [ -f "$origin" ] && echo "${origin%.origin}"
+    done
+    return 0
+}
+
+# --- steps of a filesystem run ---
+
+# Retention: removes the tags decide chose ($WORK/deleted), each moved aside.
+delete_tags() {
+    while IFS="$TAB" read -r repo tag; do
+        [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$tag"
+    done < "$WORK/deleted"
+}
+
+# Untags every manifest no remaining tag names, directly or through a tagged index, unless it
+# was written within the grace window; removes repositories left with no tag and nothing recent.
+# $1: remaining tags (list_tags lines). Prints 'manifest', 'repository' and 'recent' lines.
+remove_untagged() {
+    # -prune: never look inside _manifests (a tag may itself be named "_manifests").
+    find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null | while read -r manifests; do
+        repo_dir=${manifests%/_manifests}
+        repo=${repo_dir#"$ROOT/repositories/"}
+        keep=$(awk -F "$TAB" -v r="$repo" '$1 == r { print $4 }' "$1")
+        keep_closure "$keep" > "$WORK/keep"
+        for revision in "$manifests"/revisions/sha256/*; do
+            [ -d "$revision" ] || continue
+            digest="sha256:${revision##*/}"
+            grep -qx "$digest" "$WORK/keep" && continue
+            if written_since "$revision" "$WORK/cutoff"; then
+                printf 'recent\tmanifest\t%s\t%s\n' "$repo" "$digest"
+                continue
+            fi
+            printf 'manifest\t%s\t%s\n' "$repo" "$digest"
+            [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/revisions/sha256/${revision##*/}"
+        done
+        [ -z "$keep" ] || continue
+        if written_since "$repo_dir" "$WORK/cutoff"; then
+            printf 'recent\trepository\t%s\n' "$repo"
+        else
+            printf 'repository\t%s\n' "$repo"
+            [ "$DRY_RUN" = true ] || quarantine "repositories/$repo"
+        fi
+    done
+}
+
+# The digests manifests use: every revision of every repository (or only those written since
+# the stamp $1) and every digest each one names. An over-approximation on purpose: any digest
+# a manifest mentions is kept.
+manifest_references() { # [stamp]
+    newer=
+    [ -z "${1:-}" ] || newer="-newer $1"
+    # shellcheck disable=SC2086 # $newer is two words or none
+    find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f $newer 2>/dev/null |
+        without_excluded |
+        awk -F/ -v root="$ROOT" -v data="$WORK/manifest-data" '{
+            hex = $(NF - 1)
+            print "sha256:" hex
+            print root "/blobs/sha256/" substr(hex, 1, 2) "/" hex "/data" > data
+        }' || true
+    [ -f "$WORK/manifest-data" ] || return 0
+    xargs -r grep -ho "$DIGEST_RE" < "$WORK/manifest-data" 2>/dev/null || true
+    rm -f "$WORK/manifest-data"
+}
+
+# Lines not in $WORK/excluded (busybox grep -v -f with an empty file passes nothing).
+without_excluded() {
+    if [ -s "$WORK/excluded" ]; then grep -v -x -F -f "$WORK/excluded" || true; else cat; fi
+}
+
+# The blobs a repository linked since the stamp: an upload, a mount, or a re-upload of a blob
+# the store already had (the registry then writes only the link).
+linked_since() { # stamp
+    find "$ROOT/repositories" -path '*/_layers/sha256/*/link' -type f -newer "$1" 2>/dev/null | awk -F/ '{ print "sha256:" $(NF - 1) }'
+}
+
+# Every blob: digest TAB bytes TAB 1 if written within the grace window, else 0.
+list_blobs() {
+    find "$ROOT/blobs/sha256" -mindepth 3 -maxdepth 3 -name data -type f -exec stat -c '%s %Y %n' {} + 2>/dev/null |
+        awk -v cutoff="$(stat -c %Y "$WORK/cutoff")" '{ n = split($3, part, "/"); printf "sha256:%s\t%s\t%d\n", part[n - 1], $1, ($2 > cutoff) }'
+}
+
+# Quarantines the blobs no manifest names and no repository links: unless recent.
+sweep() {
+    { manifest_references; linked_since "$WORK/cutoff"; } | sort -u > "$WORK/referenced"
+    list_blobs | awk -F "$TAB" -v referenced="$WORK/referenced" -v out="$WORK/recent-blobs" '
+        FILENAME == referenced { used[$1] = 1; next }
+        ($1 in used) { next }
+        $3 == 1 { print > out; next }
+        { print }' "$WORK/referenced" - > "$WORK/candidates"
+    [ "$DRY_RUN" = true ] && return 0
+    while IFS="$TAB" read -r digest bytes _recent; do
+        hex=${digest#sha256:}
+        relative="blobs/sha256/$(echo "$hex" | cut -c1-2)/$hex"
+        quarantine "$relative"
+        printf '%s\t%s\t%s\n' "$digest" "$bytes" "$QUARANTINE/$(printf '%s' "$relative" | tr / %)" >> "$WORK/quarantined-blobs"
+    done < "$WORK/candidates"
+}
+
+# Puts back every quarantined blob that a manifest or link written since the mark names,
+# and every other item something was written into before it was moved.
+take_back() {
+    { manifest_references "$WORK/marked"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named-since"
+    awk -F "$TAB" -v named="$WORK/named-since" 'FILENAME == named { n[$1] = 1; next } ($1 in n) { print $3 }' \
+        "$WORK/named-since" "$WORK/quarantined-blobs" > "$WORK/back"
+    for item in $(items); do
+        grep -qxF "$item" "$WORK/back" || written_since "$item" "$WORK/listed" || continue
+        restore "$item"
+        echo "$item" >> "$WORK/restored"
+    done
+}
+
+# Empties the shared blob cache (Redis, RESP inline command through busybox nc), so that no
+# replica answers for a blob from memory once it is gone.
+flush_cache() {
+    [ "$CACHE" = redis ] && [ "$DRY_RUN" != true ] || return 0
+    answer=$(printf 'FLUSHDB\r\n' | nc -w 5 "${REDIS%:*}" "${REDIS#*:}" 2>&1 | tr -d '\r')
+    [ "$answer" = "+OK" ] && return 0
+    echo "gc.sh: redis answered '$answer' to FLUSHDB" >&2
+    return 1
+}
+
+collect_filesystem() {
+    : > "$WORK/quarantined-blobs"
+    : > "$WORK/restored"
+    : > "$WORK/excluded"
+    touch -d "@$(( $(now) - GRACE_SECONDS ))" "$WORK/cutoff"
+    stamp "$WORK/listed"
+    set_phase retention
+    list_tags > "$WORK/tags"
+    cut -f1-3 "$WORK/tags" | KEPT_RECENT="$WORK/recent-tags" decide > "$WORK/deleted"
+    delete_tags
+    # FILENAME, not NR == FNR: with nothing deleted the first file is empty.
+    awk -F "$TAB" -v deleted="$WORK/deleted" 'FILENAME == deleted { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' \
+        "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
+    set_phase untagged
+    remove_untagged "$WORK/remaining" > "$WORK/untagged"
+    # A dry run removed nothing: its mark must not count what it would have removed.
+    if [ "$DRY_RUN" = true ]; then
+        awk -F "$TAB" -v root="$ROOT/repositories/" '
+            $1 == "manifest" { print root $2 "/_manifests/revisions/sha256/" substr($3, 8) "/link" }
+            $1 == "repository" { print root $2 }' "$WORK/untagged" > "$WORK/excluded.list"
+        awk -F "$TAB" -v root="$ROOT/repositories/" '$1 == "repository" { print root $2 }' "$WORK/untagged" |
+            while read -r dir; do find "$dir" -name link -type f; done >> "$WORK/excluded.list"
+        sort -u "$WORK/excluded.list" > "$WORK/excluded"
+    fi
+    set_phase mark
+    stamp "$WORK/marked"
+    sweep
+    set_phase settle
+    take_back
+    flush_cache || fail "the blob cache was not flushed: a re-push of a collected layer could be taken for present; run the job again"
+    # What passed its checks before the move finishes writing; then a last look before deleting.
+    sleep "$SETTLE_SECONDS"
+    take_back
+    set_phase purge
+    awk -F "$TAB" -v restored="$WORK/restored" 'FILENAME == restored { r[$1] = 1; next } !($3 in r)' \
+        "$WORK/restored" "$WORK/quarantined-blobs" > "$WORK/collected"
+    for item in $(items); do purge "$item"; done
+    [ "$DRY_RUN" = true ] && cp "$WORK/candidates" "$WORK/collected"
+    return 0
+}
+
+# --- S3: the registry's own collector, writes paused by a lease ---
+
+pause_writes() {
+    parent=$$
+    # Renews this minute's and the next one's lease file while the job lives.
+    (
+        while kill -0 "$parent" 2>/dev/null; do
+            at=$(now)
+            touch "$STATE/writes-paused.$(date -u -d "@$at" +%Y-%m-%dT%H:%M)" "$STATE/writes-paused.$(date -u -d "@$((at + 60))" +%Y-%m-%dT%H:%M)"
+            sleep 5
+        done
+    ) &
+    PAUSER=$!
+    sleep 1
+}
+
+resume_writes() {
+    [ -z "${PAUSER:-}" ] || kill "$PAUSER" 2>/dev/null || true
+    PAUSER=
+    rm -f "$STATE"/writes-paused.*
+}
+
+collect_s3() {
+    set_phase paused
+    pause_writes
+    PAUSED_AT=$(uptime_seconds)
+    sleep "$SETTLE_SECONDS"
+    set_phase collect
+    gc_flags=
+    [ "$DRY_RUN" != true ] || gc_flags=--dry-run
+    if ! registry garbage-collect $gc_flags "$CONFIG" > "$WORK/gc.log" 2>&1; then
+        cat "$WORK/gc.log" >&2
+        fail "garbage-collect failed (its output is in this log)"
+    fi
+    flush_cache || fail "the blob cache was not flushed: a re-push of a collected layer could be taken for present; run the job again"
+    resume_writes
+    PAUSED_FOR=$(awk -v s="$PAUSED_AT" -v e="$(uptime_seconds)" 'BEGIN { printf "%.2f", e - s }')
+    grep -o "blob eligible for deletion: $DIGEST_RE" "$WORK/gc.log" | awk '{ printf "%s\t\t-\n", $NF }' > "$WORK/collected" || true
+}
+
+# --- the run ---
+
+run() {
+    take_lock
+    WORK=
+    PAUSER=
+    # Writes resume and the lock goes however the job ends: error, signal, or a closed terminal.
+    trap 'resume_writes; [ -z "$WORK" ] || rm -rf "$WORK"; rm -f "$STATE/phase"; release_lock' EXIT
+    trap 'exit 143' TERM INT
+    trap 'exit 129' HUP
+    trap 'exit 141' PIPE
+    WORK=$(mktemp -d)
+    PAUSED_FOR=0
+    started=$(uptime_seconds)
+    : > "$WORK/deleted"
+    : > "$WORK/untagged"
+    : > "$WORK/recent-tags"
+    : > "$WORK/recent-blobs"
+    : > "$WORK/collected"
+    if [ "$STORAGE" = filesystem ]; then
+        mkdir -p "$QUARANTINE"
+        recover_quarantine
+        collect_filesystem
+    else
+        collect_s3
+    fi
+    report "$started" "$(uptime_seconds)"
+}
+
+# What a killed run left: the quarantine goes back where it was, the lease and the lock go.
+recover_quarantine() {
+    [ -d "$QUARANTINE" ] || return 0
+    for item in $(items); do restore "$item"; done
+    # Moved aside but never recorded (killed between the two steps of quarantine): none can be.
+    return 0
+}
+
+recover() {
+    rm -f "$STATE"/writes-paused.* "$STATE/phase"
+    rm -rf "$STATE"/gc.lock "$STATE"/gc.lock.*
+    [ "$STORAGE" != filesystem ] || recover_quarantine
+}
+
+# A failed run ($1: why): one JSON line with the tags already deleted, failure metrics, exit 1.
+# On the filesystem nothing is deleted before the end: the quarantine goes back.
+fail() {
+    [ "$STORAGE" != filesystem ] || recover_quarantine
+    printf '{"event":"registry-gc","error":"%s"}\n' "$1" | tee "$CONTAINER_LOG"
+    write_metrics 0 "${PAUSED_FOR:-0}" "" 0 0
+    exit 1
+}
+
+# The last run for Prometheus (served by the entrypoint at /metrics/gc), replaced atomically.
+write_metrics() { # success paused_seconds bytes_freed tags_deleted blobs_deleted
+    dry=0
+    [ "$DRY_RUN" != true ] || dry=1
+    {
+        gauge registry_gc_last_run_timestamp_seconds "When the last garbage collection ended (Unix time)." "$(now)"
+        gauge registry_gc_last_success "1 if the last garbage collection succeeded, 0 if it failed." "$1"
+        gauge registry_gc_last_dry_run "1 if the last garbage collection was a dry run." "$dry"
+        gauge registry_gc_last_window_seconds "How long writes were paused (0 on filesystem storage: never)." "$2"
+        [ -z "$3" ] || gauge registry_gc_last_bytes_freed "Blob bytes the last collection freed." "$3"
+        gauge registry_gc_last_tags_deleted "Tags retention deleted in the last run." "$4"
+        gauge registry_gc_last_blobs_deleted "Blobs the last collection deleted." "$5"
+    } > "$STATE/metrics.prom.tmp"
+    mv "$STATE/metrics.prom.tmp" "$STATE/metrics.prom"
+}
+
+gauge() { # name help value
+    printf '# HELP %s %s\n# TYPE %s gauge\n%s %s\n' "$1" "$2" "$1" "$1" "$3"
+}
+
+# One JSON line: to stdout, to the container's log (when run by hand), and to $STATE/last-report.json.
+report() { # started ended
+    line=$(awk -F "$TAB" -v started="$1" -v ended="$2" -v dry="$DRY_RUN" -v paused="$PAUSED_FOR" -v s3="$([ "$STORAGE" = s3 ] && echo 1 || echo 0)" \
+        -v grace="$GRACE_SECONDS" '
+        function q(s) { gsub(/["\\]/, "\\\\&", s); return "\"" s "\"" }
+        function list(s) { return "[" s "]" }
+        FILENAME ~ /\/deleted$/ { tags = tags (tags == "" ? "" : ",") q($1 ":" $2); ntags++ }
+        FILENAME ~ /\/untagged$/ && $1 == "manifest" { nman++ }
+        FILENAME ~ /\/untagged$/ && $1 == "repository" { repos = repos (repos == "" ? "" : ",") q($2); nrepos++ }
+        FILENAME ~ /\/untagged$/ && $1 == "recent" { if ($2 == "manifest") rman++; else rrepo++ }
+        FILENAME ~ /\/recent-tags$/ { rtags++ }
+        FILENAME ~ /\/recent-blobs$/ { rblobs++; rbytes += $2 }
+        FILENAME ~ /\/collected$/ { nblobs++; bytes += $2 }
+        END {
+            printf "{\"event\":\"registry-gc\",\"dryRun\":%s,\"tagsDeleted\":%d,\"manifestsDeleted\":%d,\"blobsDeleted\":%d,", dry, ntags, nman, nblobs
+            printf "\"bytesFreed\":%s,\"windowSeconds\":%s,\"durationSeconds\":%.2f,\"graceSeconds\":%d,", s3 ? "null" : sprintf("%.0f", bytes), paused, ended - started, grace
+            printf "\"keptRecent\":{\"tags\":%d,\"manifests\":%d,\"repositories\":%d,\"blobs\":%d,\"bytes\":%.0f},", rtags, rman, rrepo, rblobs, rbytes
+            printf "\"repositoriesRemoved\":%s,\"deletedTags\":%s}\n", list(repos), list(tags)
+        }' "$WORK/deleted" "$WORK/untagged" "$WORK/recent-tags" "$WORK/recent-blobs" "$WORK/collected")
+    echo "$line"
+    echo "$line" > "$STATE/last-report.json"
+    bytes=
+    [ "$STORAGE" = s3 ] || bytes=$(awk -F "$TAB" '{ s += $2 } END { printf "%.0f", s }' "$WORK/collected")
+    write_metrics 1 "$PAUSED_FOR" "$bytes" "$(wc -l < "$WORK/deleted")" "$(wc -l < "$WORK/collected")"
+    if [ "${GC_TRIGGER:-on-demand}" != schedule ]; then echo "$line" > "$CONTAINER_LOG"; fi
+}
+
+case "${1:-}" in
+    run) run ;;
+    recover) recover ;;
+    decide) decide ;;
+    *) echo "usage: gc.sh run | recover | decide" >&2; exit 64 ;;
+esac

@@ -1,0 +1,22 @@
+/**
+ * A PATH with busybox's applets only, as in the registry image: a script run with it cannot
+ * lean on a GNU tool by accident.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+let made: string | undefined;
+
+export function busyboxPath(): string {
+    if (made) return made;
+    const bin = join(tmpdir(), `pr-busybox-${process.pid}`);
+    mkdirSync(bin, { recursive: true });
+    const busybox = spawnSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).stdout.trim();
+    for (const applet of spawnSync(busybox, ["--list"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
+        if (!existsSync(join(bin, applet))) symlinkSync(busybox, join(bin, applet));
+    }
+    made = bin;
+    return bin;
+}
