@@ -11,7 +11,7 @@ let made: string | undefined;
 
 export function busyboxPath(): string {
     if (made) return made;
-    const bin = join(tmpdir(), `pr-busybox-${process.pid}`);
+    const bin = join(tmpdir(), "pr-busybox-applets");
     mkdirSync(bin, { recursive: true });
     const busybox = spawnSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).stdout.trim();
     for (const applet of spawnSync(busybox, ["--list"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {

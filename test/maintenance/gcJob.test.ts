@@ -55,7 +55,8 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
         return file;
     }
 
-    const env = (extraPath = "") => ({ PATH: `${extraPath}${busyboxPath()}` });
+    // TMPDIR: the job's work directory is inside the test's, which afterEach removes.
+    const env = (extraPath = "") => ({ PATH: `${extraPath}${busyboxPath()}`, TMPDIR: dir });
 
     function run(settings: Partial<MaintenanceSettings> = {}): Report {
         const result = spawnSync("sh", [script(settings), "run"], { encoding: "utf8", env: env() });
