@@ -15,7 +15,13 @@ export function busyboxPath(): string {
     mkdirSync(bin, { recursive: true });
     const busybox = spawnSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).stdout.trim();
     for (const applet of spawnSync(busybox, ["--list"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
-        if (!existsSync(join(bin, applet))) symlinkSync(busybox, join(bin, applet));
+        if (existsSync(join(bin, applet))) continue;
+        try {
+            symlinkSync(busybox, join(bin, applet));
+        } catch (e) {
+            // Another test process made it in the meantime.
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        }
     }
     made = bin;
     return bin;

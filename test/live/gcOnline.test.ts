@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { dockerLoggedIn, skopeo } from "../../testkit/live/clients";
+import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
 import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
 import { loopWhile } from "../../testkit/live/loops";
 import { CONFIG_V1, LAYER, MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
@@ -90,6 +90,22 @@ describe("live: garbage collection beside writes (filesystem)", function () {
         return missing;
     }
 
+    /** The test image tagged as `repository:tag` and pushed with the docker CLI; throws with its output if it fails. */
+    async function dockerPush(docker: (args: string[]) => Promise<ClientResult>, repository: string, tag: string): Promise<void> {
+        await dockerCli(["tag", PUSHABLE_IMAGE, `${address}/${repository}:${tag}`]);
+        const push = await docker(["push", `${address}/${repository}:${tag}`]);
+        if (!push.ok) throw new Error(push.output);
+    }
+
+    /** skopeo copies an image within the registry (it mounts the layers); throws with its errors if it fails. */
+    async function skopeoCopy(from: string, to: string): Promise<void> {
+        const certDir = join("/etc/docker/certs.d", address);
+        const creds = `admin:${live.adminPassword}`;
+        const copy = await skopeo(["copy", "--src-cert-dir", certDir, "--dest-cert-dir", certDir, "--src-creds", creds, "--dest-creds", creds,
+            `docker://${address}/${from}`, `docker://${address}/${to}`]);
+        if (!copy.ok) throw new Error(copy.output.split("\n").filter((l) => /error|fatal|HTTP/i.test(l)).slice(-5).join("\n"));
+    }
+
     async function phase(): Promise<string> {
         return (await live.exec("maintenance", ["cat", "/run/registry-maintenance/phase"])).output.trim();
     }
@@ -134,19 +150,14 @@ describe("live: garbage collection beside writes (filesystem)", function () {
         this.timeout(240_000);
         const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
         cleanups.push(cleanup);
-        const certDir = join("/etc/docker/certs.d", address);
-        const creds = `admin:${live.adminPassword}`;
-        await dockerCli(["tag", PUSHABLE_IMAGE, `${address}/during/docker:seed`]);
-        assert.ok((await docker(["push", `${address}/during/docker:seed`])).ok);
+        await dockerPush(docker, "during/docker", "seed");
         for (let i = 0; i < 3; i++) await garbage(`during/garbage-${i}`);
         await ageStore();
         const counts = { docker: 0, dockerNew: 0, skopeo: 0, raw: 0, pulls: 0 };
         const tags: PushedImage[] = [];
         const failures = await loopWhile({
             "docker push, layers exist": async (i) => {
-                await dockerCli(["tag", PUSHABLE_IMAGE, `${address}/during/docker:e${i}`]);
-                const push = await docker(["push", `${address}/during/docker:e${i}`]);
-                if (!push.ok) throw new Error(push.output);
+                await dockerPush(docker, "during/docker", `e${i}`);
                 counts.docker++;
             },
             "docker push, a new layer": async (i) => {
@@ -158,9 +169,7 @@ describe("live: garbage collection beside writes (filesystem)", function () {
                 counts.dockerNew++;
             },
             "skopeo copy": async (i) => {
-                const copy = await skopeo(["copy", "--src-cert-dir", certDir, "--dest-cert-dir", certDir, "--src-creds", creds, "--dest-creds", creds,
-                    `docker://${address}/during/docker:seed`, `docker://${address}/during/skopeo-${i % 3}:c${i}`]);
-                if (!copy.ok) throw new Error(copy.output.split("\n").filter((l) => /error|fatal|HTTP/i.test(l)).slice(-5).join("\n"));
+                await skopeoCopy("during/docker:seed", `during/skopeo-${i % 3}:c${i}`);
                 counts.skopeo++;
             },
             "raw push": async (i) => {
@@ -233,16 +242,13 @@ describe("live: garbage collection beside writes (filesystem)", function () {
         this.timeout(600_000);
         const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
         cleanups.push(cleanup);
-        const certDir = join("/etc/docker/certs.d", address);
-        const creds = `admin:${live.adminPassword}`;
         const kept: PushedImage[] = [...pushed];
         const doomed: PushedImage[] = [];
         const counts = { raw: 0, mounted: 0, docker: 0, skopeo: 0, deleted: 0, pulls: 0, collections: 0, blobsCollected: 0, verified: 0 };
         const missing: string[] = [];
         // skopeo's source, pushed once: a repository that docker keeps pushing one manifest to
         // can answer a read 500 while the registry rewrites that manifest's link (its own race).
-        await dockerCli(["tag", PUSHABLE_IMAGE, `${address}/soak/source:1`]);
-        assert.ok((await docker(["push", `${address}/soak/source:1`])).ok);
+        await dockerPush(docker, "soak/source", "1");
         const until = Date.now() + 90_000;
         const failures = await loopWhile({
             "raw push": async (i) => {
@@ -271,15 +277,11 @@ describe("live: garbage collection beside writes (filesystem)", function () {
                 counts.mounted++;
             },
             "docker push": async (i) => {
-                await dockerCli(["tag", PUSHABLE_IMAGE, `${address}/soak/docker:d${i}`]);
-                const push = await docker(["push", `${address}/soak/docker:d${i}`]);
-                if (!push.ok) throw new Error(push.output);
+                await dockerPush(docker, "soak/docker", `d${i}`);
                 counts.docker++;
             },
             "skopeo copy": async (i) => {
-                const copy = await skopeo(["copy", "--src-cert-dir", certDir, "--dest-cert-dir", certDir, "--src-creds", creds, "--dest-creds", creds,
-                    `docker://${address}/soak/source:1`, `docker://${address}/soak/skopeo:c${i}`]);
-                if (!copy.ok) throw new Error(copy.output.split("\n").filter((l) => /error|fatal|HTTP/i.test(l)).slice(-5).join("\n"));
+                await skopeoCopy("soak/source:1", `soak/skopeo:c${i}`);
                 counts.skopeo++;
             },
             delete: async () => {

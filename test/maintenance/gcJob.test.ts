@@ -69,10 +69,14 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
         return spawn("sh", [script(settings, settleSeconds), "run"], { env: env(extraPath), stdio: ["ignore", "pipe", "pipe"], detached: true });
     }
 
+    /** Waits until the job is at this step or a later one (a short step can pass between two looks). */
     async function phase(wanted: string): Promise<void> {
-        for (let i = 0; i < 200; i++) {
-            if (existsSync(join(state(), "phase")) && readFileSync(join(state(), "phase"), "utf8").trim() === wanted) return;
-            await new Promise((r) => setTimeout(r, 25));
+        const steps = ["retention", "untagged", "mark", "settle", "purge", "paused", "collect"];
+        for (let i = 0; i < 400; i++) {
+            const file = join(state(), "phase");
+            const current = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+            if (current && steps.indexOf(current) >= steps.indexOf(wanted)) return;
+            await new Promise((r) => setTimeout(r, 10));
         }
         assert.fail(`the job never reached phase ${wanted}`);
     }
@@ -233,6 +237,75 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
         const report = run();
         assert.equal(report.manifestsDeleted, 1);
         assert.ok(!tree.hasBlob(orphan.blobs[1]));
+    });
+
+    it("removes a repository left without tags, never a tagged one nested below it", () => {
+        tree.image("apps/web", undefined, ["parent-layer"]);
+        const nested = tree.image("apps/web/sub", "v1", ["nested-layer"]);
+        tree.age(2 * DAY);
+        const report = run();
+        assert.deepEqual(report.repositoriesRemoved, ["apps/web"]);
+        assert.deepEqual(tree.repositories(), ["apps/web/sub"]);
+        for (const digest of [nested.manifest, ...nested.blobs]) assert.ok(tree.hasBlob(digest), digest);
+        assert.deepEqual(tree.tags("apps/web/sub"), ["v1"]);
+    });
+
+    it("keeps the old platform manifests of an index pushed within the window, and their layers", () => {
+        const arm = tree.image("multi/app", undefined, ["old-arm-layer"]);
+        const amd = tree.image("multi/app", undefined, ["old-amd-layer"]);
+        tree.image("multi/app", "other", ["keeps-the-repository"]);
+        tree.age(2 * DAY);
+        // Just now, by digest (as buildx pushes an index before tagging it, or a tag is added later).
+        const index = tree.index("multi/app", undefined, [arm.manifest, amd.manifest]);
+        run();
+        for (const digest of [arm.manifest, amd.manifest]) assert.ok(tree.hasRevision("multi/app", digest), digest);
+        for (const digest of [index, ...arm.blobs, ...amd.blobs]) assert.ok(tree.hasBlob(digest), digest);
+    });
+
+    it("a manifest written again while its own blob was moved aside gets back the blob and every layer it names", async () => {
+        const image = tree.image("apps/web", undefined, ["layer-a"]);
+        tree.age(2 * DAY);
+        const done = finished(start({}, 3));
+        await phase("settle");
+        await new Promise((r) => setTimeout(r, 1000));
+        // The registry skipped rewriting the manifest's blob (it existed): only its links are new.
+        const revision = join(tree.root, "repositories", "apps", "web", "_manifests", "revisions", "sha256", image.manifest.slice(7));
+        mkdirSync(revision, { recursive: true });
+        writeFileSync(join(revision, "link"), image.manifest);
+        tree.tag("apps/web", "latest", image.manifest);
+        assert.equal((await done).code, 0);
+        for (const digest of [image.manifest, ...image.blobs]) assert.ok(tree.hasBlob(digest), digest);
+    });
+
+    it("a push into a repository being removed keeps that repository's links", async () => {
+        const image = tree.image("apps/web", undefined, ["shared"]);
+        tree.image("apps/keep", "v1", ["shared"]);
+        tree.manifest("apps/keep", { schemaVersion: 2, layers: [{ digest: image.manifest }] }, "v2");
+        tree.age(2 * DAY);
+        const done = finished(start({}, 3));
+        await phase("mark");
+        // A manifest PUT that passed its checks before the move writes into the recreated origin.
+        const revision = join(tree.root, "repositories", "apps", "web", "_manifests", "revisions", "sha256", image.manifest.slice(7));
+        mkdirSync(revision, { recursive: true });
+        writeFileSync(join(revision, "link"), image.manifest);
+        tree.tag("apps/web", "latest", image.manifest);
+        assert.equal((await done).code, 0);
+        for (const digest of image.blobs) {
+            assert.ok(existsSync(join(tree.root, "repositories", "apps", "web", "_layers", "sha256", digest.slice(7), "link")), `${digest}'s link in apps/web`);
+        }
+    });
+
+    it("a run stopped by a signal puts what it moved aside back before it exits", async () => {
+        const orphan = tree.image("apps/web", undefined, ["orphan"]);
+        tree.age(2 * DAY);
+        const job = start({}, 5);
+        const done = finished(job);
+        await phase("settle");
+        job.kill("SIGTERM");
+        assert.equal((await done).code, 143);
+        assert.deepEqual(readdirSync(quarantine()), []);
+        for (const digest of [orphan.manifest, ...orphan.blobs]) assert.ok(tree.hasBlob(digest), digest);
+        assert.ok(tree.hasRevision("apps/web", orphan.manifest));
     });
 
     it("runs one collection at a time, and takes over the lock of a holder that died", async () => {

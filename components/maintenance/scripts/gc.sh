@@ -48,7 +48,8 @@ take_lock() {
             echo "gc.sh: a collection is already running (pid $holder)" >&2
             exit 75
         fi
-        rm -rf "$STATE/gc.lock"
+        # The holder died: its lock is renamed away (one rename wins), then ours goes in.
+        mv -T "$STATE/gc.lock" "$STATE/gc.lock.dead.$$" 2>/dev/null && rm -rf "$STATE/gc.lock.dead.$$"
     done
 }
 
@@ -78,27 +79,24 @@ list_tags() {
         }'
 }
 
-blob_data() { # digest
-    hex=${1#sha256:}
-    echo "$ROOT/blobs/sha256/$(echo "$hex" | cut -c1-2)/$hex/data"
+# The data file of a blob, where it is or in quarantine: both paths (grep skips the missing one).
+data_paths() { # reads digests, prints paths
+    awk -v root="$ROOT" -v q="$QUARANTINE" '{
+        hex = substr($1, 8); dir = "blobs/sha256/" substr(hex, 1, 2) "/" hex
+        print root "/" dir "/data"
+        gsub("/", "%", dir); print q "/" dir "/data"
+    }'
 }
 
-# The digests an index or manifest list names (nothing for an image manifest).
-children() {
-    data=$(blob_data "$1")
-    if [ -f "$data" ] && grep -q '"manifests"' "$data"; then grep -o "$DIGEST_RE" "$data" || true; fi
+# Every digest the given manifests' data mention (digests in, digests out).
+mentioned() {
+    data_paths | xargs -r grep -ho "$DIGEST_RE" 2>/dev/null || true
 }
 
-# The digests to keep: the given ones and, through indexes of indexes, everything they name.
-keep_closure() {
-    kept=$(printf '%s\n' "$1" | grep . | sort -u || true)
-    while :; do
-        more=$(for digest in $kept; do children "$digest"; done | sort -u)
-        grown=$(printf '%s\n%s\n' "$kept" "$more" | grep . | sort -u || true)
-        [ "$grown" = "$kept" ] && break
-        kept=$grown
-    done
-    printf '%s\n' "$kept"
+# index-digest TAB child-digest, for every index or manifest list among the given digests.
+index_children() {
+    data_paths | xargs -r grep -l '"manifests"' 2>/dev/null | xargs -r grep -Ho "$DIGEST_RE" 2>/dev/null |
+        awk -F: '{ n = split($1, part, "/"); hex = part[n - 1]; sub(/.*%/, "", hex); print "sha256:" hex "\t" $2 ":" $3 }' || true
 }
 
 # A stamp for `find -newer`, which busybox compares in whole seconds: set two seconds early,
@@ -145,49 +143,50 @@ decide() {
 
 # --- quarantine: moved aside with one rename, deleted later, put back when named again ---
 
-# Moves $ROOT/<relative path> into quarantine; the origin is recorded first, so a run killed
-# between the two steps leaves nothing that recover cannot read.
+# Moves $ROOT/<relative path> into quarantine with one rename; true if it did. The origin is
+# recorded first, so a run killed between the two steps leaves nothing recover cannot read.
 # The item is named after its origin ('/' as '%'): unique within a run, whatever subshell moves it.
 quarantine() { # relative-path
-    [ -e "$ROOT/$1" ] || return 0
     item="$QUARANTINE/$(printf '%s' "$1" | tr / %)"
-    [ ! -e "$item" ] || return 0
+    [ -e "$ROOT/$1" ] && [ ! -e "$item" ] || return 1
     printf '%s\n' "$1" > "$item.origin"
-    mv "$ROOT/$1" "$item"
+    mv -T "$ROOT/$1" "$item" 2>/dev/null && return 0
+    # Gone meanwhile (a DELETE through the API): nothing to move.
+    rm -f "$item.origin"
+    return 1
 }
 
 # Puts a quarantined item back. If the registry has written its origin again meanwhile, what
 # is there stays and the item fills in only what is missing.
 restore() { # item
-    origin="$ROOT/$(cat "$1.origin")"
-    if [ -e "$1" ] && [ ! -e "$origin" ]; then
-        mkdir -p "${origin%/*}"
-        mv "$1" "$origin"
-    elif [ -d "$1" ]; then
-        (cd "$1" && find . -type f) | while read -r file; do
-            [ -e "$origin/$file" ] && continue
-            mkdir -p "$(dirname "$origin/$file")"
-            mv "$1/$file" "$origin/$file"
-        done
+    read -r restore_to < "$1.origin"
+    restore_to="$ROOT/$restore_to"
+    if [ -e "$1" ]; then
+        mkdir -p "${restore_to%/*}"
+        mv -T "$1" "$restore_to" 2>/dev/null || merge "$1" "$restore_to"
     fi
     rm -rf "$1" "$1.origin"
 }
 
-# Deletes an item for good, and the directories its leaving emptied (up to repositories/).
-purge() { # item
-    origin=$(cat "$1.origin")
-    rm -rf "$1" "$1.origin"
-    # A repository's tags/ stays even when empty: without it, tags/list answers NAME_UNKNOWN.
-    case "$origin" in */_manifests/*) return 0 ;; esac
-    dir="$ROOT/${origin%/*}"
-    while [ "$dir" != "$ROOT/repositories" ] && [ "$dir" != "$ROOT/blobs/sha256" ] && rmdir "$dir" 2>/dev/null; do dir=${dir%/*}; done
+merge() { # from to
+    (cd "$1" && find . -type f) | while read -r file; do
+        [ -e "$2/$file" ] && continue
+        mkdir -p "$(dirname "$2/$file")"
+        mv "$1/$file" "$2/$file"
+    done
 }
 
+# item TAB origin, for every item in quarantine.
 items() {
-    for origin in "$QUARANTINE"/*.origin; do
-        [ -f "$origin" ] && echo "${origin%.origin}"
-    done
-    return 0
+    find "$QUARANTINE" -maxdepth 1 -name '*.origin' -type f -exec awk '{ item = FILENAME; sub(/[.]origin$/, "", item); print item "\t" $0 }' {} + 2>/dev/null || true
+}
+
+# Deletes for good what is left in quarantine (empty directories left behind stay: removing
+# one could race the registry creating something in it); their origins go to $WORK/purged.
+purge_all() {
+    items > "$WORK/to-purge"
+    cut -f2 "$WORK/to-purge" >> "$WORK/purged"
+    cut -f1 "$WORK/to-purge" | awk '{ print; print $0 ".origin" }' | xargs -r rm -rf
 }
 
 # --- steps of a filesystem run ---
@@ -195,58 +194,101 @@ items() {
 # Retention: removes the tags decide chose ($WORK/deleted), each moved aside.
 delete_tags() {
     while IFS="$TAB" read -r repo tag; do
-        [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$tag"
+        [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$tag" || true
     done < "$WORK/deleted"
 }
 
-# Untags every manifest no remaining tag names, directly or through a tagged index, unless it
-# was written within the grace window; removes repositories left with no tag and nothing recent.
-# $1: remaining tags (list_tags lines). Prints 'manifest', 'repository' and 'recent' lines.
+# Untags every manifest that no remaining tag names, directly or through a tagged index, and
+# that no manifest written within the grace window names either; removes the repositories
+# left with no tag and nothing recent (their own _manifests, _layers and _uploads: a
+# repository nested below one is a repository of its own). $1: remaining tags (list_tags
+# lines). Prints 'manifest', 'repository' and 'recent' lines for what it did (or, in a dry
+# run, would do).
 remove_untagged() {
     # -prune: never look inside _manifests (a tag may itself be named "_manifests").
-    find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null | while read -r manifests; do
-        repo_dir=${manifests%/_manifests}
-        repo=${repo_dir#"$ROOT/repositories/"}
-        keep=$(awk -F "$TAB" -v r="$repo" '$1 == r { print $4 }' "$1")
-        keep_closure "$keep" > "$WORK/keep"
-        for revision in "$manifests"/revisions/sha256/*; do
-            [ -d "$revision" ] || continue
-            digest="sha256:${revision##*/}"
-            grep -qx "$digest" "$WORK/keep" && continue
-            if written_since "$revision" "$WORK/cutoff"; then
-                printf 'recent\tmanifest\t%s\t%s\n' "$repo" "$digest"
-                continue
-            fi
-            printf 'manifest\t%s\t%s\n' "$repo" "$digest"
-            [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/revisions/sha256/${revision##*/}"
-        done
-        [ -z "$keep" ] || continue
-        if written_since "$repo_dir" "$WORK/cutoff"; then
-            printf 'recent\trepository\t%s\n' "$repo"
-        else
-            printf 'repository\t%s\n' "$repo"
-            [ "$DRY_RUN" = true ] || quarantine "repositories/$repo"
+    find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null |
+        awk -v root="$ROOT/repositories/" '{ print substr($0, length(root) + 1, length($0) - length(root) - length("/_manifests")) }' > "$WORK/repositories"
+    find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f -newer "$WORK/cutoff" 2>/dev/null > "$WORK/recent-links" || true
+    # repository TAB digest TAB 1 if written within the window
+    find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f 2>/dev/null |
+        awk -v root="$ROOT/repositories/" -v recent="$WORK/recent-links" '
+            BEGIN { while ((getline line < recent) > 0) fresh[line] = 1 }
+            {
+                rel = substr($0, length(root) + 1)
+                at = index(rel, "/_manifests/revisions/sha256/")
+                n = split($0, part, "/")
+                printf "%s\t%s\t%d\n", substr(rel, 1, at - 1), "sha256:" part[n - 1], ($0 in fresh)
+            }' > "$WORK/revisions"
+    cut -f2 "$WORK/revisions" | sort -u | index_children > "$WORK/children"
+    # Per repository: keep what tags name and, through indexes, what those name; then also
+    # what recent manifests name. Everything else is untagged; a repository with no tag and no
+    # recent manifest is a candidate for removal.
+    awk -F "$TAB" -v tags="$1" -v children="$WORK/children" -v repositories="$WORK/repositories" '
+        function close_over(from,   i, k, c, m, j) {
+            for (i = from; i <= q; i++) {
+                split(queue[i], k, SUBSEP)
+                m = split(kids[k[2]], c, " ")
+                for (j = 1; j <= m; j++) if (!((k[1] SUBSEP c[j]) in keep)) { keep[k[1] SUBSEP c[j]] = 1; queue[++q] = k[1] SUBSEP c[j] }
+            }
+        }
+        BEGIN {
+            while ((getline line < children) > 0) { split(line, f, "\t"); kids[f[1]] = kids[f[1]] " " f[2] }
+            while ((getline line < tags) > 0) {
+                split(line, f, "\t"); tagged[f[1]] = 1
+                if (!((f[1] SUBSEP f[4]) in keep)) { keep[f[1] SUBSEP f[4]] = 1; queue[++q] = f[1] SUBSEP f[4] }
+            }
+            close_over(1)
+            for (key in keep) by_tag[key] = 1
+        }
+        { revision[++n] = $1 SUBSEP $2; if ($3 == 1) { fresh[$1] = 1; if (!(($1 SUBSEP $2) in keep)) { keep[$1 SUBSEP $2] = 1; queue[++q] = $1 SUBSEP $2 } } }
+        END {
+            close_over(1)
+            for (i = 1; i <= n; i++) {
+                split(revision[i], k, SUBSEP)
+                if (!(revision[i] in keep)) print "manifest\t" k[1] "\t" k[2]
+                else if (!(revision[i] in by_tag)) print "recent\tmanifest\t" k[1] "\t" k[2]
+            }
+            while ((getline repo < repositories) > 0) {
+                if (repo in tagged) continue
+                print (repo in fresh ? "recent\trepository\t" : "unneeded-repository\t") repo
+            }
+        }' "$WORK/revisions" > "$WORK/untag-plan"
+    while IFS="$TAB" read -r kind repo digest; do
+        case "$kind" in
+            manifest)
+                if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/revisions/sha256/${digest#sha256:}"; then
+                    printf 'manifest\t%s\t%s\n' "$repo" "$digest"
+                fi ;;
+            recent) printf 'recent\t%s\t%s\n' "$repo" "$digest" ;;
+            unneeded-repository) remove_repository "$repo" ;;
+        esac
+    done < "$WORK/untag-plan"
+}
+
+# A repository with no tag goes unless something of its own was written within the window.
+remove_repository() { # repository
+    for part in _manifests _layers _uploads; do
+        if written_since "$ROOT/repositories/$1/$part" "$WORK/cutoff"; then
+            printf 'recent\trepository\t%s\n' "$1"
+            return 0
         fi
     done
+    printf 'repository\t%s\n' "$1"
+    [ "$DRY_RUN" = true ] && return 0
+    for part in _manifests _layers _uploads; do quarantine "repositories/$1/$part" || true; done
 }
 
 # The digests manifests use: every revision of every repository (or only those written since
-# the stamp $1) and every digest each one names. An over-approximation on purpose: any digest
-# a manifest mentions is kept.
+# the stamp $1) and every digest each one names, its data read where it is (in place or in
+# quarantine). An over-approximation on purpose: any digest a manifest mentions is kept.
 manifest_references() { # [stamp]
     newer=
     [ -z "${1:-}" ] || newer="-newer $1"
     # shellcheck disable=SC2086 # $newer is two words or none
     find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f $newer 2>/dev/null |
-        without_excluded |
-        awk -F/ -v root="$ROOT" -v data="$WORK/manifest-data" '{
-            hex = $(NF - 1)
-            print "sha256:" hex
-            print root "/blobs/sha256/" substr(hex, 1, 2) "/" hex "/data" > data
-        }' || true
-    [ -f "$WORK/manifest-data" ] || return 0
-    xargs -r grep -ho "$DIGEST_RE" < "$WORK/manifest-data" 2>/dev/null || true
-    rm -f "$WORK/manifest-data"
+        without_excluded | awk -F/ '{ print "sha256:" $(NF - 1) }' | sort -u > "$WORK/revision-digests"
+    cat "$WORK/revision-digests"
+    mentioned < "$WORK/revision-digests"
 }
 
 # Lines not in $WORK/excluded (busybox grep -v -f with an empty file passes nothing).
@@ -277,22 +319,50 @@ sweep() {
     [ "$DRY_RUN" = true ] && return 0
     while IFS="$TAB" read -r digest bytes _recent; do
         hex=${digest#sha256:}
-        relative="blobs/sha256/$(echo "$hex" | cut -c1-2)/$hex"
-        quarantine "$relative"
-        printf '%s\t%s\t%s\n' "$digest" "$bytes" "$QUARANTINE/$(printf '%s' "$relative" | tr / %)" >> "$WORK/quarantined-blobs"
+        relative="blobs/sha256/${hex%"${hex#??}"}/$hex"
+        if quarantine "$relative"; then printf '%s\t%s\n' "$relative" "$bytes" >> "$WORK/blob-bytes"; fi
     done < "$WORK/candidates"
 }
 
-# Puts back every quarantined blob that a manifest or link written since the mark names,
-# and every other item something was written into before it was moved.
+# Puts back whatever something written since the mark needs: the blobs and manifests that a
+# manifest or link written since names (and, through what comes back, what those name), the
+# items a write landed in just before they moved, and the items whose origin the registry
+# has written anew (a push into a repository being removed).
 take_back() {
-    { manifest_references "$WORK/marked"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named-since"
-    awk -F "$TAB" -v named="$WORK/named-since" 'FILENAME == named { n[$1] = 1; next } ($1 in n) { print $3 }' \
-        "$WORK/named-since" "$WORK/quarantined-blobs" > "$WORK/back"
-    for item in $(items); do
-        grep -qxF "$item" "$WORK/back" || written_since "$item" "$WORK/listed" || continue
-        restore "$item"
-        echo "$item" >> "$WORK/restored"
+    { manifest_references "$WORK/marked"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named"
+    find "$QUARANTINE" -mindepth 2 -type f -newer "$WORK/listed" 2>/dev/null |
+        awk -v q="$QUARANTINE/" '{ rest = substr($0, length(q) + 1); sub(/\/.*/, "", rest); print q rest }' | sort -u > "$WORK/written-into"
+    while :; do
+        items | awk -F "$TAB" -v named="$WORK/named" -v written="$WORK/written-into" '
+            BEGIN { while ((getline l < named) > 0) n[l] = 1; while ((getline l < written) > 0) w[l] = 1 }
+            {
+                hex = $2; sub(/.*\//, "", hex)
+                content = ($2 ~ /^blobs\// || $2 ~ /\/_manifests\/revisions\/sha256\//)
+                print $1 "\t" $2 "\t" (($1 in w) || (content && (("sha256:" hex) in n)) ? "back" : "if-rewritten")
+            }' > "$WORK/judged"
+        : > "$WORK/back"
+        while IFS="$TAB" read -r item origin verdict; do
+            [ -e "$item.origin" ] || continue
+            [ "$verdict" = back ] || [ -e "$ROOT/$origin" ] || continue
+            restore "$item"
+            printf '%s\n' "$origin" >> "$WORK/back"
+            # A repository that comes back, comes back whole: its manifests need its links.
+            case "$origin" in */_manifests | */_layers | */_uploads) restore_repository "${origin%/*}" ;; esac
+        done < "$WORK/judged"
+        [ -s "$WORK/back" ] || break
+        cat "$WORK/back" >> "$WORK/restored"
+        # What came back names more: an index its platform manifests, a manifest its layers.
+        awk -F/ '/\/_manifests\/revisions\/sha256\// { print "sha256:" $NF }' "$WORK/back" | mentioned >> "$WORK/named"
+        sort -u -o "$WORK/named" "$WORK/named"
+    done
+}
+
+restore_repository() { # relative path of the repository
+    for part in _manifests _layers _uploads; do
+        sibling="$QUARANTINE/$(printf '%s' "$1/$part" | tr / %)"
+        [ -e "$sibling.origin" ] || continue
+        restore "$sibling"
+        printf '%s\n' "$1/$part" >> "$WORK/back"
     done
 }
 
@@ -307,8 +377,9 @@ flush_cache() {
 }
 
 collect_filesystem() {
-    : > "$WORK/quarantined-blobs"
+    : > "$WORK/blob-bytes"
     : > "$WORK/restored"
+    : > "$WORK/purged"
     : > "$WORK/excluded"
     touch -d "@$(( $(now) - GRACE_SECONDS ))" "$WORK/cutoff"
     stamp "$WORK/listed"
@@ -324,9 +395,8 @@ collect_filesystem() {
     # A dry run removed nothing: its mark must not count what it would have removed.
     if [ "$DRY_RUN" = true ]; then
         awk -F "$TAB" -v root="$ROOT/repositories/" '
-            $1 == "manifest" { print root $2 "/_manifests/revisions/sha256/" substr($3, 8) "/link" }
-            $1 == "repository" { print root $2 }' "$WORK/untagged" > "$WORK/excluded.list"
-        awk -F "$TAB" -v root="$ROOT/repositories/" '$1 == "repository" { print root $2 }' "$WORK/untagged" |
+            $1 == "manifest" { print root $2 "/_manifests/revisions/sha256/" substr($3, 8) "/link" }' "$WORK/untagged" > "$WORK/excluded.list"
+        awk -F "$TAB" -v root="$ROOT/repositories/" '$1 == "repository" { print root $2 "/_manifests" }' "$WORK/untagged" |
             while read -r dir; do find "$dir" -name link -type f; done >> "$WORK/excluded.list"
         sort -u "$WORK/excluded.list" > "$WORK/excluded"
     fi
@@ -340,11 +410,34 @@ collect_filesystem() {
     sleep "$SETTLE_SECONDS"
     take_back
     set_phase purge
-    awk -F "$TAB" -v restored="$WORK/restored" 'FILENAME == restored { r[$1] = 1; next } !($3 in r)' \
-        "$WORK/restored" "$WORK/quarantined-blobs" > "$WORK/collected"
-    for item in $(items); do purge "$item"; done
-    [ "$DRY_RUN" = true ] && cp "$WORK/candidates" "$WORK/collected"
-    return 0
+    if [ "$DRY_RUN" = true ]; then cp "$WORK/candidates" "$WORK/collected"; return 0; fi
+    purge_all
+    COMPLETED=1
+    summarize
+}
+
+# What the run did, from what it purged (what went back is not counted): the tags, manifests,
+# repositories and blobs, in the report's files.
+summarize() {
+    : > "$WORK/deleted.done"
+    : > "$WORK/untagged.done"
+    awk -v tags="$WORK/deleted.done" -v untagged="$WORK/untagged.done" '
+        /^repositories\/.*\/_manifests\/tags\/[^\/]*$/ {
+            repo = $0; sub(/^repositories\//, "", repo); sub(/\/_manifests\/tags\/.*/, "", repo)
+            tag = $0; sub(/.*\//, "", tag); print repo "\t" tag > tags; next
+        }
+        /^repositories\/.*\/_manifests\/revisions\/sha256\/[0-9a-f]+$/ {
+            repo = $0; sub(/^repositories\//, "", repo); sub(/\/_manifests\/revisions\/.*/, "", repo)
+            hex = $0; sub(/.*\//, "", hex); print "manifest\t" repo "\tsha256:" hex > untagged; next
+        }
+        /^repositories\/.*\/_manifests$/ {
+            repo = $0; sub(/^repositories\//, "", repo); sub(/\/_manifests$/, "", repo); print "repository\t" repo > untagged
+        }' < "$WORK/purged"
+    mv "$WORK/deleted.done" "$WORK/deleted"
+    grep '^recent' "$WORK/untagged" >> "$WORK/untagged.done" || true
+    mv "$WORK/untagged.done" "$WORK/untagged"
+    awk -F "$TAB" -v bytes="$WORK/blob-bytes" 'FILENAME == bytes { b[$1] = $2; next } ($1 in b) { hex = $1; sub(/.*\//, "", hex); print "sha256:" hex "\t" b[$1] }' \
+        "$WORK/blob-bytes" "$WORK/purged" > "$WORK/collected"
 }
 
 # --- S3: the registry's own collector, writes paused by a lease ---
@@ -393,8 +486,10 @@ run() {
     take_lock
     WORK=
     PAUSER=
-    # Writes resume and the lock goes however the job ends: error, signal, or a closed terminal.
-    trap 'resume_writes; [ -z "$WORK" ] || rm -rf "$WORK"; rm -f "$STATE/phase"; release_lock' EXIT
+    COMPLETED=
+    # However the job ends (error, signal, a closed terminal): writes resume, what was moved
+    # aside and not yet purged goes back, the lock goes.
+    trap 'resume_writes; [ -n "$COMPLETED" ] || [ "$STORAGE" != filesystem ] || recover_quarantine; [ -z "$WORK" ] || rm -rf "$WORK"; rm -f "$STATE/phase"; release_lock' EXIT
     trap 'exit 143' TERM INT
     trap 'exit 129' HUP
     trap 'exit 141' PIPE
@@ -413,15 +508,14 @@ run() {
     else
         collect_s3
     fi
+    COMPLETED=1
     report "$started" "$(uptime_seconds)"
 }
 
-# What a killed run left: the quarantine goes back where it was, the lease and the lock go.
+# What a killed run left in quarantine goes back where it was.
 recover_quarantine() {
     [ -d "$QUARANTINE" ] || return 0
-    for item in $(items); do restore "$item"; done
-    # Moved aside but never recorded (killed between the two steps of quarantine): none can be.
-    return 0
+    items | while IFS="$TAB" read -r item _origin; do restore "$item"; done
 }
 
 recover() {
@@ -430,10 +524,9 @@ recover() {
     [ "$STORAGE" != filesystem ] || recover_quarantine
 }
 
-# A failed run ($1: why): one JSON line with the tags already deleted, failure metrics, exit 1.
-# On the filesystem nothing is deleted before the end: the quarantine goes back.
+# A failed run ($1: why): one JSON line, failure metrics, exit 1. On the filesystem nothing
+# is deleted before the end: the exit puts the quarantine back.
 fail() {
-    [ "$STORAGE" != filesystem ] || recover_quarantine
     printf '{"event":"registry-gc","error":"%s"}\n' "$1" | tee "$CONTAINER_LOG"
     write_metrics 0 "${PAUSED_FOR:-0}" "" 0 0
     exit 1
