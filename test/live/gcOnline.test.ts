@@ -232,7 +232,13 @@ describe("live: garbage collection beside writes (filesystem)", function () {
         const links = images.map((image) => join(volume, "docker/registry/v2/repositories/tie/app/_manifests/tags", image.tag, "current/link"));
         const times = links.map((link) => statSync(link).mtimeMs / 1000);
         assert.ok(Math.max(...times) - Math.min(...times) < 1, `the three pushes took ${Math.max(...times) - Math.min(...times)} s`);
-        links.forEach((link, i) => utimesSync(link, times[i] - 2 * 86_400, times[i] - 2 * 86_400));
+        // The whole tag directory (its index links too), as a tag pushed two days ago has.
+        links.forEach((link, i) => {
+            const tagDir = join(link, "..", "..");
+            for (const file of execFileSync("find", [tagDir, "-type", "f"], { encoding: "utf8" }).trim().split("\n")) {
+                utimesSync(file, times[i] - 2 * 86_400, times[i] - 2 * 86_400);
+            }
+        });
         const report = await runJob();
         assert.deepEqual(report.deletedTags, ["tie/app:a1"]);
         for (const image of images.slice(1)) assert.equal(await client.pullAndVerify("tie/app", image.tag), image.manifestDigest);
@@ -249,6 +255,10 @@ describe("live: garbage collection beside writes (filesystem)", function () {
         // skopeo's source, pushed once: a repository that docker keeps pushing one manifest to
         // can answer a read 500 while the registry rewrites that manifest's link (its own race).
         await dockerPush(docker, "soak/source", "1");
+        // Garbage that is old at once, so that the first collection has work; what the soak
+        // deletes becomes collectable a minute later.
+        for (let i = 0; i < 4; i++) await garbage(`soak/garbage-${i}`);
+        await ageStore();
         const until = Date.now() + 90_000;
         const failures = await loopWhile({
             "raw push": async (i) => {
