@@ -72,7 +72,7 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
     /** Waits until the job is at this step or a later one (a short step can pass between two looks). */
     async function phase(wanted: string): Promise<void> {
         const steps = ["retention", "untagged", "mark", "settle", "purge", "paused", "collect"];
-        for (let i = 0; i < 400; i++) {
+        for (let i = 0; i < 1500; i++) {
             const file = join(state(), "phase");
             const current = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
             if (current && steps.indexOf(current) >= steps.indexOf(wanted)) return;
@@ -209,8 +209,8 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
         const job = start({ policies: [policy({ keepLast: 1 })] }, 3);
         const done = finished(job);
         await phase("settle");
-        const moved = readdirSync(quarantine()).filter((n) => n.endsWith(".origin")).map((n) => join(quarantine(), n.replace(/\.origin$/, "")))
-            .find((item) => readFileSync(`${item}.origin`, "utf8").includes("/_manifests/tags/"));
+        const moved = readdirSync(quarantine()).filter((n) => n.endsWith("%origin")).map((n) => join(quarantine(), n.replace(/%origin$/, "")))
+            .find((item) => readFileSync(`${item}%origin`, "utf8").includes("/_manifests/tags/"));
         assert.ok(moved, "a tag should be in quarantine");
         // A write that opened the old link before the move lands in the moved directory.
         writeFileSync(join(moved, "current", "link"), readFileSync(join(moved, "current", "link")));
@@ -293,6 +293,43 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
         for (const digest of image.blobs) {
             assert.ok(existsSync(join(tree.root, "repositories", "apps", "web", "_layers", "sha256", digest.slice(7), "link")), `${digest}'s link in apps/web`);
         }
+    });
+
+    it("a repository put back brings back what its manifests name: a PUT that wrote into it as it moved keeps its layers", async () => {
+        const old = tree.image("apps/web", undefined, ["old-layer"]);
+        tree.image("apps/other", "v1", ["x"]);
+        tree.age(2 * DAY);
+        const done = finished(start({}, 3));
+        await phase("settle");
+        const moved = join(quarantine(), "repositories%apps%web%_manifests");
+        assert.ok(existsSync(moved), "the repository should be moved aside by now");
+        // A new manifest over the repository's old config and layer: its revision link lands in
+        // the directory that moved (opened before the rename), its tag in a new one.
+        const manifest = tree.blob(JSON.stringify({ schemaVersion: 2, config: { digest: old.blobs[0] }, layers: [{ digest: old.blobs[1] }], rebuilt: true }));
+        mkdirSync(join(moved, "revisions", "sha256", manifest.slice(7)), { recursive: true });
+        writeFileSync(join(moved, "revisions", "sha256", manifest.slice(7), "link"), manifest);
+        tree.tag("apps/web", "latest", manifest);
+        assert.equal((await done).code, 0);
+        assert.ok(tree.hasRevision("apps/web", manifest));
+        for (const digest of [manifest, ...old.blobs]) assert.ok(tree.hasBlob(digest), digest);
+    });
+
+    it("a tag put back never replaces the link the registry wrote meanwhile", async () => {
+        const first = tree.image("apps/web", "a", ["first"]);
+        tree.image("apps/web", "b", ["b"]);
+        tree.age(2 * DAY);
+        tree.pushedAgo("apps/web", "b", DAY);
+        const done = finished(start({ policies: [policy({ keepLast: 1 })] }, 3));
+        await phase("settle");
+        const moved = join(quarantine(), "repositories%apps%web%_manifests%tags%a");
+        assert.ok(existsSync(moved), "tag a should be moved aside by now");
+        // A write that opened the old index link before the move lands there; the re-push of
+        // `a` then writes its new current link in a new directory.
+        writeFileSync(join(moved, "index", "sha256", first.manifest.slice(7), "link"), first.manifest);
+        const second = tree.image("apps/web", "a", ["second"]);
+        assert.equal((await done).code, 0);
+        assert.equal(readFileSync(join(tree.root, "repositories", "apps", "web", "_manifests", "tags", "a", "current", "link"), "utf8"), second.manifest);
+        for (const digest of [second.manifest, ...second.blobs]) assert.ok(tree.hasBlob(digest), digest);
     });
 
     it("a run stopped by a signal puts what it moved aside back before it exits", async () => {

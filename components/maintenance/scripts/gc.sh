@@ -51,6 +51,12 @@ take_lock() {
         # The holder died: its lock is renamed away (one rename wins), then ours goes in.
         mv -T "$STATE/gc.lock" "$STATE/gc.lock.dead.$$" 2>/dev/null && rm -rf "$STATE/gc.lock.dead.$$"
     done
+    # Two runs taking over one dead lock at once: the later rename wins, the other steps back.
+    sleep 1
+    if [ "$(cat "$STATE/gc.lock/pid" 2>/dev/null || true)" != "$$" ]; then
+        echo "gc.sh: a collection is already running" >&2
+        exit 75
+    fi
 }
 
 release_lock() {
@@ -145,40 +151,42 @@ decide() {
 
 # Moves $ROOT/<relative path> into quarantine with one rename; true if it did. The origin is
 # recorded first, so a run killed between the two steps leaves nothing recover cannot read.
-# The item is named after its origin ('/' as '%'): unique within a run, whatever subshell moves it.
+# The item is named after its origin ('/' as '%'), its record with '%origin' added: no tag or
+# repository name holds a '%', so neither can collide, whatever subshell moves them.
 quarantine() { # relative-path
     item="$QUARANTINE/$(printf '%s' "$1" | tr / %)"
     [ -e "$ROOT/$1" ] && [ ! -e "$item" ] || return 1
-    printf '%s\n' "$1" > "$item.origin"
+    printf '%s\n' "$1" > "$item%origin"
     mv -T "$ROOT/$1" "$item" 2>/dev/null && return 0
     # Gone meanwhile (a DELETE through the API): nothing to move.
-    rm -f "$item.origin"
+    rm -f "$item%origin"
     return 1
 }
 
 # Puts a quarantined item back. If the registry has written its origin again meanwhile, what
 # is there stays and the item fills in only what is missing.
 restore() { # item
-    read -r restore_to < "$1.origin"
+    read -r restore_to < "$1%origin"
     restore_to="$ROOT/$restore_to"
     if [ -e "$1" ]; then
         mkdir -p "${restore_to%/*}"
         mv -T "$1" "$restore_to" 2>/dev/null || merge "$1" "$restore_to"
     fi
-    rm -rf "$1" "$1.origin"
+    rm -rf "$1" "$1%origin"
 }
 
+# Fills in what the registry has not written again; link(2) never replaces a file it wrote
+# meanwhile (a check, then a move, could put an old tag link over a new one).
 merge() { # from to
     (cd "$1" && find . -type f) | while read -r file; do
-        [ -e "$2/$file" ] && continue
         mkdir -p "$(dirname "$2/$file")"
-        mv "$1/$file" "$2/$file"
+        ln "$1/$file" "$2/$file" 2>/dev/null || true
     done
 }
 
 # item TAB origin, for every item in quarantine.
 items() {
-    find "$QUARANTINE" -maxdepth 1 -name '*.origin' -type f -exec awk '{ item = FILENAME; sub(/[.]origin$/, "", item); print item "\t" $0 }' {} + 2>/dev/null || true
+    find "$QUARANTINE" -maxdepth 1 -name '*%origin' -type f -exec awk '{ item = FILENAME; sub(/%origin$/, "", item); print item "\t" $0 }' {} + 2>/dev/null || true
 }
 
 # Deletes for good what is left in quarantine (empty directories left behind stay: removing
@@ -186,7 +194,7 @@ items() {
 purge_all() {
     items > "$WORK/to-purge"
     cut -f2 "$WORK/to-purge" >> "$WORK/purged"
-    cut -f1 "$WORK/to-purge" | awk '{ print; print $0 ".origin" }' | xargs -r rm -rf
+    cut -f1 "$WORK/to-purge" | awk '{ print; print $0 "%origin" }' | xargs -r rm -rf
 }
 
 # --- steps of a filesystem run ---
@@ -194,8 +202,8 @@ purge_all() {
 # Retention: removes the tags decide chose ($WORK/deleted), each moved aside.
 delete_tags() {
     while IFS="$TAB" read -r repo tag; do
-        [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$tag" || true
-    done < "$WORK/deleted"
+        if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$tag"; then printf '%s\t%s\n' "$repo" "$tag"; fi
+    done < "$WORK/deleted" > "$WORK/deleted.moved"
 }
 
 # Untags every manifest that no remaining tag names, directly or through a tagged index, and
@@ -342,7 +350,7 @@ take_back() {
             }' > "$WORK/judged"
         : > "$WORK/back"
         while IFS="$TAB" read -r item origin verdict; do
-            [ -e "$item.origin" ] || continue
+            [ -e "$item%origin" ] || continue
             [ "$verdict" = back ] || [ -e "$ROOT/$origin" ] || continue
             restore "$item"
             printf '%s\n' "$origin" >> "$WORK/back"
@@ -351,8 +359,17 @@ take_back() {
         done < "$WORK/judged"
         [ -s "$WORK/back" ] || break
         cat "$WORK/back" >> "$WORK/restored"
-        # What came back names more: an index its platform manifests, a manifest its layers.
-        awk -F/ '/\/_manifests\/revisions\/sha256\// { print "sha256:" $NF }' "$WORK/back" | mentioned >> "$WORK/named"
+        # What came back names more: an index its platform manifests, a manifest its layers, a
+        # repository's manifests and links theirs.
+        {
+            awk -F/ '/\/_manifests\/revisions\/sha256\// { print "sha256:" $NF }' "$WORK/back"
+            grep -E '/(_manifests|_layers)$' "$WORK/back" | while read -r part; do
+                find "$ROOT/$part" -path '*/revisions/sha256/*/link' -type f | awk -F/ '{ print "sha256:" $(NF - 1) }'
+            done
+        } | sort -u | mentioned >> "$WORK/named"
+        grep -E '/(_manifests|_layers)$' "$WORK/back" | while read -r part; do
+            find "$ROOT/$part" -name link -type f -exec awk '{ print }' {} + 2>/dev/null || true
+        done >> "$WORK/named"
         sort -u -o "$WORK/named" "$WORK/named"
     done
 }
@@ -360,7 +377,7 @@ take_back() {
 restore_repository() { # relative path of the repository
     for part in _manifests _layers _uploads; do
         sibling="$QUARANTINE/$(printf '%s' "$1/$part" | tr / %)"
-        [ -e "$sibling.origin" ] || continue
+        [ -e "$sibling%origin" ] || continue
         restore "$sibling"
         printf '%s\n' "$1/$part" >> "$WORK/back"
     done
@@ -388,6 +405,8 @@ collect_filesystem() {
     cut -f1-3 "$WORK/tags" | KEPT_RECENT="$WORK/recent-tags" decide > "$WORK/deleted"
     delete_tags
     # FILENAME, not NR == FNR: with nothing deleted the first file is empty.
+    # A tag that could not be moved stays among the remaining ones.
+    mv "$WORK/deleted.moved" "$WORK/deleted"
     awk -F "$TAB" -v deleted="$WORK/deleted" 'FILENAME == deleted { gone[$1 FS $2] = 1; next } !(($1 FS $2) in gone)' \
         "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
     set_phase untagged
@@ -515,7 +534,7 @@ run() {
 # What a killed run left in quarantine goes back where it was.
 recover_quarantine() {
     [ -d "$QUARANTINE" ] || return 0
-    items | while IFS="$TAB" read -r item _origin; do restore "$item"; done
+    items | while IFS="$TAB" read -r item _origin; do restore "$item" || echo "gc.sh: could not put back $item" >&2; done
 }
 
 recover() {
