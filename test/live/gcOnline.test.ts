@@ -151,6 +151,9 @@ describe("live: garbage collection beside writes (filesystem)", function () {
         const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
         cleanups.push(cleanup);
         await dockerPush(docker, "during/docker", "seed");
+        // skopeo's source, pushed once: a repository that docker keeps pushing one manifest to
+        // can answer a read 500 while the registry rewrites that manifest's link (its own race).
+        await dockerPush(docker, "during/source", "1");
         for (let i = 0; i < 3; i++) await garbage(`during/garbage-${i}`);
         await ageStore();
         const counts = { docker: 0, dockerNew: 0, skopeo: 0, raw: 0, pulls: 0 };
@@ -169,7 +172,7 @@ describe("live: garbage collection beside writes (filesystem)", function () {
                 counts.dockerNew++;
             },
             "skopeo copy": async (i) => {
-                await skopeoCopy("during/docker:seed", `during/skopeo-${i % 3}:c${i}`);
+                await skopeoCopy("during/source:1", `during/skopeo-${i % 3}:c${i}`);
                 counts.skopeo++;
             },
             "raw push": async (i) => {
