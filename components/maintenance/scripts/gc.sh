@@ -154,13 +154,17 @@ decide() {
 # The item is named after its origin ('/' as '%'), its record with '%origin' added: no tag or
 # repository name holds a '%', so neither can collide, whatever subshell moves them.
 quarantine() { # relative-path
-    item="$QUARANTINE/$(printf '%s' "$1" | tr / %)"
+    item=$(item_for "$1")
     [ -e "$ROOT/$1" ] && [ ! -e "$item" ] || return 1
     printf '%s\n' "$1" > "$item%origin"
     mv -T "$ROOT/$1" "$item" 2>/dev/null && return 0
     # Gone meanwhile (a DELETE through the API): nothing to move.
     rm -f "$item%origin"
     return 1
+}
+
+item_for() { # relative-path
+    echo "$QUARANTINE/$(printf '%s' "$1" | tr / %)"
 }
 
 # Puts a quarantined item back. If the registry has written its origin again meanwhile, what
@@ -376,7 +380,7 @@ take_back() {
 
 restore_repository() { # relative path of the repository
     for part in _manifests _layers _uploads; do
-        sibling="$QUARANTINE/$(printf '%s' "$1/$part" | tr / %)"
+        sibling=$(item_for "$1/$part")
         [ -e "$sibling%origin" ] || continue
         restore "$sibling"
         printf '%s\n' "$1/$part" >> "$WORK/back"
