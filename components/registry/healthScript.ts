@@ -13,20 +13,26 @@
  * debug listener (loopback unless metrics are on). busybox nc, not wget: wget prints no
  * body for an error status.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { containerPorts } from "../common/paths";
 
 export const HEALTH_SCRIPT = "/usr/local/bin/registry-health";
 
+const SCRIPT_BODY = readFileSync(join(__dirname, "scripts", "health.sh"), "utf8");
+
+/** ./scripts/health.sh (busybox sh and nc, as in the registry image), with its settings in a header rendered here. */
 export function renderHealthScript(): string {
-    const get = (port: number, path: string) => `printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | nc -w 5 127.0.0.1 ${port} 2>/dev/null`;
+    return [header(), SCRIPT_BODY].join("\n");
+}
+
+function header(): string {
     return [
         "#!/bin/sh",
-        "# Rendered by private-registry; `pulumi up` overwrites it.",
-        `status=$(${get(containerPorts.registry, "/")} | head -n 1 | tr -d '\\r')`,
-        `case "$status" in "HTTP/1."[01]" 200 "*) exit 0 ;; esac`,
-        `checks=$(${get(containerPorts.registryDebug, "/debug/health")} | tail -n 1)`,
-        `echo "registry-health: unhealthy: \${status:-no answer on :${containerPorts.registry}}; storage check: \${checks:-no answer}" > /proc/1/fd/2`,
-        "exit 1",
-        "",
+        "# Rendered by private-registry; `pulumi up` overwrites it. Settings first, then the check.",
+        `REGISTRY_PORT=${containerPorts.registry}`,
+        `DEBUG_PORT=${containerPorts.registryDebug}`,
+        // The container's log: PID 1's stderr.
+        "LOG=/proc/1/fd/2",
     ].join("\n");
 }
