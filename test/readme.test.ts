@@ -1,22 +1,31 @@
 /**
- * README.md and the stack files stay true: every documented `pulumi config set` command
- * produces config that validates, every config key is documented, and Pulumi.yaml declares
- * what the validator reads, with the same defaults.
+ * README.md, docs/ and the stack files stay true: docs/configuration.md holds the table
+ * rendered from the key schema and examples that set every key and validate, README's
+ * short table agrees with it, every `pulumi config set` command anywhere in README.md or
+ * docs/*.md names a real key with the right syntax, and Pulumi.yaml declares what the
+ * validator reads, with the same defaults.
  */
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { renderConfigTable } from "../components/config/configTable";
 import { configKeys, knownKeys, structuredKeys } from "../components/config/keys";
 import { validateStackConfig } from "../components/config/stackConfig";
 import { PROJECT, runProgram } from "../testkit/mockProgram";
-import { applyConfigSet, loadStackYaml, programConfig, StackConfigState } from "../testkit/pulumiConfigSet";
+import { applyConfigSet, loadStackYaml, parsePath, programConfig, StackConfigState } from "../testkit/pulumiConfigSet";
 import { requireTool } from "../testkit/requireTool";
 import { makeCertificate } from "../testkit/selfSignedCertificate";
 
 const root = join(__dirname, "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
+/** The full configuration reference: the key schema's table and an example for every key. */
+const configDoc = readFileSync(join(root, "docs", "configuration.md"), "utf8");
+/** README.md and every docs/*.md, by path from the repository root. */
+const markdownFiles: Record<string, string> = Object.fromEntries([
+    "README.md",
+    ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`),
+].map((f) => [f, readFileSync(join(root, f), "utf8")]));
 const projectFile = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8"));
 const devStack = parse(readFileSync(join(root, "Pulumi.dev.yaml"), "utf8"));
 
@@ -28,13 +37,65 @@ function shellWords(line: string): string[] {
     return words;
 }
 
+/** The text from a heading line to the next heading of the same or a higher level. */
+function section(text: string, heading: string): string {
+    const start = text.indexOf(`\n${heading}\n`);
+    assert.ok(start >= 0, `no section "${heading}"`);
+    const level = heading.split(" ")[0];
+    const next = text.slice(start + heading.length + 2).search(new RegExp(`^#{1,${level.length}} `, "m"));
+    return next < 0 ? text.slice(start) : text.slice(start, start + heading.length + 2 + next);
+}
+
+function shBlocks(text: string): string[][] {
+    return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim().split("\n"));
+}
+
 function exampleBlocks(): string[][] {
-    const section = readme.slice(readme.indexOf("### Examples"), readme.indexOf("## Outputs"));
-    return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim().split("\n"));
+    return shBlocks(section(configDoc, "## Examples"));
+}
+
+/** The rows of a markdown table whose first cell is a key in backticks: key -> cells. */
+function keyRows(text: string): Map<string, string[]> {
+    return new Map([...text.matchAll(/^\| `([^`]+)` \|(.*)\|$/gm)].map((m) => [m[1], m[2].split(" | ").map((c) => c.trim())]));
 }
 
 function devState(): StackConfigState {
     return loadStackYaml(devStack.config, PROJECT);
+}
+
+/**
+ * What is wrong with one `set ...` or `rm ...` argv (after `pulumi config`), or undefined:
+ * an unknown flag or key, a path that names no key of the schema, or a structured key
+ * without `--path` (which would store a key literally named `tls.mode`).
+ */
+function configCommandProblem(argv: string[]): string | undefined {
+    const [verb, ...args] = argv;
+    const path = args.includes("--path");
+    const flags = args.filter((a) => a.startsWith("-"));
+    const unknownFlag = flags.find((f) => !["--path", "--secret", "--plaintext"].includes(f));
+    if (unknownFlag) return `unknown flag ${unknownFlag}`;
+    const positional = args.filter((a) => !a.startsWith("-"));
+    // `set` takes its value from stdin when it has none (`cat fullchain.pem | pulumi config set ...`).
+    const counts = verb === "rm" ? [1] : [1, 2];
+    if (!counts.includes(positional.length)) return `${verb}: unexpected arguments ${JSON.stringify(positional)}`;
+    const key = positional[0];
+    if (!path) {
+        if (structuredKeys.includes(key) || /[.[]/.test(key)) return `${key} needs --path`;
+        return knownKeys.includes(key) ? undefined : `unknown key ${key}`;
+    }
+    let segments: (string | number)[];
+    try {
+        segments = parsePath(key);
+    } catch (e) {
+        return (e as Error).message;
+    }
+    const top = String(segments[0]);
+    if (!knownKeys.includes(top)) return `unknown key ${top}`;
+    // labels["com.example.team"]: a map's entry.
+    if (configKeys.some((s) => s.key === top && s.type === "map")) return segments.length === 2 && typeof segments[1] === "string" ? undefined : `${key}: one label per command`;
+    const schemaKey = segments.map((s, i) => (typeof s === "number" ? "[]" : i === 0 ? s : `.${s}`)).join("");
+    const spec = configKeys.find((s) => s.key === schemaKey) ?? configKeys.find((s) => `${s.key}[]` === schemaKey && s.type === "list");
+    return spec ? undefined : `${key} names no key of the schema`;
 }
 
 describe("README and stack files", () => {
@@ -44,9 +105,8 @@ describe("README and stack files", () => {
         fixtureCertificate = makeCertificate({ dnsNames: ["localhost"] });
     });
 
-    it("every example block of config commands applies to the dev stack and validates", () => {
-        const blocks = exampleBlocks();
-        assert.ok(blocks.length >= 5, "README lost its example blocks");
+    /** Applies each block of `pulumi config set` lines to the dev stack's config and validates the result. */
+    function applyBlocks(blocks: string[][]): void {
         for (const block of blocks) {
             const state = devState();
             for (const line of block) {
@@ -64,13 +124,25 @@ describe("README and stack files", () => {
             const result = validateStackConfig(programConfig(state), { stack: "dev" });
             assert.ok(result.ok, `block starting "${block[0]}" gives: ${JSON.stringify(!result.ok && result.problems)}`);
         }
+    }
+
+    it("every example block of docs/configuration.md applies to the dev stack and validates", () => {
+        const blocks = exampleBlocks();
+        assert.ok(blocks.length >= 5, "docs/configuration.md lost its example blocks");
+        applyBlocks(blocks);
+    });
+
+    it("README's configuration example applies to the dev stack and validates", () => {
+        const blocks = shBlocks(section(readme, "## Configuration"));
+        assert.ok(blocks.length >= 1, "README's Configuration section lost its example");
+        applyBlocks(blocks);
     });
 
     it("the examples set every documented key at least once", () => {
-        const documented = [...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
+        const documented = [...configDoc.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
         const configRows = documented.filter((k) => knownKeys.includes(k.split(/[.[]/)[0]));
         const commands = exampleBlocks().flat().join("\n");
-        assert.ok(configRows.length >= 20, "README lost its config table");
+        assert.ok(configRows.length >= 20, "docs/configuration.md lost its config table");
         for (const key of configRows) {
             const probe = new RegExp(`[ '](${key.replace(/[.]/g, "\\.").replace("[i]", "\\[\\d+\\]")})(\\[[^\\]]+\\])?'?( |$)`, "m");
             assert.match(commands, probe, `no example sets ${key}`);
@@ -79,13 +151,44 @@ describe("README and stack files", () => {
 
     it("documents every config key the validator knows", () => {
         for (const key of knownKeys) {
-            assert.match(readme, new RegExp(`^\\| \`${key}(\\[i\\])?(\\.[a-zA-Z]+)?\` \\|`, "m"), `README has no row for ${key}`);
+            assert.match(configDoc, new RegExp(`^\\| \`${key}(\\[i\\])?(\\.[a-zA-Z]+)?\` \\|`, "m"), `docs/configuration.md has no row for ${key}`);
         }
     });
 
     it("holds exactly the config table rendered from the key schema", () => {
         const table = renderConfigTable(configKeys);
-        assert.ok(readme.includes(`\n${table}\n`), "README's config table differs from the key schema: paste the output of `npm run config-table`");
+        assert.ok(configDoc.includes(`\n${table}\n`), "docs/configuration.md's config table differs from the key schema: paste the output of `npm run config-table`");
+    });
+
+    it("README's short table names real keys, with the defaults and examples of the full table", () => {
+        const full = keyRows(configDoc);
+        const short = keyRows(section(readme, "## Configuration"));
+        assert.ok(short.size >= 8, "README's Configuration section lost its table");
+        for (const [key, [defaultCell, example]] of short) {
+            const row = full.get(key);
+            assert.ok(row, `README's table names ${key}, which docs/configuration.md's table has not`);
+            // The full table's cells: type, default, example, meaning.
+            assert.equal(defaultCell, row[1], `${key}: README's default`);
+            assert.equal(example, row[2], `${key}: README's example`);
+        }
+    });
+
+    it("every `pulumi config set` or `rm` in README.md and docs/*.md names a real key, with --path where it is structured", () => {
+        let checked = 0;
+        for (const [file, text] of Object.entries(markdownFiles)) {
+            const blockLines = shBlocks(text).flat();
+            const inline = [...text.replace(/```[\s\S]*?```/g, "").matchAll(/`(pulumi config (?:set|rm) [^`]+)`/g)].map((m) => m[1]);
+            for (const line of [...blockLines, ...inline]) {
+                const command = line.replace(/^cat \S+ \| /, "");
+                if (!/^pulumi config (set|rm) /.test(command)) continue;
+                // docs/configuration.md's example of the mistake validation catches.
+                if (command === "pulumi config set tls.mode provided") continue;
+                checked++;
+                const problem = configCommandProblem(shellWords(command).slice(2));
+                assert.equal(problem, undefined, `${file}: ${line}: ${problem}`);
+            }
+        }
+        assert.ok(checked >= 50, `only ${checked} config commands found`);
     });
 
     it("Pulumi.yaml declares the scalar keys with the key schema's types and defaults, and descriptions", () => {
@@ -119,7 +222,7 @@ describe("README and stack files", () => {
     });
 
     it("the quick start names the deploy and test commands, and .ci/run runs that test command", () => {
-        const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Configuration"));
+        const quickStart = section(readme, "## Quick start");
         assert.match(quickStart, /pulumi up --stack dev/);
         assert.match(quickStart, /^npm test$/m);
         const ci = readFileSync(join(root, ".ci", "run"), "utf8");

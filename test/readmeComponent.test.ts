@@ -1,7 +1,7 @@
 /**
- * README's "Use it from another Pulumi program" stays true: the TypeScript example runs
- * against this repository's component, and the YAML example names only properties the
- * component's schema has and describes the same deployment.
+ * docs/component.md ("Use it from another Pulumi program") stays true: the TypeScript
+ * example runs against this repository's component, and the YAML example names only
+ * properties the component's schema has and describes the same deployment.
  */
 import { strict as assert } from "node:assert";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,14 +10,13 @@ import { parse } from "yaml";
 import { COMPONENT_TOKEN, componentSchema, PackageSchema, PropertySpec, referencedType, REPOSITORY_ROOT } from "../testkit/componentSchema";
 import { ProgramRun, runProgram } from "../testkit/mockProgram";
 
-const readme = readFileSync(join(REPOSITORY_ROOT, "README.md"), "utf8");
-const section = readme.slice(readme.indexOf("## Use it from another Pulumi program"), readme.indexOf("## The two topologies"));
+const section = readFileSync(join(REPOSITORY_ROOT, "docs", "component.md"), "utf8");
 const WORK_DIR = join(REPOSITORY_ROOT, "test-output", "readme-component");
 const CI_BOT_PASSWORD = "a-long-chosen-password-for-ci";
 
 function codeBlock(language: string): string {
     const match = new RegExp("```" + language + "\\n([\\s\\S]*?)```").exec(section);
-    assert.ok(match, `README's component section has no ${language} example`);
+    assert.ok(match, `docs/component.md has no ${language} example`);
     return match[1];
 }
 
@@ -45,7 +44,7 @@ function graph(run: ProgramRun): string[] {
     return run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => `${r.type} ${r.name} ${JSON.stringify(r.inputs)}`).sort();
 }
 
-describe("README: the component from another program", function () {
+describe("docs/component.md: the component from another program", function () {
     this.timeout(120_000);
     let typescriptRun: ProgramRun;
     before(async () => {
