@@ -10,13 +10,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MaintenanceSettings, RetentionPolicy } from "../../components/maintenance/config";
-import { renderGcScript } from "../../components/maintenance/gcScript";
-import { paths } from "../../components/common/paths";
 import { busyboxPath } from "../../testkit/busyboxPath";
+import { renderTestGcScript } from "../../testkit/gcJob";
 import { RegistryTree } from "../../testkit/registryTree";
 import { requireTool } from "../../testkit/requireTool";
+import { writeScript } from "../../testkit/shellScripts";
 
-const HOUR = 3600;
 const DAY = 86_400;
 
 interface Report {
@@ -43,16 +42,7 @@ describe("garbage-collection job (busybox, synthetic store)", function () {
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
     function script(settings: Partial<MaintenanceSettings> = {}, settleSeconds = 1): string {
-        const rendered = renderGcScript({ schedule: undefined, dryRun: false, graceSeconds: HOUR, policies: [], storage: "filesystem", cache: "none", ...settings })
-            .replace(`ROOT='${paths.registryData}/docker/registry/v2'`, `ROOT='${tree.root}'`)
-            .replace(`QUARANTINE='${paths.gcQuarantine}'`, `QUARANTINE='${quarantine()}'`)
-            .replace(`STATE='${paths.maintenanceDir}'`, `STATE='${state()}'`)
-            .replace("CONTAINER_LOG=/proc/1/fd/1", "CONTAINER_LOG=/dev/null")
-            .replace(/^SETTLE_SECONDS=\d+$/m, `SETTLE_SECONDS=${settleSeconds}`);
-        const file = join(dir, "gc.sh");
-        writeFileSync(file, rendered);
-        chmodSync(file, 0o755);
-        return file;
+        return writeScript(dir, "gc.sh", renderTestGcScript(settings, { root: tree.root, quarantine: quarantine(), state: state() }, settleSeconds));
     }
 
     // TMPDIR: the job's work directory is inside the test's, which afterEach removes.
