@@ -6,8 +6,8 @@
  * validator reads, with the same defaults.
  */
 import { strict as assert } from "node:assert";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { parse } from "yaml";
 import { renderConfigTable } from "../components/config/configTable";
 import { configKeys, knownKeys, structuredKeys } from "../components/config/keys";
@@ -227,5 +227,69 @@ describe("README and stack files", () => {
         assert.match(quickStart, /^npm test$/m);
         const ci = readFileSync(join(root, ".ci", "run"), "utf8");
         assert.match(ci, /^npm test$/m, ".ci/run must run the command README documents");
+    });
+
+    it("the quick start says what npm test needs: the live suite's root and Docker engine, how .ci/run provisions them, and the unit subset", () => {
+        const quickStart = section(readme, "## Quick start");
+        const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>;
+        assert.match(scripts.test, /npm run test:live/, "npm test no longer runs the live suite: README says it does");
+        assert.match(quickStart, /needs root and a\s+Docker engine/);
+        assert.match(quickStart, /^npm run test:unit\b/m);
+        assert.ok(scripts["test:unit"], "README names npm run test:unit");
+        assert.match(scripts.test, /npm run test:unit/);
+        assert.match(quickStart, /test\/live\/env\/provision\.sh/);
+        assert.match(readFileSync(join(root, ".ci", "run"), "utf8"), /^bash test\/live\/env\/provision\.sh$/m, "README says .ci/run provisions with test/live/env/provision.sh");
+    });
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+function slug(heading: string): string {
+    const text = heading.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/`/g, "");
+    return text.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replace(/ /g, "-");
+}
+
+/** The anchors of a markdown file's headings, outside code blocks (a repeated heading gets -1, -2, ...). */
+function anchors(text: string): Set<string> {
+    const seen = new Map<string, number>();
+    const result = new Set<string>();
+    for (const m of text.replace(/```[\s\S]*?```/g, "").matchAll(/^#{1,6} (.+)$/gm)) {
+        const base = slug(m[1]);
+        const count = seen.get(base) ?? 0;
+        seen.set(base, count + 1);
+        result.add(count === 0 ? base : `${base}-${count}`);
+    }
+    return result;
+}
+
+describe("README and docs/: a front page, and links that lead somewhere", () => {
+    it("README.md has at most 350 lines: the depth belongs in docs/", () => {
+        const lines = readme.replace(/\n$/, "").split("\n").length;
+        assert.ok(lines <= 350, `README.md has ${lines} lines: move detail to a page in docs/`);
+    });
+
+    it("README links every page in docs/", () => {
+        for (const file of Object.keys(markdownFiles).filter((f) => f.startsWith("docs/"))) {
+            assert.ok(readme.includes(`](${file})`), `README.md does not link ${file}`);
+        }
+    });
+
+    it("every relative link in README.md and docs/*.md names an existing file, and a heading there when it has an anchor", () => {
+        let checked = 0;
+        for (const [file, text] of Object.entries(markdownFiles)) {
+            const prose = text.replace(/```[\s\S]*?```/g, "").replace(/`[^`\n]*`/g, "");
+            for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+                const target = m[1];
+                if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+                checked++;
+                const [path, anchor] = target.split("#");
+                const resolved = path === "" ? join(root, file) : join(root, dirname(file), path);
+                assert.ok(existsSync(resolved), `${file}: the link ${target} leads nowhere`);
+                if (anchor === undefined) continue;
+                assert.ok(resolved.endsWith(".md"), `${file}: ${target}: an anchor in a file that is not markdown`);
+                const headings = anchors(readFileSync(resolved, "utf8"));
+                assert.ok(headings.has(anchor), `${file}: ${target}: ${relative(root, resolved)} has no heading #${anchor}`);
+            }
+        }
+        assert.ok(checked >= 20, `only ${checked} relative links found`);
     });
 });
