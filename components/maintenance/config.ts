@@ -6,6 +6,7 @@ import { KeySpec } from "../config/keySpec";
 import { CacheDriver } from "../cache/config";
 import { StorageDriver } from "../storage/config";
 import { Validator } from "../config/validator";
+import { neverRuns, onlyLeapDays, parseCron, runsMoreThanHourly } from "./cron";
 
 /** Daily at a quiet hour (UTC). */
 export const DEFAULT_GC_SCHEDULE = "30 3 * * *";
@@ -23,7 +24,7 @@ const MAX_GRACE_SECONDS = 30 * 86400;
 export const maintenanceKeys: readonly KeySpec[] = [
     {
         key: "gc.schedule", type: "string", default: DEFAULT_GC_SCHEDULE, example: "'0 2 * * 0'",
-        description: "When garbage collection runs (cron, five fields, UTC), or `off`. It applies retention, removes untagged images and empty repositories, and frees their blobs. On filesystem storage it runs beside pushes and pulls; on S3 it pauses writes (503) while the registry's collector runs.",
+        description: "When garbage collection runs (cron, five fields, UTC, as busybox crond reads them: numbers, ranges, lists, steps, three-letter month and day names; weekday 0-6), or `off`. It applies retention, removes untagged images and empty repositories, and frees their blobs. On filesystem storage it runs beside pushes and pulls; on S3 it pauses writes (503) while the registry's collector runs.",
     },
     {
         key: "gc.grace", type: "string", default: DEFAULT_GC_GRACE, example: "2h",
@@ -75,7 +76,6 @@ export interface MaintenanceSettings {
     cache: CacheDriver;
 }
 
-const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
 const REPOSITORY_PATTERN = /^[a-z0-9._/*?-]+$/;
 /** Perl-style classes and groups that POSIX ERE (awk) does not have. */
 const NOT_ERE = /\\[dDwWsSbB]|\(\?|\*\?|\+\?|'/;
@@ -89,7 +89,7 @@ export function readMaintenance(v: Validator, gc: unknown, retention: unknown, s
             v.rm("retention.policies"));
     }
     return {
-        schedule: readSchedule(v, gcObj.schedule), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun),
+        schedule: readSchedule(v, gcObj.schedule, storage), dryRun: v.boolean("retention.dryRun", retentionObj.dryRun),
         graceSeconds: readGrace(v, gcObj.grace), policies, storage, cache,
     };
 }
@@ -113,24 +113,33 @@ function readGrace(v: Validator, given: unknown): number {
     return seconds;
 }
 
-function readSchedule(v: Validator, given: unknown): string | undefined {
+function readSchedule(v: Validator, given: unknown, storage: StorageDriver): string | undefined {
     const schedule = given === undefined ? v.default<string>("gc.schedule") : given;
     if (schedule === "off") return undefined;
-    const fields = typeof schedule === "string" ? schedule.trim().split(/\s+/) : [];
-    if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
-        v.problem("gc.schedule", `(${JSON.stringify(given)}) must be a cron expression of five numeric fields (minute hour day month weekday, UTC), or off`);
+    const reading = typeof schedule === "string" ? parseCron(schedule) : { ok: false as const, reason: "is not text" };
+    if (!reading.ok) {
+        v.problem("gc.schedule", `(${JSON.stringify(given)}) ${reading.reason}; it must be a cron expression as busybox crond reads it (minute hour day month weekday, UTC), or off`);
         return v.default<string>("gc.schedule");
     }
-    return fields.join(" ");
+    const text = (schedule as string).trim().split(/\s+/).join(" ");
+    if (neverRuns(reading.schedule)) {
+        v.warn("gc.schedule", `(${text}) never runs: no month it names has that day`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE, `or: ${v.set("gc.schedule", "off")}`));
+    } else if (onlyLeapDays(reading.schedule)) {
+        v.warn("gc.schedule", `(${text}) runs only on February 29th, once every four years`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
+    } else if (runsMoreThanHourly(reading.schedule)) {
+        const cost = storage === "s3" ? "each run pauses writes (503) while the registry's collector reads the whole bucket" : "each run reads every manifest in the store";
+        v.warn("gc.schedule", `(${text}) runs ${reading.schedule.minutes.length} times an hour; ${cost}. Hourly or daily is plenty`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
+    }
+    return text;
 }
 
 function readPolicies(v: Validator, given: unknown): RetentionPolicy[] {
     if (given === undefined) return [];
     if (!Array.isArray(given)) {
-        v.problem("retention.policies", "must be a list of policies", v.set("retention.policies[0].keepLast", "10"));
+        v.problem("retention.policies", "must be a list of policies", `${v.rm("retention.policies")} && ${v.set("retention.policies[0].keepLast", "10")}`);
         return [];
     }
-    return given.flatMap((entry: unknown, i: number) => {
+    const policies = given.flatMap((entry: unknown, i: number) => {
         const key = `retention.policies[${i}]`;
         const obj = v.object(key, entry, v.set(`${key}.keepLast`, "10"));
         if (!obj) return [];
@@ -143,24 +152,66 @@ function readPolicies(v: Validator, given: unknown): RetentionPolicy[] {
         if (keepLast === undefined && olderThanDays === undefined) {
             v.problem(key, "deletes nothing: give it keepLast, olderThanDays or both", v.set(`${key}.keepLast`, "10"));
         }
-        return [{ repositories: String(repositories), keepLast, olderThanDays, protect: readProtect(v, `${key}.protect`, obj.protect) }];
+        return [{ index: i, repositories: String(repositories), keepLast, olderThanDays, protect: readProtect(v, `${key}.protect`, obj.protect) }];
     });
+    warnShadowedPolicies(v, policies);
+    return policies.map(({ repositories, keepLast, olderThanDays, protect }) => ({ repositories, keepLast, olderThanDays, protect }));
+}
+
+/** The first matching policy decides: one listed after a policy that covers all it names never applies. */
+function warnShadowedPolicies(v: Validator, policies: ReadonlyArray<RetentionPolicy & { index: number }>): void {
+    policies.forEach((later, i) => {
+        const earlier = policies.slice(0, i).find((policy) => covers(policy.repositories, later.repositories));
+        if (!earlier) return;
+        v.warn(`retention.policies[${later.index}]`, `("${later.repositories}") never applies: retention.policies[${earlier.index}] ("${earlier.repositories}") comes first and covers every repository it names, and the first matching policy decides`,
+            v.rm(`retention.policies[${later.index}]`, "or list it before the broader one"));
+    });
+}
+
+/** True when every repository `pattern` matches is matched by `broader` too (judged soundly, not completely). */
+function covers(broader: string, pattern: string): boolean {
+    if (broader === pattern || broader === "*") return true;
+    const globs = /[*?]/;
+    if (!globs.test(pattern)) return new RegExp(repositoryRegex(broader)).test(pattern);
+    // `team-a/*` covers `team-a/apps/*`: a prefix pattern covers whatever starts with its prefix.
+    const prefix = broader.endsWith("*") ? broader.slice(0, -1) : undefined;
+    return prefix !== undefined && !globs.test(prefix) && pattern.startsWith(prefix);
 }
 
 function readProtect(v: Validator, key: string, given: unknown): string | undefined {
     if (given === undefined) return undefined;
-    let valid = typeof given === "string" && given !== "" && !NOT_ERE.test(given);
-    try {
-        if (valid) new RegExp(given as string);
-    } catch {
-        valid = false;
-    }
-    if (!valid) {
-        v.problem(key, `(${JSON.stringify(given)}) must be a POSIX extended regular expression without quotes (use [0-9] for \\d, [.] for a dot; no lookarounds or lazy quantifiers)`);
+    const problem = protectProblem(given);
+    if (problem) {
+        v.problem(key, `${typeof given === "string" ? `(${JSON.stringify(given)}) ` : ""}${problem}; it must be a POSIX extended regular expression without quotes (use [0-9] for \\d, [.] for a dot; no lookarounds or lazy quantifiers)`);
         return undefined;
     }
     return given as string;
 }
+
+/** What is wrong with a protect pattern, in words, or undefined. */
+function protectProblem(given: unknown): string | undefined {
+    if (typeof given !== "string") return `is a ${Array.isArray(given) ? "list" : typeof given}, not a pattern`;
+    if (given === "") return "is empty (it would protect every tag)";
+    const perl = NOT_ERE.exec(given);
+    if (perl?.[0] === "'") return "contains a quote";
+    if (perl) return `uses ${perl[0]}, which POSIX ERE does not have`;
+    try {
+        new RegExp(given);
+        return undefined;
+    } catch (e) {
+        const reason = (e as Error).message.replace(/^.*: /, "");
+        return REGEX_ERRORS[reason] ?? `is not a valid pattern (${reason.toLowerCase()})`;
+    }
+}
+
+/** JavaScript's regex errors, said as a person would. */
+const REGEX_ERRORS: Record<string, string> = {
+    "Unterminated group": "has an unbalanced parenthesis: a '(' without its ')'",
+    "Unmatched ')'": "has an unbalanced parenthesis: a ')' without its '('",
+    "Unterminated character class": "has an unterminated bracket: a '[' without its ']'",
+    "Nothing to repeat": "has a repetition (*, +, ?, {n}) with nothing before it",
+    "\\ at end of pattern": "ends with a lone backslash",
+};
 
 /** A repository pattern as an anchored ERE: `*` any characters (slashes too), `?` one. */
 export function repositoryRegex(pattern: string): string {

@@ -1,0 +1,103 @@
+/**
+ * gc.schedule is read as busybox crond reads it: every schedule the validation accepts is
+ * checked against crond's own reading (its debug dump of each field), and every schedule
+ * crond refuses is refused too.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CronSchedule, neverRuns, onlyLeapDays, parseCron, runsMoreThanHourly } from "../../components/maintenance/cron";
+import { requireTool } from "../../testkit/requireTool";
+
+/** crond's log for a crontab of these lines: it parses them at start, then we stop it. */
+function crondLog(lines: readonly string[]): string {
+    const dir = mkdtempSync(join(tmpdir(), "pr-crond-"));
+    try {
+        writeFileSync(join(dir, "root"), lines.map((line) => `${line} true\n`).join(""));
+        const run = spawnSync("timeout", ["0.5", "busybox", "crond", "-f", "-l", "0", "-L", "/dev/stderr", "-c", dir], { encoding: "utf8" });
+        return run.stderr;
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Our reading as crond dumps it: a 0/1 string per field (days from 0, months from 0). */
+function asDump(s: CronSchedule): string[] {
+    const bits = (size: number, values: readonly number[], offset = 0) =>
+        Array.from({ length: size }, (_, i) => (values.includes(i + offset) ? "1" : "0")).join("");
+    return [bits(60, s.minutes), bits(24, s.hours), bits(32, s.days), bits(12, s.months, 1), bits(7, s.weekdays)];
+}
+
+const accepted = [
+    "30 3 * * *", "0 2 * * 0", "00 02 * * *", "*/15 * * * *", "0 */6 * * *", "0 2 1-31/2 * *", "0 2 * * */2",
+    "0 2 * * sun", "0 2 * * Sun", "0 2 * * mon-fri", "0 2 * * 1,sat", "0 2 * jan,feb *", "0 2 * JAN-mar *",
+    "5,35 1-4 * * *", "0 0 1 1 *", "59 23 31 12 6", "0 3 30 2 *", "0 3 29 2 *", "0 3 15 * 1",
+];
+
+const refusedByCrond = ["60 3 * * *", "0 24 * * *", "0 3 * 13 *", "0 3 * * 8", "0 3 * * 7", "0 3 32 * *", "0 2 * * 0-7",
+    "1-60 * * * *", "0 -1 * * *", "0 2 * * 3-", "0 2 * * ,3", "0 2 * * sunday", "0 2 * * Sunday"];
+
+/** crond takes these, and runs something other than what they say (or nothing, or crashes). */
+const refusedAsMisread: Array<[string, RegExp]> = [
+    ["0 3 0 * *", /day of month .*0 is outside 1-31/],
+    ["0 2 * 0 *", /month .*0 is outside 1-12/],
+    ["0 5-1 * * *", /ends below its start/],
+    ["*/0 * * * *", /step of 0/],
+    ["5/10 * * * *", /steps from a single value.*5-59\/10/],
+    ["@daily", /named schedule/],
+    ["0 3 * *", /4 fields/],
+];
+
+describe("gc.schedule as busybox crond reads it", function () {
+    before(function () {
+        requireTool(this, "busybox", "busybox");
+    });
+
+    it("reads every accepted schedule field by field as crond does", () => {
+        const log = crondLog(accepted);
+        assert.doesNotMatch(log, /parse error/);
+        // crond's * in the day field also sets day 0, which no date has: that bit is not compared.
+        const dumps = log.split("\n").filter((line) => /^[01]+$/.test(line.trim()))
+            .map((line) => line.trim()).map((bits) => (bits.length === 32 ? `0${bits.slice(1)}` : bits));
+        assert.equal(dumps.length, accepted.length * 5, log);
+        accepted.forEach((text, i) => {
+            const reading = parseCron(text);
+            assert.ok(reading.ok, `${text}: ${!reading.ok && reading.reason}`);
+            assert.deepEqual(asDump(reading.schedule), dumps.slice(i * 5, i * 5 + 5), text);
+        });
+    });
+
+    for (const text of refusedByCrond) {
+        it(`refuses ${JSON.stringify(text)}, as crond does`, () => {
+            assert.match(crondLog([text]), /parse error/);
+            const reading = parseCron(text);
+            assert.ok(!reading.ok, text);
+        });
+    }
+
+    for (const [text, reason] of refusedAsMisread) {
+        it(`refuses ${JSON.stringify(text)}, which crond would misread`, () => {
+            const reading = parseCron(text);
+            assert.ok(!reading.ok, text);
+            assert.match(reading.reason, reason);
+        });
+    }
+
+    it("knows schedules that never run, run once in four years, or run more than hourly", () => {
+        const read = (text: string) => {
+            const reading = parseCron(text);
+            assert.ok(reading.ok, text);
+            return reading.schedule;
+        };
+        assert.ok(neverRuns(read("0 3 30 2 *")));
+        assert.ok(neverRuns(read("0 3 31 4,6,9,11 *")));
+        assert.ok(!neverRuns(read("0 3 30 2 1")), "a weekday as well: crond runs on either");
+        assert.ok(!neverRuns(read("0 3 31 * *")));
+        assert.ok(onlyLeapDays(read("0 3 29 2 *")));
+        assert.ok(!onlyLeapDays(read("0 3 29 2,3 *")));
+        assert.ok(runsMoreThanHourly(read("*/30 * * * *")));
+        assert.ok(!runsMoreThanHourly(read("0 * * * *")));
+    });
+});
