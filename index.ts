@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./components/config/loadStackConfig";
 import { PrivateRegistry } from "./components/privateRegistry";
 
-const registry = new PrivateRegistry(`${pulumi.getProject()}-${pulumi.getStack()}`, loadStackConfig());
+const name = `${pulumi.getProject()}-${pulumi.getStack()}`;
+const registry = new PrivateRegistry(name, loadStackConfig(name));
 
 export const registryUrl = registry.registryUrl;
 export const uiUrl = registry.uiUrl;

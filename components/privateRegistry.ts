@@ -56,8 +56,9 @@ export class PrivateRegistry extends pulumi.ComponentResource {
     public readonly gcCommand: pulumi.Output<string>;
 
     constructor(name: string, args: PrivateRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("private-registry:index:PrivateRegistry", name, {}, opts);
+        // Validated before the component registers itself: bad args leave nothing behind.
         const deployment = validated(args, name);
+        super("private-registry:index:PrivateRegistry", name, {}, opts);
         const { entrypoint } = deployment;
         const labels = dockerLabels(deployment.labels, name);
         const { target } = deployment;

@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { parse } from "yaml";
 import { makeCertificate, TestCertificate } from "../testkit/selfSignedCertificate";
 import { ProgramRun, RecordedResource, runProgram, secretPaths, StackConfigValues } from "../testkit/mockProgram";
+import { waitForRegistrations } from "../testkit/program";
 import { requireTool } from "../testkit/requireTool";
 
 const T = {
@@ -554,6 +555,19 @@ describe("program under the mock runtime", () => {
         } finally {
             console.warn = original;
         }
+    });
+
+    it("a deployment name too long for a swarm fails before anything is registered, the component included", async () => {
+        const recorded: RecordedResource[] = [];
+        const swarm = { ...oneOriginConfig, bindAddress: "0.0.0.0", target: "swarm", storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480" } }) };
+        await assert.rejects(runProgram(swarm, { stack: "production-europe-1", recordInto: recorded }), (err: Error) => {
+            assert.match(err.message, /Stack "production-europe-1" has 1 invalid config value; nothing was created\./);
+            assert.match(err.message, /- target is swarm, but the deployment's name \(private-registry-production-europe-1/);
+            return true;
+        });
+        // A registration sent before the error would reach the mock monitor by now.
+        await waitForRegistrations().catch(() => undefined);
+        assert.deepEqual(recorded.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => r.type), []);
     });
 
     it("invalid config fails before any resource is registered, with one message naming key and fix", async () => {

@@ -83,9 +83,10 @@ function providerOutputs(type: string, name: string, inputs: Record<string, unkn
  */
 export async function runProgram(
     config: StackConfigValues,
-    options: { stack?: string; secretKeys?: readonly string[]; programPath?: string } = {},
+    options: { stack?: string; secretKeys?: readonly string[]; programPath?: string; recordInto?: RecordedResource[] } = {},
 ): Promise<ProgramRun> {
-    const resources: RecordedResource[] = [];
+    // The caller's list, if given: it shows what was registered even when the program throws.
+    const resources: RecordedResource[] = options.recordInto ?? [];
     // Installed right after setMocks, before the program registers anything.
     const registrations: { capture?: RegistrationCapture } = {};
     await pulumi.runtime.setMocks({

@@ -12,14 +12,17 @@ export function isHostName(host: string): boolean {
     return labels.every((label) => dnsLabel.test(label)) && !/^\d+$/.test(labels[labels.length - 1]);
 }
 
-/** `scheme://host[:port]` -> canonical origin, or undefined when it is not one. */
+/** `scheme://host[:port]` (host: a name, an IPv4 or a bracketed IPv6 address) -> canonical origin, or undefined when it is not one. */
 export function normalizeOrigin(origin: string): string | undefined {
-    const match = /^(https?):\/\/([^/:?#]+)(?::(\d{1,5}))?$/i.exec(origin.trim());
+    const match = /^(https?):\/\/(\[[0-9a-f:.]+\]|[^/:?#[\]]+)(?::(\d{1,5}))?$/i.exec(origin.trim());
     if (!match) return undefined;
     const [, schemeText, host, portText] = match;
     const scheme = schemeText.toLowerCase();
-    const lowerHost = host.toLowerCase();
-    if (!isHostName(lowerHost)) return undefined;
+    // An IPv6 host as browsers send it in Origin: bracketed, compressed, lower case.
+    const ipv6 = host.startsWith("[") ? host.slice(1, -1) : undefined;
+    if (ipv6 !== undefined && isIP(ipv6) !== 6) return undefined;
+    const lowerHost = ipv6 !== undefined ? `[${canonicalIp(ipv6)}]` : host.toLowerCase();
+    if (ipv6 === undefined && !isHostName(lowerHost)) return undefined;
     if (portText === undefined) return `${scheme}://${lowerHost}`;
     const port = Number(portText);
     if (port < 1 || port > 65535) return undefined;

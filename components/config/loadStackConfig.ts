@@ -17,14 +17,18 @@ import { Validator } from "./validator";
 /** Namespaces of the providers this program uses: their config is theirs. */
 const PROVIDER_NAMESPACES = ["pulumi", "docker", "tls", "random"];
 
-export function loadStackConfig(project = pulumi.getProject(), stack = pulumi.getStack()): PrivateRegistryArgs {
+/**
+ * `componentName`: the name the program gives the component. On a swarm it prefixes every
+ * object, so its length is checked here, before the component registers anything.
+ */
+export function loadStackConfig(componentName: string, project = pulumi.getProject(), stack = pulumi.getStack()): PrivateRegistryArgs {
     const all = pulumi.runtime.allConfig();
     const prefix = `${project}:`;
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(all)) {
         if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
     }
-    const result = validateStackConfig(raw, { stack });
+    const result = validateStackConfig(raw, { stack, componentName });
     const problems = [...misspeltNamespaces(Object.keys(all), project, stack), ...(result.ok ? [] : result.problems)];
     // RunError: Pulumi prints the message alone, without a stack trace.
     if (problems.length > 0) throw new pulumi.RunError(formatProblems(problems, stack));

@@ -26,7 +26,10 @@ export function stackConfigArgs(v: Validator, raw: Readonly<Record<string, unkno
         try {
             args[key] = JSON.parse(given);
         } catch {
-            v.problem(key, "is not valid structured config (expected JSON)", v.rm(key));
+            // Not echoed: a structured key can hold secrets (tls, users, storage).
+            const field = v.firstField(key);
+            v.problem(key, `is set as a plain string, which is not valid structured config: ${key} has fields, each set with --path`,
+                field ? `${v.rm(key)} && ${v.set(field)}` : v.rm(key));
             unreadable.add(key);
         }
     }

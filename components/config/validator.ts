@@ -61,8 +61,27 @@ export class Validator {
         return [...this.specs.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split(/[.[]/)[0]);
     }
 
+    /**
+     * A number or boolean where text belongs: `pulumi config set --path` stores `2024` and
+     * `true` typed. Reports it (with the `--type string` fix) and returns true.
+     */
+    typedNotText(key: string, given: unknown): boolean {
+        if (typeof given !== "number" && typeof given !== "boolean") return false;
+        const value = this.spec(key).secret ? "<value>" : String(given);
+        this.problem(key, `${this.spec(key).secret ? "" : `(${value}) `}is stored as a ${typeof given}: \`pulumi config set --path\` types digits-only and true/false values, and this key is text`,
+            `pulumi config set -s ${this.stack}${this.spec(key).secret ? " --secret" : ""} --path --type string ${shellKey(key)} ${value}`);
+        return true;
+    }
+
+    /** The first field of a structured key, as a concrete key (`users` -> `users[0].name`, `tls` -> `tls.mode`). */
+    firstField(key: string): string | undefined {
+        const field = [...this.specs.keys()].find((k) => k.startsWith(`${key}.`) || k.startsWith(`${key}[].`));
+        return field?.replace(/\[\]/g, "[0]");
+    }
+
     optionalString(key: string, given: unknown): string | undefined {
         if (given === undefined || given === null) return undefined;
+        if (this.typedNotText(key, given)) return undefined;
         if (typeof given !== "string") {
             this.problem(key, "must be a string");
             return undefined;

@@ -2,6 +2,7 @@
  * The entrypoint's config section: host names, published ports and the UI image. The
  * entrypoint is the UI container, whose nginx is the only way into the deployment.
  */
+import { isHostName } from "../common/hosts";
 import { readImage } from "../common/images";
 import { KeySpec } from "../config/keySpec";
 import { Validator } from "../config/validator";
@@ -88,9 +89,16 @@ function readTopology(v: Validator, args: EndpointsArgs): Topology | undefined {
     const ui = v.hostName("uiHost", uiHost || undefined);
     if (registry && ui && registry === ui) {
         v.problem("uiHost", `is the same as registryHost (${ui}); split domains need two host names`,
-            v.set("uiHost", undefined, `or: ${v.set("topology", "one-origin")}`));
+            v.set("uiHost", otherHostName(registry, v.spec("uiHost").example), `or: ${v.set("topology", "one-origin")}`));
     }
     return registry && ui ? { kind, registryHost: registry, uiHost: ui } : undefined;
+}
+
+/** A UI host name beside `registry` (`ui.example.com` beside `registry.example.com`), for a fix command. */
+function otherHostName(registry: string, example: string): string {
+    const [first, ...rest] = registry.split(".");
+    const candidate = first !== "ui" && rest.length > 0 ? ["ui", ...rest].join(".") : `ui-${registry}`;
+    return isHostName(candidate) && candidate !== registry ? candidate : example;
 }
 
 /** Everything the entrypoint container is built from. */

@@ -40,7 +40,7 @@ export function readUi(v: Validator, given: unknown): UiSettings {
     const obj = v.object("ui", given) ?? {};
     const title = obj.title === undefined ? v.default<string>("ui.title") : obj.title;
     // The UI's entrypoint substitutes it into its page with sed: no sed or HTML specials.
-    if (typeof title !== "string" || title.trim() === "" || /[\u0000-\u001f<>"'~&\\]/.test(title)) {
+    if (!v.typedNotText("ui.title", title) && (typeof title !== "string" || title.trim() === "" || /[\u0000-\u001f<>"'~&\\]/.test(title))) {
         v.problem("ui.title", "must be a non-empty line of text without quotes, angle brackets, '~', '&' or '\\'");
     }
     return {

@@ -6,7 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDeferred } from "../common/inputs";
 import { KeySpec } from "../config/keySpec";
+import { editDistance } from "../config/editDistance";
 import { printable, Validator } from "../config/validator";
+import { AWS_REGIONS } from "./awsRegions";
 
 export const STORAGE_DRIVERS = ["filesystem", "s3"] as const;
 export type StorageDriver = (typeof STORAGE_DRIVERS)[number];
@@ -88,8 +90,7 @@ export function readStorage(v: Validator, given: unknown): StorageSettings {
     return {
         driver,
         bucket: bucket(v, s3.bucket),
-        region: pattern(v, "storage.s3.region", s3.region, REGION, "is not a region name (lower-case letters, digits and '-', such as eu-central-1)") ?? v.default("storage.s3.region"),
-        endpoint: endpoint(v, s3.endpoint),
+        ...regionAndEndpoint(v, s3.region, s3.endpoint),
         rootDirectory: pattern(v, "storage.s3.rootDirectory", s3.rootDirectory, ROOT_DIRECTORY, "must be an absolute path of letters, digits, '.', '_' and '-' (such as /registry), without a trailing '/'"),
         chunkSizeBytes: v.integer("storage.s3.chunkSizeMiB", s3.chunkSizeMiB) * 1024 * 1024,
         redirect: v.boolean("storage.s3.redirect", s3.redirect),
@@ -119,6 +120,27 @@ function pattern(v: Validator, key: string, given: unknown, re: RegExp, message:
     return value;
 }
 
+/**
+ * Without an endpoint the registry talks to AWS, and its S3 driver refuses at start a region
+ * its AWS SDK does not list: a typo must fail the preview, not the `up`.
+ */
+function regionAndEndpoint(v: Validator, regionGiven: unknown, endpointGiven: unknown): { region: string; endpoint: string | undefined } {
+    const region = pattern(v, "storage.s3.region", regionGiven, REGION, "is not a region name (lower-case letters, digits and '-', such as eu-central-1)");
+    const endpointUrl = endpoint(v, endpointGiven);
+    if (region !== undefined && endpointGiven === undefined && !AWS_REGIONS.includes(region)) {
+        const closest = Math.min(...AWS_REGIONS.map((known) => editDistance(known, region)));
+        const near = closest <= 2 ? AWS_REGIONS.filter((known) => editDistance(known, region) === closest) : [];
+        v.problem("storage.s3.region", `("${region}") is not an AWS region${near.length > 0 ? ` (did you mean ${near.join(" or ")}?)` : ""}; without storage.s3.endpoint the registry talks to AWS and refuses it at start. For another S3-compatible store, set its endpoint`,
+            v.set("storage.s3.region", near[0] ?? undefined, `or: ${v.set("storage.s3.endpoint")}`));
+    }
+    return { region: region ?? v.default("storage.s3.region"), endpoint: endpointUrl };
+}
+
+/** A URL as it may be echoed: credentials in it (`user:password@`) replaced. */
+function redacted(url: string): string {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, "$1<credentials>@");
+}
+
 /** An origin, normalized as URL prints it without the trailing `/` (a different spelling would be a diff). */
 function endpoint(v: Validator, given: unknown): string | undefined {
     const value = v.optionalString("storage.s3.endpoint", given);
@@ -129,8 +151,12 @@ function endpoint(v: Validator, given: unknown): string | undefined {
     } catch {
         url = undefined;
     }
-    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password || url.search || url.hash || url.pathname !== "/") {
-        v.problem("storage.s3.endpoint", `(${printable(value)}) must be http:// or https:// with a host and an optional port, and nothing else (no path, user or query: the bucket is given by storage.s3.bucket)`);
+    if (url && (url.username || url.password)) {
+        v.problem("storage.s3.endpoint", `(${printable(redacted(value))}) has credentials in it, which would sit in the stack's config and the registry's config file in plaintext: give them as storage.s3.accessKey and storage.s3.secretKey (secrets), and the endpoint without them`);
+        return undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || url.pathname !== "/") {
+        v.problem("storage.s3.endpoint", `(${printable(redacted(value))}) must be http:// or https:// with a host and an optional port, and nothing else (no path, user or query: the bucket is given by storage.s3.bucket)`);
         return undefined;
     }
     return url.origin;

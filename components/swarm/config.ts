@@ -4,6 +4,7 @@
  * registry replicas are stateless and go to any node; the entrypoint, the users job and
  * the maintenance job share two small local volumes, so they run together on one node.
  */
+import { isIP } from "node:net";
 import { KeySpec } from "../config/keySpec";
 import { printable, Validator } from "../config/validator";
 import { Endpoints } from "../entrypoint/config";
@@ -55,6 +56,8 @@ export function readTarget(v: Validator, given: unknown, swarm: unknown, ctx: Ta
     const node = v.optionalString("swarm.entrypointNode", obj.entrypointNode);
     if (node !== undefined && !NODE_NAME.test(node)) {
         v.problem("swarm.entrypointNode", `(${printable(node)}) is not a node hostname: letters, digits, '.' and '-'`);
+    } else if (node !== undefined && isIP(node) !== 0) {
+        v.warn("swarm.entrypointNode", `(${node}) is an IP address, but Swarm places by node hostname (docker node ls, or docker info -f '{{.Name}}' on the node): unless a node is named so, the entrypoint never starts`);
     }
     if (kind === "docker") {
         if (swarm !== undefined) v.problem("swarm", "is set, but target is docker", `${v.set("target", "swarm")}   # or: ${v.rm("swarm")}`);

@@ -51,11 +51,10 @@ function readProvided(v: Validator, obj: Record<string, unknown>, hosts: string[
     }
     const { certificate, privateKey } = obj;
     const known = (value: unknown): value is string => typeof value === "string" && value.trim() !== "";
-    if (!known(certificate) && !isDeferred(certificate)) {
-        v.problem("tls.certificate", "is required when tls.mode is provided (PEM, leaf certificate first)");
-    }
-    if (!known(privateKey) && !isDeferred(privateKey)) {
-        v.problem("tls.privateKey", "is required when tls.mode is provided (PEM, as a secret)");
+    for (const [field, value, what] of [["certificate", certificate, "leaf certificate first"], ["privateKey", privateKey, "as a secret"]] as const) {
+        if (known(value) || isDeferred(value)) continue;
+        if (value === undefined || value === null || value === "") v.problem(`tls.${field}`, `is required when tls.mode is provided (PEM, ${what})`);
+        else v.problem(`tls.${field}`, `is a ${Array.isArray(value) ? "list" : typeof value}, not PEM text: set it from the PEM file, whole (${what})`);
     }
     if (!hosts || !(known(certificate) || isDeferred(certificate)) || !(known(privateKey) || isDeferred(privateKey))) return undefined;
     // Outputs of other resources are checked when they resolve (see serverTls.ts).

@@ -73,6 +73,9 @@ function readUserList(v: Validator, given: unknown): UserSettings[] {
         const user = readUser(v, `users[${i}]`, entry, users);
         if (user) users.push(user);
     });
+    if (users.length === given.length && users.every((user) => user.access === "pull")) {
+        v.warn("users", `give nobody push access (every user has access pull): no image can ever be pushed`, v.set("users[0].access", "push"));
+    }
     return users;
 }
 
@@ -80,6 +83,7 @@ function readUser(v: Validator, key: string, entry: unknown, earlier: UserSettin
     const obj = v.object(key, entry, v.set(`${key}.name`, "admin"));
     if (!obj) return undefined;
     const name = obj.name;
+    if (v.typedNotText(`${key}.name`, name)) return undefined;
     if (typeof name !== "string" || name.length === 0) {
         v.problem(`${key}.name`, "is missing or empty");
         return undefined;
@@ -127,11 +131,18 @@ function readRepositories(v: Validator, key: string, given: unknown): string[] |
     return refused ? undefined : patterns;
 }
 
+/** Characters as a person counts them (grapheme clusters): an emoji is one, not two UTF-16 units. */
+function characterCount(text: string): number {
+    return [...new Intl.Segmenter("en", { granularity: "grapheme" }).segment(text)].length;
+}
+
 /** Why a chosen password is refused, or undefined. Never includes the password. */
 export function passwordProblem(password: unknown): string | undefined {
-    if (typeof password !== "string") return "must be a string (Pulumi stores digits-only values as numbers: add --type string)";
+    if (password === null) return "is empty (null in the stack file)";
+    if (typeof password === "number") return "is stored as a number (`pulumi config set --path` types digits-only values): add --type string";
+    if (typeof password !== "string") return `is a ${Array.isArray(password) ? "list" : typeof password}, not text`;
     if (password.length === 0) return "is empty";
-    if (password.length < MIN_PASSWORD_LENGTH) {
+    if (characterCount(password) < MIN_PASSWORD_LENGTH) {
         return `is shorter than ${MIN_PASSWORD_LENGTH} characters (the htpasswd uses a low bcrypt cost, so length is what protects it)`;
     }
     if (Buffer.byteLength(password, "utf8") > BCRYPT_MAX_PASSWORD_BYTES) {

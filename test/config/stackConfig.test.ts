@@ -28,6 +28,10 @@ interface BadInput {
     now?: () => Date;
     key: string;
     message: RegExp;
+    /** The fix command, where the row is about it. */
+    fix?: RegExp;
+    /** Text that must appear in neither the message nor the fix (a secret). */
+    absent?: string;
 }
 
 // Certificates for the provided-TLS rows, made once by openssl.
@@ -56,7 +60,8 @@ const badInputs: BadInput[] = [
     { name: "host is the unspecified IPv6 address", raw: { ...base, host: "::" }, key: "host", message: /not a valid host name/ },
     { name: "unknown topology", raw: { ...base, topology: "two-origins" }, key: "topology", message: /one-origin, split-domains/ },
     { name: "split domains without uiHost", raw: { ...base, topology: "split-domains", registryHost: "registry.example.com" }, key: "uiHost", message: /required/ },
-    { name: "split domains with equal hosts", raw: { ...base, ...split, uiHost: "registry.example.com" }, key: "uiHost", message: /same as registryHost/ },
+    { name: "split domains with equal hosts", raw: { ...base, ...split, uiHost: "registry.example.com" }, key: "uiHost", message: /same as registryHost/, fix: /--path|uiHost ui\.example\.com / },
+    { name: "split domains with equal hosts, both the example's", raw: { ...base, ...split, registryHost: "ui.example.com", uiHost: "ui.example.com" }, key: "uiHost", message: /same as registryHost/, fix: /^pulumi config set -s dev uiHost ui-ui\.example\.com / },
     { name: "registryHost in one-origin", raw: { ...base, registryHost: "registry.example.com" }, key: "registryHost", message: /only the split-domains/ },
     { name: "https port out of range", raw: { ...base, httpsPort: "70000" }, key: "httpsPort", message: /not a port/ },
     { name: "https port zero", raw: { ...base, httpsPort: "0" }, key: "httpsPort", message: /not a port/ },
@@ -72,7 +77,14 @@ const badInputs: BadInput[] = [
     { name: "no users", raw: {}, key: "users", message: /at least one user/ },
     { name: "empty user list", raw: { users: "[]" }, key: "users", message: /at least one user/ },
     { name: "users not a list", raw: { users: JSON.stringify({ name: "admin" }) }, key: "users", message: /list/ },
-    { name: "users not JSON", raw: { users: "admin" }, key: "users", message: /not valid structured config/ },
+    { name: "users set as a plain string", raw: { users: "admin" }, key: "users", message: /plain string.*users has fields, each set with --path/, fix: /^pulumi config rm -s dev users && pulumi config set -s dev --path 'users\[0\]\.name' / },
+    { name: "tls set as a plain string (not echoed: it may be a key)", raw: { ...base, tls: "-----BEGIN PRIVATE KEY-----" }, key: "tls", message: /plain string.*tls has fields/, fix: /^pulumi config rm -s dev tls && pulumi config set -s dev --path tls\.mode /, absent: "PRIVATE KEY" },
+    { name: "user name stored as a number", raw: { users: JSON.stringify([{ name: 1234 }]) }, key: "users[0].name", message: /\(1234\) is stored as a number/, fix: /--path --type string 'users\[0\]\.name' 1234$/ },
+    { name: "user name stored as a boolean", raw: { users: JSON.stringify([{ name: true }]) }, key: "users[0].name", message: /stored as a boolean/ },
+    { name: "null password", raw: { users: JSON.stringify([{ name: "admin", password: null }]) }, key: "users[0].password", message: /^is empty \(null in the stack file\)$/ },
+    { name: "password of 8 emoji (16 UTF-16 units, 8 characters)", raw: { users: JSON.stringify([{ name: "admin", password: "🔑".repeat(8) }]) }, key: "users[0].password", message: /shorter than 16/ },
+    { name: "UI title stored as a number", raw: { ...base, ui: JSON.stringify({ title: 2024 }) }, key: "ui.title", message: /\(2024\) is stored as a number/, fix: /--path --type string ui\.title 2024$/ },
+    { name: "TLS certificate given as a list", raw: { ...base, tls: JSON.stringify({ mode: "provided", certificate: ["PEM"], privateKey: "PEM" }) }, key: "tls.certificate", message: /is a list, not PEM text/, fix: /^cat fullchain\.pem \| pulumi config set/ },
     { name: "empty user name", raw: { users: JSON.stringify([{ name: "" }]) }, key: "users[0].name", message: /missing or empty/ },
     { name: "user name with a colon", raw: { users: JSON.stringify([{ name: "ad:min" }]) }, key: "users[0].name", message: /':'/ },
     { name: "user name with shell characters", raw: { users: JSON.stringify([{ name: "$(id)" }]) }, key: "users[0].name", message: /shell characters/ },
@@ -163,6 +175,25 @@ const badInputs: BadInput[] = [
     { name: "unknown cache driver", raw: { ...base, cache: JSON.stringify({ driver: "inmemory" }) }, key: "cache.driver", message: /must be one of: none, redis/ },
     { name: "unpinned redis image", raw: { ...base, images: JSON.stringify({ redis: "redis:latest" }) }, key: "images.redis", message: /moving tag "latest"/ },
     { name: "retention with s3 storage", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme" } }), retention: JSON.stringify({ policies: [{ keepLast: 5 }] }) }, key: "retention.policies", message: /needs storage.driver filesystem/ },
+    { name: "gc schedule minute 60", raw: { ...base, gc: JSON.stringify({ schedule: "60 3 * * *" }) }, key: "gc.schedule", message: /minute field "60": 60 is outside 0-59/ },
+    { name: "gc schedule hour 24", raw: { ...base, gc: JSON.stringify({ schedule: "0 24 * * *" }) }, key: "gc.schedule", message: /hour field "24": 24 is outside 0-23/ },
+    { name: "gc schedule month 13", raw: { ...base, gc: JSON.stringify({ schedule: "0 3 * 13 *" }) }, key: "gc.schedule", message: /month field "13": 13 is outside 1-12/ },
+    { name: "gc schedule weekday 8", raw: { ...base, gc: JSON.stringify({ schedule: "0 3 * * 8" }) }, key: "gc.schedule", message: /day of week field "8": 8 is outside 0-6/ },
+    { name: "gc schedule weekday 7 (crond refuses it)", raw: { ...base, gc: JSON.stringify({ schedule: "0 3 * * 7" }) }, key: "gc.schedule", message: /Sunday is 0 or sun/ },
+    { name: "gc schedule day 0 (never matches)", raw: { ...base, gc: JSON.stringify({ schedule: "0 3 0 * *" }) }, key: "gc.schedule", message: /day of month field "0": 0 is outside 1-31/ },
+    { name: "gc schedule range that wraps", raw: { ...base, gc: JSON.stringify({ schedule: "0 5-1 * * *" }) }, key: "gc.schedule", message: /range 5-1 ends below its start/ },
+    { name: "gc schedule step 0", raw: { ...base, gc: JSON.stringify({ schedule: "*/0 * * * *" }) }, key: "gc.schedule", message: /step of 0/ },
+    { name: "gc schedule step from a single value", raw: { ...base, gc: JSON.stringify({ schedule: "5/10 * * * *" }) }, key: "gc.schedule", message: /write 5-59\/10/ },
+    { name: "gc schedule @daily", raw: { ...base, gc: JSON.stringify({ schedule: "@daily" }) }, key: "gc.schedule", message: /write @daily as 0 0 \* \* \*/ },
+    { name: "gc schedule with a full day name", raw: { ...base, gc: JSON.stringify({ schedule: "0 2 * * sunday" }) }, key: "gc.schedule", message: /three-letter name \(sun\.\.sat\)/ },
+    { name: "retention policies set as a map", raw: { ...base, retention: JSON.stringify({ policies: { keepLast: 5 } }) }, key: "retention.policies", message: /must be a list/, fix: /^pulumi config rm -s dev --path retention\.policies && pulumi config set -s dev --path 'retention\.policies\[0\]\.keepLast' 10$/ },
+    { name: "protect with an unbalanced parenthesis", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^(v1|latest$" }] }) }, key: "retention.policies[0].protect", message: /unbalanced parenthesis: a '\(' without its '\)'/ },
+    { name: "protect with an unterminated bracket", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v[0-9" }] }) }, key: "retention.policies[0].protect", message: /unterminated bracket/ },
+    { name: "protect empty", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "" }] }) }, key: "retention.policies[0].protect", message: /is empty \(it would protect every tag\)/ },
+    { name: "protect with a Perl class", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v\\d+$" }] }) }, key: "retention.policies[0].protect", message: /uses \\d, which POSIX ERE does not have/ },
+    { name: "s3 endpoint with credentials in it (never echoed)", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "https://AKIAEXAMPLE:s3cr3t-Pa55@s3.example.com" } }) }, key: "storage.s3.endpoint", message: /has credentials in it/, absent: "s3cr3t-Pa55" },
+    { name: "s3 endpoint with credentials and no scheme (never echoed)", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "AKIAEXAMPLE:s3cr3t-Pa55@s3.example.com" } }) }, key: "storage.s3.endpoint", message: /must be http:\/\/ or https:\/\//, absent: "s3cr3t-Pa55" },
+    { name: "s3 region typo without an endpoint (AWS)", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", region: "eu-centrl-1" } }) }, key: "storage.s3.region", message: /not an AWS region \(did you mean eu-central-1\?\)/, fix: /storage\.s3\.region eu-central-1 / },
     { name: "label with a space", raw: { ...base, labels: JSON.stringify({ "my label": "x" }) }, key: 'labels["my label"]', message: /not a valid label name/ },
 ];
 
@@ -260,6 +291,52 @@ describe("stack config validation", () => {
         assert.equal(validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:2.8.3" }) }, { stack }).warnings.length, 0);
     });
 
+    describe("accepts, with a warning naming the key, config that is valid but surely unintended", () => {
+        const warningsOf = (raw: Record<string, unknown>) => {
+            const result = validateStackConfig(raw, { stack });
+            assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+            for (const w of result.warnings) assert.match(w.fix, /^pulumi config (set|rm) -s dev /);
+            return result.warnings.map((w) => `${w.key}: ${w.message}`);
+        };
+        const policies = (...list: object[]) => ({ ...base, retention: JSON.stringify({ policies: list }) });
+        const gc = (schedule: string, more: Record<string, unknown> = {}) => ({ ...base, ...more, gc: JSON.stringify({ schedule }) });
+        const s3 = { storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480" } }) };
+        const rows: Array<[string, Record<string, unknown>, RegExp[]]> = [
+            ["the only users can only pull", { users: JSON.stringify([{ name: "ci", access: "pull" }, { name: "ops", access: "pull" }]) }, [/^users: .*no image can ever be pushed/]],
+            ["a policy after a * policy", policies({ repositories: "*", keepLast: 5 }, { repositories: "team-a/*", keepLast: 2 }), [/^retention\.policies\[1\]: \("team-a\/\*"\) never applies: retention\.policies\[0\] \("\*"\)/]],
+            ["a policy with the same pattern as an earlier one", policies({ repositories: "team-a/*", keepLast: 5 }, { repositories: "team-a/*", olderThanDays: 30 }), [/^retention\.policies\[1\]: .*never applies/]],
+            ["a policy for a repository an earlier prefix covers", policies({ repositories: "team-a/*", keepLast: 5 }, { repositories: "team-a/app", keepLast: 2 }, { repositories: "team-a/apps/*", keepLast: 2 }), [/^retention\.policies\[1\]: /, /^retention\.policies\[2\]: /]],
+            ["a schedule that never runs", gc("0 3 30 2 *"), [/^gc\.schedule: \(0 3 30 2 \*\) never runs/]],
+            ["a schedule that runs once in four years", gc("0 3 29 2 *"), [/^gc\.schedule: .*February 29th/]],
+            ["a schedule that runs every 5 minutes", gc("*/5 * * * *"), [/^gc\.schedule: .*runs 12 times an hour; each run reads every manifest/]],
+            ["a schedule that pauses S3 writes every minute", gc("* * * * *", s3), [/^gc\.schedule: .*runs 60 times an hour; each run pauses writes \(503\)/]],
+            ["a swarm entrypoint node given as an IP address", { ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "10.0.0.5" }) }, [/^swarm\.entrypointNode: \(10\.0\.0\.5\) is an IP address, but Swarm places by node hostname/]],
+        ];
+        for (const [name, raw, expected] of rows) {
+            it(name, () => {
+                const warnings = warningsOf(raw);
+                assert.equal(warnings.length, expected.length, warnings.join("\n"));
+                expected.forEach((re, i) => assert.match(warnings[i], re));
+            });
+        }
+
+        it("and no warning where the order or schedule is meant", () => {
+            assert.deepEqual(warningsOf(policies({ repositories: "team-a/app", keepLast: 2 }, { repositories: "team-a/*", keepLast: 5 }, { repositories: "*", keepLast: 50 })), []);
+            assert.deepEqual(warningsOf({ users: JSON.stringify([{ name: "ci", access: "pull" }, { name: "dev", access: "push", repositories: ["team-a/*"] }]) }), []);
+            for (const schedule of ["0 2 * * sun", "0 2 * * Mon-Fri", "15 */6 1,15 jan-jun *", "0 * * * *"]) {
+                const result = validateStackConfig(gc(schedule), { stack });
+                assert.ok(result.ok && result.warnings.length === 0, `${schedule}: ${JSON.stringify(result)}`);
+                assert.equal(result.deployment.maintenance.schedule, schedule);
+            }
+        });
+    });
+
+    it("accepts an IPv6 origin, spelt as browsers send it", () => {
+        const result = validateStackConfig({ ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["http://[::1]:3000", "HTTPS://[0:0:0:0:0:0:0:1]"] }) }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+        assert.deepEqual(result.deployment.entrypoint.cors?.allowedOrigins, ["https://ui.example.com", "http://[::1]:3000", "https://[::1]"]);
+    });
+
     it("names config under a misspelt project namespace, and leaves the providers' own alone", () => {
         const problems = misspeltNamespaces(["private-registy:host", "private-registry:host", "docker:host", "aws:region"], "private-registry", stack);
         assert.deepEqual(problems.map((p) => p.key), ["private-registy:host"]);
@@ -315,9 +392,11 @@ describe("stack config validation", () => {
                     // The suggested command names the key it fixes (or the key that replaces it).
                     assert.ok(problem.fix.includes(row.key.split(/[.[]/)[0]), problem.fix);
                 }
+                if (row.fix) assert.match(problem.fix, row.fix);
                 const text = formatProblems(problems, stack);
                 assert.ok(text.includes(`- ${row.key} `));
                 assert.ok(text.includes(`fix: ${problem.fix}`));
+                if (row.absent) assert.ok(!text.includes(row.absent), text);
             });
         }
     });

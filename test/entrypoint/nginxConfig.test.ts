@@ -13,7 +13,7 @@ const splitDomains: NginxConfigOptions = {
     topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
     httpsPort: 443,
     realm: "dev registry",
-    cors: { allowedOrigins: ["https://ui.example.com", "https://tools.example.com:8443"], maxAgeSeconds: 600 },
+    cors: { allowedOrigins: ["https://ui.example.com", "http://[::1]:3000", "https://tools.example.com:8443"], maxAgeSeconds: 600 },
 };
 
 /** Runs Debian's nginx -t on the rendered site inside a minimal nginx.conf, like the UI image's. */
@@ -146,7 +146,7 @@ describe("nginx config renderer", () => {
 
     it("split domains: an exact-origin allow-list, preflight answered 204 by nginx, digest exposed, DELETE allowed", () => {
         const conf = renderNginxConfig(splitDomains);
-        assert.match(conf, /map \$http_origin \$cors_allow_origin \{\n {4}default "";\n {4}"https:\/\/ui\.example\.com" \$http_origin;\n {4}"https:\/\/tools\.example\.com:8443" \$http_origin;\n\}/);
+        assert.match(conf, /map \$http_origin \$cors_allow_origin \{\n {4}default "";\n {4}"https:\/\/ui\.example\.com" \$http_origin;\n {4}"http:\/\/\[::1\]:3000" \$http_origin;\n {4}"https:\/\/tools\.example\.com:8443" \$http_origin;\n\}/);
         const v2 = locationBlock(conf, "registry.example.com", "/v2/");
         const preflight = v2.slice(v2.indexOf("if ($request_method = OPTIONS)"), v2.indexOf("return 204;") + "return 204;".length);
         assert.ok(preflight.length > 30, "no preflight branch");
