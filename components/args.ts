@@ -6,8 +6,19 @@
  * Fields that shape the resource graph (host names, ports, user names) are plain values;
  * secrets and certificates are `pulumi.Input`s so they may come from other resources.
  * Such Outputs are checked when they resolve, at `pulumi up`.
+ *
+ * The enumerations (topology, target, access, drivers, modes, log level) are `as const`
+ * objects, re-exported here: the key schema takes its allowed values from them, and the SDK
+ * infers the package schema's enums from them.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CacheDriver } from "./cache/config";
+import { TopologyKind } from "./entrypoint/topology";
+import { LogLevel } from "./registry/config";
+import { StorageDriver } from "./storage/config";
+import { TargetKind } from "./swarm/config";
+import { TlsMode } from "./tls/config";
+import { AccessLevel } from "./users/access";
 
 export interface PrivateRegistryArgs {
     /**
@@ -15,7 +26,7 @@ export interface PrivateRegistryArgs {
      * `split-domains`: `registryHost` and `uiHost` on one port.
      * @default "one-origin"
      */
-    topology?: string;
+    topology?: TopologyKind;
     /**
      * The host name clients use (one-origin).
      * @default "localhost"
@@ -49,7 +60,7 @@ export interface PrivateRegistryArgs {
      * Registry log level: error, warn, info or debug.
      * @default "info"
      */
-    registryLogLevel?: string;
+    registryLogLevel?: LogLevel;
     /** At least one user. */
     users: RegistryUser[];
     /**
@@ -71,7 +82,7 @@ export interface PrivateRegistryArgs {
      * swarm that engine manages (needs S3 storage).
      * @default "docker"
      */
-    target?: string;
+    target?: TargetKind;
     /** Where the swarm places what is not a registry replica (target `swarm` only). */
     swarm?: Swarm;
     /** The images to run, pinned by tag or digest. */
@@ -108,7 +119,7 @@ export interface RegistryUser {
      * `pull` (pull and list), `push` (also push and overwrite tags) or `admin` (also delete).
      * @default "admin"
      */
-    access?: string;
+    access?: AccessLevel;
     /**
      * Repository patterns that limit all of the user's repository operations: a name
      * (`tools/base`), a prefix (`team-a/*`) or `*`. The catalog still lists every name.
@@ -132,7 +143,7 @@ export interface Cache {
      * `redis` (one Redis container every replica shares, flushed by garbage collection) or `none`.
      * @default "redis" with S3 storage, else "none"
      */
-    driver?: string;
+    driver?: CacheDriver;
 }
 
 export interface Storage {
@@ -140,7 +151,7 @@ export interface Storage {
      * `filesystem` (the `<name>-data` volume) or `s3`.
      * @default "filesystem"
      */
-    driver?: string;
+    driver?: StorageDriver;
     /** The S3 bucket and how to reach it (driver `s3`). */
     s3?: S3Storage;
 }
@@ -208,7 +219,7 @@ export interface Tls {
      * `self-signed` or `provided`.
      * @default "self-signed"
      */
-    mode?: string;
+    mode?: TlsMode;
     /**
      * Self-signed only: server certificate lifetime in days, 1 to 825; renewed by `pulumi up` near its end.
      * @default 365
@@ -323,3 +334,5 @@ export interface RetentionPolicy {
     /** Tags matching this POSIX extended regular expression are never deleted. */
     protect?: string;
 }
+
+export { AccessLevel, CacheDriver, LogLevel, StorageDriver, TargetKind, TlsMode, TopologyKind };

@@ -5,3 +5,4 @@
  */
 export { PrivateRegistry } from "./privateRegistry";
 export type { Cache, Cors, Gc, Images, Metrics, PrivateRegistryArgs, RegistryUser, Retention, RetentionPolicy, S3Storage, Storage, Swarm, Tls, Ui } from "./args";
+export { AccessLevel, CacheDriver, LogLevel, StorageDriver, TargetKind, TlsMode, TopologyKind } from "./args";

@@ -22,7 +22,7 @@ export interface PropertySpec {
 export interface PackageSchema {
     name: string;
     resources: Record<string, { inputProperties: Record<string, PropertySpec>; requiredInputs?: string[]; properties: Record<string, PropertySpec> }>;
-    types: Record<string, { properties: Record<string, PropertySpec> }>;
+    types: Record<string, { type?: string; properties?: Record<string, PropertySpec>; enum?: Array<{ name: string; value: string | number }> }>;
 }
 
 let cached: Promise<PackageSchema> | undefined;
@@ -32,6 +32,12 @@ export function componentSchema(): Promise<PackageSchema> {
         .getSchema()
         .then((text) => JSON.parse(text) as PackageSchema);
     return cached;
+}
+
+/** The enumeration a property refers to, or undefined. */
+export function referencedEnum(schema: PackageSchema, property: PropertySpec): { type?: string; values: Array<string | number> } | undefined {
+    const type = property.$ref ? schema.types[property.$ref.replace("#/types/", "")] : undefined;
+    return type?.enum ? { type: type.type, values: type.enum.map((member) => member.value) } : undefined;
 }
 
 /** The object type a property refers to (`$ref`, or the `$ref` of its list items). */

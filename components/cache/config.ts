@@ -11,8 +11,14 @@ import { KeySpec } from "../config/keySpec";
 import { Validator } from "../config/validator";
 import { StorageDriver } from "../storage/config";
 
-export const CACHE_DRIVERS = ["none", "redis"] as const;
-export type CacheDriver = (typeof CACHE_DRIVERS)[number];
+export const CacheDriver = {
+    /** Every request reads the storage. */
+    None: "none",
+    /** One Redis container that every replica shares, in memory only. */
+    Redis: "redis",
+} as const;
+export type CacheDriver = (typeof CacheDriver)[keyof typeof CacheDriver];
+export const CACHE_DRIVERS: readonly CacheDriver[] = Object.values(CacheDriver);
 
 export const cacheKeys: readonly KeySpec[] = [
     {

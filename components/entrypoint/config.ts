@@ -7,12 +7,12 @@ import { readImage } from "../common/images";
 import { KeySpec } from "../config/keySpec";
 import { Validator } from "../config/validator";
 import { CorsSettings } from "./corsConfig";
-import { Topology } from "./topology";
+import { Topology, TopologyKind } from "./topology";
 import { UiSettings } from "./uiConfig";
 
 export const entrypointKeys: readonly KeySpec[] = [
     {
-        key: "topology", type: "string", default: "one-origin", values: ["one-origin", "split-domains"], example: "split-domains",
+        key: "topology", type: "string", default: "one-origin", values: Object.values(TopologyKind), example: "split-domains",
         description: "`one-origin`: UI at `/` and the registry at `/v2/` on one host, no CORS. `split-domains`: `registryHost` and `uiHost` on one port.",
     },
     { key: "host", type: "string", default: "localhost", example: "registry.example.com", description: "The host name (one-origin)." },

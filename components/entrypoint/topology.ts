@@ -1,5 +1,14 @@
 /** Which host names clients use, and for what. Pure. */
 
+/** How UI and registry share host names. */
+export const TopologyKind = {
+    /** UI at `/` and the registry API at `/v2/` on one host: no CORS needed. */
+    OneOrigin: "one-origin",
+    /** Two host names on one port (SNI): the UI calls the registry cross-origin. */
+    SplitDomains: "split-domains",
+} as const;
+export type TopologyKind = (typeof TopologyKind)[keyof typeof TopologyKind];
+
 export type Topology =
     /** UI at `/` and the registry API at `/v2/` on one host: no CORS needed. */
     | { kind: "one-origin"; host: string }

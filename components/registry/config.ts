@@ -6,11 +6,13 @@ import { Validator } from "../config/validator";
 /** Replicas on one host share its cores: more than this only adds memory. */
 export const MAX_REPLICAS = 8;
 
-export type LogLevel = "error" | "warn" | "info" | "debug";
+/** How much the registry logs. */
+export const LogLevel = { Error: "error", Warn: "warn", Info: "info", Debug: "debug" } as const;
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
 
 export const registryKeys: readonly KeySpec[] = [
     {
-        key: "registryLogLevel", type: "string", default: "info", values: ["error", "warn", "info", "debug"], example: "debug",
+        key: "registryLogLevel", type: "string", default: "info", values: Object.values(LogLevel), example: "debug",
         description: "How much the registry logs (its own `log.level`).",
     },
     {

@@ -10,8 +10,14 @@ import { editDistance } from "../config/editDistance";
 import { printable, Validator } from "../config/validator";
 import { AWS_REGIONS } from "./awsRegions";
 
-export const STORAGE_DRIVERS = ["filesystem", "s3"] as const;
-export type StorageDriver = (typeof STORAGE_DRIVERS)[number];
+export const StorageDriver = {
+    /** A Docker volume on the host (kept on destroy). */
+    Filesystem: "filesystem",
+    /** An S3 bucket (AWS or S3-compatible). */
+    S3: "s3",
+} as const;
+export type StorageDriver = (typeof StorageDriver)[keyof typeof StorageDriver];
+export const STORAGE_DRIVERS: readonly StorageDriver[] = Object.values(StorageDriver);
 
 /**
  * S3 refuses multipart parts under 5 MiB (but the last). The registry holds up to two parts

@@ -11,8 +11,14 @@ import { Endpoints } from "../entrypoint/config";
 import { MetricsSettings } from "../metrics/config";
 import { StorageDriver } from "../storage/config";
 
-export const TARGETS = ["docker", "swarm"] as const;
-export type TargetKind = (typeof TARGETS)[number];
+export const TargetKind = {
+    /** Containers on the Docker engine Pulumi talks to. */
+    Docker: "docker",
+    /** Services of the swarm that engine manages. */
+    Swarm: "swarm",
+} as const;
+export type TargetKind = (typeof TargetKind)[keyof typeof TargetKind];
+export const TARGETS: readonly TargetKind[] = Object.values(TargetKind);
 
 /** Swarm node hostnames: what `docker node ls` shows (RFC 1123 labels, dots allowed). */
 const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;

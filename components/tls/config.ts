@@ -5,9 +5,18 @@ import { KeySpec } from "../config/keySpec";
 import { Validator } from "../config/validator";
 import { checkProvidedCertificate } from "./certificateChecks";
 
+/** Where the server certificate comes from. */
+export const TlsMode = {
+    /** A CA and a server certificate made for the stack. */
+    SelfSigned: "self-signed",
+    /** Your certificate chain and key. */
+    Provided: "provided",
+} as const;
+export type TlsMode = (typeof TlsMode)[keyof typeof TlsMode];
+
 export const tlsKeys: readonly KeySpec[] = [
     {
-        key: "tls.mode", type: "string", default: "self-signed", values: ["self-signed", "provided"], example: "provided",
+        key: "tls.mode", type: "string", default: "self-signed", values: Object.values(TlsMode), example: "provided",
         description: "`self-signed`: a CA and a server certificate for every host name. `provided`: yours.",
     },
     {

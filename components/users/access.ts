@@ -11,8 +11,16 @@
  */
 
 /** What a user may do, each level including the ones before it. */
-export const ACCESS_LEVELS = ["pull", "push", "admin"] as const;
-export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+export const AccessLevel = {
+    /** Log in, read the catalog, pull. */
+    Pull: "pull",
+    /** Also push new repositories and tags, overwrite tags, upload blobs. */
+    Push: "push",
+    /** Also delete manifests and blobs. */
+    Admin: "admin",
+} as const;
+export type AccessLevel = (typeof AccessLevel)[keyof typeof AccessLevel];
+export const ACCESS_LEVELS: readonly AccessLevel[] = Object.values(AccessLevel);
 
 /** A right nginx checks per request: reads, writes that add, and deletes. */
 export type Permission = "pull" | "push" | "delete";

@@ -2,14 +2,14 @@
  * The component's public interface as other Pulumi languages see it: the schema the SDK
  * infers from components/args.ts and the class's outputs. A change to a public arg must
  * update the snapshot on purpose (UPDATE_SNAPSHOT=1 npm run test:unit), and every arg
- * must be a config key of the one key schema, with the same type.
+ * must be a config key of the one key schema, with the same type and enumeration.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configKeys } from "../../components/config/keys";
 import { KeySpec } from "../../components/config/keySpec";
-import { COMPONENT_TOKEN, componentSchema, PackageSchema, PropertySpec, referencedType } from "../../testkit/componentSchema";
+import { COMPONENT_TOKEN, componentSchema, PackageSchema, PropertySpec, referencedEnum, referencedType } from "../../testkit/componentSchema";
 
 const SNAPSHOT = join(__dirname, "schema.snapshot.json");
 
@@ -47,7 +47,11 @@ describe("component package schema", function () {
         const inputs = leafInputs(schema, schema.resources[COMPONENT_TOKEN].inputProperties);
         assert.deepEqual([...inputs.keys()].sort(), configKeys.map((s) => s.key).sort());
         for (const spec of configKeys) {
-            assert.equal(inputs.get(spec.key)?.type, schemaTypeOf[spec.type], `${spec.key}: schema type`);
+            const property = inputs.get(spec.key) as PropertySpec;
+            const enumeration = referencedEnum(schema, property);
+            assert.equal(enumeration?.type ?? property.type, schemaTypeOf[spec.type], `${spec.key}: schema type`);
+            // An enumeration in the key schema is one in the package schema, with the same values in the same order.
+            assert.deepEqual(enumeration?.values, spec.values && [...spec.values], `${spec.key}: enumeration`);
         }
     });
 
