@@ -71,14 +71,32 @@ export const RULES: readonly Rule[] = [
 
 const QUERY = String.raw`(?:\?.*)?$`;
 
+/** Prefix depths a `prefix/*` grant may have: nginx tests one marker per depth. */
+const PREFIX_DEPTHS = Array.from({ length: MAX_PREFIX_DEPTH }, (_, i) => i + 1);
+
 function ruleRegex(rule: Rule): string {
     return `~^(?:${rule.methods}) ${rule.path}${QUERY}`;
 }
 
 /** The http-level maps the authorization reads: all evaluated per request, in the subrequest too. */
 export function authorizationMaps(): string {
-    const depths = Array.from({ length: MAX_PREFIX_DEPTH }, (_, i) => i + 1);
     return lines(
+        ...requestRuleMaps(),
+        "",
+        ...mountSourceMaps(),
+        "",
+        ...hiddenParameterMaps(),
+        "",
+        ...proxiedUriMaps(),
+        "",
+        ...leaseMinuteMap(),
+    );
+}
+
+/** RULES as maps: the permission a request needs, its repository, and that repository's prefixes. */
+function requestRuleMaps(): string[] {
+    const namedRules = RULES.filter((rule) => rule.path.includes(NAME));
+    return [
         "# Access control: the permission and repository each registry API request needs.",
         "# Judged on the raw URI the registry receives; anything else is denied.",
         'map "$request_method $request_uri" $registry_permission {',
@@ -87,10 +105,16 @@ export function authorizationMaps(): string {
         "}",
         'map "$request_method $request_uri" $registry_repository {',
         '    default "";',
-        ...RULES.filter((rule) => rule.path.includes(NAME)).map((rule) => `    "${ruleRegex(rule)}" $1;`),
+        ...namedRules.map((rule) => `    "${ruleRegex(rule)}" $1;`),
         "}",
-        ...depths.map((depth) => prefixMap("$registry_repository", `$registry_repository_prefix${depth}`, depth)),
-        "",
+        ...PREFIX_DEPTHS.map((depth) => prefixMap("$registry_repository", `$registry_repository_prefix${depth}`, depth)),
+    ];
+}
+
+/** A blob mount's source repository and its prefixes: a mount needs pull on it. */
+function mountSourceMaps(): string[] {
+    const sourcePrefix = (depth: number) => `$registry_mount_source_prefix${depth}`;
+    return [
         "# A blob mount's source: the first query key that is exactly `from`, as the registry reads",
         "# it (keys split on '&' only), decoded: '/' may come as %2F. A value in any other spelling",
         "# becomes '!', which only an all-repositories grant can read.",
@@ -103,8 +127,13 @@ export function authorizationMaps(): string {
         '    "" "";',
         ...Array.from({ length: MAX_MOUNT_SOURCE_DEPTH }, (_, i) => mountSourceEntry(i + 1)),
         "}",
-        ...depths.map((depth) => prefixMap("$registry_mount_source", `$registry_mount_source_prefix${depth}`, depth)),
-        "",
+        ...PREFIX_DEPTHS.map((depth) => prefixMap("$registry_mount_source", sourcePrefix(depth), depth)),
+    ];
+}
+
+/** Requests that could carry a `from` where the mount check does not look: the subrequest refuses them. */
+function hiddenParameterMaps(): string[] {
+    return [
         "# The registry reads form fields from bodies as well as from the query, decodes query",
         "# keys, and (built with an older Go) splits on ';': none may hide a `from` from the checks.",
         "map $http_content_type $registry_form_body {",
@@ -116,7 +145,12 @@ export function authorizationMaps(): string {
         '    "~[?&][^=&]*%" 1;',
         String.raw`    "~\?.*;" 1;`,
         "}",
-        "",
+    ];
+}
+
+/** The URI proxied to the registry: a refused mount loses its query and becomes a plain upload. */
+function proxiedUriMaps(): string[] {
+    return [
         "# What the registry gets: the request URI as sent, or without its query when a mount's",
         "# source may not be read (the registry then opens a plain upload).",
         "map $request_uri $registry_request_path {",
@@ -126,13 +160,18 @@ export function authorizationMaps(): string {
         "    default $request_uri;",
         "    1 $registry_request_path;",
         "}",
-        "",
+    ];
+}
+
+/** The current minute, spelled as the name of the maintenance job's lease file for it. */
+function leaseMinuteMap(): string[] {
+    return [
         "# The minute (UTC, as the maintenance job names its lease files) of a write pause.",
         "map $time_iso8601 $gc_lease_minute {",
         '    default "none";',
         String.raw`    "~^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2})" $1;`,
         "}",
-    );
+    ];
 }
 
 /** The first `depth` components of a name that has more than `depth`: the prefixes a `prefix/*` grant may name. */
@@ -167,23 +206,38 @@ export function authenticationDirectives(realm: string): string[] {
  * first). Each `-f` is one stat of a marker file.
  */
 export function authorizeLocation(): string {
-    const grant = (permission: string, exactName: string, prefixVariable: (depth: number) => string) => [
-        `$grants/${permission}/${exactName}/${EXACT_MARKER}`,
-        ...Array.from({ length: MAX_PREFIX_DEPTH }, (_, i) => `$grants/${permission}/${prefixVariable(i + 1)}/${PREFIX_MARKER}`),
-    ];
-    // The all-repositories grant (`*`) is a prefix marker right under the permission.
-    const all = (permission: string) => `$grants/${permission}/${PREFIX_MARKER}`;
     return lines(
         `location = ${AUTHORIZE_LOCATION} {`,
         "    internal;",
         `    set $grants ${accessPaths.grants}/$remote_user;`,
         '    set $mount_refused "";',
+        ...writesPausedCheck(),
+        ...verdictsWithoutGrants(),
+        ...mountSourceCheck(),
+        ...permissionCheck(),
+        "    return 403;",
+        "}",
+    );
+}
+
+/** Sets `$writes_paused` for a write while the maintenance job holds this minute's lease. */
+function writesPausedCheck(): string[] {
+    return [
         "    # A garbage-collection window (S3 storage): writes wait (503 from nginx, see the /v2/",
         "    # location) while the job's lease for this minute exists.",
         '    set $writes_paused "";',
         `    if (-f ${WRITES_PAUSED_PREFIX}$gc_lease_minute) {`,
         "        set $writes_paused $registry_write;",
         "    }",
+    ];
+}
+
+/**
+ * Verdicts that need no grant: any valid user may log in; requests the rules do not
+ * recognize, or that may hide a `from`, are denied.
+ */
+function verdictsWithoutGrants(): string[] {
+    return [
         "    if ($registry_permission = login) {",
         "        return 204;",
         "    }",
@@ -196,23 +250,46 @@ export function authorizeLocation(): string {
         "    if ($registry_odd_query) {",
         "        return 403;",
         "    }",
+    ];
+}
+
+/** A mount's source needs pull: without it `$mount_refused` stays set and the query is dropped. */
+function mountSourceCheck(): string[] {
+    const markers = grantMarkers("pull", "$registry_mount_source", (d) => `$registry_mount_source_prefix${d}`);
+    return [
         "    # A mount reads its source: without pull on it, the request goes on as a plain upload.",
         "    if ($registry_mount_source) {",
         "        set $mount_refused 1;",
         "    }",
-        ...[all("pull"), ...grant("pull", "$registry_mount_source", (d) => `$registry_mount_source_prefix${d}`)].flatMap((path) => [
+        ...markers.flatMap((path) => [
             `    if (-f ${path}) {`,
             '        set $mount_refused "";',
             "    }",
         ]),
-        ...[all("$registry_permission"), ...grant("$registry_permission", "$registry_repository", (d) => `$registry_repository_prefix${d}`)].flatMap((path) => [
-            `    if (-f ${path}) {`,
-            "        return 204;",
-            "    }",
-        ]),
-        "    return 403;",
-        "}",
-    );
+    ];
+}
+
+/** Allowed (204) when any grant of the needed permission covers the repository. */
+function permissionCheck(): string[] {
+    const markers = grantMarkers("$registry_permission", "$registry_repository", (d) => `$registry_repository_prefix${d}`);
+    return markers.flatMap((path) => [
+        `    if (-f ${path}) {`,
+        "        return 204;",
+        "    }",
+    ]);
+}
+
+/**
+ * The marker files, any of which grants `permission` on a repository: the all-repositories
+ * grant (`*`, a prefix marker right under the permission), the exact name's, and one prefix
+ * marker per depth.
+ */
+function grantMarkers(permission: string, exactName: string, prefixVariable: (depth: number) => string): string[] {
+    return [
+        `$grants/${permission}/${PREFIX_MARKER}`,
+        `$grants/${permission}/${exactName}/${EXACT_MARKER}`,
+        ...PREFIX_DEPTHS.map((depth) => `$grants/${permission}/${prefixVariable(depth)}/${PREFIX_MARKER}`),
+    ];
 }
 
 function lines(...text: string[]): string {
