@@ -71,7 +71,8 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     } else {
         if (!options.cors) throw new Error("split-domains needs CORS settings");
         blocks.push(corsOriginMap(options.cors));
-        blocks.push(httpsServer(topology.registryHost, [...registryLocations(options.cors), registryRootLocation()], true));
+        const registryHostLocations = [...registryLocations(options.cors), registryRootLocation()];
+        blocks.push(httpsServer(topology.registryHost, registryHostLocations, true));
         blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
     }
     if (options.metricsServer) blocks.push(renderMetricsServer());
@@ -157,50 +158,83 @@ function securityHeaders(): string[] {
 }
 
 function registryApiLocation(cors: CorsSettings | undefined, realm: string): string {
-    return lines(
-        "location /v2/ {",
-        `    if ($http_user_agent ~ "${OLD_DOCKER_USER_AGENT}") {`,
-        "        return 404;",
-        "    }",
-        ...(cors ? corsPreflight(cors).map((l) => `    ${l}`) : []),
+    const directives = [
+        ...oldDockerClientRefusal(),
+        ...(cors ? corsPreflight(cors) : []),
         "",
-        "    # Who (auth_basic), then whether they may (auth_request): see the maps above.",
-        ...authenticationDirectives(realm).map((l) => `    ${l}`),
+        "# Who (auth_basic), then whether they may (auth_request): see the maps above.",
+        ...authenticationDirectives(realm),
         "",
-        "    # A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
-        "    # the URI goes as the client sent it (or without a refused mount's query).",
-        `    set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
-        "    proxy_pass $registry_or_paused$registry_proxied_uri;",
-        "    proxy_http_version 1.1;",
-        "    proxy_set_header Connection \"\";",
-        "    proxy_set_header Host $http_host;",
-        "    proxy_set_header X-Real-IP $remote_addr;",
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "    proxy_set_header X-Forwarded-Proto $scheme;",
-        "    proxy_request_buffering off;",
-        "    proxy_buffering off;",
-        "    # With buffering off, proxy_buffer_size is the read buffer per request: small ones make",
-        "    # large GETs slow. nginx -t requires the buffer set to stay consistent with it.",
-        "    proxy_buffer_size 256k;",
-        "    proxy_buffers 4 256k;",
-        "    proxy_busy_buffers_size 256k;",
-        "    proxy_read_timeout 900s;",
-        "    proxy_send_timeout 900s;",
-        "    # With replicas the name resolves to each of them (round robin): one that refuses the",
-        "    # connection (stopping, restarting) or answers 5xx (its storage unreachable: a broken",
-        "    # rollout stops at one replica) is skipped for the next. Resent: requests nothing was sent",
-        "    # of, and GET, HEAD, PUT and DELETE whose body has not begun to stream; POST and PATCH",
-        "    # are not idempotent: never. A connect on the bridge takes microseconds: 5 s, not 60.",
-        "    proxy_next_upstream error timeout http_500 http_502 http_503 http_504;",
-        "    proxy_connect_timeout 5s;",
-        "    # The registry sends nosniff too; hide it so answers carry exactly one.",
-        "    proxy_hide_header X-Content-Type-Options;",
-        "",
-        ...securityHeaders().map((l) => `    ${l}`),
-        "    add_header Docker-Distribution-Api-Version $docker_distribution_api_version always;",
-        ...(cors ? corsResponseHeaders().map((l) => `    ${l}`) : []),
+        ...registryProxy(),
+        ...streamingDirectives(),
+        ...replicaFailover(),
+        ...registryAnswerHeaders(cors),
+    ];
+    return lines("location /v2/ {", indent(lines(...directives)), "}");
+}
+
+/** Clients too old for the 2.x API get a 404 (as in docker's nginx recipe): the registry cannot serve them. */
+function oldDockerClientRefusal(): string[] {
+    return [
+        `if ($http_user_agent ~ "${OLD_DOCKER_USER_AGENT}") {`,
+        "    return 404;",
         "}",
-    );
+    ];
+}
+
+/** To the registry (or to the writes-paused answer), with the headers it builds its upload URLs from. */
+function registryProxy(): string[] {
+    return [
+        "# A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
+        "# the URI goes as the client sent it (or without a refused mount's query).",
+        `set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
+        "proxy_pass $registry_or_paused$registry_proxied_uri;",
+        "proxy_http_version 1.1;",
+        "proxy_set_header Connection \"\";",
+        "proxy_set_header Host $http_host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+    ];
+}
+
+/** Pushes and pulls stream at the speed of a direct connection, for as long as a large layer takes. */
+function streamingDirectives(): string[] {
+    return [
+        "proxy_request_buffering off;",
+        "proxy_buffering off;",
+        "# With buffering off, proxy_buffer_size is the read buffer per request: small ones make",
+        "# large GETs slow. nginx -t requires the buffer set to stay consistent with it.",
+        "proxy_buffer_size 256k;",
+        "proxy_buffers 4 256k;",
+        "proxy_busy_buffers_size 256k;",
+        "proxy_read_timeout 900s;",
+        "proxy_send_timeout 900s;",
+    ];
+}
+
+function replicaFailover(): string[] {
+    return [
+        "# With replicas the name resolves to each of them (round robin): one that refuses the",
+        "# connection (stopping, restarting) or answers 5xx (its storage unreachable: a broken",
+        "# rollout stops at one replica) is skipped for the next. Resent: requests nothing was sent",
+        "# of, and GET, HEAD, PUT and DELETE whose body has not begun to stream; POST and PATCH",
+        "# are not idempotent: never. A connect on the bridge takes microseconds: 5 s, not 60.",
+        "proxy_next_upstream error timeout http_500 http_502 http_503 http_504;",
+        "proxy_connect_timeout 5s;",
+    ];
+}
+
+/** The headers of the registry's answers: each security header once, the API version always, CORS when split. */
+function registryAnswerHeaders(cors: CorsSettings | undefined): string[] {
+    return [
+        "# The registry sends nosniff too; hide it so answers carry exactly one.",
+        "proxy_hide_header X-Content-Type-Options;",
+        "",
+        ...securityHeaders(),
+        "add_header Docker-Distribution-Api-Version $docker_distribution_api_version always;",
+        ...(cors ? corsResponseHeaders() : []),
+    ];
 }
 
 /**
