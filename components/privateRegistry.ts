@@ -11,15 +11,16 @@
  *   maintenance container: garbage collection and retention on a schedule
  *
  * Each runs as containers on one engine, or as services of a swarm (./swarm): the parts
- * say what runs, the runtime makes the resources. This file only wires the parts; each part (./entrypoint, ./registry, ./tls, ./users, ./maintenance)
- * holds its config section, its pure renderers and the resources it creates.
+ * say what runs, the runtime makes the resources. This file only wires the parts; each part
+ * (./entrypoint, ./registry, ./tls, ./users, ./maintenance) holds its config section, its
+ * pure renderers and the resources it creates.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateRegistryArgs } from "./args";
 import { hostWithPort, httpsOrigin } from "./common/hosts";
-import { dockerLabels } from "./common/labels";
-import { dockerRuntime } from "./common/runtime";
+import { dockerLabels, LabelSets } from "./common/labels";
+import { dockerRuntime, Runtime } from "./common/runtime";
 import { swarmRuntime } from "./swarm/runtime";
 import { formatProblems } from "./config/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
@@ -59,33 +60,12 @@ export class PrivateRegistry extends pulumi.ComponentResource {
         // Validated before the component registers itself: bad args leave nothing behind.
         const deployment = validated(args, name);
         super("private-registry:index:PrivateRegistry", name, {}, opts);
-        const { entrypoint } = deployment;
-        const labels = dockerLabels(deployment.labels, name);
-        const { target } = deployment;
-        // On a swarm, an overlay network across its nodes, attachable: a Prometheus container
-        // (or `docker run --network`) can join it.
-        const driver = target.kind === "swarm" ? { driver: "overlay", attachable: true } : { driver: "bridge" };
-        const network = new docker.Network(`${name}-network`, { name: `${name}-network`, ...driver, labels: labels.fixedName("network") },
-            // Stacks made before user labels left the network keep theirs, without a diff.
-            { parent: this, ignoreChanges: ["labels"] });
-        const runtime = target.kind === "swarm" ? swarmRuntime(network, labels, target.entrypointConstraints) : dockerRuntime(network);
+        const { tls, users, registry, maintenance } = createParts(name, deployment, this);
 
-        const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, this);
-        const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, this);
-        const redis = createRedisCache(name, { settings: deployment.cache, runtime, labels }, this);
-        const registry = createRegistry(name, { settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis, metrics: deployment.metrics.enabled, runtime, labels }, this);
-        const access = createUserAccess(name, { users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, runtime, labels }, this);
-        const maintenance = createMaintenance(name, {
-            settings: deployment.maintenance, storage: deployment.storage, runtime, image: registry.image, dataVolume: registry.volume, labels,
-        }, this);
-        createEntrypoint(name, {
-            settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
-            registryReplicas: registry.replicas, access, maintenanceVolume: maintenance.volume,
-        }, this);
-
-        const address = hostWithPort(registryHostName(entrypoint.topology), entrypoint.httpsPort);
-        this.registryUrl = pulumi.output(httpsOrigin(registryHostName(entrypoint.topology), entrypoint.httpsPort));
-        this.uiUrl = pulumi.output(`${httpsOrigin(uiHostName(entrypoint.topology), entrypoint.httpsPort)}/`);
+        const { topology, httpsPort } = deployment.entrypoint;
+        const address = hostWithPort(registryHostName(topology), httpsPort);
+        this.registryUrl = pulumi.output(httpsOrigin(registryHostName(topology), httpsPort));
+        this.uiUrl = pulumi.output(`${httpsOrigin(uiHostName(topology), httpsPort)}/`);
         this.registryAddress = pulumi.output(address);
         this.caCertificate = tls.caCertificatePem ?? pulumi.output("");
         this.userNames = pulumi.output(users.names);
@@ -99,6 +79,47 @@ export class PrivateRegistry extends pulumi.ComponentResource {
             dockerLoginCommand: this.dockerLoginCommand, volumeName: this.volumeName, gcCommand: this.gcCommand,
         });
     }
+}
+
+/** The parts, wired as the diagram above draws them; the ones the outputs come from are returned. */
+function createParts(name: string, deployment: Deployment, parent: pulumi.Resource) {
+    const { entrypoint } = deployment;
+    const labels = dockerLabels(deployment.labels, name);
+    const runtime = createRuntime(name, deployment.target, labels, parent);
+
+    const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, parent);
+    const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, parent);
+    const redis = createRedisCache(name, { settings: deployment.cache, runtime, labels }, parent);
+    const registry = createRegistry(name, {
+        settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis,
+        metrics: deployment.metrics.enabled, runtime, labels,
+    }, parent);
+    const access = createUserAccess(name, {
+        users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, runtime, labels,
+    }, parent);
+    const maintenance = createMaintenance(name, {
+        settings: deployment.maintenance, storage: deployment.storage, runtime, image: registry.image,
+        dataVolume: registry.volume, labels,
+    }, parent);
+    createEntrypoint(name, {
+        settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
+        registryReplicas: registry.replicas, access, maintenanceVolume: maintenance.volume,
+    }, parent);
+    return { tls, users, registry, maintenance };
+}
+
+/** Containers on one engine or services of a swarm, on the stack's own network. */
+function createRuntime(name: string, target: Deployment["target"], labels: LabelSets, parent: pulumi.Resource): Runtime {
+    // On a swarm, an overlay network across its nodes, attachable: a Prometheus container
+    // (or `docker run --network`) can join it.
+    const driver = target.kind === "swarm" ? { driver: "overlay", attachable: true } : { driver: "bridge" };
+    const network = new docker.Network(`${name}-network`, {
+        name: `${name}-network`, ...driver, labels: labels.fixedName("network"),
+    }, {
+        // Stacks made before user labels left the network keep theirs, without a diff.
+        parent, ignoreChanges: ["labels"],
+    });
+    return target.kind === "swarm" ? swarmRuntime(network, labels, target.entrypointConstraints) : dockerRuntime(network);
 }
 
 /** The args, validated with the stack config's rules; a bad one stops the program before any resource. */
