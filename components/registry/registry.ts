@@ -38,54 +38,105 @@ export interface Registry {
 }
 
 export function createRegistry(name: string, inputs: RegistryInputs, parent: pulumi.Resource): Registry {
-    const child = { parent };
-    // retainOnDelete on the volume itself (it is not inherited from a component's
-    // options): `pulumi destroy` keeps the images; the next `up` adopts the volume by name.
-    // ignoreChanges: stacks made before user labels left the volume keep theirs, without a diff.
-    const volume = inputs.storage.driver === "filesystem"
-        ? new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: inputs.labels.fixedName("data") }, { ...child, retainOnDelete: true, ignoreChanges: ["labels"] })
-        : undefined;
+    const volume = inputs.storage.driver === "filesystem" ? dataVolume(name, inputs.labels, parent) : undefined;
     const image = inputs.runtime.image(`${name}-registry-image`, inputs.settings.image, parent);
-    // Shared by every replica: an upload started on one may continue on another.
-    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, child);
-    const config = renderRegistryConfig({ logLevel: inputs.settings.logLevel, storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics });
-    const envs = pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
-        .apply(([secret, storage]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storage]));
-
-    const replica = (spec: { name: string; aliases: string[]; replicas?: number; dependsOn: pulumi.Resource[] }) => inputs.runtime.run({
-        name: spec.name,
-        replicas: spec.replicas,
+    const content: ReplicaContent = {
         image,
+        volume,
+        envs: registryEnvironment(name, inputs.storage, parent),
+        config: renderRegistryConfig({
+            logLevel: inputs.settings.logLevel, storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics,
+        }),
+    };
+    const first = inputs.redis ? [inputs.redis] : [];
+    if (inputs.runtime.kind === "swarm") {
+        // One service: the swarm replaces its tasks one at a time; its DNS name lists them all.
+        const service = runRegistryWorkload(inputs, content, {
+            name: `${name}-registry`, aliases: [REGISTRY_ALIAS], replicas: inputs.settings.replicas, dependsOn: first,
+        }, parent);
+        return { replicas: [service], volume, image };
+    }
+    return { replicas: replicaContainers(name, inputs, content, first, parent), volume, image };
+}
+
+/**
+ * retainOnDelete on the volume itself (it is not inherited from a component's options):
+ * `pulumi destroy` keeps the images; the next `up` adopts the volume by name.
+ */
+function dataVolume(name: string, labels: LabelSets, parent: pulumi.Resource): docker.Volume {
+    return new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: labels.fixedName("data") }, {
+        parent,
+        retainOnDelete: true,
+        // Stacks made before user labels left the volume keep theirs, without a diff.
+        ignoreChanges: ["labels"],
+    });
+}
+
+/** The http secret and the storage's credentials: secret, like the variables that carry them. */
+function registryEnvironment(name: string, storage: StorageSettings, parent: pulumi.Resource): pulumi.Output<string[]> {
+    // Shared by every replica: an upload started on one may continue on another.
+    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent });
+    return pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(storage) ?? []])
+        .apply(([secret, storageEnvs]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storageEnvs]));
+}
+
+/** What every replica runs: the same image, data, config and environment. */
+interface ReplicaContent {
+    image: pulumi.Input<string>;
+    volume: docker.Volume | undefined;
+    envs: pulumi.Output<string[]>;
+    config: string;
+}
+
+/** Where replicas run, and after what. */
+interface ReplicaPlacement {
+    name: string;
+    aliases: string[];
+    /** Tasks of a swarm service; a container is one. */
+    replicas?: number;
+    dependsOn: pulumi.Resource[];
+}
+
+/** One registry workload: a container, or a swarm service of `replicas` tasks. */
+function runRegistryWorkload(
+    inputs: RegistryInputs, content: ReplicaContent, placement: ReplicaPlacement, parent: pulumi.Resource,
+): pulumi.Resource {
+    const { volume } = content;
+    return inputs.runtime.run({
+        name: placement.name,
+        replicas: placement.replicas,
+        image: content.image,
         labels: inputs.labels.container("registry"),
-        network: { aliases: spec.aliases },
+        network: { aliases: placement.aliases },
         volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
         uploads: [
-            { file: paths.registryConfig, content: config },
+            { file: paths.registryConfig, content: content.config },
             { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
         ],
-        envs,
+        envs: content.envs,
         healthCheck: ["CMD", HEALTH_SCRIPT],
         startPeriod: "10s",
         // The registry drains (http.draintimeout) on SIGTERM.
         stopSignal: "SIGTERM",
-        dependsOn: spec.dependsOn,
+        dependsOn: placement.dependsOn,
         // The registry runs as root on its own files and an unprivileged port: it needs no capability.
     }, parent);
-    const first = inputs.redis ? [inputs.redis] : [];
-    if (inputs.runtime.kind === "swarm") {
-        // One service: the swarm replaces its tasks one at a time; its DNS name lists them all.
-        return { replicas: [replica({ name: `${name}-registry`, aliases: [REGISTRY_ALIAS], replicas: inputs.settings.replicas, dependsOn: first })], volume, image };
-    }
+}
+
+/** On one engine: a container per replica, each replaced only once the one before it is healthy again. */
+function replicaContainers(
+    name: string, inputs: RegistryInputs, content: ReplicaContent, first: pulumi.Resource[], parent: pulumi.Resource,
+): pulumi.Resource[] {
     const replicas: pulumi.Resource[] = [];
     for (let i = 1; i <= inputs.settings.replicas; i++) {
-        replicas.push(replica({
+        replicas.push(runRegistryWorkload(inputs, content, {
             // The first keeps the name (and resource) stacks made before replicas have.
             name: i === 1 ? `${name}-registry` : `${name}-registry-${i}`,
             // The shared alias spreads requests; the replica's own one reaches its metrics.
             aliases: [REGISTRY_ALIAS, replicaAlias(i)],
             // One at a time: while one replica is replaced, the others serve.
             dependsOn: i === 1 ? first : replicas.slice(-1),
-        }));
+        }, parent));
     }
-    return { replicas, volume, image };
+    return replicas;
 }
