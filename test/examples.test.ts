@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as semver from "semver";
 import { parse } from "yaml";
 
 const dir = join(__dirname, "..", "examples", "ci");
@@ -15,7 +16,7 @@ const read = (name: string) => readFileSync(join(dir, name), "utf8");
 const ACTION_INPUTS = new Set([
     "command", "stack-name", "work-dir", "comment-on-pr", "github-token", "cloud-url", "secrets-provider", "parallel", "message",
     "configMap", "expect-no-changes", "diff", "replace", "target", "target-dependents", "policyPacks", "policyPackConfigs", "refresh",
-    "upsert", "edit-pr-comment", "color",
+    "upsert", "edit-pr-comment", "color", "pulumi-version",
 ]);
 const ACTION_COMMANDS = new Set(["up", "update", "refresh", "destroy", "preview", "output"]);
 
@@ -67,5 +68,32 @@ describe("examples/ci", () => {
             if (secret === "REGISTRY_HOST_SSH_KEY") assert.match(readme, /private key/);
             else assert.ok(readme.includes(secret), `README does not name ${secret}`);
         }
+    });
+
+    it("Node.js and the Pulumi CLI: what CI runs, package.json, README and the recipes agree with what the dependencies require", () => {
+        const root = join(__dirname, "..");
+        const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { engines: { node: string }; devDependencies: Record<string, string> };
+        const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string; engines?: { node?: string } | string[]; dev?: boolean }> };
+        const ciNode = /^NODE_VERSION=(\S+)$/m.exec(readFileSync(join(root, ".ci", "node.sh"), "utf8"))?.[1] ?? "";
+        const major = semver.major(ciNode);
+        // Every installed package takes the Node.js CI runs (npm ci would warn EBADENGINE otherwise).
+        for (const [path, entry] of Object.entries(lock.packages)) {
+            const range = !Array.isArray(entry.engines) ? entry.engines?.node : undefined;
+            if (path && range && semver.validRange(range)) assert.ok(semver.satisfies(ciNode, range), `${path} needs node ${range}; CI runs ${ciNode}`);
+        }
+        const sdk = lock.packages["node_modules/@pulumi/pulumi"];
+        assert.equal(semver.minVersion(pkg.engines.node)?.major, semver.minVersion((sdk.engines as { node: string }).node)?.major, "package.json engines: the SDK's minimum");
+        assert.equal(semver.minVersion(pkg.engines.node)?.major, major, "CI runs the oldest Node.js that engines allows");
+        assert.equal(semver.minVersion(pkg.devDependencies["@types/node"])?.major, major, "@types/node describes the Node.js we run");
+        assert.match(readFileSync(join(root, "README.md"), "utf8"), new RegExp(`Node\\.js ${major} or newer`));
+        // The recipes run that Node.js, and a CLI no older than the SDK.
+        const github = read("github-actions.yml");
+        assert.deepEqual([...new Set([...github.matchAll(/node-version: (\d+)/g)].map((m) => Number(m[1])))], [major]);
+        const gitlab = read("gitlab-ci.yml");
+        assert.match(gitlab, new RegExp(`image: node:${major}-`));
+        const cliVersions = [...github.matchAll(/pulumi-version: (\S+)/g), ...gitlab.matchAll(/PULUMI_VERSION: "(\S+)"/g)].map((m) => m[1]);
+        assert.equal(cliVersions.length, [...github.matchAll(/uses: pulumi\/actions@/g)].length + 1, "every pulumi/actions step and the GitLab image pin the CLI");
+        for (const cli of cliVersions) assert.ok(semver.gte(cli, sdk.version ?? ""), `CLI ${cli} is older than the SDK ${sdk.version}`);
+        assert.match(readFileSync(join(root, "README.md"), "utf8"), new RegExp(`Pulumi CLI\\]\\([^)]*\\) ${semver.major(sdk.version ?? "")}\\.${semver.minor(sdk.version ?? "")} or newer`));
     });
 });
