@@ -3,7 +3,7 @@
  * Stack config (see README.md) -> the component's args -> one PrivateRegistry.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./components/config/loadStackConfig";
+import { loadStackConfig } from "./components/stack/loadStackConfig";
 import { PrivateRegistry } from "./components/privateRegistry";
 
 const name = `${pulumi.getProject()}-${pulumi.getStack()}`;

@@ -22,7 +22,7 @@ import { hostWithPort, httpsOrigin } from "./common/hosts";
 import { dockerLabels, LabelSets } from "./common/labels";
 import { dockerRuntime, Runtime } from "./common/runtime";
 import { swarmRuntime } from "./swarm/runtime";
-import { formatProblems } from "./config/problems";
+import { formatProblems } from "./validation/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
 import { createEntrypoint } from "./entrypoint/entrypoint";
 import { hostNames, registryHostName, uiHostName } from "./entrypoint/topology";

@@ -6,9 +6,9 @@
  * cache is two round trips to the store, 24 per second here against 1462 with one (368
  * through the entrypoint with Redis); on the filesystem it is a local stat.
  */
-import { readImage } from "../common/images";
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
+import { readImage } from "../validation/imageReference";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 import { StorageDriver } from "../storage/config";
 
 export const CacheDriver = {

@@ -1,8 +1,8 @@
 /**
- * README's config table, rendered from the key schema (`npm run config-table` prints it;
- * test/readme.test.ts checks that README.md holds exactly this table).
+ * docs/configuration.md's config table, rendered from the key schema (`npm run config-table` prints it;
+ * test/readme.test.ts checks that docs/configuration.md holds exactly this table).
  */
-import { KeySpec } from "./keySpec";
+import { KeySpec } from "../validation/keySpec";
 
 export function renderConfigTable(specs: readonly KeySpec[]): string {
     const rows = specs.map((s) => `| ${cell(s.key.replace(/\[\]/g, "[i]"))} | ${typeText(s)} | ${defaultText(s)} | ${exampleText(s)} | ${s.description.replace(/\|/g, "\\|")} |`);

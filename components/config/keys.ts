@@ -1,9 +1,9 @@
 /**
  * Every config key of the project, gathered from the parts that read them. One list: the
- * known keys, defaults, README's config table and the `Pulumi.yaml` checks all come from it.
+ * known keys, defaults, docs/configuration.md's table and the `Pulumi.yaml` checks all come from it.
  */
 import { cacheKeys } from "../cache/config";
-import { labelKeys } from "../common/labels";
+import { labelKeys } from "./labels";
 import { maintenanceKeys } from "../maintenance/config";
 import { metricsKeys } from "../metrics/config";
 import { entrypointKeys } from "../entrypoint/config";
@@ -14,9 +14,9 @@ import { storageKeys } from "../storage/config";
 import { targetKeys } from "../swarm/config";
 import { tlsKeys } from "../tls/config";
 import { userKeys } from "../users/config";
-import { KeySpec, topLevelKey } from "./keySpec";
+import { KeySpec, topLevelKey } from "../validation/keySpec";
 
-/** In README's order. */
+/** In the order of docs/configuration.md's table. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
     ...entrypointKeys, ...registryKeys, ...targetKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);

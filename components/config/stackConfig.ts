@@ -5,7 +5,7 @@
  */
 import { configKeys, structuredKeys } from "./keys";
 import { validateArgs, ValidationContext, ValidationResult } from "./validateArgs";
-import { toInteger, Validator } from "./validator";
+import { toInteger, Validator } from "../validation/validator";
 
 /** Validate the project's config values (keys without the `project:` prefix). */
 export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx: ValidationContext): ValidationResult {

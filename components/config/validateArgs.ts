@@ -5,7 +5,7 @@
  * No resource is touched: bad input fails before anything is registered.
  */
 import { CacheSettings, readCache } from "../cache/config";
-import { readLabels } from "../common/labels";
+import { readLabels } from "./labels";
 import { EntrypointSettings, readEndpoints, readUiImage } from "../entrypoint/config";
 import { readCors } from "../entrypoint/corsConfig";
 import { hostNames } from "../entrypoint/topology";
@@ -17,11 +17,11 @@ import { readStorage, StorageSettings } from "../storage/config";
 import { readTarget, Target } from "../swarm/config";
 import { readTls, TlsSettings } from "../tls/config";
 import { readUsers, UsersSettings } from "../users/config";
-import { editDistance } from "./editDistance";
+import { editDistance } from "../validation/editDistance";
 import { configKeys, knownKeys, structuredKeys } from "./keys";
-import { specKey, topLevelKey } from "./keySpec";
-import { ConfigProblem } from "./problems";
-import { Validator } from "./validator";
+import { specKey, topLevelKey } from "../validation/keySpec";
+import { ConfigProblem } from "../validation/problems";
+import { Validator } from "../validation/validator";
 
 /** A deployment as validated: what the component builds. */
 export interface Deployment {

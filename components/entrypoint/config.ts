@@ -3,9 +3,9 @@
  * entrypoint is the UI container, whose nginx is the only way into the deployment.
  */
 import { isHostName } from "../common/hosts";
-import { readImage } from "../common/images";
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
+import { readImage } from "../validation/imageReference";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 import { CorsSettings } from "./corsConfig";
 import { Topology, TopologyKind } from "./topology";
 import { UiSettings } from "./uiConfig";

@@ -3,8 +3,8 @@
  * browser. nginx answers it (the registry answers preflight with 401 under basic auth).
  */
 import { httpsOrigin, normalizeOrigin } from "../common/hosts";
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 import { Topology } from "./topology";
 
 export const corsKeys: readonly KeySpec[] = [

@@ -1,6 +1,6 @@
 /** The web UI's settings (joxit/docker-registry-ui), filled into its page at container start. */
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 
 /** The registry's own cap on `/v2/_catalog?n=` since distribution 2.8.2. */
 export const REGISTRY_CATALOG_MAX_ENTRIES = 1000;

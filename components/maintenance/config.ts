@@ -2,10 +2,10 @@
  * The maintenance config section: when garbage collection runs, and which tags retention
  * deletes (none unless asked: user data is never deleted by default).
  */
-import { KeySpec } from "../config/keySpec";
+import { KeySpec } from "../validation/keySpec";
 import { CacheDriver } from "../cache/config";
 import { StorageDriver } from "../storage/config";
-import { Validator } from "../config/validator";
+import { Validator } from "../validation/validator";
 import { neverRuns, onlyLeapDays, parseCron, runsMoreThanHourly } from "./cron";
 
 /** Daily at a quiet hour (UTC). */

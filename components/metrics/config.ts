@@ -2,9 +2,8 @@
  * The metrics config section: the registry's Prometheus metrics on the private network,
  * and optionally published through the entrypoint on a host address.
  */
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
-import { Endpoints } from "../entrypoint/config";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 
 export const metricsKeys: readonly KeySpec[] = [
     {
@@ -28,7 +27,13 @@ export interface MetricsSettings {
     bindAddress: string;
 }
 
-export function readMetrics(v: Validator, given: unknown, endpoints: Endpoints | undefined): MetricsSettings {
+/** The entrypoint's published ports, which the metrics port must not take. */
+export interface EntrypointPorts {
+    httpsPort: number;
+    httpPort: number | undefined;
+}
+
+export function readMetrics(v: Validator, given: unknown, endpoints: EntrypointPorts | undefined): MetricsSettings {
     const obj = v.object("metrics", given) ?? {};
     const enabled = v.boolean("metrics.enabled", obj.enabled);
     const port = v.port("metrics.port", obj.port);

@@ -1,7 +1,7 @@
 /** The registry's config section: its log level, image and number of replicas. */
-import { readImage } from "../common/images";
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
+import { readImage } from "../validation/imageReference";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 
 /** Replicas on one host share its cores: more than this only adds memory. */
 export const MAX_REPLICAS = 8;

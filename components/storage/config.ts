@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isDeferred } from "../common/inputs";
-import { KeySpec } from "../config/keySpec";
-import { editDistance } from "../config/editDistance";
-import { printable, Validator } from "../config/validator";
+import { KeySpec } from "../validation/keySpec";
+import { editDistance } from "../validation/editDistance";
+import { printable, Validator } from "../validation/validator";
 import { AWS_REGIONS } from "./awsRegions";
 
 export const StorageDriver = {

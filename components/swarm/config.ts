@@ -5,8 +5,8 @@
  * the maintenance job share two small local volumes, so they run together on one node.
  */
 import { isIP } from "node:net";
-import { KeySpec } from "../config/keySpec";
-import { printable, Validator } from "../config/validator";
+import { KeySpec } from "../validation/keySpec";
+import { printable, Validator } from "../validation/validator";
 import { Endpoints } from "../entrypoint/config";
 import { MetricsSettings } from "../metrics/config";
 import { StorageDriver } from "../storage/config";

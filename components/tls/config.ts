@@ -1,8 +1,8 @@
 /** The TLS config section: a self-signed CA made for the stack, or the user's certificate. */
 import * as pulumi from "@pulumi/pulumi";
 import { isDeferred } from "../common/inputs";
-import { KeySpec } from "../config/keySpec";
-import { Validator } from "../config/validator";
+import { KeySpec } from "../validation/keySpec";
+import { Validator } from "../validation/validator";
 import { checkProvidedCertificate } from "./certificateChecks";
 
 /** Where the server certificate comes from. */

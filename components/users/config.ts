@@ -1,8 +1,8 @@
 /** The users config section: who may log in, and how their passwords are hashed. */
 import * as pulumi from "@pulumi/pulumi";
 import { isDeferred } from "../common/inputs";
-import { KeySpec } from "../config/keySpec";
-import { printable, Validator } from "../config/validator";
+import { KeySpec } from "../validation/keySpec";
+import { printable, Validator } from "../validation/validator";
 import { ACCESS_LEVELS, AccessLevel, ALL_REPOSITORIES, MAX_PREFIX_DEPTH, patternProblem } from "./access";
 
 /** bcrypt costs the entrypoint can live with: nginx verifies one hash per authenticated request. */

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configKeys } from "../../components/config/keys";
-import { KeySpec } from "../../components/config/keySpec";
+import { KeySpec } from "../../components/validation/keySpec";
 import { COMPONENT_TOKEN, componentSchema, PackageSchema, PropertySpec, referencedEnum, referencedType } from "../../testkit/componentSchema";
 
 const SNAPSHOT = join(__dirname, "schema.snapshot.json");

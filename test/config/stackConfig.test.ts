@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
-import { formatProblems } from "../../components/config/problems";
-import { misspeltNamespaces } from "../../components/config/loadStackConfig";
-import { plaintextSecretPaths } from "../../components/config/plaintextSecrets";
+import { formatProblems } from "../../components/validation/problems";
+import { misspeltNamespaces } from "../../components/stack/loadStackConfig";
+import { plaintextSecretPaths } from "../../components/stack/plaintextSecrets";
 import { validateStackConfig } from "../../components/config/stackConfig";
 import { requireTool } from "../../testkit/requireTool";
 import { makeCertificate, makeChain, TestCertificate, TestChain } from "../../testkit/selfSignedCertificate";

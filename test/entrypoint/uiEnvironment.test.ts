@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { configKeys } from "../../components/config/keys";
-import { Validator } from "../../components/config/validator";
+import { Validator } from "../../components/validation/validator";
 import { readUi } from "../../components/entrypoint/uiConfig";
 import { renderUiEnvironment } from "../../components/entrypoint/uiEnvironment";
 

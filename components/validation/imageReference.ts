@@ -1,5 +1,5 @@
 /** Image references as config gives them: pinned, because a `RemoteImage` never pulls again. */
-import { Validator } from "../config/validator";
+import { Validator } from "./validator";
 
 /** `name[:tag][@sha256:digest]`, with a tag or digest: an unpinned image drifts between `up`s. */
 const imageReference = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;

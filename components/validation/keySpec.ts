@@ -2,7 +2,7 @@
  * The shape of one config key. Each part of the deployment declares its keys next to its
  * validation (`components/<part>/config.ts`); `./keys.ts` gathers them. From these specs come
  * the known-key list, the defaults, the generic validation messages, the fix commands,
- * README's config table and the checks of `Pulumi.yaml`: defaults live here and only here.
+ * docs/configuration.md's table and the checks of `Pulumi.yaml`: defaults live here and only here.
  */
 
 export interface KeySpec {
@@ -14,7 +14,7 @@ export interface KeySpec {
     readonly type: "string" | "integer" | "boolean" | "list" | "map";
     /** The value used when the key is not set; absent when there is none (required, or nothing). */
     readonly default?: string | number | boolean;
-    /** README's default column where no literal default applies ("generated", "(required)"). */
+    /** The table's default column where no literal default applies ("generated", "(required)"). */
     readonly defaultText?: string;
     /** The only allowed values (an enumeration). */
     readonly values?: readonly string[];
@@ -22,11 +22,11 @@ export interface KeySpec {
     readonly range?: { readonly min: number; readonly max: number; readonly why: string };
     /** Set with `--secret`; never echoed in a message. */
     readonly secret?: boolean;
-    /** A valid value, as a shell word: used in fix commands, README and tests. */
+    /** A valid value, as a shell word: used in fix commands, the docs and tests. */
     readonly example: string;
     /** The fix reads the value from this file on stdin (`cat FILE | pulumi config set ...`). */
     readonly exampleFile?: string;
-    /** One or two sentences for README. */
+    /** One or two sentences for the configuration reference. */
     readonly description: string;
 }
 

@@ -7,12 +7,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateRegistryArgs } from "../args";
-import { editDistance } from "./editDistance";
-import { configKeys } from "./keys";
+import { configKeys } from "../config/keys";
+import { stackConfigArgs, typedArgs, validateStackConfig } from "../config/stackConfig";
+import { editDistance } from "../validation/editDistance";
+import { ConfigProblem, formatProblems } from "../validation/problems";
+import { Validator } from "../validation/validator";
 import { plaintextSecretPaths, S3_KEYS } from "./plaintextSecrets";
-import { ConfigProblem, formatProblems } from "./problems";
-import { stackConfigArgs, typedArgs, validateStackConfig } from "./stackConfig";
-import { Validator } from "./validator";
 
 /** Namespaces of the providers this program uses: their config is theirs. */
 const PROVIDER_NAMESPACES = ["pulumi", "docker", "tls", "random"];
