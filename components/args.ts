@@ -1,7 +1,7 @@
 /**
  * The public interface of the `PrivateRegistry` component: what a program in any Pulumi
  * language passes. Field names and rules are those of this project's stack config
- * (README, Configuration): the component validates them with the same messages.
+ * (docs/configuration.md): the component validates them with the same messages.
  *
  * Fields that shape the resource graph (host names, ports, user names) are plain values;
  * secrets and certificates are `pulumi.Input`s so they may come from other resources.

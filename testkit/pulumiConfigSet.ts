@@ -1,6 +1,6 @@
 /**
  * What `pulumi config set` does to a stack's config, per the CLI's documentation, so the
- * commands in README.md can be applied and the result validated without the Pulumi CLI:
+ * commands in README.md and docs/ can be applied and the result validated without the Pulumi CLI:
  *
  * - `--path` keys: `a.b`, `a[0]`, `["a.b"]`; a list index creates a list, a name a map.
  * - With `--path`, "true"/"false" become booleans and integers numbers; everything else,

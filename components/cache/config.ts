@@ -2,7 +2,7 @@
  * The cache config section: the registry's blob-descriptor cache. `redis` is one cache
  * that every replica shares (a container of its own, nothing persisted), which garbage
  * collection flushes before writes resume; `none` reads the storage on every request.
- * The default follows the measurement (README, Performance): on S3 a blob HEAD without a
+ * The default follows the measurement (docs/performance.md): on S3 a blob HEAD without a
  * cache is two round trips to the store, 24 per second here against 1462 with one (368
  * through the entrypoint with Redis); on the filesystem it is a local stat.
  */

@@ -91,6 +91,6 @@ function refuseSingleHostSettings(v: Validator, ctx: TargetContext): void {
         v.problem("bindAddress", `(${ctx.endpoints.bindAddress}) cannot be kept with target swarm: a swarm publishes a service's ports on every address of its node; restrict them with the node's firewall`, v.rm("bindAddress"));
     }
     if (ctx.metrics.port !== undefined) {
-        v.problem("metrics.port", `(${ctx.metrics.port}) cannot be published on one address with target swarm (a swarm publishes on every address of the node). Attach Prometheus to the stack's network instead (README: Metrics)`, v.rm("metrics.port"));
+        v.problem("metrics.port", `(${ctx.metrics.port}) cannot be published on one address with target swarm (a swarm publishes on every address of the node). Attach Prometheus to the stack's network instead (docs/metrics.md)`, v.rm("metrics.port"));
     }
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` keeps working: a small run end to end (16 MiB layers, one round, short
  * load phases). It checks the benchmark's plumbing and output, not speed: the figures
- * themselves belong to the real run (README § Performance).
+ * themselves belong to the real run (docs/performance.md).
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
