@@ -17,7 +17,9 @@ const MAX_MEMORY = "64mb";
 /** The official image's `redis` user, whose entrypoint then runs redis-server as is (no gosu, no capability). */
 const REDIS_USER = "999:999";
 
-export function createRedisCache(name: string, inputs: { settings: CacheSettings; runtime: Runtime; labels: LabelSets }, parent: pulumi.Resource): pulumi.Resource | undefined {
+export function createRedisCache(
+    name: string, inputs: { settings: CacheSettings; runtime: Runtime; labels: LabelSets }, parent: pulumi.Resource,
+): pulumi.Resource | undefined {
     if (inputs.settings.driver !== "redis") return undefined;
     return inputs.runtime.run({
         name: `${name}-redis`,

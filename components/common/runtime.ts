@@ -16,7 +16,10 @@ export interface WorkloadSpec extends Omit<ContainerSpec, "network"> {
 }
 
 export interface Runtime {
-    /** `docker`: one container per workload (a part runs N for N replicas). `swarm`: a service runs `replicas` tasks. */
+    /**
+     * `docker`: one container per workload (a part runs N for N replicas). `swarm`: a service
+     * runs `replicas` tasks.
+     */
     readonly kind: "docker" | "swarm";
     /** The image a workload runs, from a pinned reference. */
     image(resourceName: string, reference: string, parent: pulumi.Resource): pulumi.Input<string>;
@@ -31,10 +34,12 @@ export function dockerRuntime(network: docker.Network): Runtime {
     return {
         kind: "docker",
         // Pulled once by that engine; never again (hence pinned references).
-        image: (resourceName, reference, parent) => new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { parent }).imageId,
+        image: (resourceName, reference, parent) =>
+            new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { parent }).imageId,
         run: ({ replicas, ...spec }, parent) => {
             if (replicas !== undefined && replicas !== 1) throw new Error(`${spec.name}: one container per workload here`);
-            return hardenedContainer({ ...spec, network: spec.network && { name: network.name, aliases: spec.network.aliases } }, parent);
+            const attachment = spec.network && { name: network.name, aliases: spec.network.aliases };
+            return hardenedContainer({ ...spec, network: attachment }, parent);
         },
         exec: (workload) => `docker exec ${workload}`,
     };

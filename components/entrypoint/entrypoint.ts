@@ -52,7 +52,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             { volumeName: inputs.maintenanceVolume.name, containerPath: paths.maintenanceDir, readOnly: true },
         ],
         uploads: [
-            { file: paths.nginxSiteConfig, content: renderNginxConfig({ topology: settings.topology, httpsPort: settings.httpsPort, cors: settings.cors, realm: inputs.realm, metricsServer: inputs.metrics.port !== undefined }) },
+            { file: paths.nginxSiteConfig, content: nginxSiteConfig(inputs) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400", secret: true },
         ],
@@ -66,4 +66,16 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"],
         dependsOn: [...inputs.registryReplicas, inputs.access.container],
     }, parent);
+}
+
+/** The site nginx serves: the entrypoint's settings, with the metrics server when its port is published. */
+function nginxSiteConfig(inputs: EntrypointInputs): string {
+    const { settings } = inputs;
+    return renderNginxConfig({
+        topology: settings.topology,
+        httpsPort: settings.httpsPort,
+        cors: settings.cors,
+        realm: inputs.realm,
+        metricsServer: inputs.metrics.port !== undefined,
+    });
 }

@@ -117,7 +117,8 @@ export function neverRuns(schedule: CronSchedule): boolean {
 /** True when only February 29th matches: once every four years. */
 export function onlyLeapDays(schedule: CronSchedule): boolean {
     if (weekdaysRestricted(schedule) || neverRuns(schedule)) return false;
-    return schedule.months.every((month) => schedule.days.every((day) => day > MONTH_DAYS[month - 1] || (month === 2 && day === 29)));
+    const leapDayOrNone = (month: number, day: number) => day > MONTH_DAYS[month - 1] || (month === 2 && day === 29);
+    return schedule.months.every((month) => schedule.days.every((day) => leapDayOrNone(month, day)));
 }
 
 /** True when it runs more than once in some hour. */

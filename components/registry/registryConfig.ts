@@ -65,7 +65,10 @@ interface RegistryConfigDocument {
         debug: { addr: string; prometheus?: { enabled: boolean; path: string } };
     };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
-    redis?: { addr: string; db: number; dialtimeout: string; readtimeout: string; writetimeout: string; pool: { maxidle: number; maxactive: number; idletimeout: string } };
+    redis?: {
+        addr: string; db: number; dialtimeout: string; readtimeout: string; writetimeout: string;
+        pool: { maxidle: number; maxactive: number; idletimeout: string };
+    };
 }
 
 /** Where the registry's debug listener serves Prometheus metrics. */

@@ -33,7 +33,9 @@ function objectName(workload: string, path: string, content: pulumi.Input<string
     return pulumi.unsecret(pulumi.output(content).apply((text) => `${workload}-${createHash("sha256").update(`${path}\0${text}`).digest("hex").slice(0, 16)}`));
 }
 
-export function swarmFiles(workload: string, files: readonly ContainerFile[], labels: DockerLabel[], parent: pulumi.Resource): SwarmFile[] {
+export function swarmFiles(
+    workload: string, files: readonly ContainerFile[], labels: DockerLabel[], parent: pulumi.Resource,
+): SwarmFile[] {
     return files.map((file) => {
         const resourceName = `${workload}-${slug(file.file)}`;
         const args = {
@@ -42,8 +44,10 @@ export function swarmFiles(workload: string, files: readonly ContainerFile[], la
             labels,
         };
         const mode = parseInt(file.permissions ?? "0644", 8);
-        return file.secret
-            ? { secret: new docker.Secret(resourceName, { ...args, data: pulumi.secret(args.data) }, { parent }), path: file.file, mode }
-            : { config: new docker.ServiceConfig(resourceName, args, { parent }), path: file.file, mode };
+        if (file.secret) {
+            const secret = new docker.Secret(resourceName, { ...args, data: pulumi.secret(args.data) }, { parent });
+            return { secret, path: file.file, mode };
+        }
+        return { config: new docker.ServiceConfig(resourceName, args, { parent }), path: file.file, mode };
     });
 }

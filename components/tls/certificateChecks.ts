@@ -16,7 +16,9 @@ const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
 const MIN_RSA_BITS = 2048;
 
-export function checkProvidedCertificate(certificatePem: string, privateKeyPem: string, hosts: string[], now: Date): CertificateProblem[] {
+export function checkProvidedCertificate(
+    certificatePem: string, privateKeyPem: string, hosts: string[], now: Date,
+): CertificateProblem[] {
     if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certificatePem)) {
         return [certificateProblem("contains a private key; it now sits in the stack's config (in plaintext unless the whole tls key was set with --secret): remove it, set only the certificate chain there, and replace the key, which is exposed")];
     }
@@ -27,7 +29,11 @@ export function checkProvidedCertificate(certificatePem: string, privateKeyPem: 
     const order = orderProblem(chain, key);
     if (order) return [order];
     const leaf = chain[0];
-    return [...chain.flatMap((cert, i) => certificateRules(cert, i, now)), ...leafRules(leaf, hosts), ...issuanceProblems(chain)];
+    return [
+        ...chain.flatMap((cert, i) => certificateRules(cert, i, now)),
+        ...leafRules(leaf, hosts),
+        ...issuanceProblems(chain),
+    ];
 }
 
 function certificateProblem(message: string): CertificateProblem {

@@ -22,8 +22,12 @@ const CA_VALIDITY_DAYS = 3650;
 /** Renewed by the next `pulumi up` this long before expiry. */
 const EARLY_RENEWAL_DAYS = 30;
 
-export function createServerTls(name: string, hosts: string[], source: TlsSettings, parent: pulumi.Resource): ServerTls {
-    return source.mode === "provided" ? providedTls(source.certificatePem, source.privateKeyPem, hosts) : selfSignedTls(name, hosts, source.validityDays, parent);
+export function createServerTls(
+    name: string, hosts: string[], source: TlsSettings, parent: pulumi.Resource,
+): ServerTls {
+    return source.mode === "provided"
+        ? providedTls(source.certificatePem, source.privateKeyPem, hosts)
+        : selfSignedTls(name, hosts, source.validityDays, parent);
 }
 
 /**
@@ -32,7 +36,11 @@ export function createServerTls(name: string, hosts: string[], source: TlsSettin
  */
 function providedTls(certificate: pulumi.Input<string>, privateKey: pulumi.Input<string>, hosts: string[]): ServerTls {
     if (typeof certificate === "string" && typeof privateKey === "string") {
-        return { certificatePem: pulumi.output(certificate), privateKeyPem: pulumi.secret(privateKey), caCertificatePem: undefined };
+        return {
+            certificatePem: pulumi.output(certificate),
+            privateKeyPem: pulumi.secret(privateKey),
+            caCertificatePem: undefined,
+        };
     }
     const checked = pulumi.all([certificate, privateKey]).apply(([certificatePem, privateKeyPem]) => {
         const problems = checkProvidedCertificate(certificatePem, privateKeyPem, hosts, new Date());

@@ -18,10 +18,14 @@ export interface RegistryUsers {
 /** 32 characters of [A-Za-z0-9]: about 190 bits, far past what any bcrypt cost needs to add. */
 const GENERATED_PASSWORD_LENGTH = 32;
 
-export function createRegistryUsers(name: string, users: UserSettings[], bcryptCost: number, parent: pulumi.Resource): RegistryUsers {
+export function createRegistryUsers(
+    name: string, users: UserSettings[], bcryptCost: number, parent: pulumi.Resource,
+): RegistryUsers {
     const opts = { parent };
     const passwords = users.map((user) => {
-        if (user.password !== undefined) return { name: user.name, generated: false, password: pulumi.secret(checkedPassword(user)) };
+        if (user.password !== undefined) {
+            return { name: user.name, generated: false, password: pulumi.secret(checkedPassword(user)) };
+        }
         const generated = new random.RandomPassword(`${name}-password-${user.name}`, {
             length: GENERATED_PASSWORD_LENGTH,
             special: false,
@@ -36,8 +40,10 @@ export function createRegistryUsers(name: string, users: UserSettings[], bcryptC
     const htpasswd = pulumi
         .all([saltSeed.base64, ...passwords.map((p) => p.password)])
         // Sorted by name: reordering the users in config must not change the file (nor replace the registry).
-        .apply(([seed, ...plain]) => renderHtpasswd(
-            passwords.map((p, i) => ({ name: p.name, password: plain[i] })).sort((a, b) => (a.name < b.name ? -1 : 1)), bcryptCost, seed));
+        .apply(([seed, ...plain]) => {
+            const entries = passwords.map((p, i) => ({ name: p.name, password: plain[i] }));
+            return renderHtpasswd(entries.sort((a, b) => (a.name < b.name ? -1 : 1)), bcryptCost, seed);
+        });
 
     const generated = passwords.filter((p) => p.generated);
     const generatedPasswords = pulumi
