@@ -18,7 +18,8 @@ import { KeySpec, topLevelKey } from "../validation/keySpec";
 
 /** In the order of docs/configuration.md's table. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
-    ...entrypointKeys, ...registryKeys, ...targetKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys, ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
+    ...entrypointKeys, ...registryKeys, ...targetKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys,
+    ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);
 
 /** The top-level keys, as `pulumi config set` and the component's args name them. */

@@ -15,7 +15,10 @@ export function validateStackConfig(raw: Readonly<Record<string, unknown>>, ctx:
 }
 
 /** Stack config as args: structured keys' JSON parsed (a value that does not parse is reported and skipped). */
-export function stackConfigArgs(v: Validator, raw: Readonly<Record<string, unknown>>): { args: Record<string, unknown>; unreadable: Set<string> } {
+export function stackConfigArgs(
+    v: Validator,
+    raw: Readonly<Record<string, unknown>>,
+): { args: Record<string, unknown>; unreadable: Set<string> } {
     const args: Record<string, unknown> = {};
     const unreadable = new Set<string>();
     for (const [key, given] of Object.entries(raw)) {

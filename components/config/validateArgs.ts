@@ -48,7 +48,10 @@ export interface ValidationContext {
     stack: string;
     /** For certificate expiry checks; injectable for tests. */
     now?: Date;
-    /** The component's name, which prefixes every Docker object's name (unknown to stack-config checks run before the component). */
+    /**
+     * The component's name, which prefixes every Docker object's name (the stack program
+     * passes the name it will give the component).
+     */
     componentName?: string;
 }
 
@@ -83,7 +86,9 @@ export function validateArgs(
     const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics, componentName: ctx.componentName });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    return { ok: true, deployment: { entrypoint: { ...endpoints, cors, ui, image: uiImage }, registry, storage, cache, tls, users, maintenance, metrics, target, labels }, warnings: v.warnings };
+    const entrypoint = { ...endpoints, cors, ui, image: uiImage };
+    const deployment = { entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, labels };
+    return { ok: true, deployment, warnings: v.warnings };
 }
 
 /** A key set without `--path` (`pulumi config set tls.mode x` stores a key named "tls.mode"), or a typo. */

@@ -29,7 +29,9 @@ export interface CorsSettings {
 }
 
 /** Split domains only; undefined in the one-origin topology. */
-export function readCors(v: Validator, given: unknown, topology: Topology | undefined, httpsPort: number): CorsSettings | undefined {
+export function readCors(
+    v: Validator, given: unknown, topology: Topology | undefined, httpsPort: number,
+): CorsSettings | undefined {
     if (topology?.kind !== "split-domains") {
         if (given !== undefined) {
             v.problem("cors", "is set, but the one-origin topology serves UI and registry from one origin and needs no CORS",

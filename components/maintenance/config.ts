@@ -80,7 +80,9 @@ const REPOSITORY_PATTERN = /^[a-z0-9._/*?-]+$/;
 /** Perl-style classes and groups that POSIX ERE (awk) does not have. */
 const NOT_ERE = /\\[dDwWsSbB]|\(\?|\*\?|\+\?|'/;
 
-export function readMaintenance(v: Validator, gc: unknown, retention: unknown, storage: StorageDriver, cache: CacheDriver): MaintenanceSettings {
+export function readMaintenance(
+    v: Validator, gc: unknown, retention: unknown, storage: StorageDriver, cache: CacheDriver,
+): MaintenanceSettings {
     const gcObj = v.object("gc", gc) ?? {};
     const retentionObj = v.object("retention", retention) ?? {};
     const policies = readPolicies(v, retentionObj.policies);
@@ -155,7 +157,8 @@ function readPolicies(v: Validator, given: unknown): RetentionPolicy[] {
         return [{ index: i, repositories: String(repositories), keepLast, olderThanDays, protect: readProtect(v, `${key}.protect`, obj.protect) }];
     });
     warnShadowedPolicies(v, policies);
-    return policies.map(({ repositories, keepLast, olderThanDays, protect }) => ({ repositories, keepLast, olderThanDays, protect }));
+    return policies.map(({ repositories, keepLast, olderThanDays, protect }) =>
+        ({ repositories, keepLast, olderThanDays, protect }));
 }
 
 /** The first matching policy decides: one listed after a policy that covers all it names never applies. */

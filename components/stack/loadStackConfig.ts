@@ -21,7 +21,9 @@ const PROVIDER_NAMESPACES = ["pulumi", "docker", "tls", "random"];
  * `componentName`: the name the program gives the component. On a swarm it prefixes every
  * object, so its length is checked here, before the component registers anything.
  */
-export function loadStackConfig(componentName: string, project = pulumi.getProject(), stack = pulumi.getStack()): PrivateRegistryArgs {
+export function loadStackConfig(
+    componentName: string, project = pulumi.getProject(), stack = pulumi.getStack(),
+): PrivateRegistryArgs {
     const all = pulumi.runtime.allConfig();
     const prefix = `${project}:`;
     const raw: Record<string, unknown> = {};
@@ -43,7 +45,8 @@ export function misspeltNamespaces(keys: readonly string[], project: string, sta
     return keys.flatMap((full) => {
         const [namespace, ...rest] = full.split(":");
         const key = rest.join(":");
-        if (namespace === project || PROVIDER_NAMESPACES.includes(namespace) || editDistance(namespace, project) > 3) return [];
+        const ours = namespace === project || PROVIDER_NAMESPACES.includes(namespace);
+        if (ours || editDistance(namespace, project) > 3) return [];
         return [{
             key: full,
             message: `is in the namespace "${namespace}", which nothing reads (did you mean ${project}:${key}?)`,

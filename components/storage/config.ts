@@ -130,7 +130,9 @@ function pattern(v: Validator, key: string, given: unknown, re: RegExp, message:
  * Without an endpoint the registry talks to AWS, and its S3 driver refuses at start a region
  * its AWS SDK does not list: a typo must fail the preview, not the `up`.
  */
-function regionAndEndpoint(v: Validator, regionGiven: unknown, endpointGiven: unknown): { region: string; endpoint: string | undefined } {
+function regionAndEndpoint(
+    v: Validator, regionGiven: unknown, endpointGiven: unknown,
+): { region: string; endpoint: string | undefined } {
     const region = pattern(v, "storage.s3.region", regionGiven, REGION, "is not a region name (lower-case letters, digits and '-', such as eu-central-1)");
     const endpointUrl = endpoint(v, endpointGiven);
     if (region !== undefined && endpointGiven === undefined && !AWS_REGIONS.includes(region)) {

@@ -54,7 +54,9 @@ export function readTls(v: Validator, given: unknown, hosts: string[] | undefine
     return mode === "provided" ? readProvided(v, obj, hosts, now) : undefined;
 }
 
-function readProvided(v: Validator, obj: Record<string, unknown>, hosts: string[] | undefined, now: Date): TlsSettings | undefined {
+function readProvided(
+    v: Validator, obj: Record<string, unknown>, hosts: string[] | undefined, now: Date,
+): TlsSettings | undefined {
     if (obj.validityDays !== undefined) {
         v.problem("tls.validityDays", "is set, but a provided certificate's lifetime is the certificate's own", v.rm("tls.validityDays"));
     }
@@ -65,7 +67,8 @@ function readProvided(v: Validator, obj: Record<string, unknown>, hosts: string[
         if (value === undefined || value === null || value === "") v.problem(`tls.${field}`, `is required when tls.mode is provided (PEM, ${what})`);
         else v.problem(`tls.${field}`, `is a ${Array.isArray(value) ? "list" : typeof value}, not PEM text: set it from the PEM file, whole (${what})`);
     }
-    if (!hosts || !(known(certificate) || isDeferred(certificate)) || !(known(privateKey) || isDeferred(privateKey))) return undefined;
+    const given = (value: unknown) => known(value) || isDeferred(value);
+    if (!hosts || !given(certificate) || !given(privateKey)) return undefined;
     // Outputs of other resources are checked when they resolve (see serverTls.ts).
     if (known(certificate) && known(privateKey)) {
         for (const problem of checkProvidedCertificate(certificate, privateKey, hosts, now)) {

@@ -99,7 +99,9 @@ function readUser(v: Validator, key: string, entry: unknown, earlier: UserSettin
     const access = v.oneOf<AccessLevel>(`${key}.access`, obj.access);
     const repositories = readRepositories(v, `${key}.repositories`, obj.repositories);
     if (!access || !repositories) return undefined;
-    if (obj.password === undefined || isDeferred(obj.password)) return { name, access, repositories, password: obj.password as pulumi.Input<string> | undefined };
+    if (obj.password === undefined || isDeferred(obj.password)) {
+        return { name, access, repositories, password: obj.password as pulumi.Input<string> | undefined };
+    }
     const problem = passwordProblem(obj.password);
     if (problem) {
         v.problem(`${key}.password`, problem, v.set(`${key}.password`, undefined, `or: ${v.rm(`${key}.password`)} to generate one`));

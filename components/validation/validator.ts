@@ -118,7 +118,10 @@ export class Validator {
         return n === 0 ? undefined : n;
     }
 
-    /** An address to publish on, in the canonical form the engine reads back (a different spelling is a diff on every up). */
+    /**
+     * An address to publish on, in the canonical form the engine reads back (a different
+     * spelling is a diff on every up).
+     */
     ipAddress(key: string, given: unknown): string {
         const address = given === undefined ? this.default<string>(key) : given;
         if (typeof address === "string" && address.includes("%")) {
@@ -153,7 +156,10 @@ export class Validator {
         return fallback;
     }
 
-    /** One of the spec's values; undefined when the given value is not. `fallback`: for a key whose default depends on others. */
+    /**
+     * One of the spec's values; undefined when the given value is not. `fallback`: for a key
+     * whose default depends on others.
+     */
     oneOf<T extends string>(key: string, given: unknown, fallback?: T): T | undefined {
         const allowed = this.spec(key).values ?? [];
         if (given === undefined || given === "") return fallback ?? this.default<T>(key);
