@@ -18,4 +18,20 @@ export default tseslint.config(
             "@typescript-eslint/no-floating-promises": "error",
         },
     },
+    {
+        // The program's own code: functions that fit on a screen, each one concept (comments,
+        // which say why, and blank lines are free), and lines that fit beside a diff.
+        files: ["components/**/*.ts"],
+        rules: {
+            "max-lines-per-function": ["error", { max: 40, skipBlankLines: true, skipComments: true }],
+            "max-len": ["error", {
+                code: 120,
+                ignoreStrings: true,
+                ignoreTemplateLiterals: true,
+                ignoreUrls: true,
+                ignoreRegExpLiterals: true,
+                ignoreComments: false,
+            }],
+        },
+    },
 );

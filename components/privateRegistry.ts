@@ -35,6 +35,7 @@ import { createUserAccess } from "./users/userAccess";
 
 export type { PrivateRegistryArgs } from "./args";
 
+// eslint-disable-next-line max-len -- this JSDoc is the package schema's description: a line break would change it
 /** A private Docker registry with a web UI, TLS, and users with roles and repository scopes, on one Docker host or a swarm. */
 export class PrivateRegistry extends pulumi.ComponentResource {
     /** `https://host[:port]`: the registry API base. */
