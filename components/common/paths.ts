@@ -28,6 +28,9 @@ export const WRITES_PAUSED_PREFIX = `${paths.maintenanceDir}/writes-paused.`;
 /** The last collection as Prometheus text, which the entrypoint serves at /metrics/gc. */
 export const GC_METRICS_FILE = `${paths.maintenanceDir}/metrics.prom`;
 
+/** Where the registry's debug listener serves Prometheus metrics (the entrypoint's metrics server proxies it). */
+export const METRICS_PATH = "/metrics";
+
 /** Ports inside the containers (not the published ones). */
 export const containerPorts = {
     registry: 5000,

@@ -5,9 +5,8 @@
  * first replica's (all there is with one); `/metrics/gc` is the garbage collector's last
  * run, from the file the maintenance job writes.
  */
-import { containerPorts, GC_METRICS_FILE, paths, REPLICA_ALIAS_PREFIX, replicaAlias } from "../common/paths";
+import { containerPorts, GC_METRICS_FILE, METRICS_PATH, paths, REPLICA_ALIAS_PREFIX, replicaAlias } from "../common/paths";
 import { MAX_REPLICAS } from "../registry/config";
-import { METRICS_PATH } from "../registry/registryConfig";
 
 /** Prometheus's text exposition format. */
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";

@@ -13,7 +13,7 @@
 import { stringify } from "yaml";
 import { DRAIN_SECONDS } from "../common/drain";
 import { CacheDriver } from "../cache/config";
-import { containerPorts, paths, REDIS_ALIAS } from "../common/paths";
+import { containerPorts, METRICS_PATH, paths, REDIS_ALIAS } from "../common/paths";
 import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
 
@@ -71,8 +71,6 @@ interface RegistryConfigDocument {
     };
 }
 
-/** Where the registry's debug listener serves Prometheus metrics. */
-export const METRICS_PATH = "/metrics";
 
 export function registryConfigDocument(options: RegistryConfigOptions): RegistryConfigDocument {
     return {
