@@ -10,11 +10,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { containerPorts, paths, REDIS_ALIAS } from "../../components/common/paths";
 import { MaintenanceSettings, RetentionPolicy } from "../../components/maintenance/config";
+import { renderGcScript } from "../../components/maintenance/gcScript";
 import { gcFunctions, GcPlaces, renderTestGcScript } from "../../testkit/gcJob";
 import { RegistryTree } from "../../testkit/registryTree";
 import { requireTool } from "../../testkit/requireTool";
-import { runScript, ScriptRun, writeScript } from "../../testkit/shellScripts";
+import { gitIgnores, headerSettings, runScript, ScriptRun, shellcheckFindings, writeScript } from "../../testkit/shellScripts";
 
 const DAY = 86_400;
 /** What the job's steps start from: the window's edge, as collect_filesystem sets it. */
@@ -543,6 +545,30 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.equal(result.code, 0, result.stderr);
             assert.ok(!existsSync(containerLog()));
             assert.ok(existsSync(join(state(), "last-report.json")));
+        });
+    });
+
+    describe("as rendered", () => {
+        const settings: MaintenanceSettings = {
+            schedule: "30 3 * * *", dryRun: false, graceSeconds: 3600, storage: "filesystem", cache: "redis",
+            policies: [policy({ repositories: "team-a/*", keepLast: 3, protect: "^(latest|v[0-9]+)$" }), policy({ olderThanDays: 30 })],
+        };
+
+        it("sets the container's places, the same bytes every time, from a file that ships with the package", () => {
+            const header = headerSettings(renderGcScript(settings));
+            assert.equal(header.ROOT, `${paths.registryData}/docker/registry/v2`);
+            assert.equal(header.QUARANTINE, paths.gcQuarantine);
+            assert.equal(header.STATE, paths.maintenanceDir);
+            assert.equal(header.CONFIG, paths.registryConfig);
+            assert.equal(header.REDIS, `${REDIS_ALIAS}:${containerPorts.redis}`);
+            assert.equal(header.POLICY_COUNT, "2");
+            assert.equal(renderGcScript(settings), renderGcScript({ ...settings, policies: settings.policies.map((p) => ({ ...p })) }));
+            assert.notEqual(gitIgnores("components/maintenance/scripts/gc.sh"), true, "git ignores the script: it would not ship");
+        });
+
+        it("the rendered job, header and body, is shellcheck-clean", function () {
+            requireTool(this, "shellcheck", "shellcheck");
+            assert.equal(shellcheckFindings(renderGcScript(settings)), "");
         });
     });
 });
