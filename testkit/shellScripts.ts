@@ -69,6 +69,8 @@ export function runScript(file: string, args: string[] = [], options: { env?: Re
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         child.on("error", reject);
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+        // A script that exits before reading its input closes the pipe: not the test's failure.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(options.input ?? "");
     });
 }
