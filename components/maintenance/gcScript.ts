@@ -10,9 +10,8 @@
  * window. Why a tag is deleted by its link: deleting a manifest by digest (the API's only way
  * in 2.8) deletes every tag on that digest; removing `_manifests/tags/<tag>` deletes one.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { containerPorts, paths, REDIS_ALIAS } from "../common/paths";
+import { shellScript } from "../common/shellScript";
 import { MaintenanceSettings, repositoryRegex } from "./config";
 
 export const GC_SCRIPT = "/maintenance/gc.sh";
@@ -23,10 +22,10 @@ export const GC_SCRIPT = "/maintenance/gc.sh";
  */
 export const SETTLE_SECONDS = 5;
 
-const SCRIPT_BODY = readFileSync(join(__dirname, "scripts", "gc.sh"), "utf8");
+const GC = shellScript(__dirname, "gc.sh", "job");
 
 export function renderGcScript(settings: MaintenanceSettings): string {
-    return [header(settings), SCRIPT_BODY].join("\n");
+    return GC.render(jobSettings(settings));
 }
 
 /** The crontab busybox crond reads (`crond -c <dir>`: the file is named after the user). */
@@ -37,7 +36,7 @@ export function renderCrontab(schedule: string | undefined): string {
     return `# Rendered by private-registry; \`pulumi up\` overwrites it. Times are UTC.\n${line}\n`;
 }
 
-function header(settings: MaintenanceSettings): string {
+function jobSettings(settings: MaintenanceSettings): string[] {
     const policies = settings.policies.flatMap((p, i) => [
         `POLICY_${i}_REPOSITORIES='${repositoryRegex(p.repositories)}'`,
         `POLICY_${i}_KEEP_LAST='${p.keepLast ?? ""}'`,
@@ -46,8 +45,6 @@ function header(settings: MaintenanceSettings): string {
         `export POLICY_${i}_REPOSITORIES POLICY_${i}_KEEP_LAST POLICY_${i}_OLDER_THAN_DAYS POLICY_${i}_PROTECT`,
     ]);
     return [
-        "#!/bin/sh",
-        "# Rendered by private-registry; `pulumi up` overwrites it. Settings first, then the job.",
         `ROOT='${paths.registryData}/docker/registry/v2'`,
         `QUARANTINE='${paths.gcQuarantine}'`,
         `CONFIG='${paths.registryConfig}'`,
@@ -64,5 +61,5 @@ function header(settings: MaintenanceSettings): string {
         `POLICY_COUNT=${settings.policies.length}`,
         "export POLICY_COUNT",
         ...policies,
-    ].join("\n");
+    ];
 }

@@ -13,26 +13,20 @@
  * debug listener (loopback unless metrics are on). busybox nc, not wget: wget prints no
  * body for an error status.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { containerPorts } from "../common/paths";
+import { shellScript } from "../common/shellScript";
 
 export const HEALTH_SCRIPT = "/usr/local/bin/registry-health";
 
-const SCRIPT_BODY = readFileSync(join(__dirname, "scripts", "health.sh"), "utf8");
+/** busybox sh and nc, as in the registry image. */
+const HEALTH = shellScript(__dirname, "health.sh", "check");
 
-/** ./scripts/health.sh (busybox sh and nc, as in the registry image), with its settings in a header rendered here. */
+/** ./scripts/health.sh, with its settings in a header rendered here. */
 export function renderHealthScript(): string {
-    return [header(), SCRIPT_BODY].join("\n");
-}
-
-function header(): string {
-    return [
-        "#!/bin/sh",
-        "# Rendered by private-registry; `pulumi up` overwrites it. Settings first, then the check.",
+    return HEALTH.render([
         `REGISTRY_PORT=${containerPorts.registry}`,
         `DEBUG_PORT=${containerPorts.registryDebug}`,
         // The container's log: PID 1's stderr.
         "LOG=/proc/1/fd/2",
-    ].join("\n");
+    ]);
 }

@@ -11,9 +11,8 @@
  * `check` (the health check) succeeds when `current` holds exactly this container's files:
  * `pulumi up` returns only once the change is in force.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { paths } from "../common/paths";
+import { shellScript } from "../common/shellScript";
 
 /** Where the container's uploaded sources are. */
 export const ACCESS_SOURCE_DIR = "/access-source";
@@ -28,20 +27,15 @@ export const accessPaths = {
     grants: `${paths.accessDir}/current/grants`,
 } as const;
 
-const SCRIPT_BODY = readFileSync(join(__dirname, "scripts", "install.sh"), "utf8");
+/** busybox sh, as in the registry image. */
+const INSTALL = shellScript(__dirname, "install.sh", "install");
 
-/** ./scripts/install.sh (busybox sh, as in the registry image), with its settings in a header rendered here. */
+/** ./scripts/install.sh, with its settings in a header rendered here. */
 export function renderInstallScript(): string {
-    return [header(), SCRIPT_BODY].join("\n");
-}
-
-function header(): string {
-    return [
-        "#!/bin/sh",
-        "# Rendered by private-registry; `pulumi up` overwrites it. Settings first, then the install.",
+    return INSTALL.render([
         // The script writes `current/htpasswd` and `current/grants` below it: accessPaths.
         `ACCESS_DIR='${paths.accessDir}'`,
         `SOURCE_HTPASSWD='${SOURCE_HTPASSWD}'`,
         `SOURCE_GRANTS='${SOURCE_GRANTS}'`,
-    ].join("\n");
+    ]);
 }
