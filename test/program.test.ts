@@ -192,7 +192,7 @@ describe("program under the mock runtime", () => {
             const nginx = upload(ui, "/etc/nginx/conf.d/default.conf").content;
             assert.match(nginx, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
             assert.match(nginx, /server_name localhost;/);
-            assert.match(nginx, /return 301 https:\/\/\$host:8443\$request_uri;/);
+            assert.match(nginx, /return 301 https:\/\/localhost:8443\$request_uri;/);
             assert.match(nginx, /proxy_pass \$registry_or_paused\$registry_proxied_uri;/);
             const chain = upload(ui, "/etc/nginx/certs/server.crt").content;
             assert.equal(chain.match(/BEGIN CERTIFICATE/g)?.length, 2, "leaf and CA");

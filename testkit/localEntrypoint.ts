@@ -84,7 +84,7 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
     const site = relocate(renderNginxConfig(options), root)
         .replaceAll(paths.tlsCertificate, join(root, "server.crt"))
         .replaceAll(paths.tlsPrivateKey, join(root, "server.key"))
-        .replace(`listen ${containerPorts.uiHttp} default_server;`, `listen 127.0.0.1:${ports.http} default_server;`)
+        .replaceAll(new RegExp(`listen ${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${ports.http}$1;`)
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
         .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
         // The stub answers for each replica's debug listener too: replica N is 127.0.0.N.

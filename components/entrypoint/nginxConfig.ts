@@ -17,7 +17,7 @@ import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
 import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
-import { Topology } from "./topology";
+import { Topology, uiHostName } from "./topology";
 
 export interface NginxConfigOptions {
     topology: Topology;
@@ -61,7 +61,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         header(),
         authorizationMaps(),
         writesPausedServer(),
-        httpRedirectServer(httpsPort),
+        ...httpRedirectServers(topology, httpsPort),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
         registryApiLocation(cors, realm), authorizeLocation(), ...registryErrorLocations(cors),
@@ -96,6 +96,10 @@ function header(): string {
         `resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`,
         "resolver_timeout 5s;",
         "server_tokens off;",
+        // nginx's own redirects (`/v2` -> `/v2/`) as a path: the client keeps the host and
+        // the published port it used (an absolute one would name the container's port, and
+        // the client's Host).
+        "absolute_redirect off;",
         "",
         "# The registry sends this header itself; nginx adds it to answers the registry never saw.",
         "map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {",
@@ -104,9 +108,13 @@ function header(): string {
     );
 }
 
-function httpRedirectServer(httpsPort: number): string {
-    const port = httpsPort === 443 ? "" : `:${httpsPort}`;
-    return lines(
+/**
+ * Plain HTTP: a redirect to HTTPS on the published port, always to a configured host name,
+ * never to the client's `Host` (which would make the entrypoint an open redirect). Any
+ * other name (an IP address, a typo) lands on the UI's host.
+ */
+function httpRedirectServers(topology: Topology, httpsPort: number): string[] {
+    const defaultServer = lines(
         "server {",
         `    listen ${containerPorts.uiHttp} default_server;`,
         "    server_name _;",
@@ -119,10 +127,19 @@ function httpRedirectServer(httpsPort: number): string {
         "    }",
         "",
         "    location / {",
-        `        return 301 https://$host${port}$request_uri;`,
+        `        return 301 ${httpsOrigin(uiHostName(topology), httpsPort)}$request_uri;`,
         "    }",
         "}",
     );
+    if (topology.kind === "one-origin") return [defaultServer];
+    const registryServer = lines(
+        "server {",
+        `    listen ${containerPorts.uiHttp};`,
+        `    server_name ${topology.registryHost};`,
+        `    return 301 ${httpsOrigin(topology.registryHost, httpsPort)}$request_uri;`,
+        "}",
+    );
+    return [defaultServer, registryServer];
 }
 
 function httpsServer(host: string, locations: string[], defaultServer: boolean): string {

@@ -42,9 +42,9 @@ function nginxTest(site: string): { status: number | null; output: string } {
     }
 }
 
-/** The directives of one `location` block, by its path, in one `server` block, by its name. */
+/** The directives of one `location` block, by its path, in one HTTPS `server` block, by its name. */
 function locationBlock(conf: string, serverName: string, location: string): string {
-    const server = conf.split(/\nserver \{/).find((block) => block.includes(`server_name ${serverName};`));
+    const server = conf.split(/\nserver \{/).find((block) => block.includes(`server_name ${serverName};`) && / ssl[ ;]/.test(block));
     assert.ok(server, `no server block for ${serverName}`);
     const start = server.indexOf(`location ${location} {`);
     assert.ok(start >= 0, `no location ${location} in ${serverName}`);
@@ -100,9 +100,11 @@ describe("nginx config renderer", () => {
         assert.match(preflight.slice(preflight.indexOf("OPTIONS")), /Strict-Transport-Security/);
     });
 
-    it("redirects HTTP to HTTPS keeping the published port", () => {
-        assert.match(renderNginxConfig(oneOrigin), /return 301 https:\/\/\$host:8443\$request_uri;/);
-        assert.match(renderNginxConfig(splitDomains), /return 301 https:\/\/\$host\$request_uri;/);
+    it("redirects HTTP to HTTPS on a configured host name and the published port, never to the client's Host", () => {
+        assert.match(renderNginxConfig(oneOrigin), /return 301 https:\/\/localhost:8443\$request_uri;/);
+        assert.match(renderNginxConfig(splitDomains), /return 301 https:\/\/ui\.example\.com\$request_uri;/);
+        assert.match(renderNginxConfig(splitDomains), /return 301 https:\/\/registry\.example\.com\$request_uri;/);
+        for (const options of [oneOrigin, splitDomains]) assert.doesNotMatch(renderNginxConfig(options), /return 30\d [^;]*\$(host|http_host)/);
     });
 
     it("proxies /v2/ to the registry alias, streaming, with the headers the registry builds URLs from", () => {

@@ -167,10 +167,18 @@ describe("live: one origin", function () {
             }
         });
 
-        it("redirects plain HTTP to HTTPS, keeping the published port and the path", async () => {
-            const redirect = await plainHttpGet(18080, "/v2/_catalog?n=5", "localhost:18080");
-            assert.equal(redirect.status, 301);
-            assert.equal(redirect.location, "https://localhost:18443/v2/_catalog?n=5");
+        it("redirects plain HTTP to HTTPS, keeping the published port and the path, to the configured host whatever Host says", async () => {
+            for (const host of ["localhost:18080", "evil.example", "127.0.0.1:18080"]) {
+                const redirect = await plainHttpGet(18080, "/v2/_catalog?n=5", host);
+                assert.equal(redirect.status, 301, host);
+                assert.equal(redirect.location, "https://localhost:18443/v2/_catalog?n=5", host);
+            }
+            // nginx's own redirect over HTTPS is a path: the client keeps the published port.
+            for (const host of [undefined, "evil.example"]) {
+                const v2 = await live.request("/v2", host ? { headers: { Host: host } } : {});
+                assert.equal(v2.status, 301);
+                assert.equal(v2.headers.location, "/v2/");
+            }
         });
 
         it("publishes only the entrypoint's ports on the bind address; the registry is not reachable from the host", async () => {

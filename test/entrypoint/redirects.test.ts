@@ -1,0 +1,61 @@
+/**
+ * The entrypoint's redirects on the real nginx (rendered site, Debian's nginx): plain HTTP
+ * goes to HTTPS on the published port, always to a configured host name whatever `Host`
+ * the client sent, and nginx's own redirects keep the host and port the client used.
+ */
+import { strict as assert } from "node:assert";
+import { request } from "node:http";
+import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { requireTool } from "../../testkit/requireTool";
+
+/** A plain-HTTP GET with this Host header: the status and the Location. */
+function plainGet(port: number, path: string, host: string): Promise<{ status: number; location?: string }> {
+    return new Promise((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path, headers: { host }, agent: false }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+        });
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+describe("entrypoint redirects (real nginx)", function () {
+    this.timeout(60_000);
+    const ports = { https: 18844, http: 18880, upstream: 18883, paused: 18885 };
+    let split: LocalEntrypoint;
+
+    before(function () {
+        requireTool(this, "nginx", "nginx");
+        requireTool(this, "openssl", "openssl");
+        split = startLocalEntrypoint({
+            topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
+            httpsPort: 8443, realm: "test registry",
+            cors: { allowedOrigins: ["https://ui.example.com:8443"], maxAgeSeconds: 600 },
+        }, ports);
+    });
+    after(() => split?.stop());
+
+    const rows: Array<[string, string, string]> = [
+        ["the UI host", "ui.example.com", "https://ui.example.com:8443/v2/_catalog?n=5"],
+        ["the registry host", "registry.example.com:80", "https://registry.example.com:8443/v2/_catalog?n=5"],
+        ["a foreign host (never echoed)", "evil.example", "https://ui.example.com:8443/v2/_catalog?n=5"],
+        ["an IP address", "10.0.0.5", "https://ui.example.com:8443/v2/_catalog?n=5"],
+    ];
+    for (const [name, host, location] of rows) {
+        it(`plain HTTP with Host ${name} goes to HTTPS on a configured host and the published port`, async () => {
+            const reply = await plainGet(ports.http, "/v2/_catalog?n=5", host);
+            assert.deepEqual(reply, { status: 301, location });
+        });
+    }
+
+    it("the container's health check still answers on plain HTTP", async () => {
+        assert.equal((await plainGet(ports.http, "/healthz", "127.0.0.1")).status, 200);
+    });
+
+    it("nginx's own redirect (/v2 -> /v2/) is a path: the client keeps its host and port, and a foreign Host is not echoed", async () => {
+        const reply = await split.send("GET", "/v2", { headers: { host: "evil.example" } });
+        assert.equal(reply.status, 301);
+        assert.equal(reply.headers.location, "/v2/");
+    });
+});
