@@ -552,6 +552,15 @@ describe("program under the mock runtime", () => {
             warnings.length = 0;
             await runProgram({ ...oneOriginConfig, tls }, { secretKeys: ["users", "tls"] });
             assert.deepEqual(warnings, []);
+            // S3 keys, told per key by the SDK (no stack file here): each named, neither shown.
+            const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+            const storage = JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey } });
+            await runProgram({ ...oneOriginConfig, storage }, { secretKeys: ["users"] });
+            assert.deepEqual((warnings as string[]).map((w) => /(\S+) is stored in plaintext/.exec(w)?.[1]), ["storage.s3.accessKey", "storage.s3.secretKey"]);
+            assert.ok((warnings as string[]).every((w) => !w.includes(secretKey) && !w.includes("AKIAIOSFODNN7EXAMPLE")));
+            warnings.length = 0;
+            await runProgram({ ...oneOriginConfig, storage }, { secretKeys: ["users", "storage"] });
+            assert.deepEqual(warnings, []);
         } finally {
             console.warn = original;
         }

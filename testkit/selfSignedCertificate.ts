@@ -47,7 +47,8 @@ export interface TestChain {
 }
 
 /** A root CA, an intermediate (valid `intermediateDays`) and a server certificate for `dnsNames`. */
-export function makeChain(options: { dnsNames: string[]; intermediateDays?: number }): TestChain {
+/** `intermediateDigest`: how the root signs the intermediate (`sha1`: a chain docker and browsers refuse). */
+export function makeChain(options: { dnsNames: string[]; intermediateDays?: number; intermediateDigest?: "sha256" | "sha1" }): TestChain {
     return inTempDir((dir) => {
         const file = (name: string) => join(dir, name);
         const ext = (name: string, lines: string[]) => { writeFileSync(file(name), lines.join("\n")); return file(name); };
@@ -56,7 +57,7 @@ export function makeChain(options: { dnsNames: string[]; intermediateDays?: numb
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
         openssl(["req", "-new", ...keyArgs(), "-nodes", "-keyout", file("int.key"), "-out", file("int.csr"), "-subj", "/CN=Test Intermediate"]);
         openssl(["x509", "-req", "-in", file("int.csr"), "-CA", file("root.pem"), "-CAkey", file("root.key"), "-CAcreateserial", "-out", file("int.pem"),
-            "-days", String(options.intermediateDays ?? 30), "-extfile", caExt]);
+            "-days", String(options.intermediateDays ?? 30), "-extfile", caExt, `-${options.intermediateDigest ?? "sha256"}`]);
         const leafExt = ext("leaf.ext", ["basicConstraints=critical,CA:FALSE", "extendedKeyUsage=serverAuth", `subjectAltName=${options.dnsNames.map((n) => `DNS:${n}`).join(",")}`]);
         openssl(["req", "-new", ...keyArgs(), "-nodes", "-keyout", file("leaf.key"), "-out", file("leaf.csr"), "-subj", `/CN=${options.dnsNames[0]}`]);
         openssl(["x509", "-req", "-in", file("leaf.csr"), "-CA", file("int.pem"), "-CAkey", file("int.key"), "-CAcreateserial", "-out", file("leaf.pem"),

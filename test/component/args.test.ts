@@ -8,6 +8,17 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPOSITORY_ROOT } from "../../testkit/componentSchema";
 import { RecordedResource, runProgram, secretPaths } from "../../testkit/mockProgram";
+import { isSecretValue } from "../../testkit/program";
+import { requireTool } from "../../testkit/requireTool";
+import { makeCertificate } from "../../testkit/selfSignedCertificate";
+
+/** Inputs as they would sit in state in plaintext: every secret-marked value left out. */
+function plaintextPart(value: unknown): unknown {
+    if (isSecretValue(value)) return "[secret]";
+    if (Array.isArray(value)) return value.map(plaintextPart);
+    if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plaintextPart(v)]));
+    return value;
+}
 
 const WORK_DIR = join(REPOSITORY_ROOT, "test-output", "component-args");
 
@@ -45,6 +56,22 @@ describe("component args", function () {
         const htpasswd = (users.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/access-source/htpasswd");
         assert.match(String(htpasswd?.content), /^ci-bot:\$2y\$05\$/);
         assert.ok(secretPaths(users.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
+    });
+
+    it("keeps a provided private key secret when it arrives as a plain (non-secret) Output of another resource", async function () {
+        requireTool(this, "openssl", "openssl");
+        const cert = makeCertificate({ dnsNames: ["localhost"] });
+        const file = program("plain-output-key", [
+            `const certificate = pulumi.output(${JSON.stringify(cert.certificatePem)});`,
+            `const privateKey = pulumi.output(${JSON.stringify(cert.privateKeyPem)});`,
+            'export const r = new PrivateRegistry("plainKey", { users: [{ name: "admin" }], tls: { mode: "provided", certificate, privateKey } });',
+        ].join("\n"));
+        const run = await runProgram({}, { programPath: file });
+        const keyLine = cert.privateKeyPem.split("\n")[1];
+        assert.ok(run.resources.some((r) => JSON.stringify(r.inputs).includes(keyLine)), "the key reaches no resource");
+        for (const resource of run.resources) {
+            assert.ok(!JSON.stringify(plaintextPart(resource.rawInputs)).includes(keyLine), `${resource.name} holds the private key in plaintext`);
+        }
     });
 
     it("checks an Output password when it resolves, and registers no users container with it", async () => {

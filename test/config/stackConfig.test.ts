@@ -3,6 +3,7 @@ import { X509Certificate } from "node:crypto";
 import { formatProblems } from "../../components/validation/problems";
 import { misspeltNamespaces } from "../../components/stack/loadStackConfig";
 import { plaintextSecretPaths } from "../../components/stack/plaintextSecrets";
+import { configKeys } from "../../components/config/keys";
 import { validateStackConfig } from "../../components/config/stackConfig";
 import { requireTool } from "../../testkit/requireTool";
 import { makeCertificate, makeChain, TestCertificate, TestChain } from "../../testkit/selfSignedCertificate";
@@ -44,6 +45,7 @@ let clientAuthCert: TestCertificate;
 let sha1Cert: TestCertificate;
 let weakRsaCert: TestCertificate;
 let chain: TestChain;
+let sha1Chain: TestChain;
 const split = { topology: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" };
 
 const provided = (cert: TestCertificate, key = cert) => JSON.stringify({ mode: "provided", certificate: cert.certificatePem, privateKey: key.privateKeyPem });
@@ -131,6 +133,7 @@ const badInputs: BadInput[] = [
     { name: "certificate signed with SHA-1", raw: () => ({ ...base, tls: provided(sha1Cert) }), key: "tls.certificate", message: /signed with SHA-1 with RSA/ },
     { name: "certificate with an RSA key under 2048 bits", raw: () => ({ ...base, tls: provided(weakRsaCert) }), key: "tls.certificate", message: /1024-bit RSA key/ },
     { name: "chain whose intermediate is not valid now", raw: () => ({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.intermediate, chain.leaf) }), now: () => new Date(Date.now() + 3 * DAY), key: "tls.certificate", message: /chain certificate 2 .*expired/ },
+    { name: "chain whose intermediate is signed with SHA-1", raw: () => ({ ...base, tls: providedPem(sha1Chain.leaf.certificatePem + sha1Chain.intermediate, sha1Chain.leaf) }), key: "tls.certificate", message: /chain certificate 2 \(CN=Test Intermediate\) signed with ECDSA with SHA-1/ },
     { name: "chain in the wrong order (intermediate first)", raw: () => ({ ...base, tls: providedPem(chain.intermediate + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /wrong order: the server certificate .* is certificate 2/ },
     { name: "chain whose certificates do not issue each other", raw: () => ({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.root, chain.leaf) }), key: "tls.certificate", message: /certificate 1 is not issued by certificate 2/ },
     { name: "CA certificate given as the server certificate", raw: () => ({ ...base, tls: providedPem(chain.root, chain.leaf) }), key: "tls.certificate", message: /starts with a CA certificate/ },
@@ -209,6 +212,7 @@ describe("stack config validation", () => {
         sha1Cert = makeCertificate({ dnsNames: ["localhost"], digest: "sha1", rsaBits: 2048 });
         weakRsaCert = makeCertificate({ dnsNames: ["localhost"], rsaBits: 1024 });
         chain = makeChain({ dnsNames: ["localhost"], intermediateDays: 1 });
+        sha1Chain = makeChain({ dnsNames: ["localhost"], intermediateDigest: "sha1" });
     });
 
     it("accepts the smallest config and fills in the documented defaults", () => {
@@ -329,6 +333,42 @@ describe("stack config validation", () => {
                 assert.equal(result.deployment.maintenance.schedule, schedule);
             }
         });
+    });
+
+    describe("takes every integer key's documented bounds and refuses one past them", () => {
+        /** Config a key needs to apply at all (CORS: split domains; S3 keys: the S3 driver; metrics: on). */
+        const context: Record<string, Record<string, unknown>> = {
+            cors: { ...split },
+            storage: { storage: { driver: "s3", s3: { bucket: "acme" } } },
+            metrics: { metrics: { enabled: true } },
+            retention: { retention: { policies: [{}] } },
+        };
+        /** The raw stack config with `value` at `key` (`a.b`, `a.list[].c`), structured keys as JSON. */
+        const withValue = (key: string, value: number): Record<string, unknown> => {
+            const top = key.split(/[.[]/)[0];
+            const raw: Record<string, unknown> = { ...base, ...(context[top] ?? {}) };
+            if (top === key) return { ...raw, [key]: String(value) };
+            const tree = structuredClone((raw[top] as object | undefined) ?? {}) as Record<string, unknown>;
+            let node: Record<string, unknown> = tree;
+            const parts = key.slice(top.length + 1).replace(/\[\]/g, ".0").split(".");
+            for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+            node[parts[parts.length - 1]] = value;
+            return Object.fromEntries(Object.entries({ ...raw, [top]: tree }).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : v]));
+        };
+        const concrete = (key: string) => key.replace(/\[\]/g, "[0]");
+        for (const spec of configKeys.filter((s) => s.range)) {
+            const { min, max } = spec.range as { min: number; max: number };
+            it(`${spec.key}: ${min} and ${max} taken, ${min - 1} and ${max + 1} refused`, () => {
+                for (const value of [min, max]) {
+                    const problems = problemsOf(withValue(spec.key, value)).filter((p) => p.key === concrete(spec.key));
+                    assert.deepEqual(problems, [], `${spec.key} ${value}`);
+                }
+                for (const value of [min - 1, max + 1]) {
+                    const problems = problemsOf(withValue(spec.key, value)).map((p) => p.key);
+                    assert.ok(problems.includes(concrete(spec.key)), `${spec.key} ${value}: ${problems.join(", ")}`);
+                }
+            });
+        }
     });
 
     it("accepts an IPv6 origin, spelt as browsers send it", () => {

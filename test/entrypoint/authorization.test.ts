@@ -18,6 +18,8 @@ const users: UserAccess[] = [
     { name: "dev", access: "push", repositories: ["team-a/*", "tools/base"] },
     { name: "deployer", access: "pull", repositories: ["team-a/app"] },
     { name: "reader", access: "pull", repositories: ["*"] },
+    // Prefixes as deep as validation allows (4 components before /*), and two deep.
+    { name: "deep", access: "pull", repositories: ["a/b/c/d/*", "x/y/*"] },
 ];
 const SEED = "a-stable-seed-of-enough-characters";
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -98,6 +100,13 @@ const rows: Row[] = [
     { user: "deployer", method: "GET", uri: "/v2/team-a/app/manifests/x%2Fmanifests%2Flatest", expect: "denied" },
     { user: "dev", method: "PUT", uri: "/v2/tools/base/manifests/x%2Fmanifests%2Flatest", expect: "denied" },
     { user: "dev", method: "DELETE", uri: `/v2/tools/base/blobs/uploads/x%2Fmanifests%2F${DIGEST}`, expect: "denied" },
+    // Prefix grants of every depth validation accepts: below the prefix only, at any depth.
+    { user: "deep", method: "GET", uri: "/v2/a/b/c/d/e/manifests/1.0", expect: "forwarded" },
+    { user: "deep", method: "GET", uri: `/v2/a/b/c/d/e/f/blobs/${DIGEST}`, expect: "forwarded" },
+    { user: "deep", method: "GET", uri: "/v2/a/b/c/d/manifests/1.0", expect: "denied" },
+    { user: "deep", method: "GET", uri: "/v2/a/b/c/e/manifests/1.0", expect: "denied" },
+    { user: "deep", method: "GET", uri: "/v2/x/y/z/tags/list", expect: "forwarded" },
+    { user: "deep", method: "GET", uri: "/v2/x/yy/z/tags/list", expect: "denied" },
     // Spellings the rules do not know are denied, whatever the role.
     { user: "admin", method: "PUT", uri: "/v2/team-a//app/manifests/latest", expect: "denied" },
     { user: "dev", method: "PUT", uri: "/v2/team-b/../team-a/app/manifests/latest", expect: "denied" },
@@ -111,6 +120,12 @@ const rows: Row[] = [
     { user: "nobody-here", method: "DELETE", uri: `/v2/team-b/app/manifests/${DIGEST}`, expect: "unauthorized" },
     { user: "nobody-here", method: "GET", uri: "/v2/", expect: "unauthorized", password: "" },
 ];
+
+/** Refusals are HTTPS answers too: HSTS and nosniff on 401 and 403 as on everything else. */
+function assertSecurityHeaders(headers: Record<string, unknown>): void {
+    assert.equal(headers["strict-transport-security"], "max-age=63072000");
+    assert.equal(headers["x-content-type-options"], "nosniff");
+}
 
 describe("access control in the entrypoint's nginx (real nginx, real install script)", function () {
     this.timeout(60_000);
@@ -145,11 +160,13 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
                     assert.equal(error.detail[0].Type, "repository");
                 }
                 assert.equal(reply.headers["docker-distribution-api-version"], "registry/2.0");
+                assertSecurityHeaders(reply.headers);
             } else {
                 assert.equal(reply.status, 401, reply.body);
                 assert.equal(reply.forwarded, undefined);
                 assert.deepEqual(JSON.parse(reply.body), { errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }] });
                 assert.equal(reply.headers["www-authenticate"], 'Basic realm="test registry"');
+                assertSecurityHeaders(reply.headers);
             }
         });
     }

@@ -107,6 +107,13 @@ describe("nginx config renderer", () => {
         for (const options of [oneOrigin, splitDomains]) assert.doesNotMatch(renderNginxConfig(options), /return 30\d [^;]*\$(host|http_host)/);
     });
 
+    it("fails over to another replica only where nginx may resend: never a POST or PATCH (no non_idempotent)", () => {
+        for (const [options, server] of [[oneOrigin, "localhost"], [splitDomains, "registry.example.com"]] as const) {
+            const failover = locationBlock(renderNginxConfig(options), server, "/v2/").match(/^\s*proxy_next_upstream [^;]*;/gm);
+            assert.deepEqual(failover?.map((l) => l.trim()), ["proxy_next_upstream error timeout http_500 http_502 http_503 http_504;"]);
+        }
+    });
+
     it("proxies /v2/ to the registry alias, streaming, with the headers the registry builds URLs from", () => {
         const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
         for (const directive of [

@@ -1,7 +1,10 @@
 /**
- * The entrypoint's redirects on the real nginx (rendered site, Debian's nginx): plain HTTP
- * goes to HTTPS on the published port, always to a configured host name whatever `Host`
- * the client sent, and nginx's own redirects keep the host and port the client used.
+ * The split-domains entrypoint on the real nginx (rendered site, Debian's nginx):
+ * - redirects: plain HTTP goes to HTTPS on the published port, always to a configured host
+ *   name whatever `Host` the client sent, and nginx's own redirects keep the host and port
+ *   the client used;
+ * - CORS: only an allowed origin is echoed (with credentials), on preflight, on the
+ *   registry's answers and on the entrypoint's own refusals.
  */
 import { strict as assert } from "node:assert";
 import { request } from "node:http";
@@ -20,7 +23,7 @@ function plainGet(port: number, path: string, host: string): Promise<{ status: n
     });
 }
 
-describe("entrypoint redirects (real nginx)", function () {
+describe("split-domains entrypoint: redirects and CORS (real nginx)", function () {
     this.timeout(60_000);
     const ports = { https: 18844, http: 18880, upstream: 18883, paused: 18885 };
     let split: LocalEntrypoint;
@@ -58,4 +61,20 @@ describe("entrypoint redirects (real nginx)", function () {
         assert.equal(reply.status, 301);
         assert.equal(reply.headers.location, "/v2/");
     });
+
+    const allowed = "https://ui.example.com:8443";
+    for (const [name, method] of [["preflight", "OPTIONS"], ["a refused request (401)", "GET"]] as const) {
+        it(`${name}: an allowed origin is echoed with credentials; any other gets no CORS header at all`, async () => {
+            const headers = { "Origin": allowed, "Access-Control-Request-Method": "GET" };
+            const ok = await split.send(method, "/v2/_catalog", { headers });
+            assert.equal(ok.status, method === "OPTIONS" ? 204 : 401);
+            assert.equal(ok.headers["access-control-allow-origin"], allowed);
+            assert.equal(ok.headers["access-control-allow-credentials"], "true");
+            assert.equal(ok.headers.vary, "Origin");
+            for (const origin of ["https://evil.example", "https://ui.example.com", "null"]) {
+                const other = await split.send(method, "/v2/_catalog", { headers: { ...headers, Origin: origin } });
+                assert.equal(other.headers["access-control-allow-origin"], undefined, origin);
+            }
+        });
+    }
 });
