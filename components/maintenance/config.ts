@@ -6,7 +6,7 @@ import { KeySpec } from "../validation/keySpec";
 import { CacheDriver } from "../cache/config";
 import { StorageDriver } from "../storage/config";
 import { Validator } from "../validation/validator";
-import { neverRuns, onlyLeapDays, parseCron, runsMoreThanHourly } from "./cron";
+import { CronSchedule, neverRuns, onlyLeapDays, parseCron, runsMoreThanHourly } from "./cron";
 
 /** Daily at a quiet hour (UTC). */
 export const DEFAULT_GC_SCHEDULE = "30 3 * * *";
@@ -124,15 +124,27 @@ function readSchedule(v: Validator, given: unknown, storage: StorageDriver): str
         return v.default<string>("gc.schedule");
     }
     const text = (schedule as string).trim().split(/\s+/).join(" ");
-    if (neverRuns(reading.schedule)) {
-        v.warn("gc.schedule", `(${text}) never runs: no month it names has that day`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE, `or: ${v.set("gc.schedule", "off")}`));
-    } else if (onlyLeapDays(reading.schedule)) {
-        v.warn("gc.schedule", `(${text}) runs only on February 29th, once every four years`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
-    } else if (runsMoreThanHourly(reading.schedule)) {
-        const cost = storage === "s3" ? "each run pauses writes (503) while the registry's collector reads the whole bucket" : "each run reads every manifest in the store";
-        v.warn("gc.schedule", `(${text}) runs ${reading.schedule.minutes.length} times an hour; ${cost}. Hourly or daily is plenty`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
+    if (reading.misread.length > 0) {
+        v.warn("gc.schedule", `(${text}): ${reading.misread.join("; ")}`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
     }
+    warnAboutRuns(v, text, reading.schedule, storage);
     return text;
+}
+
+/** A schedule that never runs, runs once in four years, or more than hourly. */
+function warnAboutRuns(v: Validator, text: string, schedule: CronSchedule, storage: StorageDriver): void {
+    if (neverRuns(schedule)) {
+        v.warn("gc.schedule", `(${text}) never runs: no month it names has that day`,
+            v.set("gc.schedule", DEFAULT_GC_SCHEDULE, `or: ${v.set("gc.schedule", "off")}`));
+    } else if (onlyLeapDays(schedule)) {
+        v.warn("gc.schedule", `(${text}) runs only on February 29th, once every four years`, v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
+    } else if (runsMoreThanHourly(schedule)) {
+        const cost = storage === "s3"
+            ? "each run pauses writes (503) while the registry's collector reads the whole bucket"
+            : "each run reads every manifest in the store";
+        v.warn("gc.schedule", `(${text}) runs ${schedule.minutes.length} times an hour; ${cost}. Hourly or daily is plenty`,
+            v.set("gc.schedule", DEFAULT_GC_SCHEDULE));
+    }
 }
 
 function readPolicies(v: Validator, given: unknown): RetentionPolicy[] {
@@ -162,7 +174,9 @@ function readPolicies(v: Validator, given: unknown): RetentionPolicy[] {
 }
 
 /** The first matching policy decides: one listed after a policy that covers all it names never applies. */
-function warnShadowedPolicies(v: Validator, policies: ReadonlyArray<RetentionPolicy & { index: number }>): void {
+function warnShadowedPolicies(v: Validator, all: ReadonlyArray<RetentionPolicy & { index: number }>): void {
+    // Only valid patterns: a refused one is already reported (and is no regular expression).
+    const policies = all.filter((policy) => REPOSITORY_PATTERN.test(policy.repositories));
     policies.forEach((later, i) => {
         const earlier = policies.slice(0, i).find((policy) => covers(policy.repositories, later.repositories));
         if (!earlier) return;

@@ -34,20 +34,29 @@ const accepted = [
     "30 3 * * *", "0 2 * * 0", "00 02 * * *", "*/15 * * * *", "0 */6 * * *", "0 2 1-31/2 * *", "0 2 * * */2",
     "0 2 * * sun", "0 2 * * Sun", "0 2 * * mon-fri", "0 2 * * 1,sat", "0 2 * jan,feb *", "0 2 * JAN-mar *",
     "5,35 1-4 * * *", "0 0 1 1 *", "59 23 31 12 6", "0 3 30 2 *", "0 3 29 2 *", "0 3 15 * 1",
+    // Steps over the whole index space (days from 0), and ranges that wrap, steps counted across.
+    "0 2 */2 * *", "0 2 */7 * *", "0 3 */30 2 *", "0 22-2 * * *", "0 2 30-2/2 * *", "0 2 * nov-feb *", "0 2 * * fri-mon",
+    "50-10/5 * * * *",
+    // Read otherwise than they look (warned): a step of 0, a step after one value, a wrap.
+    "*/0 * * * *", "5/10 * * * *", "0 5-1 * * *",
 ];
 
 const refusedByCrond = ["60 3 * * *", "0 24 * * *", "0 3 * 13 *", "0 3 * * 8", "0 3 * * 7", "0 3 32 * *", "0 2 * * 0-7",
     "1-60 * * * *", "0 -1 * * *", "0 2 * * 3-", "0 2 * * ,3", "0 2 * * sunday", "0 2 * * Sunday"];
 
-/** crond takes these, and runs something other than what they say (or nothing, or crashes). */
+/** crond takes these, and runs nothing (no date has day 0 or month 0), or crashes. */
 const refusedAsMisread: Array<[string, RegExp]> = [
     ["0 3 0 * *", /day of month .*0 is outside 1-31/],
     ["0 2 * 0 *", /month .*0 is outside 1-12/],
-    ["0 5-1 * * *", /ends below its start/],
-    ["*/0 * * * *", /step of 0/],
-    ["5/10 * * * *", /steps from a single value.*5-59\/10/],
     ["@daily", /named schedule/],
     ["0 3 * *", /4 fields/],
+];
+
+/** crond runs these otherwise than they look: taken, with a note for the warning. */
+const misread: Array<[string, RegExp]> = [
+    ["0 5-1 * * *", /^hour "5-1" ends below its start: crond wraps past 23 to 0$/],
+    ["*/0 * * * *", /^minute "\*\/0" has a step of 0: crond runs only its first value$/],
+    ["5/10 * * * *", /^minute "5\/10" steps from a single value, which crond reads as 5 alone \(.*5-59\/10\)$/],
 ];
 
 describe("gc.schedule as busybox crond reads it", function () {
@@ -85,6 +94,24 @@ describe("gc.schedule as busybox crond reads it", function () {
         });
     }
 
+    for (const [text, note] of misread) {
+        it(`takes ${JSON.stringify(text)} as crond reads it, and says how`, () => {
+            const reading = parseCron(text);
+            assert.ok(reading.ok, text);
+            assert.equal(reading.misread.length, 1);
+            assert.match(reading.misread[0], note);
+        });
+    }
+
+    it("notes every wrap, and nothing else among the schedules crond reads as they look", () => {
+        for (const text of accepted.slice(0, -3)) {
+            const reading = parseCron(text);
+            assert.ok(reading.ok, text);
+            const wraps = /22-2|30-2|nov-feb|fri-mon|50-10/.test(text);
+            assert.equal(reading.misread.length, wraps ? 1 : 0, `${text}: ${reading.misread.join("; ")}`);
+        }
+    });
+
     it("knows schedules that never run, run once in four years, or run more than hourly", () => {
         const read = (text: string) => {
             const reading = parseCron(text);
@@ -92,6 +119,8 @@ describe("gc.schedule as busybox crond reads it", function () {
             return reading.schedule;
         };
         assert.ok(neverRuns(read("0 3 30 2 *")));
+        assert.ok(neverRuns(read("0 3 */30 2 *")), "crond's */30 in the day field is days 0 and 30");
+        assert.ok(onlyLeapDays(read("0 3 */29 2 *")), "days 0 and 29");
         assert.ok(neverRuns(read("0 3 31 4,6,9,11 *")));
         assert.ok(!neverRuns(read("0 3 30 2 1")), "a weekday as well: crond runs on either");
         assert.ok(!neverRuns(read("0 3 31 * *")));
