@@ -95,7 +95,8 @@ export function validateArgs(
 function unknownKey(v: Validator, key: string, given: unknown): void {
     if (/[.[]/.test(key) && structuredKeys.includes(topLevelKey(key))) {
         const spec = configKeys.find((s) => s.key === specKey(key));
-        const value = spec?.secret || typeof given !== "string" ? "<value>" : given;
+        // Never echoed: a secret, or a value with credentials in it (`https://key:secret@host`).
+        const value = spec?.secret || typeof given !== "string" || given.includes("@") ? "<value>" : given;
         v.problem(key, `was set without --path, so it is a key literally named "${key}", not ${topLevelKey(key)}'s field`,
             `pulumi config rm -s ${v.stack} '${key}' && pulumi config set -s ${v.stack}${spec?.secret ? " --secret" : ""} --path '${key}' ${value}`);
         return;

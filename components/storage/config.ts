@@ -135,7 +135,8 @@ function regionAndEndpoint(
 ): { region: string; endpoint: string | undefined } {
     const region = pattern(v, "storage.s3.region", regionGiven, REGION, "is not a region name (lower-case letters, digits and '-', such as eu-central-1)");
     const endpointUrl = endpoint(v, endpointGiven);
-    if (region !== undefined && endpointGiven === undefined && !AWS_REGIONS.includes(region)) {
+    const toAws = endpointGiven === undefined || endpointGiven === null || endpointGiven === "";
+    if (region !== undefined && toAws && !AWS_REGIONS.includes(region)) {
         const closest = Math.min(...AWS_REGIONS.map((known) => editDistance(known, region)));
         const near = closest <= 2 ? AWS_REGIONS.filter((known) => editDistance(known, region) === closest) : [];
         v.problem("storage.s3.region", `("${region}") is not an AWS region${near.length > 0 ? ` (did you mean ${near.join(" or ")}?)` : ""}; without storage.s3.endpoint the registry talks to AWS and refuses it at start. For another S3-compatible store, set its endpoint`,
@@ -146,7 +147,8 @@ function regionAndEndpoint(
 
 /** A URL as it may be echoed: credentials in it (`user:password@`) replaced. */
 function redacted(url: string): string {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, "$1<credentials>@");
+    // Up to the last '@': a secret key may hold '/', '@' or spaces.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, "$1<credentials>@");
 }
 
 /** An origin, normalized as URL prints it without the trailing `/` (a different spelling would be a diff). */

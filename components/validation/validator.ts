@@ -75,8 +75,10 @@ export class Validator {
 
     /** The first field of a structured key, as a concrete key (`users` -> `users[0].name`, `tls` -> `tls.mode`). */
     firstField(key: string): string | undefined {
-        const field = [...this.specs.keys()].find((k) => k.startsWith(`${key}.`) || k.startsWith(`${key}[].`));
-        return field?.replace(/\[\]/g, "[0]");
+        const field = [...this.specs.values()].find((s) => s.key.startsWith(`${key}.`) || s.key.startsWith(`${key}[].`));
+        if (!field) return undefined;
+        // A list is set item by item: `cors.allowedOrigins[0]`.
+        return `${field.key.replace(/\[\]/g, "[0]")}${field.type === "list" ? "[0]" : ""}`;
     }
 
     optionalString(key: string, given: unknown): string | undefined {
