@@ -114,11 +114,18 @@ function header(): string {
  * other name (an IP address, a typo) lands on the UI's host.
  */
 function httpRedirectServers(topology: Topology, httpsPort: number): string[] {
-    const defaultServer = lines(
+    const toUi = httpRedirectServer("_", httpsOrigin(uiHostName(topology), httpsPort), true);
+    if (topology.kind === "one-origin") return [toUi];
+    return [toUi, httpRedirectServer(topology.registryHost, httpsOrigin(topology.registryHost, httpsPort), false)];
+}
+
+function httpRedirectServer(serverName: string, origin: string, defaultServer: boolean): string {
+    return lines(
         "server {",
-        `    listen ${containerPorts.uiHttp} default_server;`,
-        "    server_name _;",
+        `    listen ${containerPorts.uiHttp}${defaultServer ? " default_server" : ""};`,
+        `    server_name ${serverName};`,
         "",
+        // In every server: the check's Host (127.0.0.1) may be a configured host name.
         "    # Container healthcheck: plain HTTP inside the container, no certificate needed.",
         "    location = /healthz {",
         "        access_log off;",
@@ -127,19 +134,10 @@ function httpRedirectServers(topology: Topology, httpsPort: number): string[] {
         "    }",
         "",
         "    location / {",
-        `        return 301 ${httpsOrigin(uiHostName(topology), httpsPort)}$request_uri;`,
+        `        return 301 ${origin}$request_uri;`,
         "    }",
         "}",
     );
-    if (topology.kind === "one-origin") return [defaultServer];
-    const registryServer = lines(
-        "server {",
-        `    listen ${containerPorts.uiHttp};`,
-        `    server_name ${topology.registryHost};`,
-        `    return 301 ${httpsOrigin(topology.registryHost, httpsPort)}$request_uri;`,
-        "}",
-    );
-    return [defaultServer, registryServer];
 }
 
 function httpsServer(host: string, locations: string[], defaultServer: boolean): string {

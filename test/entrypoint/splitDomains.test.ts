@@ -52,8 +52,10 @@ describe("split-domains entrypoint: redirects and CORS (real nginx)", function (
         });
     }
 
-    it("the container's health check still answers on plain HTTP", async () => {
-        assert.equal((await plainGet(ports.http, "/healthz", "127.0.0.1")).status, 200);
+    it("the container's health check answers on plain HTTP, whichever server its Host picks (a host name may be 127.0.0.1)", async () => {
+        for (const host of ["127.0.0.1", "registry.example.com", "ui.example.com"]) {
+            assert.equal((await plainGet(ports.http, "/healthz", host)).status, 200, host);
+        }
     });
 
     it("nginx's own redirect (/v2 -> /v2/) is a path: the client keeps its host and port, and a foreign Host is not echoed", async () => {
