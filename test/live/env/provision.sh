@@ -19,6 +19,13 @@ umask 022
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGES_DIR=$HERE/images
 REGISTRY_TAG=private-registry-test/registry:2.8.2
+REGISTRY3_TAG=private-registry-test/registry:3.1.1
+# distribution's v3.1.1 release source (with vendor/), beside the repository.
+UPSTREAM_DIR=${UPSTREAM_DIR:-$(cd "$HERE/../../../.." && pwd)/shared/upstream}
+REGISTRY3_SOURCE=$UPSTREAM_DIR/distribution-v3.1.1.tar.gz
+REGISTRY3_SOURCE_SHA256=29fadf8db38f66b581f7826b99567bc1bbaca8bba964baeb527d47b4ee872213
+REGISTRY3_REVISION=9a8d98b679740cd514aa7e7d84d23d442a5ef54c
+BUILD_CACHE=/var/cache/private-registry-test
 UI_TAG=private-registry-test/ui-standin:2.5.2
 REDIS_TAG=private-registry-test/redis:7.0.15
 DOCKERD_LOG=/var/log/private-registry-dockerd.log
@@ -279,6 +286,7 @@ pkg_labels() { # PKG... -> LABEL private-registry.test.deb.PKG="VERSION" ...
 
 SKELETON_PKGS=(busybox-static libc6 ca-certificates openssl libssl3)
 REGISTRY_PKGS=(docker-registry "${SKELETON_PKGS[@]}")
+REGISTRY3_PKGS=("${SKELETON_PKGS[@]}")
 UI_PKGS=(nginx nginx-common libpcre2-8-0 zlib1g libcrypt1 "${SKELETON_PKGS[@]}")
 REDIS_PKGS=(redis-server redis-tools libjemalloc2 liblzf1 "${SKELETON_PKGS[@]}")
 
@@ -324,6 +332,59 @@ populate_registry() { # ROOTFS HASH
         'EXPOSE 5000' \
         "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"registry:2.8.2\"" \
         "$(pkg_labels "${REGISTRY_PKGS[@]}")"
+}
+
+# distribution v3.1.1's registry, built once per machine from its release source and cached
+# by the source's digest (a few minutes on 2 cores): offline, with its vendored modules, the
+# way its Dockerfile builds it (static, trimmed, version stamped). Prints the binary's path.
+registry3_binary() {
+    local out=$BUILD_CACHE/registry-v3.1.1-${REGISTRY3_SOURCE_SHA256:0:16}/registry src goroot t0=$SECONDS
+    if [ -x "$out" ] && [ "$FORCE_REBUILD" != 1 ]; then
+        printf '%s\n' "$out"
+        return
+    fi
+    [ -r "$REGISTRY3_SOURCE" ] || die "$REGISTRY3_SOURCE is missing (set UPSTREAM_DIR)"
+    echo "$REGISTRY3_SOURCE_SHA256  $REGISTRY3_SOURCE" | sha256sum -c --quiet - >&2 ||
+        die "$REGISTRY3_SOURCE is not distribution v3.1.1's release source"
+    goroot=$(bash "$HERE/go.sh")
+    src=$(mktemp -d /var/tmp/private-registry-distribution.XXXXXX)
+    TMP_PATHS+=("$src")
+    tar -xzf "$REGISTRY3_SOURCE" -C "$src" --strip-components 1
+    log "registry 3.1.1: building with $("$goroot/bin/go" version | cut -d' ' -f3) (a few minutes)"
+    local pkg=github.com/distribution/distribution/v3
+    mkdir -p "$(dirname "$out")"
+    (cd "$src" && GOROOT=$goroot GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 \
+        GOCACHE=$src/.gocache GOPATH=$src/.gopath \
+        "$goroot/bin/go" build -trimpath -o "$out.partial" -ldflags "-s -w \
+            -X $pkg/version.version=3.1.1 -X $pkg/version.revision=$REGISTRY3_REVISION -X $pkg/version.mainpkg=$pkg" \
+        ./cmd/registry) >&2
+    mv "$out.partial" "$out"
+    rm -rf "$src"
+    log "registry 3.1.1: built in $((SECONDS - t0))s"
+    printf '%s\n' "$out"
+}
+
+# Laid out like the official registry:3.1.1 image (docker-library's): /bin/registry,
+# /entrypoint.sh, the default config at /etc/distribution/config.yml, tracing off.
+populate_registry3() { # ROOTFS HASH
+    local rootfs=$1 hash=$2 binary
+    binary=$(registry3_binary)
+    make_skeleton "$rootfs" \
+        'root:x:0:0:root:/root:/bin/sh'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+        'root:x:0:'$'\n''nogroup:x:65534:'
+    install -m 755 "$binary" "$rootfs/bin/registry"
+    install -D -m 644 "$IMAGES_DIR/registry3/config.yml" "$rootfs/etc/distribution/config.yml"
+    install -m 755 "$IMAGES_DIR/registry3/entrypoint.sh" "$rootfs/entrypoint.sh"
+    mkdir -p "$rootfs/var/lib/registry"
+    import_rootfs "$rootfs" "$REGISTRY3_TAG" \
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        'ENV OTEL_TRACES_EXPORTER=none' \
+        'ENTRYPOINT ["/entrypoint.sh"]' \
+        'CMD ["/etc/distribution/config.yml"]' \
+        'VOLUME ["/var/lib/registry"]' \
+        'EXPOSE 5000' \
+        "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"registry:3.1.1\" private-registry.test.source-sha256=\"$REGISTRY3_SOURCE_SHA256\"" \
+        "$(pkg_labels "${REGISTRY3_PKGS[@]}")"
 }
 
 populate_ui() { # ROOTFS HASH
@@ -418,11 +479,19 @@ http_status() { # URL [CURL ARGS...]
     curl -s -o /dev/null -w '%{http_code}' "$@" "$url" || true
 }
 
-smoke_registry() {
+smoke_registry() { smoke_registry_version "$1" '2\.8\.2'; }
+smoke_registry3() {
+    smoke_registry_version "$1" ' 3\.1\.1' || return 1
+    local out
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$1" sh -c 'echo "$OTEL_TRACES_EXPORTER:$(ls /etc/distribution)"' 2>&1) || true
+    check "tracing off, config in /etc/distribution: $out" test "$out" = "none:config.yml" || return 1
+}
+
+smoke_registry_version() { # TAG VERSION_PATTERN
     local tag=$1 out cid port
     log "smoke test $tag"
     out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" --version 2>&1)
-    check "--version via entrypoint: $out" contains "$out" '2\.8\.2' || return 1
+    check "--version via entrypoint: $out" contains "$out" "$2" || return 1
     out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" garbage-collect --help 2>&1) || true
     check "garbage-collect --help" contains "$out" '--dry-run' || return 1
     out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" sh -c 'echo "$(id -u):$(readlink /usr/bin/wget)"' 2>&1) || true
@@ -552,6 +621,7 @@ ensure_hosts() {
 install_packages
 start_docker
 build_image "$REGISTRY_TAG" registry smoke_registry populate_registry "${REGISTRY_PKGS[@]}"
+build_image "$REGISTRY3_TAG" registry3 smoke_registry3 populate_registry3 "${REGISTRY3_PKGS[@]}"
 build_image "$UI_TAG" ui-standin smoke_ui populate_ui "${UI_PKGS[@]}"
 build_image "$REDIS_TAG" redis smoke_redis populate_redis "${REDIS_PKGS[@]}"
 ensure_hosts
@@ -561,6 +631,7 @@ label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
     echo "== private-registry live-test environment (provisioned in $((SECONDS - START))s)"
     echo "docker:    $(docker version -f 'client {{.Client.Version}}, server {{.Server.Version}}')"
     echo "registry:  $REGISTRY_TAG  (docker-registry $(label "$REGISTRY_TAG" private-registry.test.deb.docker-registry), $(docker image inspect -f '{{.Id}}' "$REGISTRY_TAG" | cut -c8-19))"
+    echo "registry3: $REGISTRY3_TAG  (distribution v3.1.1 source ${REGISTRY3_SOURCE_SHA256:0:12}, $(docker image inspect -f '{{.Id}}' "$REGISTRY3_TAG" | cut -c8-19))"
     echo "ui:        $UI_TAG  (nginx $(label "$UI_TAG" private-registry.test.deb.nginx), $(docker image inspect -f '{{.Id}}' "$UI_TAG" | cut -c8-19))"
     echo "redis:     $REDIS_TAG  (redis-server $(label "$REDIS_TAG" private-registry.test.deb.redis-server), $(docker image inspect -f '{{.Id}}' "$REDIS_TAG" | cut -c8-19))"
     echo "chromium:  $(chromium --version 2>/dev/null | head -n 1)"
