@@ -2,16 +2,20 @@
 # Provision a Debian 12 machine (as root) for the private-registry live tests and benchmark:
 #   1. install the Debian packages they need (apt-get update only when needed);
 #   2. start dockerd if it is not running;
-#   3. build three local stand-in images from Debian packages (no registry pulls possible):
-#        private-registry-test/registry:2.8.2     (for registry:2.8.2)
-#        private-registry-test/ui-standin:2.5.2   (for joxit/docker-registry-ui:2.5.2)
-#        private-registry-test/redis:7.0.15       (for redis:7.0.15)
+#   3. build local stand-in images from Debian packages and released sources (no registry
+#      pulls possible):
+#        private-registry-test/registry:2.8.2            (for registry:2.8.2)
+#        private-registry-test/registry:3.1.1            (for registry:3.1.1)
+#        private-registry-test/docker-registry-ui:2.5.2  (for joxit/docker-registry-ui:2.5.2)
+#        private-registry-test/docker-registry-ui:2.6.0  (for joxit/docker-registry-ui:2.6.0)
+#        private-registry-test/redis:7.0.15              (for redis:7.0.15)
 #      each is smoke-tested right after it is built, and cached by tag + a build hash;
 #   4. map the test hostnames to 127.0.0.1 in /etc/hosts;
 #   5. print a summary.
 # Idempotent; a rerun on a provisioned machine takes a few seconds.
 #
-# Env: FORCE_REBUILD=1  rebuild both images even if cached
+# Env: FORCE_REBUILD=1  rebuild the images even if cached
+#      UPSTREAM_DIR=DIR the release tarballs (default: shared/upstream beside the repository)
 #      VERIFY=1         smoke-test the images even if they were cached
 set -euo pipefail
 umask 022
@@ -26,7 +30,9 @@ REGISTRY3_SOURCE=$UPSTREAM_DIR/distribution-v3.1.1.tar.gz
 REGISTRY3_SOURCE_SHA256=29fadf8db38f66b581f7826b99567bc1bbaca8bba964baeb527d47b4ee872213
 REGISTRY3_REVISION=9a8d98b679740cd514aa7e7d84d23d442a5ef54c
 BUILD_CACHE=/var/cache/private-registry-test
-UI_TAG=private-registry-test/ui-standin:2.5.2
+# joxit/docker-registry-ui: its released dist/, nginx/, bin/ and Dockerfile, per version.
+UI_TAG_PREFIX=private-registry-test/docker-registry-ui
+UI_VERSIONS=(2.5.2 2.6.0)
 REDIS_TAG=private-registry-test/redis:7.0.15
 DOCKERD_LOG=/var/log/private-registry-dockerd.log
 FORCE_REBUILD=${FORCE_REBUILD:-0}
@@ -256,6 +262,7 @@ build_hash() { # IMAGE_SUBDIR PKG...
         cat "$HERE/provision.sh"
         (cd "$IMAGES_DIR/$dir" && find . -type f | LC_ALL=C sort | xargs sha256sum)
         dpkg-query -W "$@"
+        printf '%s\n' "${BUILD_HASH_EXTRA:-}" # what else the image is built from (see build_ui_image)
     } | sha256sum | cut -c1-16
 }
 
@@ -387,36 +394,87 @@ populate_registry3() { # ROOTFS HASH
         "$(pkg_labels "${REGISTRY3_PKGS[@]}")"
 }
 
-populate_ui() { # ROOTFS HASH
-    local rootfs=$1 hash=$2 f
+# joxit/docker-registry-ui's released files (dist/, nginx/, bin/, Dockerfile), one tarball
+# per version in UPSTREAM_DIR, checked against these digests (UPSTREAM_DIR/README.md).
+ui_source_sha256() { # VERSION
+    case $1 in
+        2.5.2) echo 26927a09d9115d03358e9c427e92bd1590d4c99dc8b28de0c33013ca03ca89f6 ;;
+        2.6.0) echo f1aae9c3f66c08a082bca747558282b3f5c184231875a88ed0f215c864ca57bc ;;
+        *) die "no joxit/docker-registry-ui $1 source known" ;;
+    esac
+}
+
+# build_ui_image VERSION: private-registry-test/docker-registry-ui:VERSION, whose build hash
+# also covers the release tarball's digest (a new tarball means a new digest here).
+build_ui_image() {
+    UI_VERSION=$1
+    UI_SOURCE=$UPSTREAM_DIR/joxit-docker-registry-ui-$1.tar.gz
+    UI_SOURCE_SHA256=$(ui_source_sha256 "$1")
+    BUILD_HASH_EXTRA="$(basename "$UI_SOURCE") $UI_SOURCE_SHA256"
+    build_image "$UI_TAG_PREFIX:$1" docker-registry-ui smoke_ui populate_ui "${UI_PKGS[@]}"
+    BUILD_HASH_EXTRA=
+}
+
+# The published image is joxit's Dockerfile on nginx:alpine-slim: dist/ and favicon.ico in
+# the web root, nginx/default.conf as the default site, bin/90-docker-registry-ui.sh run by
+# nginx's entrypoint, WORKDIR the web root (the script edits ./index.html), three ENV values,
+# and the chown. Here the same files go on Debian's nginx, laid out as the official image.
+populate_ui() { # ROOTFS HASH (UI_VERSION, UI_SOURCE, UI_SOURCE_SHA256: see build_ui_image)
+    local rootfs=$1 hash=$2 src f owned env
+    [ -r "$UI_SOURCE" ] || die "$UI_SOURCE is missing (set UPSTREAM_DIR)"
+    echo "$UI_SOURCE_SHA256  $UI_SOURCE" | sha256sum -c --quiet - >&2 ||
+        die "$UI_SOURCE is not joxit/docker-registry-ui $UI_VERSION's release (sha256 differs)"
+    src=$(mktemp -d /var/tmp/private-registry-joxit.XXXXXX)
+    TMP_PATHS+=("$src")
+    tar -xzf "$UI_SOURCE" -C "$src" --strip-components 1
+    for f in dist/index.html dist/docker-registry-ui.js favicon.ico nginx/default.conf bin/90-docker-registry-ui.sh; do
+        [ -f "$src/$f" ] || die "$UI_SOURCE has no $f"
+    done
+    # What is laid out below is what this Dockerfile does; its ENV lines are taken as they are.
+    grep -qx 'WORKDIR /usr/share/nginx/html/' "$src/Dockerfile" || die "$UI_SOURCE: another WORKDIR"
+    mapfile -t env < <(sed -n 's/^ENV \([A-Za-z_][A-Za-z0-9_]*\) \(.*\)$/ENV \1=\2/p' "$src/Dockerfile")
+    [ ${#env[@]} -gt 0 ] || die "$UI_SOURCE: no ENV in its Dockerfile"
     # uid/gid 101 "nginx", as in the official nginx (and joxit) images
     make_skeleton "$rootfs" \
         'root:x:0:0:root:/root:/bin/sh'$'\n''nginx:x:101:101:nginx:/nonexistent:/sbin/nologin'$'\n''nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
         'root:x:0:'$'\n''nginx:x:101:nginx'$'\n''nogroup:x:65534:'
     add_binary "$rootfs" /usr/sbin/nginx /usr/sbin/nginx
-    mkdir -p "$rootfs/etc/nginx/conf.d" "$rootfs/usr/share/nginx/html" "$rootfs/usr/lib/nginx/modules"
+    mkdir -p "$rootfs/etc/nginx/conf.d" "$rootfs/usr/share/nginx/html" "$rootfs/usr/lib/nginx/modules" \
+        "$rootfs/docker-entrypoint.d"
     for f in mime.types fastcgi_params scgi_params uwsgi_params; do
         install -m 644 "/etc/nginx/$f" "$rootfs/etc/nginx/$f"
     done
-    install -m 644 "$IMAGES_DIR/ui-standin/nginx.conf" "$rootfs/etc/nginx/nginx.conf"
-    install -m 644 "$IMAGES_DIR/ui-standin/default.conf" "$rootfs/etc/nginx/conf.d/default.conf"
-    install -m 644 "$IMAGES_DIR/ui-standin/index.html" "$rootfs/usr/share/nginx/html/index.html"
-    install -m 755 "$IMAGES_DIR/ui-standin/docker-entrypoint.sh" "$rootfs/docker-entrypoint.sh"
+    install -m 644 "$IMAGES_DIR/docker-registry-ui/nginx.conf" "$rootfs/etc/nginx/nginx.conf"
+    # 2.5.2's base image (nginx 1.25) wrote its pid to /var/run, which the script's non-root
+    # edit looks for; 2.6.0's writes to /run.
+    [ "$UI_VERSION" != 2.5.2 ] || sed -i 's,^pid .*,pid        /var/run/nginx.pid;,' "$rootfs/etc/nginx/nginx.conf"
+    install -m 755 "$IMAGES_DIR/docker-registry-ui/docker-entrypoint.sh" "$rootfs/docker-entrypoint.sh"
+    # Debian's busybox-static has no printenv applet; the script calls it for THEME_*.
+    install -m 755 "$IMAGES_DIR/docker-registry-ui/printenv" "$rootfs/usr/bin/printenv"
+    # joxit's files, modes kept (COPY keeps them)
+    install -m 644 "$src/nginx/default.conf" "$rootfs/etc/nginx/conf.d/default.conf"
+    cp -R --preserve=mode "$src/bin/90-docker-registry-ui.sh" "$rootfs/docker-entrypoint.d/"
+    cp -R --preserve=mode "$src/dist/." "$src/favicon.ico" "$rootfs/usr/share/nginx/html/"
     # the paths compiled into Debian's nginx (nginx -V) and the official image's cache dir
     mkdir -p "$rootfs"/var/lib/nginx/{body,fastcgi,proxy,scgi,uwsgi} "$rootfs/var/cache/nginx" \
         "$rootfs/var/log/nginx" "$rootfs/var/lock"
-    # Ownership as in joxit's image (`chown -R nginx:nginx /etc/nginx/ /usr/share/nginx/html/
-    # /var/cache/nginx`): root in the container then needs CAP_DAC_OVERRIDE to write there.
-    chown -R 101:101 "$rootfs/var/lib/nginx" "$rootfs/var/cache/nginx" "$rootfs/etc/nginx" "$rootfs/usr/share/nginx/html"
     ln -s /dev/stdout "$rootfs/var/log/nginx/access.log"
     ln -s /dev/stderr "$rootfs/var/log/nginx/error.log"
     ln -s ../../lib/nginx/modules "$rootfs/usr/share/nginx/modules"
-    import_rootfs "$rootfs" "$UI_TAG" \
+    # The Dockerfile's chown (2.6.0 adds /var/log/nginx), and Debian's nginx temp dirs, which
+    # the official image keeps in /var/cache/nginx. Root in the container then needs
+    # CAP_DAC_OVERRIDE to write there (the script's sed -i on index.html).
+    read -r -a owned < <(sed -n 's/^RUN chown -R nginx:nginx //p' "$src/Dockerfile") || true # (no final newline)
+    [ ${#owned[@]} -gt 0 ] || die "$UI_SOURCE: no chown in its Dockerfile"
+    for f in "${owned[@]}" /var/lib/nginx; do chown -R -h 101:101 "$rootfs$f"; done
+    import_rootfs "$rootfs" "$UI_TAG_PREFIX:$UI_VERSION" \
         'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        "${env[@]}" \
+        'WORKDIR /usr/share/nginx/html/' \
         'ENTRYPOINT ["/docker-entrypoint.sh"]' \
         'CMD ["nginx", "-g", "daemon off;"]' \
         'EXPOSE 80' \
-        "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"joxit/docker-registry-ui:2.5.2\"" \
+        "LABEL private-registry.test=image private-registry.test.build-hash=\"$hash\" private-registry.test.stands-in-for=\"joxit/docker-registry-ui:$UI_VERSION\" private-registry.test.source-sha256=\"$UI_SOURCE_SHA256\"" \
         "$(pkg_labels "${UI_PKGS[@]}")"
 }
 
@@ -506,27 +564,60 @@ smoke_registry_version() { # TAG VERSION_PATTERN
 }
 
 smoke_ui() {
-    local tag=$1 out cid port dir net
+    local tag=$1 out cid port dir net version
+    version=${tag##*:}
     log "smoke test $tag"
     out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" nginx -V 2>&1)
     check "nginx -V: $(grep -m1 "^nginx version" <<<"$out"), with ssl" contains "$out" '--with-http_ssl_module' || return 1
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" sh -c \
+        'echo "$(pwd) $(grep -c "\${REGISTRY_TITLE}" index.html) $(stat -c %U index.html) $NGINX_PROXY_HEADER_Host"' 2>&1) || true
+    check "another command runs untouched in the web root, index.html still a template, the Dockerfile's ENV: $out" \
+        test "$out" = "/usr/share/nginx/html 1 nginx \$http_host" || return 1
 
-    # default config on port 80, settings rendered from env
+    # As the program runs it (no capability but these), with settings in the env; THEME_*
+    # goes through printenv. Three scripts of ours beside joxit's check the entrypoint's rules.
+    dir=$(mktemp -d /var/tmp/private-registry-smoke.XXXXXX)
+    TMP_PATHS+=("$dir")
+    printf 'export SMOKE_SOURCED=yes\n' >"$dir/50-smoke.envsh"
+    # shellcheck disable=SC2016 # expanded by the script
+    printf '#!/bin/sh\necho "smoke: sourced=$SMOKE_SOURCED"\n' >"$dir/60-smoke.sh"
+    printf '#!/bin/sh\necho "smoke: not executable, yet run"\n' >"$dir/70-smoke.sh"
+    chmod 755 "$dir/50-smoke.envsh" "$dir/60-smoke.sh"
+    chmod 644 "$dir/70-smoke.sh"
     cid=$(docker run -d --pull never "${RUN_LABELS[@]}" -p 127.0.0.1::80 \
-        -e 'REGISTRY_TITLE=Smoke "test" \ title' -e DELETE_IMAGES=true -e CATALOG_ELEMENTS_LIMIT=0500 \
-        -e TAGLIST_PAGE_SIZE=abc "$tag")
+        --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add NET_BIND_SERVICE --cap-add SETGID --cap-add SETUID \
+        -v "$dir/50-smoke.envsh:/docker-entrypoint.d/50-smoke.envsh:ro" -v "$dir/60-smoke.sh:/docker-entrypoint.d/60-smoke.sh:ro" \
+        -v "$dir/70-smoke.sh:/docker-entrypoint.d/70-smoke.sh:ro" \
+        -e 'REGISTRY_TITLE=Smoke title' -e DELETE_IMAGES=true -e SINGLE_REGISTRY=true -e REGISTRY_SECURED=true \
+        -e CATALOG_ELEMENTS_LIMIT=500 -e SHOW_CONTENT_DIGEST=true -e TAGLIST_PAGE_SIZE=50 -e 'THEME_BACKGROUND=#123456' \
+        -e ENABLE_VERSION_NOTIFICATION=false "$tag")
     port=$(host_port "$cid" 80)
     wait_http "http://127.0.0.1:$port/" || { docker logs "$cid" >&2; return 1; }
+    out=$(docker logs "$cid" 2>&1)
+    check "the entrypoint sources *.envsh, runs *.sh in order, skips a non-executable one" \
+        test "$(grep -E 'smoke|90-docker' <<<"$out" | tr '\n' ';')" = \
+        "/docker-entrypoint.sh: sourcing /docker-entrypoint.d/50-smoke.envsh;/docker-entrypoint.sh: running /docker-entrypoint.d/60-smoke.sh;smoke: sourced=yes;/docker-entrypoint.sh: skipping /docker-entrypoint.d/70-smoke.sh: not executable;/docker-entrypoint.sh: running /docker-entrypoint.d/90-docker-registry-ui.sh;" ||
+        { printf '%s\n' "$out" >&2; return 1; }
+    check "joxit's script ran without an error (printenv found, sed -i allowed)" \
+        test -z "$(grep -iE 'not found|denied|can.t' <<<"$out")" || { printf '%s\n' "$out" >&2; return 1; }
     out=$(curl -fsS "http://127.0.0.1:$port/") || true
-    check "default config: GET / serves index.html" contains "$out" '<ul id="catalog">' || return 1
-    out=$(curl -fsS "http://127.0.0.1:$port/config.json")
-    check "config.json from env: $(tr -d '\n' <<<"$out")" node -e '
-        const c = JSON.parse(process.argv[1]);
-        const ok = c.title === "Smoke \"test\" \\ title" && c.registryUrl === "" &&
-            c.deleteImages === true && c.singleRegistry === false &&
-            c.catalogElementsLimit === 500 && c.taglistPageSize === null &&
-            c.showContentDigest === false;
-        process.exit(ok ? 0 : 1);' "$out" || return 1
+    check "index.html filled in from env (title, delete, digests, secured, limit, page size, THEME_* via printenv)" \
+        node -e '
+        const html = process.argv[1], want = {
+            name: "Smoke title", "is-image-remove-activated": "true", "single-registry": "true",
+            "is-registry-secured": "true", "catalog-elements-limit": "500", "show-content-digest": "true",
+            "tags-per-page": "50", "theme-background": "#123456", "show-catalog-nb-tags": "false", "registry-url": "",
+        };
+        const bad = Object.entries(want).filter(([k, v]) => !html.includes(` ${k}="${v}"`));
+        if (!html.includes("<docker-registry-ui") || html.includes("${")) bad.push(["template left", ""]);
+        if (bad.length) { console.error(JSON.stringify(bad)); process.exit(1); }' "$out" || return 1
+    if [ "$version" != 2.5.2 ]; then
+        check "2.6.0's setting filled in: enable-version-notification=\"false\"" \
+            contains "$out" 'enable-version-notification="false"' || return 1
+    fi
+    out=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$port/docker-registry-ui.js")
+    check "the UI's script is served, with no Content-Security-Policy of the image's own" \
+        test "$(grep -ci '^content-security-policy' <<<"$out")$(grep -c '^HTTP/1.1 200' <<<"$out")" = 01 || return 1
     check "healthcheck: wget -q -O /dev/null http://127.0.0.1/" \
         docker exec "$cid" wget -q -O /dev/null http://127.0.0.1/ || return 1
     out=$(docker exec "$cid" ps -o user,args | grep 'nginx: ' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
@@ -622,7 +713,7 @@ install_packages
 start_docker
 build_image "$REGISTRY_TAG" registry smoke_registry populate_registry "${REGISTRY_PKGS[@]}"
 build_image "$REGISTRY3_TAG" registry3 smoke_registry3 populate_registry3 "${REGISTRY3_PKGS[@]}"
-build_image "$UI_TAG" ui-standin smoke_ui populate_ui "${UI_PKGS[@]}"
+for v in "${UI_VERSIONS[@]}"; do build_ui_image "$v"; done
 build_image "$REDIS_TAG" redis smoke_redis populate_redis "${REDIS_PKGS[@]}"
 ensure_hosts
 
@@ -632,7 +723,9 @@ label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
     echo "docker:    $(docker version -f 'client {{.Client.Version}}, server {{.Server.Version}}')"
     echo "registry:  $REGISTRY_TAG  (docker-registry $(label "$REGISTRY_TAG" private-registry.test.deb.docker-registry), $(docker image inspect -f '{{.Id}}' "$REGISTRY_TAG" | cut -c8-19))"
     echo "registry3: $REGISTRY3_TAG  (distribution v3.1.1 source ${REGISTRY3_SOURCE_SHA256:0:12}, $(docker image inspect -f '{{.Id}}' "$REGISTRY3_TAG" | cut -c8-19))"
-    echo "ui:        $UI_TAG  (nginx $(label "$UI_TAG" private-registry.test.deb.nginx), $(docker image inspect -f '{{.Id}}' "$UI_TAG" | cut -c8-19))"
+    for v in "${UI_VERSIONS[@]}"; do
+        echo "ui:        $UI_TAG_PREFIX:$v  (joxit's release ${v}, source $(label "$UI_TAG_PREFIX:$v" private-registry.test.source-sha256 | cut -c1-12), nginx $(label "$UI_TAG_PREFIX:$v" private-registry.test.deb.nginx), $(docker image inspect -f '{{.Id}}' "$UI_TAG_PREFIX:$v" | cut -c8-19))"
+    done
     echo "redis:     $REDIS_TAG  (redis-server $(label "$REDIS_TAG" private-registry.test.deb.redis-server), $(docker image inspect -f '{{.Id}}' "$REDIS_TAG" | cut -c8-19))"
     echo "chromium:  $(chromium --version 2>/dev/null | head -n 1)"
     echo "skopeo:    $(skopeo --version)"
