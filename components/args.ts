@@ -275,19 +275,40 @@ export interface Ui {
      * @default 100
      */
     taglistPageSize?: number;
+    /**
+     * Show each tag's history (UI 2.6 and later; 2.5 always shows it).
+     * @default true
+     */
+    showTagHistory?: boolean;
+    /**
+     * Let the UI ask api.github.com for a newer UI release
+     * (off: 2.6 does not ask, and the page's CSP stops 2.5's request).
+     * @default false
+     */
+    versionNotification?: boolean;
 }
 
 export interface Images {
     /**
-     * The registry image.
-     * @default "registry:2.8.2"
+     * The registry image: release 3.1.x or 2.8.x.
+     * @default "registry:3.1.1"
      */
     registry?: string;
     /**
-     * The UI image.
-     * @default "joxit/docker-registry-ui:2.5.2"
+     * The release `registry` runs, when its tag does not say (a digest pin).
+     * @default the tag's release
+     */
+    registryVersion?: string;
+    /**
+     * The UI image: release 2.6.x or 2.5.x.
+     * @default "joxit/docker-registry-ui:2.6.0"
      */
     ui?: string;
+    /**
+     * The release `ui` runs, when its tag does not say (a digest pin).
+     * @default the tag's release
+     */
+    uiVersion?: string;
     /**
      * The Redis image (cache driver `redis`).
      * @default "redis:7.0.15"

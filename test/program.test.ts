@@ -112,8 +112,8 @@ describe("program under the mock runtime", () => {
             assert.match(upload(maintenance, "/maintenance/crontabs/root").content, /^30 3 \* \* \* GC_TRIGGER=schedule \/maintenance\/gc\.sh run/m);
             assert.equal(upload(maintenance, "/maintenance/gc.sh").permissions, "0755");
             // The collector reads the registry's storage settings, and only those.
-            const registryConfig = parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content);
-            assert.deepEqual(parse(upload(maintenance, "/etc/docker/registry/config.yml").content), { version: registryConfig.version, storage: registryConfig.storage });
+            const registryConfig = parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content);
+            assert.deepEqual(parse(upload(maintenance, "/etc/distribution/config.yml").content), { version: registryConfig.version, storage: registryConfig.storage });
             assert.deepEqual(container(run, "ui").inputs.volumes, [
                 { volumeName: `${name}-access`, containerPath: "/run/registry-access", readOnly: true },
                 { volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance", readOnly: true },
@@ -132,8 +132,8 @@ describe("program under the mock runtime", () => {
         it("pins images, keeps them locally, and runs containers from their image ids", () => {
             const registryImage = run.byName(`${name}-registry-image`);
             const uiImage = run.byName(`${name}-ui-image`);
-            assert.deepEqual(registryImage.inputs, { name: "registry:2.8.2", keepLocally: true });
-            assert.deepEqual(uiImage.inputs, { name: "joxit/docker-registry-ui:2.5.2", keepLocally: true });
+            assert.deepEqual(registryImage.inputs, { name: "registry:3.1.1", keepLocally: true });
+            assert.deepEqual(uiImage.inputs, { name: "joxit/docker-registry-ui:2.6.0", keepLocally: true });
             assert.match(String(container(run, "registry").inputs.image), /^sha256:[0-9a-f]{64}$/);
             assert.notEqual(container(run, "registry").inputs.image, container(run, "ui").inputs.image);
         });
@@ -155,14 +155,16 @@ describe("program under the mock runtime", () => {
 
         it("configures the registry: no auth of its own (the entrypoint's), delete on, nosniff, secret from env", () => {
             const registry = container(run, "registry");
-            const config = parse(upload(registry, "/etc/docker/registry/config.yml").content);
+            const config = parse(upload(registry, "/etc/distribution/config.yml").content);
             assert.equal(config.auth, undefined);
-            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml", "/usr/local/bin/registry-health"]);
+            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/distribution/config.yml", "/usr/local/bin/registry-health"]);
             assert.equal(config.storage.delete.enabled, true);
             assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
             const envs = registry.inputs.envs as string[];
-            assert.equal(envs.length, 1);
+            assert.equal(envs.length, 2);
             assert.match(envs[0], /^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{64}$/);
+            // 3.x would export traces to an OTLP collector that is not there.
+            assert.equal(envs[1], "OTEL_TRACES_EXPORTER=none");
         });
 
         it("installs the users for nginx from a users container: no network, no capabilities, the access volume the entrypoint reads", () => {
@@ -354,12 +356,29 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(internal, [...internal].sort((a, b) => a - b));
     });
 
+    it("the seed's releases (registry 2.8.2, UI 2.5.2): their config path, no tracing switch, and none of 2.6's UI variables", async () => {
+        const run = await runProgram({ ...oneOriginConfig, images: JSON.stringify({ registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" }) });
+        const registry = container(run, "registry");
+        assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml", "/usr/local/bin/registry-health"]);
+        assert.deepEqual((registry.inputs.envs as string[]).map((line) => line.split("=")[0]), ["REGISTRY_HTTP_SECRET"]);
+        const maintenance = container(run, "maintenance");
+        assert.ok((maintenance.inputs.uploads as Upload[]).some((u) => u.file === "/etc/docker/registry/config.yml"));
+        // A filesystem collector of 2.8 gets no environment at all: unchanged inputs for stacks pinned to 2.8.
+        assert.equal(maintenance.inputs.envs, undefined);
+        assert.equal(container(run, "users").inputs.envs, undefined);
+        const uiEnvs = container(run, "ui").inputs.envs as string[];
+        assert.ok(!uiEnvs.some((line) => /^(SHOW_TAG_HISTORY|ENABLE_VERSION_NOTIFICATION)=/.test(line)));
+        const current = await runProgram(oneOriginConfig);
+        assert.deepEqual(container(current, "maintenance").inputs.envs, ["OTEL_TRACES_EXPORTER=none"]);
+        assert.ok((container(current, "ui").inputs.envs as string[]).includes("ENABLE_VERSION_NOTIFICATION=false"));
+    });
+
     it("stops both containers gracefully: their draining signal and a grace period; the registry drains in flight requests", async () => {
         const run = await runProgram(oneOriginConfig);
         assert.equal(container(run, "registry").inputs.stopSignal, "SIGTERM");
         assert.equal(container(run, "ui").inputs.stopSignal, "SIGQUIT");
         for (const role of ["registry", "ui"] as const) assert.equal(container(run, role).inputs.destroyGraceSeconds, 70);
-        assert.equal(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).http.draintimeout, "60s");
+        assert.equal(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).http.draintimeout, "60s");
     });
 
     it("labels the fixed-name network and volume with the project's labels only, and ignores label changes on them", async () => {
@@ -375,10 +394,10 @@ describe("program under the mock runtime", () => {
 
     it("metrics: the registry's debug listener on the private network, and the entrypoint's metrics port on its own bind address", async () => {
         const off = await runProgram(oneOriginConfig);
-        assert.deepEqual(parse(upload(container(off, "registry"), "/etc/docker/registry/config.yml").content).http.debug, { addr: "127.0.0.1:5001" });
+        assert.deepEqual(parse(upload(container(off, "registry"), "/etc/distribution/config.yml").content).http.debug, { addr: "127.0.0.1:5001" });
         assert.doesNotMatch(upload(container(off, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
         const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "10.0.0.5" }) });
-        assert.equal(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).http.debug.addr, ":5001");
+        assert.equal(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).http.debug.addr, ":5001");
         assert.equal(container(run, "registry").inputs.ports, undefined, "the debug listener is published");
         assert.deepEqual(container(run, "ui").inputs.ports, [
             { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
@@ -438,7 +457,7 @@ describe("program under the mock runtime", () => {
         for (const role of ["registry", "maintenance"] as const) {
             const resource = container(run, role);
             assert.ok(!((resource.inputs.volumes ?? []) as { containerPath: string }[]).some((v) => v.containerPath === "/var/lib/registry"), `${role} mounts no data volume`);
-            const config = parse(upload(resource, "/etc/docker/registry/config.yml").content);
+            const config = parse(upload(resource, "/etc/distribution/config.yml").content);
             assert.equal(config.storage.s3.bucket, "acme-registry");
             assert.equal(config.storage.s3.regionendpoint, "http://10.0.0.7:7480");
             const envs = resource.inputs.envs as string[];
@@ -463,7 +482,7 @@ describe("program under the mock runtime", () => {
         assert.ok((redis.inputs.command as string[]).includes("--protected-mode"));
         assert.equal(redis.inputs.ports, undefined);
         assert.deepEqual(container(run, "registry").options.dependsOn, [`${name}-redis`]);
-        assert.deepEqual(parse(upload(container(run, "registry"), "/etc/docker/registry/config.yml").content).storage.cache, { blobdescriptor: "redis" });
+        assert.deepEqual(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).storage.cache, { blobdescriptor: "redis" });
         assert.match(upload(container(run, "maintenance"), "/maintenance/gc.sh").content, /^CACHE=redis$/m);
         assert.equal(run.outputs.volumeName, "");
     });
@@ -485,7 +504,7 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(registry.inputs.endpointSpec, { mode: "dnsrr" }, "nginx sees every task through the alias, and retries another; no IPVS");
         const task = (r: RecordedResource) => r.inputs.taskSpec as { containerSpec: Record<string, unknown>; networksAdvanceds: unknown; placement?: unknown };
         assert.deepEqual(task(registry).networksAdvanceds, [{ id: `${name}-network-id`, aliases: ["registry"] }], "the network by id, as the provider reads it back");
-        assert.equal(task(registry).containerSpec.image, "registry:2.8.2", "the pinned reference");
+        assert.equal(task(registry).containerSpec.image, "registry:3.1.1", "the pinned reference");
         assert.equal(task(registry).placement, undefined, "stateless: any node");
         assert.equal(task(registry).containerSpec.stopGracePeriod, "1m10s");
         assert.deepEqual(registry.inputs.updateConfig, { parallelism: 1, delay: "0s", monitor: "10s", maxFailureRatio: "0.0", failureAction: "pause", order: "start-first" });
@@ -493,7 +512,7 @@ describe("program under the mock runtime", () => {
         assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("taskSpec")), "the env with the http secret and the S3 keys is secret");
         // Files: the registry's config as a Swarm config named after its content, the TLS key and the htpasswd as Swarm secrets.
         const configs = task(registry).containerSpec.configs as { configName: string; fileName: string; fileMode: number }[];
-        assert.deepEqual(configs.map((c) => [c.fileName, c.fileMode]), [["/etc/docker/registry/config.yml", 0o644], ["/usr/local/bin/registry-health", 0o755]]);
+        assert.deepEqual(configs.map((c) => [c.fileName, c.fileMode]), [["/etc/distribution/config.yml", 0o644], ["/usr/local/bin/registry-health", 0o755]]);
         for (const c of configs) assert.match(c.configName, new RegExp(`^${name}-registry-[0-9a-f]{16}$`));
         const secrets = (role: string) => (task(service(role)).containerSpec.secrets ?? []) as { secretName: string; fileName: string; fileMode: number }[];
         assert.deepEqual(secrets("ui").map((x) => [x.fileName, x.fileMode]), [["/etc/nginx/certs/server.key", 0o400]]);

@@ -6,6 +6,7 @@
 import { MaintenanceSettings } from "../components/maintenance/config";
 import { renderGcScript } from "../components/maintenance/gcScript";
 import { withSettings } from "./shellScripts";
+import { RegistrySeries } from "../components/registry/release";
 
 const HOUR = 3600;
 
@@ -22,7 +23,7 @@ export interface GcPlaces {
 
 /** The rendered job with a test's places; settings default to filesystem storage, no policy, a grace of an hour. */
 export function renderTestGcScript(settings: Partial<MaintenanceSettings>, places: GcPlaces, settleSeconds = 1): string {
-    const rendered = renderGcScript({ schedule: undefined, dryRun: false, graceSeconds: HOUR, policies: [], storage: "filesystem", cache: "none", ...settings });
+    const rendered = renderGcScript({ schedule: undefined, dryRun: false, graceSeconds: HOUR, policies: [], storage: "filesystem", cache: "none", ...settings }, RegistrySeries.V3_1);
     return withSettings(rendered, {
         ROOT: places.root,
         QUARANTINE: places.quarantine,

@@ -1,7 +1,6 @@
 /** Where things live inside the containers, and how they reach each other: one place, so renderers and wiring agree. */
 
 export const paths = {
-    registryConfig: "/etc/docker/registry/config.yml",
     registryData: "/var/lib/registry",
     /** The users' htpasswd and grants, written by the users container, read by nginx (see users/installScript.ts). */
     accessDir: "/run/registry-access",

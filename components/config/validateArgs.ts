@@ -74,8 +74,8 @@ export function validateArgs(
     const httpsPort = endpoints?.httpsPort ?? v.default<number>("httpsPort");
     const cors = unreadable.has("cors") ? undefined : readCors(v, args.cors, endpoints?.topology, httpsPort);
     const ui = readUi(v, arg("ui"));
-    const uiImage = readUiImage(v, images.ui);
-    const registry = readRegistry(v, args.registryLogLevel, images.registry, args.replicas);
+    const uiImage = readUiImage(v, images);
+    const registry = readRegistry(v, args.registryLogLevel, images, args.replicas);
     const storage = readStorage(v, arg("storage"));
     const cache = readCache(v, arg("cache"), images.redis, storage.driver);
     const users = unreadable.has("users") ? { list: [], bcryptCost: v.integer("bcryptCost", args.bcryptCost) } : readUsers(v, args.users, args.bcryptCost);
@@ -86,7 +86,7 @@ export function validateArgs(
     const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics, componentName: ctx.componentName });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
-    const entrypoint = { ...endpoints, cors, ui, image: uiImage };
+    const entrypoint = { ...endpoints, cors, ui, image: uiImage.image, uiSeries: uiImage.series };
     const deployment = { entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, labels };
     return { ok: true, deployment, warnings: v.warnings };
 }

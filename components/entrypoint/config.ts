@@ -3,12 +3,14 @@
  * entrypoint is the UI container, whose nginx is the only way into the deployment.
  */
 import { isHostName } from "../common/hosts";
+import { readImageRelease } from "../validation/imageRelease";
 import { readImage } from "../validation/imageReference";
 import { KeySpec } from "../validation/keySpec";
 import { Validator } from "../validation/validator";
 import { CorsSettings } from "./corsConfig";
 import { Topology, TopologyKind } from "./topology";
 import { UiSettings } from "./uiConfig";
+import { uiReleaseKeys, UiSeries } from "./uiRelease";
 
 export const entrypointKeys: readonly KeySpec[] = [
     {
@@ -28,8 +30,12 @@ export const entrypointKeys: readonly KeySpec[] = [
     },
     { key: "bindAddress", type: "string", default: "0.0.0.0", example: "127.0.0.1", description: "Host address the ports are published on (IPv6 in any spelling; not zone-scoped)." },
     {
-        key: "images.ui", type: "string", default: "joxit/docker-registry-ui:2.5.2", example: "joxit/docker-registry-ui:2.5.2",
-        description: "UI image, pinned like `images.registry`.",
+        key: "images.ui", type: "string", default: "joxit/docker-registry-ui:2.6.0", example: "joxit/docker-registry-ui:2.5.2",
+        description: "UI image, pinned like `images.registry`. Releases 2.6.x and 2.5.x (the seed recipe's) are supported.",
+    },
+    {
+        key: "images.uiVersion", type: "string", defaultText: "(from the tag)", example: "2.6.0",
+        description: "The release `images.ui` runs, needed only when its tag does not say (a digest pin).",
     },
 ];
 
@@ -66,8 +72,16 @@ export function readEndpoints(v: Validator, args: EndpointsArgs): Endpoints | un
     return topology && { topology, httpsPort, httpPort, bindAddress };
 }
 
-export function readUiImage(v: Validator, given: unknown): string {
-    return readImage(v, "images.ui", given);
+/** The UI image and the release series it runs (what its environment must be). */
+export interface UiImage {
+    image: string;
+    series: UiSeries;
+}
+
+export function readUiImage(v: Validator, images: Record<string, unknown>): UiImage {
+    const image = readImage(v, "images.ui", images.ui);
+    const release = readImageRelease(v, uiReleaseKeys, image, images.uiVersion);
+    return { image, series: release?.series ?? UiSeries.V2_6 };
 }
 
 function readTopology(v: Validator, args: EndpointsArgs): Topology | undefined {
@@ -107,4 +121,5 @@ export interface EntrypointSettings extends Endpoints {
     cors: CorsSettings | undefined;
     ui: UiSettings;
     image: string;
+    uiSeries: UiSeries;
 }

@@ -45,7 +45,7 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             publish(containerPorts.uiHttps, settings.httpsPort),
             ...(inputs.metrics.port === undefined ? [] : [{ internal: containerPorts.uiMetrics, external: inputs.metrics.port, ip: inputs.metrics.bindAddress, protocol: "tcp" }]),
         ],
-        envs: renderUiEnvironment(settings.ui, settings.topology, settings.httpsPort),
+        envs: renderUiEnvironment(settings.ui, settings.uiSeries, settings.topology, settings.httpsPort),
         // Sorted by container path, as the provider reads them back.
         volumes: [
             { volumeName: inputs.access.volume.name, containerPath: paths.accessDir, readOnly: true },
@@ -77,5 +77,6 @@ function nginxSiteConfig(inputs: EntrypointInputs): string {
         cors: settings.cors,
         realm: inputs.realm,
         metricsServer: inputs.metrics.port !== undefined,
+        uiUpdateCheck: settings.ui.versionNotification,
     });
 }

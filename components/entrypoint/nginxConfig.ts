@@ -29,7 +29,12 @@ export interface NginxConfigOptions {
     realm: string;
     /** Serve the metrics server (metrics.port). */
     metricsServer?: boolean;
+    /** Let the UI's page ask api.github.com for its latest release (ui.versionNotification). */
+    uiUpdateCheck?: boolean;
 }
+
+/** Where the UI asks for its latest release (joxit's version-notification). */
+export const UI_UPDATE_CHECK_ORIGIN = "https://api.github.com";
 
 /** How soon a client paused by garbage collection should retry. */
 export const RETRY_AFTER_SECONDS = 10;
@@ -67,13 +72,15 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         registryApiLocation(cors, realm), authorizeLocation(), ...registryErrorLocations(cors),
     ];
     if (topology.kind === "one-origin") {
-        blocks.push(httpsServer(topology.host, [...registryLocations(undefined), uiLocation()], true));
+        const locations = [...registryLocations(undefined), uiLocation(options.uiUpdateCheck)];
+        blocks.push(httpsServer(topology.host, locations, true));
     } else {
         if (!options.cors) throw new Error("split-domains needs CORS settings");
         blocks.push(corsOriginMap(options.cors));
         const registryHostLocations = [...registryLocations(options.cors), registryRootLocation()];
         blocks.push(httpsServer(topology.registryHost, registryHostLocations, true));
-        blocks.push(httpsServer(topology.uiHost, [uiLocation(httpsOrigin(topology.registryHost, httpsPort))], false));
+        const ui = uiLocation(options.uiUpdateCheck, httpsOrigin(topology.registryHost, httpsPort));
+        blocks.push(httpsServer(topology.uiHost, [ui], false));
     }
     if (options.metricsServer) blocks.push(renderMetricsServer());
     return blocks.join("\n") + "\n";
@@ -353,12 +360,12 @@ function registryRootLocation(): string {
 
 /**
  * `registryOrigin`: where the UI's page may send requests besides its own origin (split
- * domains). The UI calls api.github.com for an update check on every load (joxit 2.5 has
- * no switch): that leaks users' addresses and hangs in air-gapped sites; `connect-src`
- * makes the browser refuse it. Scripts and styles are left as the UI ships them.
+ * domains). Unless `updateCheck`, `connect-src` makes the browser refuse the UI's call to
+ * api.github.com (2.5 makes it on every load, with no switch): it leaks users' addresses
+ * and hangs in air-gapped sites. Scripts and styles are left as the UI ships them.
  */
-function uiLocation(registryOrigin?: string): string {
-    const connect = ["'self'", ...(registryOrigin ? [registryOrigin] : [])].join(" ");
+function uiLocation(updateCheck: boolean | undefined, registryOrigin?: string): string {
+    const connect = ["'self'", ...(registryOrigin ? [registryOrigin] : []), ...(updateCheck ? [UI_UPDATE_CHECK_ORIGIN] : [])].join(" ");
     return lines(
         "location / {",
         `    root ${paths.uiRoot};`,

@@ -21,6 +21,14 @@ export const uiKeys: readonly KeySpec[] = [
         description: "Repositories the UI lists; at most the registry's own catalog limit.",
     },
     {
+        key: "ui.showTagHistory", type: "boolean", default: true, example: "false",
+        description: "Show each tag's history (its layers' commands) in the UI. UI 2.6 and later; 2.5 always shows it.",
+    },
+    {
+        key: "ui.versionNotification", type: "boolean", default: false, example: "true",
+        description: "Let the UI ask GitHub (api.github.com) whether a newer UI release exists and say so. Off: 2.6 makes no such request, and the page's Content-Security-Policy stops the one 2.5 always makes (it would tell GitHub every user's address, and hangs where there is no internet).",
+    },
+    {
         key: "ui.taglistPageSize", type: "integer", default: 100, example: "50",
         range: { min: 1, max: UI_TAGLIST_MAX_PAGE_SIZE, why: "larger pages make the UI slow" },
         description: "Tags per page in the UI.",
@@ -34,6 +42,8 @@ export interface UiSettings {
     showCatalogNbTags: boolean;
     catalogElementsLimit: number;
     taglistPageSize: number;
+    showTagHistory: boolean;
+    versionNotification: boolean;
 }
 
 export function readUi(v: Validator, given: unknown): UiSettings {
@@ -50,5 +60,7 @@ export function readUi(v: Validator, given: unknown): UiSettings {
         showCatalogNbTags: v.boolean("ui.showCatalogNbTags", obj.showCatalogNbTags),
         catalogElementsLimit: v.integer("ui.catalogElementsLimit", obj.catalogElementsLimit),
         taglistPageSize: v.integer("ui.taglistPageSize", obj.taglistPageSize),
+        showTagHistory: v.boolean("ui.showTagHistory", obj.showTagHistory),
+        versionNotification: v.boolean("ui.versionNotification", obj.versionNotification),
     };
 }

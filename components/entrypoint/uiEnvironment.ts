@@ -8,8 +8,9 @@
 import { httpsOrigin } from "../common/hosts";
 import { Topology } from "./topology";
 import { UiSettings } from "./uiConfig";
+import { UiSeries } from "./uiRelease";
 
-export function renderUiEnvironment(ui: UiSettings, topology: Topology, httpsPort: number): string[] {
+export function renderUiEnvironment(ui: UiSettings, series: UiSeries, topology: Topology, httpsPort: number): string[] {
     const env: Record<string, string> = {
         REGISTRY_TITLE: ui.title,
         // One origin: empty, so the UI calls /v2/ on the origin it was loaded from.
@@ -22,6 +23,11 @@ export function renderUiEnvironment(ui: UiSettings, topology: Topology, httpsPor
         SHOW_CATALOG_NB_TAGS: String(ui.showCatalogNbTags),
         CATALOG_ELEMENTS_LIMIT: String(ui.catalogElementsLimit),
         TAGLIST_PAGE_SIZE: String(ui.taglistPageSize),
+        // 2.6 reads these; both are on unless "false". 2.5 has no such switches.
+        ...(series === UiSeries.V2_5 ? {} : {
+            SHOW_TAG_HISTORY: String(ui.showTagHistory),
+            ENABLE_VERSION_NOTIFICATION: String(ui.versionNotification),
+        }),
     };
     return Object.entries(env).map(([name, value]) => `${name}=${value}`);
 }

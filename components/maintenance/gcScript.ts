@@ -13,6 +13,7 @@
 import { containerPorts, paths, REDIS_ALIAS } from "../common/paths";
 import { shellScript } from "../common/shellScript";
 import { MaintenanceSettings, repositoryRegex } from "./config";
+import { registryConfigPath, RegistrySeries } from "../registry/release";
 
 export const GC_SCRIPT = "/maintenance/gc.sh";
 /**
@@ -24,8 +25,9 @@ export const SETTLE_SECONDS = 5;
 
 const GC = shellScript(__dirname, "gc.sh", "job");
 
-export function renderGcScript(settings: MaintenanceSettings): string {
-    return GC.render(jobSettings(settings));
+/** `series`: the registry image's, whose config path the job passes to `registry garbage-collect`. */
+export function renderGcScript(settings: MaintenanceSettings, series: RegistrySeries): string {
+    return GC.render(jobSettings(settings, registryConfigPath(series)));
 }
 
 /** The crontab busybox crond reads (`crond -c <dir>`: the file is named after the user). */
@@ -36,7 +38,7 @@ export function renderCrontab(schedule: string | undefined): string {
     return `# Rendered by private-registry; \`pulumi up\` overwrites it. Times are UTC.\n${line}\n`;
 }
 
-function jobSettings(settings: MaintenanceSettings): string[] {
+function jobSettings(settings: MaintenanceSettings, configPath: string): string[] {
     const policies = settings.policies.flatMap((p, i) => [
         `POLICY_${i}_REPOSITORIES='${repositoryRegex(p.repositories)}'`,
         `POLICY_${i}_KEEP_LAST='${p.keepLast ?? ""}'`,
@@ -47,7 +49,7 @@ function jobSettings(settings: MaintenanceSettings): string[] {
     return [
         `ROOT='${paths.registryData}/docker/registry/v2'`,
         `QUARANTINE='${paths.gcQuarantine}'`,
-        `CONFIG='${paths.registryConfig}'`,
+        `CONFIG='${configPath}'`,
         `STATE='${paths.maintenanceDir}'`,
         // Where a run started by hand also reports: the container's log (crond's own output).
         "CONTAINER_LOG=/proc/1/fd/1",

@@ -6,10 +6,12 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { containerEnvironment } from "../common/environment";
 import { LabelSets } from "../common/labels";
 import { paths } from "../common/paths";
 import { Runtime } from "../common/runtime";
 import { renderStorageConfig } from "../registry/registryConfig";
+import { registryConfigPath, registryProcessEnvironment, RegistrySeries } from "../registry/release";
 import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
 import { MaintenanceSettings } from "./config";
@@ -20,6 +22,8 @@ const CRONTABS = "/maintenance/crontabs";
 export interface MaintenanceInputs {
     settings: MaintenanceSettings;
     image: pulumi.Input<string>;
+    /** The registry image's release series: where its config goes, what environment it needs. */
+    registrySeries: RegistrySeries;
     storage: StorageSettings;
     /** The registry's volume (filesystem storage); absent with S3. */
     dataVolume: docker.Volume | undefined;
@@ -38,6 +42,7 @@ export interface Maintenance {
 export function createMaintenance(name: string, inputs: MaintenanceInputs, parent: pulumi.Resource): Maintenance {
     const volume = new docker.Volume(`${name}-maintenance-state`, { name: `${name}-maintenance-state`, labels: inputs.labels.fixedName("maintenance-state") },
         { parent, ignoreChanges: ["labels"] });
+    const series = inputs.registrySeries;
     const container = inputs.runtime.run({
         name: `${name}-maintenance`,
         image: inputs.image,
@@ -53,11 +58,11 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
             ...(inputs.dataVolume ? [{ volumeName: inputs.dataVolume.name, containerPath: paths.registryData }] : []),
             { volumeName: volume.name, containerPath: paths.maintenanceDir },
         ],
-        envs: storageEnvironment(inputs.storage),
+        envs: containerEnvironment(storageEnvironment(inputs.storage), registryProcessEnvironment(series)),
         uploads: [
-            { file: GC_SCRIPT, content: renderGcScript(inputs.settings), permissions: "0755" },
+            { file: GC_SCRIPT, content: renderGcScript(inputs.settings, series), permissions: "0755" },
             { file: `${CRONTABS}/root`, content: renderCrontab(inputs.settings.schedule), permissions: "0600" },
-            { file: paths.registryConfig, content: renderStorageConfig(inputs.storage) },
+            { file: registryConfigPath(series), content: renderStorageConfig(inputs.storage, series) },
         ],
         healthCheck: ["CMD", "pidof", "crond"],
         startPeriod: "5s",

@@ -1,7 +1,9 @@
-/** The registry's config section: its log level, image and number of replicas. */
+/** The registry's config section: its log level, image (and the release it runs) and number of replicas. */
+import { readImageRelease } from "../validation/imageRelease";
 import { readImage } from "../validation/imageReference";
 import { KeySpec } from "../validation/keySpec";
 import { Validator } from "../validation/validator";
+import { RegistrySeries } from "./release";
 
 /** Replicas on one host share its cores: more than this only adds memory. */
 export const MAX_REPLICAS = 8;
@@ -19,19 +21,38 @@ export const registryKeys: readonly KeySpec[] = [
         key: "replicas", type: "integer", default: 1, range: { min: 1, max: MAX_REPLICAS, why: "registry processes on this host" }, example: "2",
         description: "How many registry containers serve behind the entrypoint, which spreads requests over them and retries another when one is down. They share the storage and the http secret; an `up` that changes them replaces one at a time.",
     },
-    { key: "images.registry", type: "string", default: "registry:2.8.2", example: "registry:2.8.3", description: "Registry image, pinned by a release tag or digest (`latest` and other moving tags are refused; a series tag such as `2` gets a warning)." },
+    {
+        key: "images.registry", type: "string", default: "registry:3.1.1", example: "registry:3.1.2",
+        description: "Registry image, pinned by a release tag or digest (`latest` and other moving tags are refused; a series tag such as `3.1` gets a warning). Releases 3.1.x and 2.8.x (the seed recipe's) are supported; the config rendered follows the release.",
+    },
+    {
+        key: "images.registryVersion", type: "string", defaultText: "(from the tag)", example: "3.1.1",
+        description: "The release `images.registry` runs, needed only when its tag does not say (a digest pin such as `registry@sha256:...`, or a mirror's own tag).",
+    },
 ];
 
 export interface RegistrySettings {
     logLevel: LogLevel;
     image: string;
+    /** The release series the image runs: what its config file and environment must be. */
+    series: RegistrySeries;
     replicas: number;
 }
 
-export function readRegistry(v: Validator, logLevel: unknown, image: unknown, replicas: unknown): RegistrySettings {
+export const registryReleaseKeys = {
+    image: "images.registry", version: "images.registryVersion", what: "registry",
+    supported: [RegistrySeries.V2_8, RegistrySeries.V3_1],
+} as const;
+
+export function readRegistry(
+    v: Validator, logLevel: unknown, images: Record<string, unknown>, replicas: unknown,
+): RegistrySettings {
+    const image = readImage(v, "images.registry", images.registry);
+    const release = readImageRelease(v, registryReleaseKeys, image, images.registryVersion);
     return {
         replicas: v.integer("replicas", replicas),
         logLevel: v.oneOf<LogLevel>("registryLogLevel", logLevel) ?? v.default("registryLogLevel"),
-        image: readImage(v, "images.registry", image),
+        image,
+        series: release?.series ?? RegistrySeries.V3_1,
     };
 }

@@ -15,6 +15,7 @@ import { storageEnvironment } from "../storage/environment";
 import { RegistrySettings } from "./config";
 import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
 import { renderRegistryConfig } from "./registryConfig";
+import { registryConfigPath, registryProcessEnvironment } from "./release";
 
 export interface RegistryInputs {
     settings: RegistrySettings;
@@ -43,9 +44,11 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const content: ReplicaContent = {
         image,
         volume,
-        envs: registryEnvironment(name, inputs.storage, parent),
+        envs: registryEnvironment(name, inputs, parent),
+        configPath: registryConfigPath(inputs.settings.series),
         config: renderRegistryConfig({
-            logLevel: inputs.settings.logLevel, storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics,
+            series: inputs.settings.series, logLevel: inputs.settings.logLevel,
+            storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics,
         }),
     };
     const first = inputs.redis ? [inputs.redis] : [];
@@ -72,12 +75,17 @@ function dataVolume(name: string, labels: LabelSets, parent: pulumi.Resource): d
     });
 }
 
-/** The http secret and the storage's credentials: secret, like the variables that carry them. */
-function registryEnvironment(name: string, storage: StorageSettings, parent: pulumi.Resource): pulumi.Output<string[]> {
+/**
+ * The http secret and the storage's credentials (secret, like the variables that carry
+ * them), then what the image's release needs.
+ */
+function registryEnvironment(name: string, inputs: RegistryInputs, parent: pulumi.Resource): pulumi.Output<string[]> {
     // Shared by every replica: an upload started on one may continue on another.
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent });
-    return pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(storage) ?? []])
-        .apply(([secret, storageEnvs]) => [`REGISTRY_HTTP_SECRET=${secret}`, ...storageEnvs]));
+    return pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
+        .apply(([secret, storageEnvs]) => [
+            `REGISTRY_HTTP_SECRET=${secret}`, ...storageEnvs, ...registryProcessEnvironment(inputs.settings.series),
+        ]));
 }
 
 /** What every replica runs: the same image, data, config and environment. */
@@ -85,6 +93,8 @@ interface ReplicaContent {
     image: pulumi.Input<string>;
     volume: docker.Volume | undefined;
     envs: pulumi.Output<string[]>;
+    /** Where the image's default command reads it. */
+    configPath: string;
     config: string;
 }
 
@@ -110,7 +120,7 @@ function runRegistryWorkload(
         network: { aliases: placement.aliases },
         volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
         uploads: [
-            { file: paths.registryConfig, content: content.config },
+            { file: content.configPath, content: content.config },
             { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
         ],
         envs: content.envs,

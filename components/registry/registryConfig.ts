@@ -16,8 +16,11 @@ import { CacheDriver } from "../cache/config";
 import { containerPorts, METRICS_PATH, paths, REDIS_ALIAS } from "../common/paths";
 import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
+import { RegistrySeries } from "./release";
 
 export interface RegistryConfigOptions {
+    /** The release series the file is for: each reads its own keys (checked against their configuration structs). */
+    series: RegistrySeries;
     logLevel: LogLevel;
     storage: StorageSettings;
     /** The blob-descriptor cache; none when absent. */
@@ -26,17 +29,19 @@ export interface RegistryConfigOptions {
     metrics?: boolean;
 }
 
-/** distribution 2.8's s3 driver parameters that we set (the keys come as environment, see ./registry.ts). */
+/** The s3 driver parameters that we set (the keys come as environment, see ./registry.ts). */
 interface S3Parameters {
     bucket: string;
     region: string;
     regionendpoint?: string;
+    /** 3.x only: 2.8 addresses a regionendpoint path-style by itself, 3.x only when told. */
+    forcepathstyle?: boolean;
     secure: boolean;
     rootdirectory?: string;
     chunksize: number;
 }
 
-/** The subset of distribution 2.8's configuration that we set. */
+/** The subset of distribution's configuration that we set (2.8 and 3.1 alike, but for redis and s3). */
 interface RegistryConfigDocument {
     version: "0.1";
     log: { level: LogLevel; formatter: "text"; fields: Record<string, string> };
@@ -65,10 +70,19 @@ interface RegistryConfigDocument {
         debug: { addr: string; prometheus?: { enabled: boolean; path: string } };
     };
     health: { storagedriver: { enabled: boolean; interval: string; threshold: number } };
-    redis?: {
-        addr: string; db: number; dialtimeout: string; readtimeout: string; writetimeout: string;
-        pool: { maxidle: number; maxactive: number; idletimeout: string };
-    };
+    redis?: RedisSection2 | RedisSection3;
+}
+
+/** 2.8's redigo pool settings. */
+interface RedisSection2 {
+    addr: string; db: number; dialtimeout: string; readtimeout: string; writetimeout: string;
+    pool: { maxidle: number; maxactive: number; idletimeout: string };
+}
+
+/** 3.x reads go-redis's UniversalOptions inline, and refuses to start on a 2.8-style section. */
+interface RedisSection3 {
+    addrs: string[]; db: number; dialtimeout: string; readtimeout: string; writetimeout: string;
+    poolsize: number; maxidleconns: number; connmaxidletime: string;
 }
 
 
@@ -77,7 +91,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         version: "0.1",
         log: { level: options.logLevel, formatter: "text", fields: { service: "registry" } },
         storage: {
-            ...storageDriver(options.storage),
+            ...storageDriver(options.storage, options.series),
             delete: { enabled: true },
             // Never the in-memory blob descriptor cache: after garbage collection a cached
             // descriptor makes a re-push say "Layer already exists" and pulls fail, until every
@@ -99,18 +113,24 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         // every request. Meanwhile nginx already sends the replica requests (Docker's DNS
         // ignores health), and those it answers from the shared cache can be cut mid-body.
         health: { storagedriver: { enabled: true, interval: "1s", threshold: 2 } },
-        // Short timeouts: a slow cache must cost less than the storage read it saves (a failed
-        // cache read falls back to the storage).
-        ...(options.cache === "redis" ? {
-            redis: {
-                addr: `${REDIS_ALIAS}:${containerPorts.redis}`, db: 0, dialtimeout: "1s", readtimeout: "500ms", writetimeout: "500ms",
-                pool: { maxidle: 16, maxactive: 64, idletimeout: "300s" },
-            },
-        } : {}),
+        ...(options.cache === "redis" ? { redis: redisSection(options.series) } : {}),
     };
 }
 
-function storageDriver(storage: StorageSettings): Pick<RegistryConfigDocument["storage"], "filesystem" | "s3" | "redirect"> {
+/**
+ * Short timeouts: a slow cache must cost less than the storage read it saves (a failed
+ * cache read falls back to the storage). The same pool in each series' own words.
+ */
+function redisSection(series: RegistrySeries): RedisSection2 | RedisSection3 {
+    const address = `${REDIS_ALIAS}:${containerPorts.redis}`;
+    const timeouts = { dialtimeout: "1s", readtimeout: "500ms", writetimeout: "500ms" };
+    if (series === RegistrySeries.V2_8) {
+        return { addr: address, db: 0, ...timeouts, pool: { maxidle: 16, maxactive: 64, idletimeout: "300s" } };
+    }
+    return { addrs: [address], db: 0, ...timeouts, poolsize: 64, maxidleconns: 16, connmaxidletime: "300s" };
+}
+
+function storageDriver(storage: StorageSettings, series: RegistrySeries): Pick<RegistryConfigDocument["storage"], "filesystem" | "s3" | "redirect"> {
     if (storage.driver === "filesystem") return { filesystem: { rootdirectory: paths.registryData } };
     return {
         s3: {
@@ -118,6 +138,7 @@ function storageDriver(storage: StorageSettings): Pick<RegistryConfigDocument["s
             region: storage.region,
             // Path-style URLs under this origin (2.8 has no forcepathstyle: an endpoint implies it).
             ...(storage.endpoint ? { regionendpoint: storage.endpoint } : {}),
+            ...(storage.endpoint && series !== RegistrySeries.V2_8 ? { forcepathstyle: true } : {}),
             secure: storage.endpoint === undefined || storage.endpoint.startsWith("https:"),
             ...(storage.rootDirectory ? { rootdirectory: storage.rootDirectory } : {}),
             chunksize: storage.chunkSizeBytes,
@@ -134,7 +155,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
  * What `registry garbage-collect` reads: the storage section alone, so that a change to
  * the serving settings (the log level) does not replace the maintenance container.
  */
-export function renderStorageConfig(storageSettings: StorageSettings): string {
-    const { version, storage } = registryConfigDocument({ logLevel: "info", storage: storageSettings });
+export function renderStorageConfig(storageSettings: StorageSettings, series: RegistrySeries): string {
+    const { version, storage } = registryConfigDocument({ series, logLevel: "info", storage: storageSettings });
     return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify({ version, storage });
 }

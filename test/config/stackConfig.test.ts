@@ -156,6 +156,17 @@ const badInputs: BadInput[] = [
     { name: "unpinned registry image", raw: { ...base, images: JSON.stringify({ registry: "registry" }) }, key: "images.registry", message: /pinned by tag or digest/ },
     { name: "malformed UI image", raw: { ...base, images: JSON.stringify({ ui: "Joxit/UI:2" }) }, key: "images.ui", message: /pinned by tag or digest/ },
     { name: "image on the moving tag latest", raw: { ...base, images: JSON.stringify({ registry: "registry:latest" }) }, key: "images.registry", message: /moving tag "latest"/ },
+    {
+        name: "registry pinned by digest alone: which release is not guessed", raw: { ...base, images: JSON.stringify({ registry: "registry@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }) },
+        key: "images.registry", message: /does not tell which registry release.*set images\.registryVersion/, fix: /--path images\.registryVersion 3\.1\.1$/,
+    },
+    { name: "registry on a bare major tag", raw: { ...base, images: JSON.stringify({ registry: "registry:3" }) }, key: "images.registry", message: /does not tell which registry release/ },
+    { name: "registry 3.0, a series not rendered for", raw: { ...base, images: JSON.stringify({ registry: "registry:3.0.0" }) }, key: "images.registry", message: /registry 3\.0\.0, a series this program does not render for: it supports 2\.8\.x and 3\.1\.x/, fix: /--path images\.registry registry:3\.1\.1$/ },
+    { name: "registry 2.7, a series not rendered for", raw: { ...base, images: JSON.stringify({ registry: "registry:2.7.1" }) }, key: "images.registry", message: /registry 2\.7\.1, a series/ },
+    { name: "registry version that disagrees with the tag", raw: { ...base, images: JSON.stringify({ registry: "registry:3.1.1", registryVersion: "2.8.2" }) }, key: "images.registryVersion", message: /disagrees with images\.registry \(registry:3\.1\.1\), whose tag says 3\.1\.1/, fix: /config rm .*images\.registryVersion/ },
+    { name: "registry version without a patch", raw: { ...base, images: JSON.stringify({ registry: "registry@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", registryVersion: "3.1" }) }, key: "images.registryVersion", message: /must be the registry release the image runs, such as 3\.1\.1/ },
+    { name: "UI 2.4, a series not rendered for", raw: { ...base, images: JSON.stringify({ ui: "joxit/docker-registry-ui:2.4.1" }) }, key: "images.ui", message: /UI 2\.4\.1, a series this program does not render for: it supports 2\.5\.x and 2\.6\.x/ },
+    { name: "UI pinned by digest alone", raw: { ...base, images: JSON.stringify({ ui: "joxit/docker-registry-ui@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }) }, key: "images.ui", message: /set images\.uiVersion/, fix: /--path images\.uiVersion 2\.6\.0$/ },
     { name: "user label that is one of the project's own", raw: { ...base, labels: JSON.stringify({ "private-registry.role": "x" }) }, key: 'labels["private-registry.role"]', message: /this project sets itself/ },
     { name: "structured key set without --path", raw: { ...base, "tls.mode": "provided" }, key: "tls.mode", message: /set without --path/ },
     { name: "misspelt key", raw: { ...base, bindAdress: "127.0.0.1" }, key: "bindAdress", message: /did you mean bindAddress\?/ },
@@ -229,7 +240,7 @@ describe("stack config validation", () => {
         assert.equal(entrypoint.bindAddress, "0.0.0.0");
         assert.equal(users.bcryptCost, 5);
         assert.equal(entrypoint.cors, undefined);
-        assert.deepEqual({ registry: registry.image, ui: entrypoint.image }, { registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" });
+        assert.deepEqual({ registry: registry.image, ui: entrypoint.image }, { registry: "registry:3.1.1", ui: "joxit/docker-registry-ui:2.6.0" });
         // No access set: an admin of every repository, as every user was before roles.
         assert.deepEqual(users.list, [{ name: "admin", access: "admin", repositories: ["*"], password: undefined }]);
         assert.deepEqual(tls, { mode: "self-signed", validityDays: 365 });
@@ -292,11 +303,25 @@ describe("stack config validation", () => {
     });
 
     it("warns, and accepts, an image tag that moves with its release series", () => {
-        const result = validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:2" }) }, { stack });
+        const result = validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:3.1" }) }, { stack });
         assert.ok(result.ok);
         assert.deepEqual(result.warnings.map((w) => w.key), ["images.registry"]);
         assert.match(result.warnings[0].message, /moves with every release/);
         assert.equal(validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:2.8.3" }) }, { stack }).warnings.length, 0);
+    });
+
+    it("tells the release series from the tag, or from the version key for a digest pin, and renders for it", () => {
+        const series = (images: Record<string, string>) => {
+            const result = validateStackConfig({ ...base, images: JSON.stringify(images) }, { stack });
+            assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+            return [result.deployment.registry.series, result.deployment.entrypoint.uiSeries];
+        };
+        assert.deepEqual(series({}), ["3.1", "2.6"]);
+        assert.deepEqual(series({ registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" }), ["2.8", "2.5"]);
+        // A newer patch release, a mirror with a port, a digest on top of the tag.
+        assert.deepEqual(series({ registry: "mirror.example.com:5000/library/registry:3.1.2@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ui: "ghcr.io/acme/ui:2.6.1" }), ["3.1", "2.6"]);
+        assert.deepEqual(series({ registry: "registry@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", registryVersion: "2.8.3", ui: "joxit/docker-registry-ui@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", uiVersion: "2.5.2" }), ["2.8", "2.5"]);
+        assert.deepEqual(series({ registry: "registry:3.1.1", registryVersion: "3.1.1" }), ["3.1", "2.6"]);
     });
 
     describe("accepts, with a warning naming the key, config that is valid but surely unintended", () => {

@@ -144,6 +144,9 @@ describe("nginx config renderer", () => {
         const csp = (conf: string, host: string) => /add_header Content-Security-Policy "([^"]*)" always;/.exec(locationBlock(conf, host, "/"))?.[1];
         assert.equal(csp(renderNginxConfig(oneOrigin), "localhost"), "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'");
         assert.equal(csp(renderNginxConfig(splitDomains), "ui.example.com"), "connect-src 'self' https://registry.example.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'");
+        // ui.versionNotification: the UI's release check may leave, and nothing else.
+        assert.equal(csp(renderNginxConfig({ ...oneOrigin, uiUpdateCheck: true }), "localhost"), "connect-src 'self' https://api.github.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'");
+        assert.equal(csp(renderNginxConfig({ ...splitDomains, uiUpdateCheck: true }), "ui.example.com"), "connect-src 'self' https://registry.example.com https://api.github.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'");
         assert.equal(csp(renderNginxConfig({ ...splitDomains, httpsPort: 8443 }), "ui.example.com")?.includes("https://registry.example.com:8443"), true);
     });
 

@@ -17,6 +17,7 @@ import { gcFunctions, GcPlaces, renderTestGcScript } from "../../testkit/gcJob";
 import { RegistryTree } from "../../testkit/registryTree";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, runScript, ScriptRun, shellcheckFindings, writeScript } from "../../testkit/shellScripts";
+import { RegistrySeries } from "../../components/registry/release";
 
 const DAY = 86_400;
 /** What the job's steps start from: the window's edge, as collect_filesystem sets it. */
@@ -555,20 +556,21 @@ describe("garbage-collection job, function by function (busybox, synthetic store
         };
 
         it("sets the container's places, the same bytes every time, from a file that ships with the package", () => {
-            const header = headerSettings(renderGcScript(settings));
+            const header = headerSettings(renderGcScript(settings, RegistrySeries.V3_1));
             assert.equal(header.ROOT, `${paths.registryData}/docker/registry/v2`);
             assert.equal(header.QUARANTINE, paths.gcQuarantine);
             assert.equal(header.STATE, paths.maintenanceDir);
-            assert.equal(header.CONFIG, paths.registryConfig);
+            assert.equal(header.CONFIG, "/etc/distribution/config.yml");
+            assert.equal(headerSettings(renderGcScript(settings, RegistrySeries.V2_8)).CONFIG, "/etc/docker/registry/config.yml");
             assert.equal(header.REDIS, `${REDIS_ALIAS}:${containerPorts.redis}`);
             assert.equal(header.POLICY_COUNT, "2");
-            assert.equal(renderGcScript(settings), renderGcScript({ ...settings, policies: settings.policies.map((p) => ({ ...p })) }));
+            assert.equal(renderGcScript(settings, RegistrySeries.V3_1), renderGcScript({ ...settings, policies: settings.policies.map((p) => ({ ...p })) }, RegistrySeries.V3_1));
             assert.notEqual(gitIgnores("components/maintenance/scripts/gc.sh"), true, "git ignores the script: it would not ship");
         });
 
         it("the rendered job, header and body, is shellcheck-clean", function () {
             requireTool(this, "shellcheck", "shellcheck");
-            assert.equal(shellcheckFindings(renderGcScript(settings)), "");
+            assert.equal(shellcheckFindings(renderGcScript(settings, RegistrySeries.V3_1)), "");
         });
     });
 });

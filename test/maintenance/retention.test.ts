@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { RetentionPolicy } from "../../components/maintenance/config";
 import { renderGcScript } from "../../components/maintenance/gcScript";
 import { requireTool } from "../../testkit/requireTool";
+import { RegistrySeries } from "../../components/registry/release";
 
 const DAY = 86_400;
 const NOW = 1_800_000_000;
@@ -24,7 +25,7 @@ function decide(policies: RetentionPolicy[], tags: Record<string, number | strin
     const dir = mkdtempSync(join(tmpdir(), "pr-gc-"));
     try {
         const script = join(dir, "gc.sh");
-        writeFileSync(script, renderGcScript({ schedule: undefined, dryRun: false, graceSeconds, policies, storage: "filesystem", cache: "none" }));
+        writeFileSync(script, renderGcScript({ schedule: undefined, dryRun: false, graceSeconds, policies, storage: "filesystem", cache: "none" }, RegistrySeries.V3_1));
         const input = Object.entries(tags).map(([ref, days]) => {
             const [repository, tag] = ref.split(":");
             return `${repository}\t${tag}\t${typeof days === "string" ? days : Math.round(NOW - days * DAY)}\n`;

@@ -1,15 +1,16 @@
 import { strict as assert } from "node:assert";
 import { parse } from "yaml";
 import { renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
+import { RegistrySeries } from "../../components/registry/release";
 import { S3Storage, StorageSettings } from "../../components/storage/config";
 
-describe("registry config renderer", () => {
+for (const series of Object.values(RegistrySeries)) describe(`registry config renderer (${series})`, () => {
     const filesystem: StorageSettings = { driver: "filesystem" };
     const s3: S3Storage = {
         driver: "s3", bucket: "acme-registry", region: "eu-central-1", endpoint: "http://10.0.0.7:7480", rootDirectory: "/registry",
         chunkSizeBytes: 32 * 1024 * 1024, redirect: false, credentials: { accessKey: "AKIAEXAMPLEACCESSKEY", secretKey: "example-secret-key-never-in-the-file" },
     };
-    const text = renderRegistryConfig({ logLevel: "warn", storage: filesystem });
+    const text = renderRegistryConfig({ series, logLevel: "warn", storage: filesystem });
     const config = parse(text);
 
     it("parses as YAML with distribution's schema version", () => {
@@ -29,42 +30,47 @@ describe("registry config renderer", () => {
     });
 
     it("with metrics, serves Prometheus metrics on the debug listener, on the private network (never published: it also serves pprof)", () => {
-        const withMetrics = parse(renderRegistryConfig({ logLevel: "warn", storage: filesystem, metrics: true }));
+        const withMetrics = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: true }));
         assert.deepEqual(withMetrics.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
-        assert.deepEqual(parse(renderRegistryConfig({ logLevel: "warn", storage: filesystem, metrics: false })).http.debug, { addr: "127.0.0.1:5001" });
+        assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: false })).http.debug, { addr: "127.0.0.1:5001" });
     });
 
-    it("with s3, renders distribution's s3 parameters (path-style through regionendpoint, TLS from the scheme) and no filesystem", () => {
-        const withS3 = parse(renderRegistryConfig({ logLevel: "warn", storage: s3 }));
+    it("with s3, renders distribution's s3 parameters (path-style under the endpoint, TLS from the scheme) and no filesystem", () => {
+        const withS3 = parse(renderRegistryConfig({ series, logLevel: "warn", storage: s3 }));
         assert.deepEqual(withS3.storage.s3, {
             bucket: "acme-registry", region: "eu-central-1", regionendpoint: "http://10.0.0.7:7480", secure: false, rootdirectory: "/registry", chunksize: 33554432,
+            // 2.8 addresses a regionendpoint path-style by itself; 3.x virtual-host style unless told.
+            ...(series === RegistrySeries.V2_8 ? {} : { forcepathstyle: true }),
         });
         assert.equal(withS3.storage.filesystem, undefined);
         // Layers flow through the registry unless asked: clients may not reach a private store.
         assert.deepEqual(withS3.storage.redirect, { disable: true });
-        assert.deepEqual(parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, redirect: true } })).storage.redirect, { disable: false });
+        assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, redirect: true } })).storage.redirect, { disable: false });
         assert.equal(config.storage.redirect, undefined);
         assert.equal(withS3.storage.delete.enabled, true);
-        const aws = parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, endpoint: undefined, rootDirectory: undefined } }));
+        const aws = parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, endpoint: undefined, rootDirectory: undefined } }));
         assert.deepEqual(aws.storage.s3, { bucket: "acme-registry", region: "eu-central-1", secure: true, chunksize: 33554432 });
-        assert.equal(parse(renderRegistryConfig({ logLevel: "warn", storage: { ...s3, endpoint: "https://s3.example.com" } })).storage.s3.secure, true);
+        assert.equal(parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, endpoint: "https://s3.example.com" } })).storage.s3.secure, true);
     });
 
     it("uses no blob-descriptor cache, or the shared Redis one, never the in-memory one", () => {
         assert.deepEqual(config.storage.cache, {});
         assert.equal(config.redis, undefined);
-        const withRedis = parse(renderRegistryConfig({ logLevel: "warn", storage: s3, cache: "redis" }));
+        const withRedis = parse(renderRegistryConfig({ series, logLevel: "warn", storage: s3, cache: "redis" }));
         assert.deepEqual(withRedis.storage.cache, { blobdescriptor: "redis" });
-        assert.equal(withRedis.redis.addr, "redis:6379");
+        // 2.8: redigo's pool; 3.x: go-redis's UniversalOptions (a 2.8-style section stops it at start).
+        assert.deepEqual(withRedis.redis, series === RegistrySeries.V2_8
+            ? { addr: "redis:6379", db: 0, dialtimeout: "1s", readtimeout: "500ms", writetimeout: "500ms", pool: { maxidle: 16, maxactive: 64, idletimeout: "300s" } }
+            : { addrs: ["redis:6379"], db: 0, dialtimeout: "1s", readtimeout: "500ms", writetimeout: "500ms", poolsize: 64, maxidleconns: 16, connmaxidletime: "300s" });
         // The collector needs no cache: a cache change does not touch it.
-        assert.deepEqual(parse(renderStorageConfig(s3)).storage.cache, {});
+        assert.deepEqual(parse(renderStorageConfig(s3, series)).storage.cache, {});
     });
 
     it("keeps the S3 keys out of the registry's and the collector's files (they come as secret environment)", () => {
-        for (const rendered of [renderRegistryConfig({ logLevel: "warn", storage: s3 }), renderStorageConfig(s3)]) {
+        for (const rendered of [renderRegistryConfig({ series, logLevel: "warn", storage: s3 }), renderStorageConfig(s3, series)]) {
             assert.doesNotMatch(rendered, /AKIAEXAMPLEACCESSKEY|example-secret-key|accesskey|secretkey/i);
         }
-        assert.deepEqual(parse(renderStorageConfig(s3)).storage.s3.bucket, "acme-registry");
+        assert.deepEqual(parse(renderStorageConfig(s3, series)).storage.s3.bucket, "acme-registry");
     });
 
     it("keeps the http secret out of the file (it is a Pulumi secret, the file is not)", () => {
