@@ -13,7 +13,9 @@ import {
     canConnect, CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker,
 } from "../../testkit/live/liveDeployment";
 import { RegistryClient, sha256 } from "../../testkit/live/registryClient";
-import { launchChromium, newContext, screenshotPath, servedKeyPin, updateCheckOutcome } from "../../testkit/live/browser";
+import {
+    assertUpdateCheckRefused, catalogRepositories, launchChromium, newContext, openTagHistory, openTagList, screenshotPath, servedKeyPin,
+} from "../../testkit/live/browser";
 import { RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
 
 const DAY = 86_400_000;
@@ -108,20 +110,19 @@ describe("live: one origin", function () {
             assert.equal(await client.pullAndVerify("live/busybox", "1"), await manifestDigest(live, admin, "live/busybox", "1"));
         });
 
-        it("Chromium loads the UI from the same origin, which lists the catalog with credentials", async () => {
-            await browserListsCatalog(live, admin);
+        it("Chromium on the UI, same origin, with credentials: the catalog lists the pushed repository, its tag list shows the tag with the registry's digest, and the tag's history opens", async () => {
+            await browseCatalogTagsAndHistory(live, admin);
         });
 
-        it("the UI's update check to api.github.com is refused by the page's Content-Security-Policy; nothing leaves the machine", async () => {
+        it("the page's Content-Security-Policy leaves the UI working and refuses its update check to api.github.com; nothing leaves the machine", async () => {
             const browser = await launchChromium([await servedKeyPin(live.httpsPort, "localhost")]);
             try {
                 const context = await newContext(browser, { username: "admin", password: admin.password });
                 const page = await context.newPage();
                 await page.goto(live.outputs.uiUrl);
-                assert.equal(await updateCheckOutcome(page), "blocked-by-csp");
+                assert.ok((await catalogRepositories(page)).includes("live/busybox"), "the CSP must leave the UI working");
+                await assertUpdateCheckRefused(page);
                 assert.deepEqual(context.external, [], "the page sent requests off the machine");
-                await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
-                assert.equal(await page.getAttribute("body", "data-state"), "loaded", "the CSP must leave the UI working");
             } finally {
                 await browser.close();
             }
@@ -367,6 +368,12 @@ async function manifestDigest(live: LiveDeployment, auth: { user: string; passwo
     return String(head.headers["docker-content-digest"]);
 }
 
+async function configDigest(live: LiveDeployment, auth: { user: string; password: string }, repository: string, tag: string): Promise<string> {
+    const manifest = await live.request(`/v2/${repository}/manifests/${tag}`, { auth, headers: { Accept: MANIFEST_TYPES } });
+    assert.equal(manifest.status, 200, `GET ${repository}:${tag}`);
+    return String(JSON.parse(manifest.body.toString()).config.digest);
+}
+
 async function blobKilobytes(live: LiveDeployment): Promise<number> {
     const result = await live.exec("registry", ["du", "-sk", "/var/lib/registry/docker/registry/v2/blobs"]);
     assert.equal(result.exitCode, 0, result.output);
@@ -412,22 +419,27 @@ function looksLikeRegistry(port: number): Promise<boolean> {
     });
 }
 
-async function browserListsCatalog(live: LiveDeployment, admin: { user: string; password: string }): Promise<void> {
+async function browseCatalogTagsAndHistory(live: LiveDeployment, admin: { user: string; password: string }): Promise<void> {
     const browser = await launchChromium([await servedKeyPin(live.httpsPort, "localhost")]);
     try {
         const context = await newContext(browser, { username: "admin", password: admin.password });
         const page = await context.newPage();
-        const catalogRequests: string[] = [];
-        page.on("request", (request) => { if (request.url().includes("/v2/")) catalogRequests.push(request.url()); });
+        const registryRequests: string[] = [];
+        page.on("request", (request) => { if (request.url().includes("/v2/")) registryRequests.push(request.url()); });
         await page.goto(live.outputs.uiUrl);
-        await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
-        const state = await page.getAttribute("body", "data-state");
-        const error = await page.textContent("#error");
-        assert.equal(state, "loaded", `UI failed: ${error}`);
-        const repositories = await page.$$eval("li.repository", (items) => items.map((li) => (li as HTMLElement).dataset.name));
+        const repositories = await catalogRepositories(page);
         assert.ok(repositories.includes("live/busybox"), `UI lists ${repositories.join(", ")}`);
-        assert.ok(catalogRequests.every((url) => url.startsWith("https://localhost:18443/v2/")), `same origin only: ${catalogRequests.join(" ")}`);
         await page.screenshot({ path: screenshotPath("ui-one-origin.png"), fullPage: true });
+
+        const rows = await openTagList(page, "live/busybox");
+        assert.deepEqual(rows, [{ tag: "1", digest: await manifestDigest(live, admin, "live/busybox", "1") }], "the tag list and its digests");
+        await page.screenshot({ path: screenshotPath("ui-one-origin-tags.png"), fullPage: true });
+
+        const history = await openTagHistory(page, "1");
+        assert.equal(`sha256:${history.id}`, await configDigest(live, admin, "live/busybox", "1"), JSON.stringify(history));
+        assert.equal(history.os, "linux", JSON.stringify(history));
+        await page.screenshot({ path: screenshotPath("ui-one-origin-history.png"), fullPage: true });
+        assert.ok(registryRequests.every((url) => url.startsWith("https://localhost:18443/v2/")), `same origin only: ${registryRequests.join(" ")}`);
     } finally {
         await browser.close();
     }

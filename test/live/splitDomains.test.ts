@@ -1,13 +1,15 @@
 /**
  * Split domains on a real Docker engine: the registry and the UI on two host names (which
  * /etc/hosts maps to 127.0.0.1, see test/live/env/provision.sh), one published port.
- * Chromium proves the CORS behaviour that matters: the UI origin can read the registry
- * with credentials, another origin cannot.
+ * Chromium on the real UI proves the CORS behaviour that matters: the UI origin reads the
+ * registry with credentials and deletes through it, another origin cannot read it.
  */
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
-import { launchChromium, newContext, screenshotPath, servedKeyPin, updateCheckOutcome } from "../../testkit/live/browser";
+import {
+    assertUpdateCheckRefused, catalogRepositories, deleteThroughDialog, launchChromium, newContext, openTagList, screenshotPath, servedKeyPin,
+} from "../../testkit/live/browser";
 import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
 
 const REGISTRY_HOST = "registry.private-registry.test";
@@ -16,6 +18,7 @@ const OTHER_HOST = "other.private-registry.test";
 const PORT = 19443;
 const UI_ORIGIN = `https://${UI_HOST}:${PORT}`;
 const REGISTRY_ORIGIN = `https://${REGISTRY_HOST}:${PORT}`;
+const MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
 
 describe("live: split domains", function () {
     let live: LiveDeployment;
@@ -87,35 +90,42 @@ describe("live: split domains", function () {
         assert.equal(unauthorized.headers["access-control-allow-origin"], UI_ORIGIN, "a 401 must carry CORS headers, or the UI cannot see it");
     });
 
-    it("in Chromium the UI origin lists the catalog with credentials, reads digests and deletes, its update check refused; another origin is blocked", async () => {
+    it("in Chromium the UI lists the catalog with credentials, shows the tag's digest, and deletes it through its dialog (then gone from the API); its update check refused; another origin is blocked", async () => {
         const browser = await launchChromium([await servedKeyPin(PORT, UI_HOST)]);
         const other = await servePage();
+        const digest = String((await live.request("/v2/split/busybox/manifests/1", { method: "HEAD", auth: admin, headers: { Accept: MANIFEST_TYPES } })).headers["docker-content-digest"]);
+        assert.match(digest, /^sha256:[0-9a-f]{64}$/);
         try {
             const context = await newContext(browser, { username: "admin", password: admin.password });
             const page = await context.newPage();
+            const registryRequests: string[] = [];
+            page.on("request", (request) => { if (request.url().includes("/v2/")) registryRequests.push(`${request.method()} ${request.url()}`); });
             await page.goto(live.outputs.uiUrl);
-            await page.waitForSelector("body:not([data-state=loading])", { timeout: 30_000 });
-            assert.equal(await page.getAttribute("body", "data-state"), "loaded", `UI failed: ${await page.textContent("#error")}`);
+            assert.deepEqual(await catalogRepositories(page), ["split/busybox"]);
             // The page's CSP lets it reach the registry's origin, and refuses api.github.com.
-            assert.equal(await updateCheckOutcome(page), "blocked-by-csp");
+            await assertUpdateCheckRefused(page);
             assert.deepEqual(context.external, []);
-            assert.deepEqual(await page.$$eval("li.repository", (items) => items.map((li) => (li as HTMLElement).dataset.name)), ["split/busybox"]);
             await page.screenshot({ path: screenshotPath("ui-split-domains.png"), fullPage: true });
 
-            // What the UI does to delete: HEAD for the digest (an exposed header), then DELETE
-            // with an Authorization header (a preflighted request).
-            const authorization = `Basic ${Buffer.from(`admin:${admin.password}`).toString("base64")}`;
-            const deletion = await page.evaluate(async ({ registry, authorization }) => {
-                const accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
-                const head = await fetch(`${registry}/v2/split/busybox/manifests/1`, { method: "HEAD", credentials: "include", headers: { Accept: accept, Authorization: authorization } });
-                const digest = head.headers.get("Docker-Content-Digest");
-                const del = await fetch(`${registry}/v2/split/busybox/manifests/${digest}`, { method: "DELETE", credentials: "include", headers: { Authorization: authorization } });
-                return { head: head.status, digest, del: del.status };
-            }, { registry: REGISTRY_ORIGIN, authorization });
-            assert.equal(deletion.head, 200);
-            assert.match(String(deletion.digest), /^sha256:[0-9a-f]{64}$/);
-            assert.equal(deletion.del, 202);
+            assert.deepEqual(await openTagList(page, "split/busybox"), [{ tag: "1", digest }]);
+            // The UI reads the digest (an exposed header), then DELETEs by digest with credentials
+            // (a preflighted request), and says so.
+            const deletion = await deleteThroughDialog(page, "1");
+            // The UI lists the tags again: none left.
+            await page.locator("tag-list .item-count", { hasText: /^\s*0 tags\s*$/ }).waitFor({ timeout: 30_000 });
+            await page.screenshot({ path: screenshotPath("ui-split-domains-deleted.png"), fullPage: true });
+            assert.deepEqual(deletion.dialog, ["split/busybox:1"]);
+            assert.equal(deletion.status, 202, deletion.message);
+            assert.match(deletion.message, /^Deleting split\/busybox:1 image/);
+            assert.ok(deletion.shown, "the snackbar is on screen");
+            assert.ok(registryRequests.includes(`DELETE ${REGISTRY_ORIGIN}/v2/split/busybox/manifests/${digest}`), registryRequests.join("\n"));
+            assert.ok(registryRequests.every((r) => r.split(" ")[1].startsWith(`${REGISTRY_ORIGIN}/v2/`)), registryRequests.join("\n"));
+            const gone = await live.request(`/v2/split/busybox/manifests/${digest}`, { method: "HEAD", auth: admin, headers: { Accept: MANIFEST_TYPES } });
+            assert.equal(gone.status, 404, "the manifest is still there");
+            const tags = await live.request("/v2/split/busybox/tags/list", { auth: admin });
+            assert.ok(tags.status === 404 || [null, undefined].includes(JSON.parse(tags.body.toString()).tags), tags.body.toString());
 
+            const authorization = `Basic ${Buffer.from(`admin:${admin.password}`).toString("base64")}`;
             const foreign = await context.newPage();
             await foreign.goto(`http://${OTHER_HOST}:${other.port}/`);
             // No named helpers inside evaluate: tsx would wrap them in a helper the page lacks.
