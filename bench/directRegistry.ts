@@ -13,8 +13,8 @@ import { paths } from "../components/common/paths";
 import { registryConfigDocument } from "../components/registry/registryConfig";
 import { StorageSettings } from "../components/storage/config";
 import { canConnect, dockerCli, LIVE_LABEL } from "../testkit/live/liveDeployment";
-import { registryConfigPath, RegistrySeries } from "../components/registry/release";
-import { imageTag, parseRelease } from "../components/validation/imageRelease";
+import { registryConfigPath } from "../components/registry/release";
+import { registrySeriesOf } from "../testkit/live/registrySeries";
 
 const HTPASSWD = "/auth/htpasswd";
 
@@ -38,16 +38,9 @@ export interface DirectRegistryOptions {
     blobCache?: boolean;
 }
 
-/** The release series a stand-in's tag names (`private-registry-test/registry:3.1.1`). */
-function imageSeries(image: string): RegistrySeries {
-    const series = parseRelease(imageTag(image) ?? "")?.series;
-    if (series !== RegistrySeries.V2_8 && series !== RegistrySeries.V3_1) throw new Error(`${image}: not a registry release this program renders for`);
-    return series;
-}
-
 export async function startDirectRegistry(options: DirectRegistryOptions): Promise<DirectRegistry> {
     const document: Record<string, unknown> = {
-        ...registryConfigDocument({ series: imageSeries(options.image), logLevel: "warn", storage: options.storage ?? { driver: "filesystem" } }),
+        ...registryConfigDocument({ series: registrySeriesOf(options.image), logLevel: "warn", storage: options.storage ?? { driver: "filesystem" } }),
     };
     if (options.blobCache) (document.storage as Record<string, unknown>).cache = { blobdescriptor: "inmemory" };
     const credentials = options.storage?.driver === "s3" && options.storage.credentials
@@ -66,7 +59,7 @@ export async function startDirectRegistry(options: DirectRegistryOptions): Promi
             mkdirSync(join(files, path, ".."), { recursive: true });
             writeFileSync(join(files, path), content, { mode: 0o644 });
         };
-        put(registryConfigPath(imageSeries(options.image)), stringify(document));
+        put(registryConfigPath(registrySeriesOf(options.image)), stringify(document));
         put(HTPASSWD, options.htpasswd);
         put("/certs/server.crt", options.certificatePem);
         put("/certs/server.key", options.privateKeyPem);

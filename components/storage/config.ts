@@ -36,7 +36,7 @@ export const storageKeys: readonly KeySpec[] = [
     },
     {
         key: "storage.s3.region", type: "string", default: "us-east-1", example: "eu-central-1",
-        description: "The bucket's region (S3-compatible stores mostly accept the default). Without `endpoint`, registry 2.8 accepts only the AWS regions its SDK knew at its release.",
+        description: "The bucket's region (S3-compatible stores mostly accept the default). Without `endpoint`, the registry accepts only the AWS regions its SDK knew at its release.",
     },
     {
         key: "storage.s3.endpoint", type: "string", defaultText: "(AWS S3)", example: "https://s3.example.com:7480",

@@ -304,7 +304,7 @@ describe("live: garbage collection beside writes (filesystem)", function () {
                     return;
                 }
                 const response = await client.request("DELETE", `/v2/${image.repository}/manifests/${image.manifestDigest}`);
-                if (response.status !== 202) throw new Error(`delete answered ${response.status}`);
+                if (response.status !== 202) throw new Error(`delete of ${image.repository}@${image.manifestDigest} answered ${response.status}: ${response.body.toString().slice(0, 300)}`);
                 counts.deleted++;
             },
             pull: async () => {

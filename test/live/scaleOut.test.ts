@@ -14,7 +14,9 @@ import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { pullPushLoad } from "../../testkit/live/loops";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
+import { registrySeriesOf } from "../../testkit/live/registrySeries";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
+import { registryConfigPath } from "../../components/registry/release";
 import { requireTool } from "../../testkit/requireTool";
 
 const PORT = 18743;
@@ -175,7 +177,8 @@ describe("live: scale-out (replicas on S3)", function () {
 
     it("a bucket that does not exist makes the registry unhealthy, and its log says why", async () => {
         const replica = replicaNames()[0];
-        const registryConfig = (await dockerCli(["exec", replica, "cat", "/etc/docker/registry/config.yml"])).replace(`bucket: ${bucket}`, "bucket: pr-live-no-such-bucket");
+        const configPath = registryConfigPath(registrySeriesOf(TEST_IMAGES.registry));
+        const registryConfig = (await dockerCli(["exec", replica, "cat", configPath])).replace(`bucket: ${bucket}`, "bucket: pr-live-no-such-bucket");
         const healthScript = await dockerCli(["exec", replica, "cat", "/usr/local/bin/registry-health"]);
         const name = `private-registry-scale-missing-bucket-${process.pid}`;
         // The deployed replica's config and health check, with the bucket's name changed.
@@ -186,10 +189,10 @@ describe("live: scale-out (replicas on S3)", function () {
             "-e", `CONFIG=${registryConfig}`, "-e", `HEALTH=${healthScript}`,
             "--entrypoint", "sh", TEST_IMAGES.registry, "-c",
             [
-                "printf '%s' \"$CONFIG\" > /etc/docker/registry/config.yml",
+                `printf '%s' "$CONFIG" > ${configPath}`,
                 "printf '%s' \"$HEALTH\" > /usr/local/bin/registry-health",
                 "chmod 755 /usr/local/bin/registry-health",
-                "exec registry serve /etc/docker/registry/config.yml",
+                `exec registry serve ${configPath}`,
             ].join("; "),
         ]);
         try {

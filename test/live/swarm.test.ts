@@ -16,6 +16,8 @@ import { RegistryClient } from "../../testkit/live/registryClient";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
 import { requireTool } from "../../testkit/requireTool";
+import { registryConfigPath } from "../../components/registry/release";
+import { registrySeriesOf } from "../../testkit/live/registrySeries";
 
 const PORT = 18963;
 const REPLICAS = 2;
@@ -123,7 +125,7 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         assert.equal(configsAfter.length, configsBefore.length, "one new config, one old one deleted");
         assert.equal(configsAfter.filter((n) => !configsBefore.includes(n)).length, 1);
         for (const t of await runningTasks("registry")) {
-            const text = await dockerCli(["exec", String(t.Status.ContainerStatus?.ContainerID), "cat", "/etc/docker/registry/config.yml"]);
+            const text = await dockerCli(["exec", String(t.Status.ContainerStatus?.ContainerID), "cat", registryConfigPath(registrySeriesOf(TEST_IMAGES.registry))]);
             assert.match(text, /level: warn/);
         }
     });

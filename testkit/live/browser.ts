@@ -167,14 +167,17 @@ export interface TagRow {
 
 /**
  * Opens a repository's tag list through the catalog's own link for it, and returns the rows
- * once the UI has read every tag's manifest (each row has a size).
+ * once the UI has read every tag's manifest (each row has a size, and a digest where shown).
  */
 export async function openTagList(page: Page, repository: string): Promise<TagRow[]> {
     const link = page.locator(`catalog catalog-element a[href$='#!/taglist/${repository}']`);
     await page.goto(String(await link.getAttribute("href", { timeout: UI_TIMEOUT })));
     await page.waitForSelector(`tag-list[image='${repository}'] .item-count`, { timeout: UI_TIMEOUT });
-    await page.waitForFunction(() => Array.from(document.querySelectorAll("tag-table tbody tr"))
-        .every((row) => (row.querySelector("image-size")?.textContent ?? "").trim() !== ""), undefined, { timeout: UI_TIMEOUT });
+    // Sizes and digests come from one manifest read per row, and show in either order.
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("tag-table tbody tr")).every((row) => {
+        const digest = row.querySelector("image-content-digest");
+        return (row.querySelector("image-size")?.textContent ?? "").trim() !== "" && (!digest || digest.querySelector("[title]"));
+    }), undefined, { timeout: UI_TIMEOUT });
     return page.$$eval("tag-table tbody tr", (rows) => rows.map((row) => ({
         tag: (row.querySelector("image-tag")?.textContent ?? "").trim(),
         digest: row.querySelector("image-content-digest [title]")?.getAttribute("title") ?? "",

@@ -24,10 +24,10 @@ export const TEST_UI_IMAGES = {
     "2.5.2": "private-registry-test/docker-registry-ui:2.5.2",
     "2.6.0": "private-registry-test/docker-registry-ui:2.6.0",
 } as const;
-/** The images the live suite deploys: the program's default UI release (2.6.0). */
-export const TEST_IMAGES = { registry: "private-registry-test/registry:2.8.2", ui: TEST_UI_IMAGES["2.6.0"], redis: "private-registry-test/redis:7.0.15" };
-/** The seed recipe's UI release (2.5.2) in place of the default, for the scenarios that also run against it. */
-export const TEST_IMAGES_SEED = { ...TEST_IMAGES, ui: TEST_UI_IMAGES["2.5.2"] };
+/** The images the live suite deploys: the program's default releases (registry 3.1.1, UI 2.6.0). */
+export const TEST_IMAGES = { registry: "private-registry-test/registry:3.1.1", ui: TEST_UI_IMAGES["2.6.0"], redis: "private-registry-test/redis:7.0.15" };
+/** The seed recipe's releases (registry 2.8.2, UI 2.5.2), for the core set that also runs on them. */
+export const TEST_IMAGES_SEED = { ...TEST_IMAGES, registry: "private-registry-test/registry:2.8.2", ui: TEST_UI_IMAGES["2.5.2"] };
 /** A small image to push: built by the harness (testkit/harness/testImage.ts). */
 export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testImage";
 

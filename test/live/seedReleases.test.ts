@@ -1,0 +1,132 @@
+/**
+ * The seed recipe's releases, registry 2.8.2 and UI 2.5.2, still fully supported: the core
+ * set runs on them (the rest of the suite runs on the defaults, 3.1.1 and 2.6.0). The seed
+ * workflow with the docker CLI and the real UI, garbage collection with retention, and a
+ * user change under load. The move between the two releases is test/live/upgrade.test.ts.
+ */
+import { strict as assert } from "node:assert";
+import { catalogRepositories, deleteThroughDialog, launchChromium, newContext, openTagList, servedKeyPin } from "../../testkit/live/browser";
+import { ClientResult, dockerLoggedIn } from "../../testkit/live/clients";
+import {
+    CI_BOT_PASSWORD, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES_SEED,
+} from "../../testkit/live/liveDeployment";
+import { loopWhile } from "../../testkit/live/loops";
+import { MANIFEST_V2, RegistryClient } from "../../testkit/live/registryClient";
+
+const PORT = 19043;
+const READER_PASSWORD = "seed-releases-reader-password-01";
+const ROTATED_PASSWORD = "seed-releases-rotated-password-2";
+
+function config(ciBotPassword = CI_BOT_PASSWORD): Record<string, string> {
+    return liveConfig({
+        httpsPort: PORT, httpPort: 0, images: TEST_IMAGES_SEED,
+        users: [{ name: "admin" }, { name: "ci-bot", password: ciBotPassword }, { name: "reader", password: READER_PASSWORD, access: "pull" }],
+        gc: { schedule: "off", grace: "1m" },
+        retention: { policies: [{ repositories: "kept/*", keepLast: 2 }] },
+    });
+}
+
+describe("live: the seed recipe's releases (registry 2.8.2, UI 2.5.2)", function () {
+    let live: LiveDeployment;
+    let admin: RegistryClient;
+    let untrust: (() => void) | undefined;
+    const cleanups: (() => void)[] = [];
+
+    before(async function () {
+        requireDocker(this);
+        await LiveDeployment.clearLeftovers();
+        live = new LiveDeployment("seed", config());
+        await ensureTestImage(live.docker);
+        await live.up();
+        untrust = live.trustCaForDocker();
+        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+    });
+
+    after(async function () {
+        untrust?.();
+        for (const cleanup of cleanups) cleanup();
+        if (!live) return;
+        await live.destroy().catch((e) => console.error(e));
+        await LiveDeployment.clearLeftovers();
+    });
+
+    it("runs the seed's releases: the registry says 2.8.2, the UI page is 2.5.2's", async () => {
+        const version = await live.exec("registry", ["registry", "--version"]);
+        assert.match(version.output, / 2\.8\.2/);
+        const page = await live.request("/", { auth: { user: "admin", password: live.adminPassword } });
+        assert.equal(page.status, 200);
+        assert.match(page.body.toString(), /docker-registry-ui/);
+        assert.doesNotMatch(page.body.toString(), /enable-version-notification/, "2.6's page");
+    });
+
+    it("the seed workflow: docker login, tag, push and pull; the real UI lists the catalog and the tag, and deletes it through its dialog", async () => {
+        const address = live.outputs.registryAddress;
+        const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
+        cleanups.push(cleanup);
+        const must = (result: ClientResult, what: string) => assert.ok(result.ok, `${what}: ${result.output}`);
+        for (const tag of ["1", "2"]) {
+            must(await docker(["tag", PUSHABLE_IMAGE, `${address}/seed/app:${tag}`]), "docker tag");
+            must(await docker(["push", `${address}/seed/app:${tag}`]), "docker push");
+        }
+        must(await docker(["rmi", `${address}/seed/app:1`]), "docker rmi");
+        must(await docker(["pull", `${address}/seed/app:1`]), "docker pull");
+        const digest = String((await admin.request("HEAD", "/v2/seed/app/manifests/1", { Accept: MANIFEST_V2 })).headers["docker-content-digest"]);
+
+        const browser = await launchChromium([await servedKeyPin(PORT, "localhost")]);
+        try {
+            const page = await (await newContext(browser, { username: "admin", password: live.adminPassword })).newPage();
+            await page.goto(live.outputs.uiUrl);
+            assert.ok((await catalogRepositories(page)).includes("seed/app"));
+            const rows = await openTagList(page, "seed/app");
+            assert.deepEqual(rows.map((r) => r.tag).sort(), ["1", "2"]);
+            assert.ok(rows.every((r) => r.digest === digest), JSON.stringify(rows));
+            const deletion = await deleteThroughDialog(page, "1");
+            assert.equal(deletion.status, 202, deletion.message);
+        } finally {
+            await browser.close();
+        }
+        // Registry 2.8 deletes by digest: every tag of that image goes.
+        for (const tag of ["1", "2"]) assert.equal((await admin.request("HEAD", `/v2/seed/app/manifests/${tag}`, { Accept: MANIFEST_V2 })).status, 404);
+    });
+
+    it("garbage collection with retention: keepLast keeps the two newest tags, the oldest goes and its bytes are freed", async () => {
+        const images = [];
+        for (const tag of ["a", "b", "c"]) {
+            images.push(await admin.pushRandomImage("kept/app", tag, 128 * 1024));
+            await new Promise((r) => setTimeout(r, 1100));
+        }
+        const run = async () => {
+            const result = await live.exec("maintenance", ["/maintenance/gc.sh", "run"]);
+            assert.equal(result.exitCode, 0, result.output);
+            return JSON.parse(result.output.trim().split("\n").pop() as string) as { deletedTags: string[]; blobsDeleted: number };
+        };
+        // Retention goes by push time; what it frees is collected once older than the grace window.
+        assert.deepEqual((await run()).deletedTags, ["kept/app:a"]);
+        await live.ageStore();
+        assert.ok((await run()).blobsDeleted >= 2);
+        assert.equal((await admin.request("HEAD", "/v2/kept/app/manifests/a", { Accept: MANIFEST_V2 })).status, 404);
+        assert.equal((await admin.request("HEAD", `/v2/kept/app/blobs/${images[0].blobs[1].digest}`)).status, 404);
+        for (const image of images.slice(1)) assert.equal(await admin.pullAndVerify("kept/app", image.tag), image.manifestDigest);
+    });
+
+    it("a password rotation under load: pulls and pushes go on without a failure; only the users container is replaced", async () => {
+        const seeded = await admin.pushRandomImage("load/app", "1", 64 * 1024);
+        const reader = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "reader", password: READER_PASSWORD });
+        const counts = { pulls: 0, pushes: 0 };
+        let report: Awaited<ReturnType<LiveDeployment["up"]>> | undefined;
+        const failures = await loopWhile({
+            "reader pull": async () => { await reader.pullAndVerify("load/app", "1"); counts.pulls++; },
+            "admin push": async (i) => { await admin.pushRandomImage("load/pushed", `t${i}`, 16 * 1024); counts.pushes++; },
+        }, async () => {
+            await new Promise((r) => setTimeout(r, 1000));
+            report = await live.up(config(ROTATED_PASSWORD));
+            await new Promise((r) => setTimeout(r, 1000));
+        });
+        assert.deepEqual(failures, []);
+        assert.ok(counts.pulls >= 10 && counts.pushes >= 5, JSON.stringify(counts));
+        assert.deepEqual(report?.replaced, [live.containerName("users")]);
+        const ciBot = (password: string) => new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "ci-bot", password });
+        assert.equal((await ciBot(CI_BOT_PASSWORD).request("GET", "/v2/")).status, 401);
+        assert.equal(await ciBot(ROTATED_PASSWORD).pullAndVerify("load/app", "1"), seeded.manifestDigest);
+    });
+});

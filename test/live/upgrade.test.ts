@@ -1,0 +1,137 @@
+/**
+ * Moving a running stack between the registry's release series, as the first `up` after
+ * this project's defaults changed does to every stack that never pinned `images.registry`:
+ * 2.8.2 (the seed recipe's) to 3.1.1, and back, with docker, skopeo and raw clients pushing
+ * and pulling throughout. Every image written by either release pulls intact on the other,
+ * and collection works on data the other release wrote.
+ */
+import { strict as assert } from "node:assert";
+import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
+import {
+    ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES, TEST_IMAGES_SEED,
+} from "../../testkit/live/liveDeployment";
+import { loopWhile } from "../../testkit/live/loops";
+import { PushedImage, RegistryClient } from "../../testkit/live/registryClient";
+
+const PORT = 18943;
+
+/** Two replicas: the documented way to change the registry without a moment of no registry. */
+function config(images: Record<string, string>): Record<string, string> {
+    return liveConfig({ httpsPort: PORT, httpPort: 0, replicas: 2, images, gc: { schedule: "off", grace: "1m" } });
+}
+
+describe("live: upgrading the registry between release series (2.8.2 -> 3.1.1 -> 2.8.2) under load", function () {
+    let live: LiveDeployment;
+    let client: RegistryClient;
+    let untrust: (() => void) | undefined;
+    const cleanups: (() => void)[] = [];
+    const written: PushedImage[] = [];
+
+    before(async function () {
+        requireDocker(this);
+        await LiveDeployment.clearLeftovers();
+        live = new LiveDeployment("upgrade", config({ ...TEST_IMAGES, registry: TEST_IMAGES_SEED.registry }));
+        await ensureTestImage(live.docker);
+        await live.up();
+        untrust = live.trustCaForDocker();
+        client = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        written.push(await client.pushRandomImage("before/app", "1", 256 * 1024));
+    });
+
+    after(async function () {
+        untrust?.();
+        for (const cleanup of cleanups) cleanup();
+        if (!live) return;
+        await live.destroy().catch((e) => console.error(e));
+        await LiveDeployment.clearLeftovers();
+    });
+
+    async function registryVersion(): Promise<string> {
+        const result = await live.exec("registry", ["registry", "--version"]);
+        assert.equal(result.exitCode, 0, result.output);
+        return result.output.trim();
+    }
+
+    /** docker, skopeo and raw pushes and pulls while `change` runs; returns what each did. */
+    async function underLoad(label: string, change: () => Promise<void>): Promise<Record<string, number>> {
+        const address = live.outputs.registryAddress;
+        const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
+        cleanups.push(cleanup);
+        const must = (result: ClientResult, what: string) => { if (!result.ok) throw new Error(`${what}: ${result.output.slice(-800)}`); };
+        const source = `${address}/${label}/docker:seed`;
+        must(await docker(["tag", PUSHABLE_IMAGE, source]), "docker tag");
+        must(await docker(["push", source]), "docker push (seed)");
+        const creds = `admin:${live.adminPassword}`;
+        const certDir = `/etc/docker/certs.d/${address}`;
+        const counts = { docker: 0, dockerPulls: 0, skopeo: 0, raw: 0, rawPulls: 0 };
+        const failures = await loopWhile({
+            "docker push": async (i) => {
+                const ref = `${address}/${label}/docker:d${i}`;
+                must(await docker(["tag", PUSHABLE_IMAGE, ref]), "docker tag");
+                must(await docker(["push", ref]), `docker push ${ref}`);
+                counts.docker++;
+            },
+            "docker pull": async () => {
+                must(await docker(["pull", source]), `docker pull ${source}`);
+                counts.dockerPulls++;
+            },
+            "skopeo copy": async (i) => {
+                must(await skopeo(["copy", "--src-cert-dir", certDir, "--dest-cert-dir", certDir, "--src-creds", creds, "--dest-creds", creds,
+                    `docker://${source}`, `docker://${address}/${label}/skopeo:c${i}`]), "skopeo copy");
+                counts.skopeo++;
+            },
+            "raw push": async (i) => {
+                written.push(await client.pushRandomImage(`${label}/raw`, `r${i}`, 64 * 1024));
+                counts.raw++;
+            },
+            "raw pull": async () => {
+                await client.pullAndVerify(written[0].repository, written[0].tag);
+                counts.rawPulls++;
+            },
+        }, change);
+        assert.deepEqual(failures, [], `failed during ${label}`);
+        return counts;
+    }
+
+    it("2.8.2 -> 3.1.1: replicas replaced one at a time, the entrypoint untouched; no push or pull fails; what 2.8.2 wrote pulls", async () => {
+        assert.match(await registryVersion(), / 2\.8\.2/);
+        const counts = await underLoad("up", async () => {
+            const report = await live.up(config(TEST_IMAGES));
+            const registry = live.containerName("registry");
+            assert.deepEqual(report.replaced.sort(), [
+                live.containerName("maintenance"), registry, `${registry}-2`, `${registry}-image`, live.containerName("users"),
+            ].sort());
+        });
+        console.log(`      during the upgrade: ${JSON.stringify(counts)}`);
+        assert.ok(counts.docker > 0 && counts.skopeo > 0 && counts.raw > 0 && counts.dockerPulls > 0, JSON.stringify(counts));
+        assert.match(await registryVersion(), / 3\.1\.1/);
+        for (const image of written) assert.equal(await client.pullAndVerify(image.repository, image.tag), image.manifestDigest);
+        const preview = await live.preview();
+        assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
+    });
+
+    it("3.1.1 collects what 2.8.2 wrote and deleted, and keeps every tagged image", async () => {
+        const doomed = await client.pushRandomImage("doomed/app", "1", 128 * 1024);
+        assert.equal((await client.request("DELETE", `/v2/doomed/app/manifests/${doomed.manifestDigest}`)).status, 202);
+        await live.ageStore();
+        const result = await live.exec("maintenance", ["/maintenance/gc.sh", "run"]);
+        assert.equal(result.exitCode, 0, result.output);
+        const report = JSON.parse(result.output.trim().split("\n").pop() as string) as { blobsDeleted: number };
+        assert.ok(report.blobsDeleted >= 2, result.output);
+        assert.equal((await client.request("GET", `/v2/doomed/app/manifests/${doomed.manifestDigest}`)).status, 404);
+        for (const image of written) assert.equal(await client.pullAndVerify(image.repository, image.tag), image.manifestDigest);
+    });
+
+    it("back to 2.8.2 (pinned again): the same, and what 3.1.1 wrote pulls", async () => {
+        const counts = await underLoad("down", async () => {
+            const report = await live.up(config({ ...TEST_IMAGES, registry: TEST_IMAGES_SEED.registry }));
+            assert.ok(report.replaced.includes(`${live.containerName("registry")}-2`), JSON.stringify(report.replaced));
+            assert.ok(!report.replaced.includes(live.containerName("ui")), "the entrypoint was replaced");
+        });
+        console.log(`      during the downgrade: ${JSON.stringify(counts)}`);
+        assert.match(await registryVersion(), / 2\.8\.2/);
+        for (const image of written) assert.equal(await client.pullAndVerify(image.repository, image.tag), image.manifestDigest);
+        const catalog = JSON.parse((await client.request("GET", "/v2/_catalog")).body.toString()) as { repositories: string[] };
+        assert.ok(["before/app", "up/docker", "up/skopeo", "up/raw", "down/raw"].every((r) => catalog.repositories.includes(r)), JSON.stringify(catalog));
+    });
+});
