@@ -21,9 +21,12 @@ export interface GcPlaces {
     redis?: string;
 }
 
-/** The rendered job with a test's places; settings default to filesystem storage, no policy, a grace of an hour. */
-export function renderTestGcScript(settings: Partial<MaintenanceSettings>, places: GcPlaces, settleSeconds = 1): string {
-    const rendered = renderGcScript({ schedule: undefined, dryRun: false, graceSeconds: HOUR, policies: [], storage: "filesystem", cache: "none", ...settings }, RegistrySeries.V3_1);
+/**
+ * The rendered job with a test's places; settings default to filesystem storage, no policy, a
+ * grace of an hour; rendered for registry 3.1 unless `series` says otherwise.
+ */
+export function renderTestGcScript(settings: Partial<MaintenanceSettings>, places: GcPlaces, settleSeconds = 1, series: RegistrySeries = RegistrySeries.V3_1): string {
+    const rendered = renderGcScript({ schedule: undefined, dryRun: false, graceSeconds: HOUR, policies: [], storage: "filesystem", cache: "none", ...settings }, series);
     return withSettings(rendered, {
         ROOT: places.root,
         QUARANTINE: places.quarantine,

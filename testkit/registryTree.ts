@@ -4,11 +4,21 @@
  * the mtimes the maintenance job judges by. For the job's tests and the bench.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+/** OCI 1.1's empty descriptor's content (`{}`), the config of an artifact with no config. */
+export const OCI_EMPTY = "application/vnd.oci.empty.v1+json";
+
+/**
+ * The tag cosign gives what it attaches to a manifest (`sha256-<hex>.sig`, `.att`, `.sbom`), or,
+ * without a suffix, the referrers tag scheme's tag for the index of a subject's referrers.
+ */
+export function attachmentTag(subject: string, suffix?: string): string {
+    return `sha256-${subject.slice("sha256:".length)}${suffix === undefined ? "" : `.${suffix}`}`;
+}
 
 export interface Image {
     manifest: string;
@@ -102,6 +112,64 @@ export class RegistryTree {
             schemaVersion: 2, mediaType: OCI_INDEX,
             manifests: children.map((digest, i) => ({ mediaType: OCI_MANIFEST, digest, size: 1, platform: { architecture: `arch${i}`, os: "linux" } })),
         }, tag);
+    }
+
+    /**
+     * What cosign pushes for a signature, an attestation or an SBOM (`suffix`: sig, att, sbom):
+     * a manifest whose layer names the subject, tagged `sha256-<subject hex>.<suffix>` in the
+     * subject's repository. Its payload is uploaded and linked first, as a client does.
+     */
+    attach(repository: string, subject: string, suffix = "sig", payload = ""): Image {
+        const config = this.blob(JSON.stringify({ architecture: "", os: "", rootfs: { type: "layers", diff_ids: [] }, attached: suffix }));
+        const layer = this.blob(JSON.stringify({ critical: { image: { "docker-manifest-digest": subject }, type: `cosign ${suffix}` }, payload }));
+        for (const digest of [config, layer]) this.link(repository, digest);
+        const manifest = this.manifest(repository, {
+            schemaVersion: 2, mediaType: OCI_MANIFEST,
+            config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: config, size: 1 },
+            layers: [{ mediaType: "application/vnd.dev.cosign.simplesigning.v1+json", digest: layer, size: 1 }],
+        }, attachmentTag(subject, suffix));
+        return { manifest, blobs: [config, layer] };
+    }
+
+    /**
+     * An OCI 1.1 artifact that names its subject (a signature, an SBOM...), pushed by digest as
+     * ORAS or notation push it to a registry without the referrers API (and tagged, if given).
+     */
+    artifact(repository: string, subject: string, artifactType = "application/example.signature.v1", tag?: string, payload = ""): Image {
+        const config = this.blob("{}");
+        const layer = this.blob(JSON.stringify({ artifactType, subject, payload }));
+        for (const digest of [config, layer]) this.link(repository, digest);
+        const manifest = this.manifest(repository, {
+            schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType,
+            config: { mediaType: OCI_EMPTY, digest: config, size: 2 },
+            layers: [{ mediaType: "application/octet-stream", digest: layer, size: 1 }],
+            subject: { mediaType: OCI_MANIFEST, digest: subject, size: 1 },
+        }, tag);
+        return { manifest, blobs: [config, layer] };
+    }
+
+    /**
+     * The referrers tag scheme (OCI distribution 1.1), as clients keep it for a registry with no
+     * referrers API: an index of the subject's artifacts, tagged `sha256-<subject hex>`.
+     */
+    referrersIndex(repository: string, subject: string, artifacts: string[]): string {
+        return this.manifest(repository, {
+            schemaVersion: 2, mediaType: OCI_INDEX,
+            manifests: artifacts.map((digest) => ({ mediaType: OCI_MANIFEST, digest, size: 1, artifactType: "application/example.signature.v1" })),
+        }, attachmentTag(subject));
+    }
+
+    /**
+     * A manifest deleted by digest through the API, as distribution does it: its revision link
+     * removed (the directory stays) and every tag whose current link names it untagged. Tags on
+     * other manifests (a signature's, an SBOM's) stay.
+     */
+    deleteManifest(repository: string, digest: string): void {
+        rmSync(join(this.repo(repository), "_manifests", "revisions", "sha256", digest.slice(7), "link"));
+        for (const tag of this.tags(repository)) {
+            const current = join(this.repo(repository), "_manifests", "tags", tag, "current", "link");
+            if (existsSync(current) && readFileSync(current, "utf8") === digest) rmSync(join(this.repo(repository), "_manifests", "tags", tag), { recursive: true });
+        }
     }
 
     /** Sets a tag's push time (its link's mtime) this many seconds back. */
