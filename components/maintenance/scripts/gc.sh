@@ -26,6 +26,10 @@ set -eu
 
 TAB=$(printf '\t')
 DIGEST_RE='sha256:[0-9a-f]\{64\}'
+# A tag that attaches something to the manifest sha256:<hex> of its repository (awk ERE):
+# cosign's signature, attestation and SBOM (sha256-<hex>.sig, .att, .sbom: any '.<suffix>'),
+# and, with no suffix, the referrers tag scheme's index of that manifest's OCI 1.1 artifacts.
+ATTACHMENT_TAG='^sha256-[0-9a-f]{64}([.][A-Za-z0-9_.-]+)?$'
 
 now() { date +%s; }
 
@@ -105,6 +109,32 @@ index_children() {
         awk -F: '{ n = split($1, part, "/"); hex = part[n - 1]; sub(/.*%/, "", hex); print "sha256:" hex "\t" $2 ":" $3 }' || true
 }
 
+# artifact-digest TAB subject-digest, for every manifest among the given digests that names a
+# subject (OCI 1.1: an image manifest or an index with "subject": {..., "digest": ...}), its
+# data read in place or in quarantine.
+subjects() {
+    # shellcheck disable=SC2016 # an awk program, run by xargs
+    data_paths | xargs -r grep -l '"subject"' 2>/dev/null | xargs -r awk '
+        function emit(   n, part, hex, found) {
+            if (file == "") return
+            if (match(body, /"subject"[ \t\r]*:[ \t\r]*\{([^{}]|\{[^{}]*\})*"digest"[ \t\r]*:[ \t\r]*"sha256:[0-9a-f]{64}"/)) {
+                found = substr(body, RSTART + RLENGTH - 72, 71)
+                n = split(file, part, "/"); hex = part[n - 1]; sub(/.*%/, "", hex)
+                print "sha256:" hex "\t" found
+            }
+            body = ""
+        }
+        FNR == 1 { emit(); file = FILENAME }
+        { body = body $0 " " }
+        END { emit() }' 2>/dev/null || true
+}
+
+# The tags that attach something to a manifest (ATTACHMENT_TAG): list_tags lines in, those
+# lines out with the digest of the manifest they attach to (their subject) added.
+attachments() {
+    awk -F "$TAB" -v OFS="$TAB" -v attached="$ATTACHMENT_TAG" '$2 ~ attached { print $0, "sha256:" substr($2, 8, 64) }'
+}
+
 # A stamp for `find -newer`, which busybox compares in whole seconds: set two seconds early,
 # so that what is written in the same second still counts as written since.
 stamp() { # file
@@ -122,14 +152,16 @@ written_since() { # path stamp
 # Sorted newest first per repository; the first matching policy decides. Never deletes a
 # tag pushed within the grace window, nor one pushed at the same moment as a tag it keeps.
 # With KEPT_RECENT set, the tags kept only because they are recent go to that file.
+# Attachments (ATTACHMENT_TAG) are no images: never counted, aged or deleted here; they
+# follow their subject (remove_untagged).
 decide() {
-    sort -t "$TAB" -k1,1 -k3,3nr -k2,2 | awk -F "$TAB" -v now="${NOW:-$(now)}" -v grace="${GRACE_SECONDS:-0}" '
+    sort -t "$TAB" -k1,1 -k3,3nr -k2,2 | awk -F "$TAB" -v now="${NOW:-$(now)}" -v grace="${GRACE_SECONDS:-0}" -v attached="$ATTACHMENT_TAG" '
         function policy_for(repo,   i) {
             for (i = 0; i < ENVIRON["POLICY_COUNT"] + 0; i++) if (repo ~ ENVIRON["POLICY_" i "_REPOSITORIES"]) return i
             return -1
         }
         $1 != current { current = $1; p = policy_for($1); kept = 0; last = "" }
-        p < 0 { next }
+        p < 0 || $2 ~ attached { next }
         {
             protect = ENVIRON["POLICY_" p "_PROTECT"]
             if (protect != "" && $2 ~ protect) next
@@ -214,8 +246,15 @@ delete_tags() {
 # that no manifest written within the grace window names either; removes the repositories
 # left with no tag and nothing recent (their own _manifests, _layers and _uploads: a
 # repository nested below one is a repository of its own). $1: remaining tags (list_tags
-# lines). Prints 'manifest', 'repository' and 'recent' lines for what it did (or, in a dry
-# run, would do).
+# lines). Prints 'tag', 'manifest', 'repository' and 'recent' lines for what it did (or, in
+# a dry run, would do).
+#
+# Attachments follow their subject, a manifest of the same repository: an attachment tag
+# (ATTACHMENT_TAG) and an OCI 1.1 artifact naming a subject are kept while their subject is,
+# and keep what they name; they never keep their subject. An attachment tag whose subject is
+# not kept goes (a 'tag' line), unless it was pushed within the window (its line goes to
+# $WORK/recent-tags); an untagged artifact whose subject is not kept is untagged like any
+# other manifest. A signature of a signature follows the first.
 remove_untagged() {
     # -prune: never look inside _manifests (a tag may itself be named "_manifests").
     find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null |
@@ -231,30 +270,58 @@ remove_untagged() {
                 n = split($0, part, "/")
                 printf "%s\t%s\t%d\n", substr(rel, 1, at - 1), "sha256:" part[n - 1], ($0 in fresh)
             }' > "$WORK/revisions"
-    cut -f2 "$WORK/revisions" | sort -u | index_children > "$WORK/children"
-    # Per repository: keep what tags name and, through indexes, what those name; then also
-    # what recent manifests name. Everything else is untagged; a repository with no tag and no
-    # recent manifest is a candidate for removal.
-    awk -F "$TAB" -v tags="$1" -v children="$WORK/children" -v repositories="$WORK/repositories" '
-        function close_over(from,   i, k, c, m, j) {
-            for (i = from; i <= q; i++) {
-                split(queue[i], k, SUBSEP)
+    cut -f2 "$WORK/revisions" | sort -u > "$WORK/revision-list"
+    index_children < "$WORK/revision-list" > "$WORK/children"
+    subjects < "$WORK/revision-list" > "$WORK/subjects"
+    attachments < "$1" > "$WORK/attachments"
+    # Per repository: keep what tags name and, through indexes, what those name, and what is
+    # attached to what is kept; then also what recent manifests and recent attachment tags
+    # name. Everything else is untagged; a repository with no tag and no recent manifest is a
+    # candidate for removal.
+    awk -F "$TAB" -v tags="$1" -v children="$WORK/children" -v repositories="$WORK/repositories" \
+        -v subjects="$WORK/subjects" -v attachments="$WORK/attachments" -v cutoff="$(stat -c %Y "$WORK/cutoff")" '
+        function reach(key) { if (!(key in keep)) { keep[key] = 1; queue[++q] = key } }
+        # Each node once: what an index names, what is attached to it by tag or by subject.
+        function close_over(   k, c, m, j) {
+            while (done < q) {
+                split(queue[++done], k, SUBSEP)
                 m = split(kids[k[2]], c, " ")
-                for (j = 1; j <= m; j++) if (!((k[1] SUBSEP c[j]) in keep)) { keep[k[1] SUBSEP c[j]] = 1; queue[++q] = k[1] SUBSEP c[j] }
+                for (j = 1; j <= m; j++) reach(k[1] SUBSEP c[j])
+                m = split(attached[queue[done]], c, " ")
+                for (j = 1; j <= m; j++) reach(k[1] SUBSEP c[j])
             }
         }
         BEGIN {
             while ((getline line < children) > 0) { split(line, f, "\t"); kids[f[1]] = kids[f[1]] " " f[2] }
-            while ((getline line < tags) > 0) {
-                split(line, f, "\t"); tagged[f[1]] = 1
-                if (!((f[1] SUBSEP f[4]) in keep)) { keep[f[1] SUBSEP f[4]] = 1; queue[++q] = f[1] SUBSEP f[4] }
+            while ((getline line < subjects) > 0) { split(line, f, "\t"); subject_of[f[1]] = f[2] }
+            # repository TAB tag TAB pushed TAB digest TAB subject
+            while ((getline line < attachments) > 0) {
+                split(line, f, "\t"); na++
+                attachment[f[1] SUBSEP f[2]] = 1; a_repo[na] = f[1]; a_tag[na] = f[2]; a_digest[na] = f[4]; a_subject[na] = f[5]
+                a_recent[na] = (f[3] + 0 > cutoff)
+                attached[f[1] SUBSEP f[5]] = attached[f[1] SUBSEP f[5]] " " f[4]
             }
-            close_over(1)
-            for (key in keep) by_tag[key] = 1
         }
-        { revision[++n] = $1 SUBSEP $2; if ($3 == 1) { fresh[$1] = 1; if (!(($1 SUBSEP $2) in keep)) { keep[$1 SUBSEP $2] = 1; queue[++q] = $1 SUBSEP $2 } } }
+        {
+            revision[++n] = $1 SUBSEP $2; recent[n] = $3
+            if ($2 in subject_of) attached[$1 SUBSEP subject_of[$2]] = attached[$1 SUBSEP subject_of[$2]] " " $2
+        }
         END {
-            close_over(1)
+            while ((getline line < tags) > 0) {
+                split(line, f, "\t")
+                if ((f[1] SUBSEP f[2]) in attachment) continue
+                tagged[f[1]] = 1; reach(f[1] SUBSEP f[4])
+            }
+            close_over()
+            for (key in keep) by_tag[key] = 1
+            for (i = 1; i <= n; i++) if (recent[i] == 1) { split(revision[i], k, SUBSEP); fresh[k[1]] = 1; reach(revision[i]) }
+            for (i = 1; i <= na; i++) if (a_recent[i]) reach(a_repo[i] SUBSEP a_digest[i])
+            close_over()
+            for (i = 1; i <= na; i++) {
+                if ((a_repo[i] SUBSEP a_subject[i]) in keep) tagged[a_repo[i]] = 1
+                else if (a_recent[i]) { tagged[a_repo[i]] = 1; print "recent-tag\t" a_repo[i] "\t" a_tag[i] }
+                else print "tag\t" a_repo[i] "\t" a_tag[i]
+            }
             for (i = 1; i <= n; i++) {
                 split(revision[i], k, SUBSEP)
                 if (!(revision[i] in keep)) print "manifest\t" k[1] "\t" k[2]
@@ -265,13 +332,18 @@ remove_untagged() {
                 print (repo in fresh ? "recent\trepository\t" : "unneeded-repository\t") repo
             }
         }' "$WORK/revisions" > "$WORK/untag-plan"
-    while IFS="$TAB" read -r kind repo digest; do
+    while IFS="$TAB" read -r kind repo name; do
         case "$kind" in
-            manifest)
-                if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/revisions/sha256/${digest#sha256:}"; then
-                    printf 'manifest\t%s\t%s\n' "$repo" "$digest"
+            tag)
+                if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$name"; then
+                    printf 'tag\t%s\t%s\n' "$repo" "$name"
                 fi ;;
-            recent) printf 'recent\t%s\t%s\n' "$repo" "$digest" ;;
+            recent-tag) printf '%s\t%s\n' "$repo" "$name" >> "$WORK/recent-tags" ;;
+            manifest)
+                if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/revisions/sha256/${name#sha256:}"; then
+                    printf 'manifest\t%s\t%s\n' "$repo" "$name"
+                fi ;;
+            recent) printf 'recent\t%s\t%s\n' "$repo" "$name" ;;
             unneeded-repository) remove_repository "$repo" ;;
         esac
     done < "$WORK/untag-plan"
@@ -415,6 +487,9 @@ collect_filesystem() {
         "$WORK/deleted" "$WORK/tags" > "$WORK/remaining"
     set_phase untagged
     remove_untagged "$WORK/remaining" > "$WORK/untagged"
+    # The attachments that went with their subject are deleted tags too (a real run counts
+    # them again from what it purged; a dry run reports them from here).
+    awk -F "$TAB" '$1 == "tag" { print $2 "\t" $3 }' "$WORK/untagged" >> "$WORK/deleted"
     # A dry run removed nothing: its mark must not count what it would have removed.
     if [ "$DRY_RUN" = true ]; then
         awk -F "$TAB" -v root="$ROOT/repositories/" '
