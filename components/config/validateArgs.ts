@@ -10,6 +10,7 @@ import { EntrypointSettings, readEndpoints, readUiImage } from "../entrypoint/co
 import { readCors } from "../entrypoint/corsConfig";
 import { hostNames } from "../entrypoint/topology";
 import { readUi } from "../entrypoint/uiConfig";
+import { UiSeries } from "../entrypoint/uiRelease";
 import { MaintenanceSettings, readMaintenance } from "../maintenance/config";
 import { MetricsSettings, readMetrics } from "../metrics/config";
 import { readRegistry, RegistrySettings } from "../registry/config";
@@ -75,6 +76,9 @@ export function validateArgs(
     const cors = unreadable.has("cors") ? undefined : readCors(v, args.cors, endpoints?.topology, httpsPort);
     const ui = readUi(v, arg("ui"));
     const uiImage = readUiImage(v, images);
+    if (uiImage.series === UiSeries.V2_5 && ui.showTagHistory === false) {
+        v.warn("ui.showTagHistory", "is false, but UI 2.5 has no such switch and always shows the history; it takes effect with UI 2.6", v.rm("ui.showTagHistory"));
+    }
     const registry = readRegistry(v, args.registryLogLevel, images, args.replicas);
     const storage = readStorage(v, arg("storage"));
     const cache = readCache(v, arg("cache"), images.redis, storage.driver);

@@ -3,7 +3,7 @@
  * entrypoint is the UI container, whose nginx is the only way into the deployment.
  */
 import { isHostName } from "../common/hosts";
-import { readImageRelease } from "../validation/imageRelease";
+import { readImageRelease, testedRelease } from "../validation/imageRelease";
 import { readImage } from "../validation/imageReference";
 import { KeySpec } from "../validation/keySpec";
 import { Validator } from "../validation/validator";
@@ -79,8 +79,10 @@ export interface UiImage {
 }
 
 export function readUiImage(v: Validator, images: Record<string, unknown>): UiImage {
-    const image = readImage(v, "images.ui", images.ui);
-    const release = readImageRelease(v, uiReleaseKeys, image, images.uiVersion);
+    const image = readImage(v, "images.ui", images.ui, (tag) => testedRelease(uiReleaseKeys, tag));
+    // An image refused above is already reported: its release is not asked about.
+    const refused = images.ui !== undefined && image !== images.ui;
+    const release = refused ? undefined : readImageRelease(v, uiReleaseKeys, image, images.uiVersion);
     return { image, series: release?.series ?? UiSeries.V2_6 };
 }
 

@@ -1,5 +1,5 @@
 /** The registry's config section: its log level, image (and the release it runs) and number of replicas. */
-import { readImageRelease } from "../validation/imageRelease";
+import { readImageRelease, ReleaseKeys, testedRelease } from "../validation/imageRelease";
 import { readImage } from "../validation/imageReference";
 import { KeySpec } from "../validation/keySpec";
 import { Validator } from "../validation/validator";
@@ -39,16 +39,32 @@ export interface RegistrySettings {
     replicas: number;
 }
 
-export const registryReleaseKeys = {
+/** The series rendered for, each with the release its stand-in is built from and tested here. */
+export const registryReleaseKeys: ReleaseKeys<RegistrySeries> = {
     image: "images.registry", version: "images.registryVersion", what: "registry",
-    supported: [RegistrySeries.V2_8, RegistrySeries.V3_1],
-} as const;
+    releases: { [RegistrySeries.V2_8]: "2.8.2", [RegistrySeries.V3_1]: "3.1.1" },
+};
+
+/**
+ * The maintenance and users containers run shell commands from the registry's image, which
+ * docker-library's image (`registry`, its /entrypoint.sh) hands on; distribution's own image
+ * (`distribution/distribution`, ENTRYPOINT registry) would run them as registry arguments.
+ */
+function runsShellCommands(v: Validator, image: string): boolean {
+    const repository = image.split("@")[0].replace(/:[^/]*$/, "");
+    if (!/(^|\/)distribution\/distribution$/.test(repository)) return true;
+    v.problem("images.registry", `(${image}) is distribution's own image, whose entrypoint is the registry itself: the maintenance and users containers run shell commands from the registry's image, which docker-library's image (registry) hands on. Use that image or a mirror of it`,
+        v.set("images.registry", v.default<string>("images.registry")));
+    return false;
+}
 
 export function readRegistry(
     v: Validator, logLevel: unknown, images: Record<string, unknown>, replicas: unknown,
 ): RegistrySettings {
-    const image = readImage(v, "images.registry", images.registry);
-    const release = readImageRelease(v, registryReleaseKeys, image, images.registryVersion);
+    const image = readImage(v, "images.registry", images.registry, (tag) => testedRelease(registryReleaseKeys, tag));
+    // An image refused above is already reported: its release is not asked about.
+    const refused = (images.registry !== undefined && image !== images.registry) || !runsShellCommands(v, image);
+    const release = refused ? undefined : readImageRelease(v, registryReleaseKeys, image, images.registryVersion);
     return {
         replicas: v.integer("replicas", replicas),
         logLevel: v.oneOf<LogLevel>("registryLogLevel", logLevel) ?? v.default("registryLogLevel"),

@@ -7,7 +7,13 @@ const imageReference = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(
 /** Tags that name whatever was pushed last: never a pin. */
 const MOVING_TAGS = new Set(["latest", "stable", "edge", "main", "master", "nightly", "dev", "beta", "alpine"]);
 
-export function readImage(v: Validator, key: string, given: unknown): string {
+/**
+ * `pinned`: the full release to suggest for a tag that moves with its series (`3.1` ->
+ * `3.1.1`), so that a fix stays in the user's series; the key's default otherwise.
+ */
+export function readImage(
+    v: Validator, key: string, given: unknown, pinned?: (tag: string) => string | undefined,
+): string {
     const fallback = v.default<string>(key);
     const ref = given === undefined ? fallback : given;
     const lastSegment = typeof ref === "string" ? ref.split("/").pop() ?? "" : "";
@@ -21,7 +27,9 @@ export function readImage(v: Validator, key: string, given: unknown): string {
         return fallback;
     }
     if (tag !== undefined && /^v?\d+(\.\d+)?$/.test(tag)) {
-        v.warn(key, `(${ref}) uses "${tag}", a tag that moves with every release of that series: hosts deployed at different times run different images; pin the full version or a digest`, v.set(key, fallback));
+        const release = pinned?.(tag);
+        const suggestion = release ? `${ref.slice(0, ref.length - tag.length)}${release}` : fallback;
+        v.warn(key, `(${ref}) uses "${tag}", a tag that moves with every release of that series: hosts deployed at different times run different images; pin the full version or a digest`, v.set(key, suggestion));
     }
     return ref;
 }

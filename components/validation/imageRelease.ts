@@ -39,17 +39,26 @@ export interface ReleaseKeys<S extends string> {
     readonly version: string;
     /** What the image is, for messages ("registry", "UI"). */
     readonly what: string;
-    /** The series the program renders for, oldest first. */
-    readonly supported: readonly S[];
+    /** The series the program renders for, oldest first, each with the release tested here (what fixes suggest). */
+    readonly releases: Readonly<Record<S, string>>;
 }
 
 function describe(release: Release): string {
     return release.patch === undefined ? release.series : `${release.series}.${release.patch}`;
 }
 
+/** The tested release of the supported series a partial version (`3`, `3.1`, `v2.8`) belongs to. */
+export function testedRelease<S extends string>(keys: ReleaseKeys<S>, partial: string): string | undefined {
+    const match = /^v?(\d+)(?:\.(\d+))?/.exec(partial);
+    if (!match) return undefined;
+    const series = (Object.keys(keys.releases) as S[]).filter((s) => s.split(".")[0] === match[1] && (match[2] === undefined || s.split(".")[1] === match[2]));
+    return series.length > 0 ? keys.releases[series[series.length - 1]] : undefined;
+}
+
 /**
  * The release `reference` runs and its series, or undefined after a problem: the version
- * key when set (it must agree with a tag that tells a release), else the tag.
+ * key when set (it must agree with a tag that tells a release), else the tag. Each problem
+ * is reported on the key that holds the mistake, with a fix that stays in the user's series.
  */
 export function readImageRelease<S extends string>(
     v: Validator, keys: ReleaseKeys<S>, reference: string, givenVersion: unknown,
@@ -58,9 +67,10 @@ export function readImageRelease<S extends string>(
     const fromTag = tag === undefined ? undefined : parseRelease(tag);
     const explicit = v.optionalString(keys.version, givenVersion);
     const fromKey = explicit === undefined ? undefined : parseRelease(explicit);
-    const example = v.default<string>(keys.image).split(":").pop() ?? "";
-    if (explicit !== undefined && (fromKey?.patch === undefined)) {
-        v.problem(keys.version, `("${explicit}") must be the ${keys.what} release the image runs, such as ${example}`, v.set(keys.version, example));
+    const defaultRelease = v.default<string>(keys.image).split(":").pop() ?? "";
+    if (explicit !== undefined && fromKey?.patch === undefined) {
+        const fix = fromTag ? v.rm(keys.version, `(${keys.image}'s tag tells the release)`) : v.set(keys.version, testedRelease(keys, explicit) ?? defaultRelease);
+        v.problem(keys.version, `("${explicit}") must be the full ${keys.what} release the image runs (major.minor.patch)`, fix);
         return undefined;
     }
     const disagree = fromKey && fromTag
@@ -72,13 +82,14 @@ export function readImageRelease<S extends string>(
     const release = fromKey ?? fromTag;
     if (!release) {
         v.problem(keys.image, `(${reference}) does not tell which ${keys.what} release it is (a digest pin or a tag that is not a version); the program renders for each release series, so set ${keys.version} to the release the image runs`,
-            v.set(keys.version, example));
+            v.set(keys.version, (tag && testedRelease(keys, tag)) || defaultRelease));
         return undefined;
     }
-    if (!(keys.supported as readonly string[]).includes(release.series)) {
-        const supported = keys.supported.map((series) => `${series}.x`).join(" and ");
-        v.problem(keys.image, `(${reference}) is ${keys.what} ${describe(release)}, a series this program does not render for: it supports ${supported}`,
-            v.set(keys.image, v.default<string>(keys.image)));
+    if (!Object.keys(keys.releases).includes(release.series)) {
+        const supported = Object.keys(keys.releases).map((series) => `${series}.x`).join(" and ");
+        const where = fromKey ? keys.version : keys.image;
+        const fix = v.set(keys.image, v.default<string>(keys.image), fromKey ? `and: ${v.rm(keys.version)}` : undefined);
+        v.problem(where, `(${fromKey ? explicit : reference}) is ${keys.what} ${describe(release)}, a series this program does not render for: it supports ${supported}`, fix);
         return undefined;
     }
     return { release, series: release.series as S };

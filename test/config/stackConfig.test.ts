@@ -164,7 +164,13 @@ const badInputs: BadInput[] = [
     { name: "registry 3.0, a series not rendered for", raw: { ...base, images: JSON.stringify({ registry: "registry:3.0.0" }) }, key: "images.registry", message: /registry 3\.0\.0, a series this program does not render for: it supports 2\.8\.x and 3\.1\.x/, fix: /--path images\.registry registry:3\.1\.1$/ },
     { name: "registry 2.7, a series not rendered for", raw: { ...base, images: JSON.stringify({ registry: "registry:2.7.1" }) }, key: "images.registry", message: /registry 2\.7\.1, a series/ },
     { name: "registry version that disagrees with the tag", raw: { ...base, images: JSON.stringify({ registry: "registry:3.1.1", registryVersion: "2.8.2" }) }, key: "images.registryVersion", message: /disagrees with images\.registry \(registry:3\.1\.1\), whose tag says 3\.1\.1/, fix: /config rm .*images\.registryVersion/ },
-    { name: "registry version without a patch", raw: { ...base, images: JSON.stringify({ registry: "registry@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", registryVersion: "3.1" }) }, key: "images.registryVersion", message: /must be the registry release the image runs, such as 3\.1\.1/ },
+    { name: "registry version without a patch", raw: { ...base, images: JSON.stringify({ registry: "registry@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", registryVersion: "3.1" }) }, key: "images.registryVersion", message: /must be the full registry release the image runs/, fix: /--path images\.registryVersion 3\.1\.1$/ },
+    { name: "UI version without a patch, beside a tag that tells it", raw: { ...base, images: JSON.stringify({ ui: "joxit/docker-registry-ui:2.5.2", uiVersion: "2.5" }) }, key: "images.uiVersion", message: /must be the full UI release/, fix: /config rm .*images\.uiVersion/ },
+    {
+        name: "registry version of a series not rendered for, beside a digest pin", raw: { ...base, images: JSON.stringify({ registry: "registry@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", registryVersion: "3.0.0" }) },
+        key: "images.registryVersion", message: /\(3\.0\.0\) is registry 3\.0\.0, a series this program does not render for/, fix: /images\.registry registry:3\.1\.1 .*and: pulumi config rm .*images\.registryVersion/,
+    },
+    { name: "distribution's own image", raw: { ...base, images: JSON.stringify({ registry: "ghcr.io/distribution/distribution:3.1.1" }) }, key: "images.registry", message: /distribution's own image, whose entrypoint is the registry itself/ },
     { name: "UI 2.4, a series not rendered for", raw: { ...base, images: JSON.stringify({ ui: "joxit/docker-registry-ui:2.4.1" }) }, key: "images.ui", message: /UI 2\.4\.1, a series this program does not render for: it supports 2\.5\.x and 2\.6\.x/ },
     { name: "UI pinned by digest alone", raw: { ...base, images: JSON.stringify({ ui: "joxit/docker-registry-ui@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }) }, key: "images.ui", message: /set images\.uiVersion/, fix: /--path images\.uiVersion 2\.6\.0$/ },
     { name: "user label that is one of the project's own", raw: { ...base, labels: JSON.stringify({ "private-registry.role": "x" }) }, key: 'labels["private-registry.role"]', message: /this project sets itself/ },
@@ -308,6 +314,27 @@ describe("stack config validation", () => {
         assert.deepEqual(result.warnings.map((w) => w.key), ["images.registry"]);
         assert.match(result.warnings[0].message, /moves with every release/);
         assert.equal(validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:2.8.3" }) }, { stack }).warnings.length, 0);
+    });
+
+    it("a moving series tag: the warning's fix pins a release of that series, never another major", () => {
+        const fix = (images: Record<string, string>) => validateStackConfig({ ...base, images: JSON.stringify(images) }, { stack }).warnings.map((w) => w.fix).join("\n");
+        assert.match(fix({ registry: "registry:2.8" }), /images\.registry registry:2\.8\.2$/);
+        assert.match(fix({ registry: "mirror.example.com:5000/registry:2", registryVersion: "2.8.2" }), /images\.registry mirror\.example\.com:5000\/registry:2\.8\.2$/);
+        assert.match(fix({ ui: "joxit/docker-registry-ui:2.5" }), /images\.ui joxit\/docker-registry-ui:2\.5\.2$/);
+        assert.match(fix({ registry: "registry:3" }), /images\.registry registry:3\.1\.1$/);
+    });
+
+    it("a refused image is reported once: its release is not asked about", () => {
+        const result = validateStackConfig({ ...base, images: JSON.stringify({ registry: "registry:latest", registryVersion: "2.8.2" }) }, { stack });
+        assert.ok(!result.ok);
+        assert.deepEqual(result.problems.map((p) => p.key), ["images.registry"]);
+    });
+
+    it("warns that ui.showTagHistory false does nothing on UI 2.5", () => {
+        const result = validateStackConfig({ ...base, images: JSON.stringify({ ui: "joxit/docker-registry-ui:2.5.2" }), ui: JSON.stringify({ showTagHistory: false }) }, { stack });
+        assert.ok(result.ok);
+        assert.deepEqual(result.warnings.map((w) => w.key), ["ui.showTagHistory"]);
+        assert.equal(validateStackConfig({ ...base, ui: JSON.stringify({ showTagHistory: false }) }, { stack }).warnings.length, 0);
     });
 
     it("tells the release series from the tag, or from the version key for a digest pin, and renders for it", () => {
