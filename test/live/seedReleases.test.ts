@@ -91,19 +91,19 @@ describe("live: the seed recipe's releases (registry 2.8.2, UI 2.5.2)", function
 
     it("garbage collection with retention: keepLast keeps the two newest tags, the oldest goes and its bytes are freed", async () => {
         const images = [];
-        for (const tag of ["a", "b", "c"]) {
-            images.push(await admin.pushRandomImage("kept/app", tag, 128 * 1024));
-            await new Promise((r) => setTimeout(r, 1100));
+        for (const tag of ["a", "b", "c"]) images.push(await admin.pushRandomImage("kept/app", tag, 128 * 1024));
+        // Pushed 3, 2 and 1 days ago (retention goes by the tag's push time), all beyond the grace window.
+        await live.ageStore(10);
+        for (const [i, tag] of ["a", "b", "c"].entries()) {
+            const when = new Date(Date.now() - (3 - i) * 86_400_000).toISOString().slice(0, 19).replace("T", " ");
+            const touched = await live.exec("registry", ["touch", "-d", when, `/var/lib/registry/docker/registry/v2/repositories/kept/app/_manifests/tags/${tag}/current/link`]);
+            assert.equal(touched.exitCode, 0, touched.output);
         }
-        const run = async () => {
-            const result = await live.exec("maintenance", ["/maintenance/gc.sh", "run"]);
-            assert.equal(result.exitCode, 0, result.output);
-            return JSON.parse(result.output.trim().split("\n").pop() as string) as { deletedTags: string[]; blobsDeleted: number };
-        };
-        // Retention goes by push time; what it frees is collected once older than the grace window.
-        assert.deepEqual((await run()).deletedTags, ["kept/app:a"]);
-        await live.ageStore();
-        assert.ok((await run()).blobsDeleted >= 2);
+        const result = await live.exec("maintenance", ["/maintenance/gc.sh", "run"]);
+        assert.equal(result.exitCode, 0, result.output);
+        const report = JSON.parse(result.output.trim().split("\n").pop() as string) as { deletedTags: string[]; blobsDeleted: number };
+        assert.deepEqual(report.deletedTags, ["kept/app:a"]);
+        assert.ok(report.blobsDeleted >= 2, result.output);
         assert.equal((await admin.request("HEAD", "/v2/kept/app/manifests/a", { Accept: MANIFEST_V2 })).status, 404);
         assert.equal((await admin.request("HEAD", `/v2/kept/app/blobs/${images[0].blobs[1].digest}`)).status, 404);
         for (const image of images.slice(1)) assert.equal(await admin.pullAndVerify("kept/app", image.tag), image.manifestDigest);

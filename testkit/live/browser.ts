@@ -176,11 +176,14 @@ export async function openTagList(page: Page, repository: string): Promise<TagRo
     // Sizes and digests come from one manifest read per row, and show in either order.
     await page.waitForFunction(() => Array.from(document.querySelectorAll("tag-table tbody tr")).every((row) => {
         const digest = row.querySelector("image-content-digest");
-        return (row.querySelector("image-size")?.textContent ?? "").trim() !== "" && (!digest || digest.querySelector("[title]"));
+        const shown = (digest?.textContent ?? "").trim() !== "" || (digest?.querySelector("[title]")?.getAttribute("title") ?? "") !== "";
+        return (row.querySelector("image-size")?.textContent ?? "").trim() !== "" && (!digest || shown);
     }), undefined, { timeout: UI_TIMEOUT });
     return page.$$eval("tag-table tbody tr", (rows) => rows.map((row) => ({
         tag: (row.querySelector("image-tag")?.textContent ?? "").trim(),
-        digest: row.querySelector("image-content-digest [title]")?.getAttribute("title") ?? "",
+        // In full as its text where the column is wide enough, else in full as the title of a shortened text.
+        digest: row.querySelector("image-content-digest [title]")?.getAttribute("title")
+            || (row.querySelector("image-content-digest")?.textContent ?? "").trim(),
     })));
 }
 
