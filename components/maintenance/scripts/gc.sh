@@ -26,9 +26,10 @@ set -eu
 
 TAB=$(printf '\t')
 DIGEST_RE='sha256:[0-9a-f]\{64\}'
-# A tag that attaches something to the manifest sha256:<hex> of its repository (awk ERE):
-# cosign's signature, attestation and SBOM (sha256-<hex>.sig, .att, .sbom: any '.<suffix>'),
-# and, with no suffix, the referrers tag scheme's index of that manifest's OCI 1.1 artifacts.
+# The name of a tag that may attach something to the manifest sha256:<hex> (awk ERE): cosign's
+# signature, attestation and SBOM (sha256-<hex>.sig, .att, .sbom: any '.<suffix>'), and, with
+# no suffix, the referrers tag scheme's index of that manifest's OCI 1.1 artifacts. The name
+# alone makes no attachment: the manifest it points at must look like one (attachments).
 ATTACHMENT_TAG='^sha256-[0-9a-f]{64}([.][A-Za-z0-9_.-]+)?$'
 
 now() { date +%s; }
@@ -129,10 +130,47 @@ subjects() {
         END { emit() }' 2>/dev/null || true
 }
 
-# The tags that attach something to a manifest (ATTACHMENT_TAG): list_tags lines in, those
-# lines out with the digest of the manifest they attach to (their subject) added.
+# The tags that attach something to a manifest: list_tags lines in, those lines out with the
+# digest of the manifest they attach to (their subject) added. A tag is an attachment when its
+# name has the form (ATTACHMENT_TAG), the hex in it is not the digest of the manifest it points
+# at (an image tagged by its own digest), and that manifest looks like an attachment
+# (attachment_manifests: 'A' for any such name, 'R' for the bare sha256-<hex> only). Anything
+# else is an ordinary tag, retention's alone.
 attachments() {
-    awk -F "$TAB" -v OFS="$TAB" -v attached="$ATTACHMENT_TAG" '$2 ~ attached { print $0, "sha256:" substr($2, 8, 64) }'
+    awk -F "$TAB" -v attached="$ATTACHMENT_TAG" '$2 ~ attached && substr($2, 8, 64) != substr($4, 8)' > "$WORK/named-attachments"
+    cut -f4 "$WORK/named-attachments" | sort -u | attachment_manifests > "$WORK/attachment-manifests"
+    awk -F "$TAB" -v OFS="$TAB" -v kinds="$WORK/attachment-manifests" '
+        FILENAME == kinds { kind[$1] = $2; next }
+        kind[$4] == "A" || (kind[$4] == "R" && length($2) == 71) { print $0, "sha256:" substr($2, 8, 64) }' \
+        "$WORK/attachment-manifests" "$WORK/named-attachments"
+}
+
+# Which of the given manifests look like an attachment (digests in, 'digest TAB kind' out, the
+# data read in place or in quarantine): 'A' when it names a subject, has an artifactType of its
+# own, or a layer or its config has a signature's, an attestation's or an SBOM's media type
+# (cosign, sigstore, DSSE, in-toto, SPDX, CycloneDX); 'R' when it is an index whose entries
+# have an artifactType (the referrers tag scheme's index); none for an image or a plain index.
+attachment_manifests() {
+    # shellcheck disable=SC2016 # an awk program, run by xargs
+    data_paths | xargs -r grep -l -E '"(subject|artifactType)"|cosign|sigstore|dsse|in-toto|spdx|cyclonedx' 2>/dev/null | xargs -r awk '
+        function judge(   n, part, hex, top, kind) {
+            if (file == "") return
+            kind = ""
+            if (match(body, /"subject"[ \t\r]*:[ \t\r]*\{([^{}]|\{[^{}]*\})*"digest"[ \t\r]*:[ \t\r]*"sha256:[0-9a-f]{64}"/)) kind = "A"
+            else if (match(body, /"mediaType"[ \t\r]*:[ \t\r]*"(application\/vnd\.dev\.cosign\.|application\/vnd\.dev\.sigstore\.|application\/vnd\.dsse\.envelope|application\/vnd\.in-toto|text\/spdx|application\/spdx|application\/vnd\.cyclonedx)/)) kind = "A"
+            else if (index(body, "\"artifactType\"")) {
+                # The top level alone: the outer braces off, every nested object folded away.
+                top = body; sub(/^[^{]*\{/, "", top); sub(/\}[^}]*$/, "", top)
+                while (gsub(/\{[^{}]*\}/, "0", top) > 0) continue
+                if (top ~ /"artifactType"[ \t\r]*:/) kind = "A"
+                else if (top ~ /"manifests"[ \t\r]*:/) kind = "R"
+            }
+            if (kind != "") { n = split(file, part, "/"); hex = part[n - 1]; sub(/.*%/, "", hex); print "sha256:" hex "\t" kind }
+            body = ""
+        }
+        FNR == 1 { judge(); file = FILENAME }
+        { body = body $0 " " }
+        END { judge() }' 2>/dev/null || true
 }
 
 # A stamp for `find -newer`, which busybox compares in whole seconds: set two seconds early,
@@ -152,16 +190,18 @@ written_since() { # path stamp
 # Sorted newest first per repository; the first matching policy decides. Never deletes a
 # tag pushed within the grace window, nor one pushed at the same moment as a tag it keeps.
 # With KEPT_RECENT set, the tags kept only because they are recent go to that file.
-# Attachments (ATTACHMENT_TAG) are no images: never counted, aged or deleted here; they
-# follow their subject (remove_untagged).
+# The tags the file ATTACHED lists ('repository<TAB>tag' lines: the attachments, which the
+# job finds by reading manifests) are no images: never counted, aged or deleted here; they
+# follow their subject (remove_untagged). Every other tag is retention's, whatever its name.
 decide() {
-    sort -t "$TAB" -k1,1 -k3,3nr -k2,2 | awk -F "$TAB" -v now="${NOW:-$(now)}" -v grace="${GRACE_SECONDS:-0}" -v attached="$ATTACHMENT_TAG" '
+    sort -t "$TAB" -k1,1 -k3,3nr -k2,2 | awk -F "$TAB" -v now="${NOW:-$(now)}" -v grace="${GRACE_SECONDS:-0}" -v attachments="${ATTACHED:-}" '
         function policy_for(repo,   i) {
             for (i = 0; i < ENVIRON["POLICY_COUNT"] + 0; i++) if (repo ~ ENVIRON["POLICY_" i "_REPOSITORIES"]) return i
             return -1
         }
+        BEGIN { if (attachments != "") while ((getline line < attachments) > 0) { split(line, f, "\t"); attached[f[1] SUBSEP f[2]] = 1 } }
         $1 != current { current = $1; p = policy_for($1); kept = 0; last = "" }
-        p < 0 || $2 ~ attached { next }
+        p < 0 || (($1 SUBSEP $2) in attached) { next }
         {
             protect = ENVIRON["POLICY_" p "_PROTECT"]
             if (protect != "" && $2 ~ protect) next
@@ -274,13 +314,31 @@ remove_untagged() {
     index_children < "$WORK/revision-list" > "$WORK/children"
     subjects < "$WORK/revision-list" > "$WORK/subjects"
     attachments < "$1" > "$WORK/attachments"
+    : > "$WORK/followers"
     # Per repository: keep what tags name and, through indexes, what those name, and what is
     # attached to what is kept; then also what recent manifests and recent attachment tags
     # name. Everything else is untagged; a repository with no tag and no recent manifest is a
     # candidate for removal.
     awk -F "$TAB" -v tags="$1" -v children="$WORK/children" -v repositories="$WORK/repositories" \
-        -v subjects="$WORK/subjects" -v attachments="$WORK/attachments" -v cutoff="$(stat -c %Y "$WORK/cutoff")" '
-        function reach(key) { if (!(key in keep)) { keep[key] = 1; queue[++q] = key } }
+        -v subjects="$WORK/subjects" -v attachments="$WORK/attachments" -v cutoff="$(stat -c %Y "$WORK/cutoff")" -v followers="$WORK/followers" '
+        function reach(key,   k) { if (!(key in keep)) { keep[key] = 1; queue[++q] = key; split(key, k, SUBSEP); anywhere[k[2]] = 1 } }
+        # An attachment whose subject is not kept in its repository but is kept in another one,
+        # or has a revision in another one (a signature in cosign COSIGN_REPOSITORY), is kept
+        # and keeps what it names.
+        function elsewhere(   i, more) {
+            do {
+                more = 0
+                for (i = 1; i <= na; i++) {
+                    if ((a_repo[i] SUBSEP a_subject[i]) in keep || (a_repo[i] SUBSEP a_digest[i]) in keep) continue
+                    if (!(a_subject[i] in anywhere) && revisions_of[a_subject[i]] - ((a_repo[i] SUBSEP a_subject[i]) in is_revision) <= 0) continue
+                    reach(a_repo[i] SUBSEP a_digest[i]); more = 1
+                }
+                close_over()
+            } while (more)
+        }
+        function kept_elsewhere(i) {
+            return (a_subject[i] in anywhere) || revisions_of[a_subject[i]] - ((a_repo[i] SUBSEP a_subject[i]) in is_revision) > 0
+        }
         # Each node once: what an index names, what is attached to it by tag or by subject.
         function close_over(   k, c, m, j) {
             while (done < q) {
@@ -304,6 +362,7 @@ remove_untagged() {
         }
         {
             revision[++n] = $1 SUBSEP $2; recent[n] = $3
+            if (!(($1 SUBSEP $2) in is_revision)) { is_revision[$1 SUBSEP $2] = 1; revisions_of[$2]++ }
             if ($2 in subject_of) attached[$1 SUBSEP subject_of[$2]] = attached[$1 SUBSEP subject_of[$2]] " " $2
         }
         END {
@@ -313,17 +372,24 @@ remove_untagged() {
                 tagged[f[1]] = 1; reach(f[1] SUBSEP f[4])
             }
             close_over()
+            elsewhere()
             for (key in keep) by_tag[key] = 1
             for (i = 1; i <= n; i++) if (recent[i] == 1) { split(revision[i], k, SUBSEP); fresh[k[1]] = 1; reach(revision[i]) }
             for (i = 1; i <= na; i++) if (a_recent[i]) reach(a_repo[i] SUBSEP a_digest[i])
             close_over()
+            elsewhere()
             for (i = 1; i <= na; i++) {
-                if ((a_repo[i] SUBSEP a_subject[i]) in keep) tagged[a_repo[i]] = 1
+                if ((a_repo[i] SUBSEP a_subject[i]) in keep || kept_elsewhere(i)) tagged[a_repo[i]] = 1
                 else if (a_recent[i]) { tagged[a_repo[i]] = 1; print "recent-tag\t" a_repo[i] "\t" a_tag[i] }
-                else print "tag\t" a_repo[i] "\t" a_tag[i]
+                else {
+                    print "tag\t" a_repo[i] "\t" a_tag[i]
+                    print "repositories/" a_repo[i] "/_manifests/tags/" a_tag[i] "\t" a_subject[i] "\t" a_digest[i] > followers
+                }
             }
             for (i = 1; i <= n; i++) {
                 split(revision[i], k, SUBSEP)
+                if (!(revision[i] in keep) && (k[2] in subject_of))
+                    print "repositories/" k[1] "/_manifests/revisions/sha256/" substr(k[2], 8) "\t" subject_of[k[2]] "\t" k[2] > followers
                 if (!(revision[i] in keep)) print "manifest\t" k[1] "\t" k[2]
                 else if (!(revision[i] in by_tag)) print "recent\tmanifest\t" k[1] "\t" k[2]
             }
@@ -411,18 +477,27 @@ sweep() {
 # Puts back whatever something written since the mark needs: the blobs and manifests that a
 # manifest or link written since names (and, through what comes back, what those name), the
 # items a write landed in just before they moved, and the items whose origin the registry
-# has written anew (a push into a repository being removed).
+# has written anew (a push into a repository being removed). A subject that comes back or is
+# written again brings back what followed it out ($WORK/followers: its attachment tags and
+# artifacts, and through those what they name).
 take_back() {
     { manifest_references "$WORK/marked"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named"
+    # The subjects there again: the revisions written since the mark, and those put back.
+    { cat "$WORK/revision-digests"; awk -F/ '/\/_manifests\/revisions\/sha256\// { print "sha256:" $NF }' "$WORK/restored"; } | sort -u > "$WORK/revived"
+    [ -e "$WORK/followers" ] || : > "$WORK/followers"
     find "$QUARANTINE" -mindepth 2 -type f -newer "$WORK/listed" 2>/dev/null |
         awk -v q="$QUARANTINE/" '{ rest = substr($0, length(q) + 1); sub(/\/.*/, "", rest); print q rest }' | sort -u > "$WORK/written-into"
     while :; do
-        items | awk -F "$TAB" -v named="$WORK/named" -v written="$WORK/written-into" '
-            BEGIN { while ((getline l < named) > 0) n[l] = 1; while ((getline l < written) > 0) w[l] = 1 }
+        items | awk -F "$TAB" -v named="$WORK/named" -v written="$WORK/written-into" -v revived="$WORK/revived" -v followers="$WORK/followers" '
+            BEGIN {
+                while ((getline l < named) > 0) n[l] = 1; while ((getline l < written) > 0) w[l] = 1
+                while ((getline l < revived) > 0) r[l] = 1
+                while ((getline l < followers) > 0) { split(l, f, "\t"); if (f[2] in r) follows[f[1]] = 1 }
+            }
             {
                 hex = $2; sub(/.*\//, "", hex)
                 content = ($2 ~ /^blobs\// || $2 ~ /\/_manifests\/revisions\/sha256\//)
-                print $1 "\t" $2 "\t" (($1 in w) || (content && (("sha256:" hex) in n)) ? "back" : "if-rewritten")
+                print $1 "\t" $2 "\t" (($1 in w) || ($2 in follows) || (content && (("sha256:" hex) in n)) ? "back" : "if-rewritten")
             }' > "$WORK/judged"
         : > "$WORK/back"
         while IFS="$TAB" read -r item origin verdict; do
@@ -442,7 +517,13 @@ take_back() {
             grep -E '/(_manifests|_layers)$' "$WORK/back" | while read -r part; do
                 find "$ROOT/$part" -path '*/revisions/sha256/*/link' -type f | awk -F/ '{ print "sha256:" $(NF - 1) }'
             done
-        } | sort -u | mentioned >> "$WORK/named"
+        } | sort -u > "$WORK/back-digests"
+        mentioned < "$WORK/back-digests" >> "$WORK/named"
+        # What followed a subject now back comes back too, and what it names.
+        sort -u -o "$WORK/revived" "$WORK/revived" "$WORK/back-digests"
+        awk -F "$TAB" -v revived="$WORK/revived" 'FILENAME == revived { r[$1] = 1; next } ($2 in r) { print $3 }' "$WORK/revived" "$WORK/followers" |
+            sort -u > "$WORK/followed-back"
+        { cat "$WORK/followed-back"; mentioned < "$WORK/followed-back"; } >> "$WORK/named"
         grep -E '/(_manifests|_layers)$' "$WORK/back" | while read -r part; do
             find "$ROOT/$part" -name link -type f -exec awk '{ print }' {} + 2>/dev/null || true
         done >> "$WORK/named"
@@ -478,7 +559,8 @@ collect_filesystem() {
     stamp "$WORK/listed"
     set_phase retention
     list_tags > "$WORK/tags"
-    cut -f1-3 "$WORK/tags" | KEPT_RECENT="$WORK/recent-tags" decide > "$WORK/deleted"
+    attachments < "$WORK/tags" > "$WORK/attached"
+    cut -f1-3 "$WORK/tags" | ATTACHED="$WORK/attached" KEPT_RECENT="$WORK/recent-tags" decide > "$WORK/deleted"
     delete_tags
     # FILENAME, not NR == FNR: with nothing deleted the first file is empty.
     # A tag that could not be moved stays among the remaining ones.
