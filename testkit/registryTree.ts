@@ -72,6 +72,15 @@ export class RegistryTree {
         this.writeLink(join(dir, "index", "sha256", digest.slice(7), "link"), digest);
     }
 
+    /**
+     * A manifest already in the store tagged (again) as a client's PUT by tag does it: its
+     * revision link written anew, then the tag.
+     */
+    retag(repository: string, tag: string, digest: string): void {
+        this.writeLink(join(this.repo(repository), "_manifests", "revisions", "sha256", digest.slice(7), "link"), digest);
+        this.tag(repository, tag, digest);
+    }
+
     hasRevision(repository: string, digest: string): boolean {
         return existsSync(join(this.repo(repository), "_manifests", "revisions", "sha256", digest.slice(7), "link"));
     }

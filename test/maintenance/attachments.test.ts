@@ -6,15 +6,15 @@
  * distribution 2.8 and 3.1 both write it (the layout is the same; so is the job).
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync } from "node:fs";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { MaintenanceSettings, RetentionPolicy } from "../../components/maintenance/config";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { RegistrySeries } from "../../components/registry/release";
 import { gcFunctions, renderTestGcScript } from "../../testkit/gcJob";
-import { attachmentTag, Image, OCI_INDEX, RegistryTree } from "../../testkit/registryTree";
+import { attachmentTag, Image, OCI_INDEX, OCI_MANIFEST, RegistryTree } from "../../testkit/registryTree";
 import { requireTool } from "../../testkit/requireTool";
 import { runScript, writeScript } from "../../testkit/shellScripts";
 
@@ -82,11 +82,56 @@ describe("attachments follow their subject (busybox, synthetic store)", function
         const hex = "0123456789abcdef".repeat(4);
 
         it("attachments: cosign's sha256-<hex>.sig, .att, .sbom (any .suffix) and the referrers tag sha256-<hex>, with their subject; no other tag", async () => {
-            const line = (tag: string) => `apps/web\t${tag}\t1700000000.000000000\tsha256:${"f".repeat(64)}`;
+            // The names alone (the manifests behind them all look like attachments: a cosign signature).
+            const signature = tree.attach("apps/named", `sha256:${"f".repeat(64)}`, "sig").manifest;
+            const line = (tag: string) => `apps/web\t${tag}\t1700000000.000000000\t${signature}`;
             const attached = [`sha256-${hex}.sig`, `sha256-${hex}.att`, `sha256-${hex}.sbom`, `sha256-${hex}.intoto.v1`, `sha256-${hex}`];
             const others = ["latest", `sha256-${hex.slice(1)}.sig`, `sha256-${hex.toUpperCase()}.sig`, `sha256-${hex}sig`, `v1-sha256-${hex}.sig`, `sha256-${hex}-sig`, `sha256:${hex}`];
             const out = await succeeds("attachments", {}, [...attached, ...others].map((tag) => `${line(tag)}\n`).join(""));
             assert.deepEqual(out.split("\n").filter(Boolean), attached.map((tag) => `${line(tag)}\tsha256:${hex}`));
+        });
+
+        it("attachments: only when the manifest looks like one (subject, artifactType, cosign/DSSE/in-toto/SPDX/CycloneDX media types, a referrers index for the bare tag), never an image tagged by its own digest", async () => {
+            const repo = "apps/web";
+            const subject = `sha256:${hex}`;
+            const withLayer = (tag: string, mediaType: string) => tree.manifest(repo, {
+                schemaVersion: 2, mediaType: OCI_MANIFEST,
+                config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 1 },
+                layers: [{ mediaType, digest: `sha256:${"d".repeat(64)}`, size: 1 }],
+            }, tag);
+            const artifactTyped = (tag: string) => tree.manifest(repo, {
+                schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: "application/vnd.example.thing",
+                config: { mediaType: "application/vnd.oci.empty.v1+json", digest: `sha256:${"e".repeat(64)}`, size: 2 },
+                layers: [{ mediaType: "application/octet-stream", digest: `sha256:${"b".repeat(64)}`, size: 1 }],
+            }, tag);
+            tree.attach(repo, subject, "sig");
+            withLayer(attachmentTag(subject, "att"), "application/vnd.dsse.envelope.v1+json");
+            withLayer(attachmentTag(subject, "intoto"), "application/vnd.in-toto+json");
+            for (const [suffix, type] of [["spdx", "text/spdx"], ["spdxjson", "application/spdx+json"], ["cdx", "application/vnd.cyclonedx+json"], ["sbom", "application/vnd.dev.cosign.artifact.sbom.v1+json"]]) {
+                withLayer(attachmentTag(subject, suffix), type);
+            }
+            artifactTyped(attachmentTag(subject, "typed"));
+            tree.artifact(repo, subject, "application/vnd.cncf.notary.signature", attachmentTag(subject, "notation"));
+            const artifact = tree.artifact(repo, subject).manifest;
+            tree.referrersIndex(repo, subject, [artifact]);
+            const attached = ["sig", "att", "intoto", "spdx", "spdxjson", "cdx", "sbom", "typed", "notation", undefined].map((suffix) => attachmentTag(subject, suffix));
+            // Ordinary tags of that form: an image tagged by its own digest, or by another one
+            // (its upstream digest), a plain index, a referrers-like index under a suffix, a
+            // signature under its own digest.
+            const own = tree.image(repo, undefined, ["own"]).manifest;
+            tree.tag(repo, attachmentTag(own), own);
+            const other = `sha256:${"9".repeat(64)}`;
+            tree.image(repo, attachmentTag(other, "v1"), ["upstream"]);
+            tree.image(repo, attachmentTag(`sha256:${"8".repeat(64)}`), ["upstream-bare"]);
+            const platform = tree.image(repo, undefined, ["platform"]).manifest;
+            tree.index(repo, attachmentTag(`sha256:${"7".repeat(64)}`), [platform]);
+            tree.manifest(repo, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: artifact, size: 1, artifactType: "x" }] }, attachmentTag(`sha256:${"6".repeat(64)}`, "idx"));
+            const selfSigned = tree.attach(repo, `sha256:${"5".repeat(64)}`, "self").manifest;
+            tree.tag(repo, attachmentTag(selfSigned), selfSigned);
+            const out = await succeeds("list_tags | attachments");
+            const found = out.split("\n").filter(Boolean).map((l) => l.split("\t"));
+            assert.deepEqual(found.map((f) => f[1]).sort(), [...attached, attachmentTag(`sha256:${"5".repeat(64)}`, "self")].sort());
+            for (const f of found) assert.equal(f[4], f[1].startsWith(`sha256-${hex}`) ? subject : `sha256:${"5".repeat(64)}`);
         });
 
         it("subjects: the subject of an OCI 1.1 artifact or index, compact or pretty-printed, its data in place or in quarantine; none for a plain manifest", async () => {
@@ -106,12 +151,16 @@ describe("attachments follow their subject (busybox, synthetic store)", function
             assert.deepEqual(out.split("\n").filter(Boolean).sort(), [`${compact}\t${subject}`, `${pretty}\tsha256:${"d".repeat(64)}`, `${moved}\tsha256:${"c".repeat(64)}`].sort());
         });
 
-        it("decide never counts, ages nor deletes an attachment tag", async () => {
+        it("decide never counts, ages nor deletes an attachment tag (ATTACHED); a tag of that form that is none is retention's like any other", async () => {
             const now = 1_800_000_000;
             const input = [[`sha256-${hex}.sig`, 1], [`sha256-${hex}`, 2], ["new", 10], ["old", 20], [`sha256-${hex}.att`, 30]]
                 .map(([tag, days]) => `a\t${tag}\t${now - (days as number) * DAY}\n`).join("");
-            const out = await succeeds(`NOW=${now} decide`, { policies: [policy({ keepLast: 1, olderThanDays: 5 })] }, input);
+            const settings = { policies: [policy({ keepLast: 1, olderThanDays: 5 })] };
+            const list = [`sha256-${hex}.sig`, `sha256-${hex}`, `sha256-${hex}.att`].map((tag) => `a\t${tag}\t1\tsha256:${"f".repeat(64)}\tsha256:${hex}\\n`).join("");
+            const out = await succeeds(`printf '${list}' > "$WORK/attached"; NOW=${now} ATTACHED="$WORK/attached" decide`, settings, input);
             assert.equal(out, "a\told\n");
+            const plain = await succeeds(`NOW=${now} decide`, settings, input);
+            assert.deepEqual(plain.split("\n").filter(Boolean).sort(), ["a\tnew", "a\told", `a\tsha256-${hex}.att`].sort());
         });
 
         it("remove_untagged: an attachment of a kept manifest stays, a dangling one goes ('tag'), a recent dangling one stays (in recent-tags); an artifact follows its subject", async () => {
@@ -145,6 +194,56 @@ describe("attachments follow their subject (busybox, synthetic store)", function
                 assert.equal(result.status, 0, result.stderr + result.stdout);
                 return JSON.parse(result.stdout.trim().split("\n").pop() as string) as Report;
             }
+
+            /** The job started in its own process group (as gcJob.test.ts does), its output and exit code when it ends. */
+            function start(settings: Partial<MaintenanceSettings> = {}, settleSeconds = 3): { job: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+                const file = writeScript(dir, "gc.sh", renderTestGcScript(settings, { root: tree.root, quarantine: quarantine(), state: state() }, settleSeconds, series));
+                const job = spawn("sh", [file, "run"], { env: { PATH: busyboxPath(), TMPDIR: dir }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+                const done = new Promise<{ code: number | null; out: string }>((resolve) => {
+                    let out = "";
+                    job.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+                    job.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+                    job.on("exit", (code) => resolve({ code, out }));
+                });
+                return { job, done };
+            }
+
+            /** Waits until the job is at this step or a later one. */
+            async function phase(wanted: string): Promise<void> {
+                const steps = ["retention", "untagged", "mark", "settle", "purge"];
+                for (let i = 0; i < 1500; i++) {
+                    const file = join(state(), "phase");
+                    const current = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+                    if (current && steps.indexOf(current) >= steps.indexOf(wanted)) return;
+                    await new Promise((r) => setTimeout(r, 10));
+                }
+                assert.fail(`the job never reached phase ${wanted}`);
+            }
+
+            it("an untagged subject tagged again during the run comes back with its signatures, attestation and OCI artifact, all whole", async () => {
+                const repo = "apps/retag";
+                const subject = tree.image(repo, undefined, ["subject-layer"]);
+                const attached = ["sig", "att"].map((suffix) => tree.attach(repo, subject.manifest, suffix, subject.manifest));
+                const artifact = tree.artifact(repo, subject.manifest, "application/spdx+json");
+                const other = tree.image(repo, "v2", ["other-layer"]);
+                tree.age(2 * DAY);
+                const { done } = start();
+                await phase("settle");
+                assert.ok(!tree.hasRevision(repo, subject.manifest), "the untagged subject should be moved aside by now");
+                assert.deepEqual(tree.tags(repo), ["v2"], "its attachment tags should be moved aside by now");
+                // A client tags it again (a PUT of the manifest by tag): its revision and the tag are written.
+                tree.retag(repo, "v1", subject.manifest);
+                const { code, out } = await done;
+                assert.equal(code, 0, out);
+                assert.deepEqual(tree.tags(repo), sorted(["v1", "v2", ...["sig", "att"].map((suffix) => attachmentTag(subject.manifest, suffix))]));
+                present(repo, [subject, ...attached, artifact, other], true, "the subject tagged again, what is attached to it, and the other image");
+                const report = JSON.parse(out.trim().split("\n").pop() as string) as Report;
+                assert.equal(report.tagsDeleted, 0);
+                assert.equal(report.manifestsDeleted, 0);
+                // And the next run keeps them all.
+                const next = run();
+                assert.equal(next.tagsDeleted + next.manifestsDeleted + next.blobsDeleted, 0);
+            });
 
             it("keepLast 2 over three signed, attested images: the oldest goes with its .sig, .att and .sbom; the two newest keep theirs", () => {
                 const repo = "apps/signed";
@@ -205,9 +304,9 @@ describe("attachments follow their subject (busybox, synthetic store)", function
                 assert.deepEqual(tree.tags(repo), sorted(["v2", attachmentTag(kept.manifest, "sig")]));
             });
 
-            it("an attachment whose subject never was in its repository goes, and a repository of nothing else goes with it", () => {
+            it("an attachment whose subject exists nowhere in the store goes, and a repository of nothing else goes with it", () => {
                 const image = tree.image("apps/elsewhere", "v1", ["x"]);
-                const stray = tree.attach("apps/signatures", image.manifest, "sig");
+                const stray = tree.attach("apps/signatures", `sha256:${"2".repeat(64)}`, "sig");
                 const unknown = tree.attach("apps/elsewhere", `sha256:${"1".repeat(64)}`, "sig");
                 tree.age(2 * DAY);
                 const report = run();
@@ -216,6 +315,60 @@ describe("attachments follow their subject (busybox, synthetic store)", function
                 present("apps/signatures", [stray], false, "stray");
                 present("apps/elsewhere", [unknown], false, "unknown subject");
                 present("apps/elsewhere", [image], true, "image");
+            });
+
+            it("a signature kept in another repository than its image (COSIGN_REPOSITORY) stays while the image is anywhere, and goes once it is nowhere", () => {
+                const image = tree.image("apps/web", "v1", ["web"]);
+                tree.image("apps/web", "v2", ["web-keeps-the-repository"]);
+                const untagged = tree.image("apps/other", undefined, ["other"]);
+                tree.image("apps/other", "keep", ["keeps-the-repository"]);
+                const sig = tree.attach("apps/signatures", image.manifest, "sig", image.manifest);
+                const att = tree.attach("apps/signatures", image.manifest, "att", image.manifest);
+                // Its subject only as a revision of another repository (no tag names it).
+                const byRevision = tree.attach("apps/signatures", untagged.manifest, "sig", untagged.manifest);
+                tree.age(2 * DAY);
+                const first = run();
+                assert.equal(first.tagsDeleted, 0);
+                assert.deepEqual(first.repositoriesRemoved, []);
+                assert.deepEqual(tree.tags("apps/signatures"), sorted([attachmentTag(image.manifest, "sig"), attachmentTag(image.manifest, "att"), attachmentTag(untagged.manifest, "sig")]));
+                present("apps/signatures", [sig, att, byRevision], true, "signatures of images in other repositories");
+                assert.ok(!tree.hasRevision("apps/other", untagged.manifest), "the untagged image went in this run");
+                tree.deleteManifest("apps/web", image.manifest);
+                const second = run();
+                assert.deepEqual(sorted(second.deletedTags), sorted([ref("apps/signatures", attachmentTag(image.manifest, "sig")), ref("apps/signatures", attachmentTag(image.manifest, "att")), ref("apps/signatures", attachmentTag(untagged.manifest, "sig"))]));
+                assert.deepEqual(second.repositoriesRemoved, ["apps/signatures"]);
+                present("apps/signatures", [sig, att, byRevision], false, "signatures of images that are nowhere");
+            });
+
+            it("an image tagged with its own digest (sha256-<its hex>), with no policy, is kept whole", () => {
+                const repo = "apps/bydigest";
+                const image = tree.image(repo, undefined, ["by-digest"]);
+                tree.tag(repo, attachmentTag(image.manifest), image.manifest);
+                const signed = tree.image(repo, undefined, ["signed-by-digest"]);
+                tree.tag(repo, attachmentTag(signed.manifest), signed.manifest);
+                const sig = tree.attach(repo, signed.manifest, "sig", signed.manifest);
+                tree.age(2 * DAY);
+                const report = run();
+                assert.equal(report.tagsDeleted + report.manifestsDeleted + report.blobsDeleted, 0);
+                assert.deepEqual(tree.tags(repo), sorted([attachmentTag(image.manifest), attachmentTag(signed.manifest), attachmentTag(signed.manifest, "sig")]));
+                present(repo, [image, signed, sig], true, "images tagged by their digest, and a signature of one");
+            });
+
+            it("an ordinary image tagged with another digest (its upstream one, sha256-<hex> and sha256-<hex>.<suffix>) is kept, and retention alone decides for it", () => {
+                const repo = "apps/mirror";
+                const upstream = tree.image(repo, attachmentTag(`sha256:${"9".repeat(64)}`), ["mirrored"]);
+                const suffixed = tree.image(repo, attachmentTag(`sha256:${"8".repeat(64)}`, "amd64"), ["mirrored-amd64"]);
+                const platform = tree.image(repo, undefined, ["platform"]);
+                const index = tree.index(repo, attachmentTag(`sha256:${"7".repeat(64)}`), [platform.manifest]);
+                tree.age(2 * DAY);
+                pushedInOrder(repo, [attachmentTag(`sha256:${"7".repeat(64)}`), attachmentTag(`sha256:${"8".repeat(64)}`, "amd64"), attachmentTag(`sha256:${"9".repeat(64)}`)]);
+                const report = run();
+                assert.equal(report.tagsDeleted + report.manifestsDeleted + report.blobsDeleted, 0);
+                present(repo, [upstream, suffixed, platform], true, "images tagged by another digest");
+                assert.ok(tree.hasRevision(repo, index));
+                const retained = run({ policies: [policy({ keepLast: 2 })] });
+                assert.deepEqual(retained.deletedTags, [ref(repo, attachmentTag(`sha256:${"7".repeat(64)}`))], "the oldest, counted like any tag");
+                present(repo, [upstream, suffixed], true, "the two newest");
             });
 
             it("an untagged OCI artifact naming a present subject stays; when its subject goes (API delete, or retention), it goes and its blobs are collected", () => {
