@@ -290,11 +290,14 @@ delete_tags() {
 # a dry run, would do).
 #
 # Attachments follow their subject, a manifest of the same repository: an attachment tag
-# (ATTACHMENT_TAG) and an OCI 1.1 artifact naming a subject are kept while their subject is,
+# (attachments) and an OCI 1.1 artifact naming a subject are kept while their subject is,
 # and keep what they name; they never keep their subject. An attachment tag whose subject is
-# not kept goes (a 'tag' line), unless it was pushed within the window (its line goes to
-# $WORK/recent-tags); an untagged artifact whose subject is not kept is untagged like any
-# other manifest. A signature of a signature follows the first.
+# not kept in its repository stays while the subject is kept in another one or has a
+# revision there (cosign's COSIGN_REPOSITORY); when it is nowhere, the tag goes (a 'tag'
+# line), unless it was pushed within the window (its line goes to $WORK/recent-tags); an
+# untagged artifact whose subject is not kept is untagged like any other manifest. A
+# signature of a signature follows the first. What goes with a subject is listed in
+# $WORK/followers (origin, subject, digest), for take_back.
 remove_untagged() {
     # -prune: never look inside _manifests (a tag may itself be named "_manifests").
     find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null |
