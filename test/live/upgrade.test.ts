@@ -6,11 +6,10 @@
  * and collection works on data the other release wrote.
  */
 import { strict as assert } from "node:assert";
-import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
+import { ClientLoadCounts, underClientLoad } from "../../testkit/live/clientLoad";
 import {
-    ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES, TEST_IMAGES_SEED,
+    ensureTestImage, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES, TEST_IMAGES_SEED,
 } from "../../testkit/live/liveDeployment";
-import { loopWhile } from "../../testkit/live/loops";
 import { PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 
 const PORT = 18943;
@@ -53,44 +52,8 @@ describe("live: upgrading the registry between release series (2.8.2 -> 3.1.1 ->
     }
 
     /** docker, skopeo and raw pushes and pulls while `change` runs; returns what each did. */
-    async function underLoad(label: string, change: () => Promise<void>): Promise<Record<string, number>> {
-        const address = live.outputs.registryAddress;
-        const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
-        cleanups.push(cleanup);
-        const must = (result: ClientResult, what: string) => { if (!result.ok) throw new Error(`${what}: ${result.output.slice(-800)}`); };
-        const source = `${address}/${label}/docker:seed`;
-        must(await docker(["tag", PUSHABLE_IMAGE, source]), "docker tag");
-        must(await docker(["push", source]), "docker push (seed)");
-        const creds = `admin:${live.adminPassword}`;
-        const certDir = `/etc/docker/certs.d/${address}`;
-        const counts = { docker: 0, dockerPulls: 0, skopeo: 0, raw: 0, rawPulls: 0 };
-        const failures = await loopWhile({
-            "docker push": async (i) => {
-                const ref = `${address}/${label}/docker:d${i}`;
-                must(await docker(["tag", PUSHABLE_IMAGE, ref]), "docker tag");
-                must(await docker(["push", ref]), `docker push ${ref}`);
-                counts.docker++;
-            },
-            "docker pull": async () => {
-                must(await docker(["pull", source]), `docker pull ${source}`);
-                counts.dockerPulls++;
-            },
-            "skopeo copy": async (i) => {
-                must(await skopeo(["copy", "--src-cert-dir", certDir, "--dest-cert-dir", certDir, "--src-creds", creds, "--dest-creds", creds,
-                    `docker://${source}`, `docker://${address}/${label}/skopeo:c${i}`]), "skopeo copy");
-                counts.skopeo++;
-            },
-            "raw push": async (i) => {
-                written.push(await client.pushRandomImage(`${label}/raw`, `r${i}`, 64 * 1024));
-                counts.raw++;
-            },
-            "raw pull": async () => {
-                await client.pullAndVerify(written[0].repository, written[0].tag);
-                counts.rawPulls++;
-            },
-        }, change);
-        assert.deepEqual(failures, [], `failed during ${label}`);
-        return counts;
+    function underLoad(label: string, change: () => Promise<void>): Promise<ClientLoadCounts> {
+        return underClientLoad({ live, client, written, cleanups }, label, change);
     }
 
     it("2.8.2 -> 3.1.1: replicas replaced one at a time, the entrypoint untouched; no push or pull fails; what 2.8.2 wrote pulls", async () => {
