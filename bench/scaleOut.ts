@@ -9,6 +9,8 @@
  *   most a shared cache (Redis) could gain, since an in-process one costs no network hop.
  */
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { REPLICA_CONNECT_TIMEOUT_SECONDS, RESOLVER_VALID_SECONDS } from "../components/entrypoint/nginxConfig";
 import { LiveDeployment } from "../testkit/live/liveDeployment";
 import { MANIFEST_V2, RegistryClient } from "../testkit/live/registryClient";
 import { S3Store, s3cmd, startS3Store } from "../testkit/live/s3Store";
@@ -20,6 +22,13 @@ export const REPLICA_COUNTS = [1, 2, 4] as const;
 const BLOB_MIB = 64;
 /** Long enough for 8 connections to finish 64 MiB each at the slowest measured rate (64 MiB/s). */
 const MIN_BLOB_LOAD_SECONDS = 10;
+/**
+ * How long after an up that removes replicas nginx can still send a request to one: its
+ * cached lookup lasts RESOLVER_VALID_SECONDS, and a connect to the vanished address waits
+ * the connect timeout. These figures are steady-state throughput, so they start after it
+ * (the transition itself is tested under load in test/live/scaleOut.test.ts).
+ */
+export const SETTLE_SECONDS = RESOLVER_VALID_SECONDS + REPLICA_CONNECT_TIMEOUT_SECONDS;
 
 export interface ScaleBenchOptions {
     loadSeconds: number;
@@ -55,6 +64,7 @@ export async function replicaBenchmark(live: LiveDeployment, config: Record<stri
     const figures: Record<string, ReplicaFigures> = {};
     for (const [label, replicas] of [...REPLICA_COUNTS.map((n) => [String(n), n] as const), ["1 again", 1] as const]) {
         await live.up({ ...config, replicas: String(replicas) });
+        await sleep(SETTLE_SECONDS * 1000);
         const manifests = await runLoad(target("/v2/bench/small/manifests/replicas", { Accept: MANIFEST_V2 }), seconds);
         // Eight 64 MiB GETs at once take seconds on one replica: a shorter run (the smoke
         // test's 2 s) may finish none, which says nothing about the replicas.

@@ -43,6 +43,13 @@ export const RETRY_AFTER_SECONDS = 10;
 const DOCKER_DNS = "127.0.0.11";
 /** How long nginx trusts a lookup of the registry's address (the lookup is local and cheap). */
 export const RESOLVER_VALID_SECONDS = 2;
+/**
+ * How long nginx waits for a replica to accept a connection before it tries the next. A
+ * replica that has just exited stays in nginx's cached lookup for up to
+ * RESOLVER_VALID_SECONDS; a connect to its vanished address is never answered and waits
+ * this long.
+ */
+export const REPLICA_CONNECT_TIMEOUT_SECONDS = 5;
 
 /** Methods and headers the registry API and the UI use. */
 const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -243,7 +250,7 @@ function replicaFailover(): string[] {
         "# of, and GET, HEAD, PUT and DELETE whose body has not begun to stream; POST and PATCH",
         "# are not idempotent: never. A connect on the bridge takes microseconds: 5 s, not 60.",
         "proxy_next_upstream error timeout http_500 http_502 http_503 http_504;",
-        "proxy_connect_timeout 5s;",
+        `proxy_connect_timeout ${REPLICA_CONNECT_TIMEOUT_SECONDS}s;`,
     ];
 }
 

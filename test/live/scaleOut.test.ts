@@ -2,7 +2,8 @@
  * Scale-out on a real engine: two registry replicas behind the entrypoint, keeping the
  * images in a real S3 store (Ceph's RADOS Gateway from Debian, test/live/env/s3.sh).
  * Each replica serves the other's pushes; the entrypoint spreads requests and survives a
- * replica killed under load; an up replaces the replicas one at a time under load;
+ * replica killed under load; an up replaces the replicas one at a time under load, and
+ * one that removes a replica or adds one fails no docker or skopeo client;
  * deleting and collecting frees objects in the bucket; destroy + up serves the same
  * images, and a collection flushes the shared Redis cache; a wrong key stops a rollout at
  * the first replica; a missing bucket makes a replica unhealthy with the reason in its
@@ -10,7 +11,10 @@
  */
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
-import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { setTimeout as sleep } from "node:timers/promises";
+import { REPLICA_CONNECT_TIMEOUT_SECONDS, RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
+import { underClientLoad } from "../../testkit/live/clientLoad";
+import { dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { pullPushLoad } from "../../testkit/live/loops";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
@@ -31,6 +35,8 @@ describe("live: scale-out (replicas on S3)", function () {
     let admin: RegistryClient;
     let prometheus: LocalPrometheus | undefined;
     const bucket = `pr-live-${process.pid}`;
+    const written: PushedImage[] = [];
+    const cleanups: (() => void)[] = [];
     const replicaNames = () => Array.from({ length: REPLICAS }, (_, i) => (i === 0 ? live.containerName("registry") : `${live.containerName("registry")}-${i + 1}`));
     const config = (overrides: Record<string, unknown> = {}) => liveConfig({
         httpsPort: PORT, httpPort: PORT + 37, replicas: REPLICAS, gc: { schedule: "off" }, metrics: { enabled: true, port: METRICS_PORT },
@@ -46,12 +52,16 @@ describe("live: scale-out (replicas on S3)", function () {
         store = startS3Store();
         s3cmd(store, ["mb", `s3://${bucket}`]);
         live = new LiveDeployment("scale", config());
+        await ensureTestImage(live.docker);
         await live.up();
+        cleanups.push(live.trustCaForDocker());
         admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        written.push(await admin.pushRandomImage("scale/raw-seed", "1", 64 * 1024));
     });
 
     after(async function () {
         prometheus?.stop();
+        for (const cleanup of cleanups) cleanup();
         if (live) {
             await live.destroy().catch((e) => console.error(e));
             await LiveDeployment.clearLeftovers();
@@ -115,6 +125,32 @@ describe("live: scale-out (replicas on S3)", function () {
         assert.ok(gap >= 9, `replica 2 created ${gap} s after replica 1 started: before replica 1 was healthy`);
         const preview = await live.preview(config({ registryLogLevel: "warn" }));
         assert.deepEqual({ replaced: preview.replaced, created: preview.created, updated: preview.updated }, { replaced: [], created: [], updated: [] });
+    });
+
+    it("an up that removes a replica, and one that adds it back, under docker, skopeo and raw pushes and pulls: none fails; the other replica and the entrypoint stay", async () => {
+        await live.up(config({ registryLogLevel: "warn" }));
+        const untouched = await Promise.all([replicaNames()[0], live.containerName("ui")].map(containerId));
+        const load = { live, client: admin, written, cleanups };
+        // The load goes on past the up for as long as nginx may still pick the removed
+        // replica: its cached lookup, then a connect to the vanished address.
+        const transition = (RESOLVER_VALID_SECONDS + REPLICA_CONNECT_TIMEOUT_SECONDS) * 1000;
+        const down = await underClientLoad(load, "scale-down", async () => {
+            await sleep(1500);
+            const report = await live.up(config({ registryLogLevel: "warn", replicas: 1 }));
+            assert.deepEqual({ deleted: report.deleted, replaced: report.replaced }, { deleted: [replicaNames()[1]], replaced: [] });
+            await sleep(transition);
+        });
+        console.log(`      going to 1 replica: ${JSON.stringify(down)}`);
+        const up = await underClientLoad(load, "scale-up", async () => {
+            await sleep(1500);
+            const report = await live.up(config({ registryLogLevel: "warn" }));
+            assert.deepEqual({ created: report.created, replaced: report.replaced }, { created: [replicaNames()[1]], replaced: [] });
+            await sleep(transition);
+        });
+        console.log(`      back to 2 replicas: ${JSON.stringify(up)}`);
+        for (const counts of [down, up]) assert.ok(counts.docker > 0 && counts.skopeo > 0 && counts.raw > 0 && counts.dockerPulls > 0, JSON.stringify(counts));
+        assert.deepEqual(await Promise.all([replicaNames()[0], live.containerName("ui")].map(containerId)), untouched);
+        for (const image of written) assert.equal(await admin.pullAndVerify(image.repository, image.tag), image.manifestDigest);
     });
 
     it("Prometheus scrapes registry_http_requests_total from each replica through the metrics port", async () => {
