@@ -10,7 +10,7 @@ export const UI_TAGLIST_MAX_PAGE_SIZE = 1000;
 export const uiKeys: readonly KeySpec[] = [
     {
         key: "ui.title", type: "string", default: "Private Docker Registry", example: "'ACME images'",
-        description: "The UI's title (no quotes, `<`, `>`, `~`, `&` or `\\`: the UI's entrypoint substitutes it into its page).",
+        description: "The UI's title: the catalog's heading, and on UI 2.6 the navbar's too (no quotes, `<`, `>`, `~`, `&` or `\\`: the UI's entrypoint substitutes it into its page).",
     },
     { key: "ui.deleteImages", type: "boolean", default: true, example: "false", description: "Show delete buttons in the UI (deletion stays enabled in the registry API)." },
     { key: "ui.showContentDigest", type: "boolean", default: true, example: "false", description: "Show digests in the UI." },

@@ -23,10 +23,12 @@ export function renderUiEnvironment(ui: UiSettings, series: UiSeries, topology: 
         SHOW_CATALOG_NB_TAGS: String(ui.showCatalogNbTags),
         CATALOG_ELEMENTS_LIMIT: String(ui.catalogElementsLimit),
         TAGLIST_PAGE_SIZE: String(ui.taglistPageSize),
-        // 2.6 reads these; both are on unless "false". 2.5 has no such switches.
+        // 2.6 reads these; both are on unless "false". 2.5 has no such switches. 2.6's navbar
+        // shows its own title ("Docker Registry UI" unless told), where 2.5's is fixed.
         ...(series === UiSeries.V2_5 ? {} : {
             SHOW_TAG_HISTORY: String(ui.showTagHistory),
             ENABLE_VERSION_NOTIFICATION: String(ui.versionNotification),
+            DOCKER_REGISTRY_UI_TITLE: ui.title,
         }),
     };
     return Object.entries(env).map(([name, value]) => `${name}=${value}`);

@@ -24,14 +24,15 @@ describe("UI environment renderer", () => {
         assert.ok(env.includes("REGISTRY_URL=https://r.example.com:8443"));
     });
 
-    it("2.6: the version notification off and tag history on by default (2.6 turns each on unless told \"false\"); 2.5 gets neither variable", () => {
+    it("2.6: the version notification off and tag history on by default (2.6 turns each on unless told \"false\"), ui.title in the navbar too; 2.5 gets none of these variables", () => {
         const topology = { kind: "one-origin", host: "localhost" } as const;
         const current = renderUiEnvironment(defaultUi, UiSeries.V2_6, topology, 443);
         assert.ok(current.includes("ENABLE_VERSION_NOTIFICATION=false"));
         assert.ok(current.includes("SHOW_TAG_HISTORY=true"));
+        assert.ok(current.includes(`DOCKER_REGISTRY_UI_TITLE=${defaultUi.title}`) && current.includes(`REGISTRY_TITLE=${defaultUi.title}`));
         const changed = renderUiEnvironment({ ...defaultUi, versionNotification: true, showTagHistory: false }, UiSeries.V2_6, topology, 443);
         assert.ok(changed.includes("ENABLE_VERSION_NOTIFICATION=true") && changed.includes("SHOW_TAG_HISTORY=false"));
         const seed = renderUiEnvironment(defaultUi, UiSeries.V2_5, topology, 443);
-        assert.deepEqual(seed, current.filter((line) => !/^(ENABLE_VERSION_NOTIFICATION|SHOW_TAG_HISTORY)=/.test(line)));
+        assert.deepEqual(seed, current.filter((line) => !/^(ENABLE_VERSION_NOTIFICATION|SHOW_TAG_HISTORY|DOCKER_REGISTRY_UI_TITLE)=/.test(line)));
     });
 });

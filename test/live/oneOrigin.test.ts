@@ -14,9 +14,10 @@ import {
 } from "../../testkit/live/liveDeployment";
 import { RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
-    assertUpdateCheckRefused, catalogRepositories, launchChromium, newContext, openTagHistory, openTagList, screenshotPath, servedKeyPin,
+    assertUpdateCheckRefused, catalogRepositories, launchChromium, navbarTitle, newContext, openTagHistory, openTagList, screenshotPath, servedKeyPin,
 } from "../../testkit/live/browser";
 import { RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
+import { defaultOf } from "../../components/config/keys";
 import { RegistrySeries } from "../../components/registry/release";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
 
@@ -438,6 +439,7 @@ async function browseCatalogTagsAndHistory(live: LiveDeployment, admin: { user: 
         await page.goto(live.outputs.uiUrl);
         const repositories = await catalogRepositories(page);
         assert.ok(repositories.includes("live/busybox"), `UI lists ${repositories.join(", ")}`);
+        assert.equal(await navbarTitle(page), defaultOf<string>("ui.title"), "ui.title in the navbar");
         await page.screenshot({ path: screenshotPath("ui-one-origin.png"), fullPage: true });
 
         const rows = await openTagList(page, "live/busybox");

@@ -158,6 +158,11 @@ export async function catalogRepositories(page: Page): Promise<string[]> {
     return links.map((href) => decodeURIComponent(href.replace(/^.*#!\/taglist\//, "")));
 }
 
+/** The title in the UI's navbar. */
+export async function navbarTitle(page: Page): Promise<string> {
+    return ((await page.locator("material-navbar .logo span").first().textContent({ timeout: UI_TIMEOUT })) ?? "").trim();
+}
+
 /** One row of the UI's tag table. */
 export interface TagRow {
     tag: string;
