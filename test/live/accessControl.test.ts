@@ -6,7 +6,8 @@
  */
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PROJECT, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
+import { deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { dockerCli, LiveDeployment, liveConfig, PROJECT, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 import { catalogRepositories, deleteThroughDialog, launchChromium, newContext, openTagList, screenshotPath, servedKeyPin } from "../../testkit/live/browser";
 import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
 import { loopWhile } from "../../testkit/live/loops";
@@ -30,7 +31,6 @@ function config(users: User[]): Record<string, string> {
 
 describe("live: access control", function () {
     let live: LiveDeployment;
-    let untrust: (() => void) | undefined;
     let address: string;
     const cleanups: (() => void)[] = [];
     const seeded: Record<string, PushedImage> = {};
@@ -46,26 +46,16 @@ describe("live: access control", function () {
     }
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("access", config(USERS));
-        await ensureTestImage(live.docker);
-        await live.up();
+        live = await deployFresh(this, "access", config(USERS), { dockerClients: true });
         address = live.outputs.registryAddress;
-        untrust = live.trustCaForDocker();
+        cleanups.push(live.trustCaForDocker());
         const admin = client("admin");
         for (const repository of ["team-a/app", "team-b/secret", "tools/base"]) {
             seeded[repository] = await admin.pushRandomImage(repository, "1", 64 * 1024);
         }
     });
 
-    after(async function () {
-        untrust?.();
-        for (const cleanup of cleanups) cleanup();
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, cleanups));
 
     describe("each role against each operation", () => {
         it("docker CLI: the pull-only deploy key pulls its application, and nothing else; its push is denied as docker prints it", async () => {

@@ -5,7 +5,8 @@
  * them; an image tagged by its own digest stays an ordinary image.
  */
 import { strict as assert } from "node:assert";
-import { ensureTestImage, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES, TEST_IMAGES_SEED } from "../../testkit/live/liveDeployment";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { LiveDeployment, liveConfig, TEST_IMAGES, TEST_IMAGES_SEED } from "../../testkit/live/liveDeployment";
 import { MANIFEST_V2, OCI_MANIFEST, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 
 const PORT = 19143;
@@ -19,22 +20,14 @@ for (const [series, registry] of [["3.1.1", TEST_IMAGES.registry], ["2.8.2", TES
         let client: RegistryClient;
 
         before(async function () {
-            requireDocker(this);
-            await LiveDeployment.clearLeftovers();
-            live = new LiveDeployment(`attach${series.replace(/\./g, "")}`, liveConfig({
+            live = await deployFresh(this, `attach${series.replace(/\./g, "")}`, liveConfig({
                 httpsPort: PORT, httpPort: 0, images: { ...TEST_IMAGES, registry },
                 gc: { schedule: "off", grace: "1m" }, retention: { policies: [{ repositories: "signed/*", keepLast: 1 }] },
-            }));
-            await ensureTestImage(live.docker);
-            await live.up();
-            client = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+            }), { dockerClients: true });
+            client = adminClient(live);
         });
 
-        after(async function () {
-            if (!live) return;
-            await live.destroy().catch((e) => console.error(e));
-            await LiveDeployment.clearLeftovers();
-        });
+        after(() => tearDown(live));
 
         /** A manifest of one small blob of `layerType`, naming `subject` when given (OCI 1.1). */
         async function manifestOf(layerType: string, content: string, subject?: { digest: string; size: number }): Promise<Buffer> {

@@ -12,7 +12,8 @@ import { randomBytes } from "node:crypto";
 import { statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
-import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { dockerCli, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 import { loopWhile } from "../../testkit/live/loops";
 import { CONFIG_V1, LAYER, MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 
@@ -37,29 +38,18 @@ describe("live: garbage collection beside writes (filesystem)", function () {
     let live: LiveDeployment;
     let client: RegistryClient;
     let address: string;
-    let untrust: (() => void) | undefined;
     const cleanups: (() => void)[] = [];
     const pushed: PushedImage[] = [];
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("gconline", config());
-        await ensureTestImage(live.docker);
-        await live.up();
+        live = await deployFresh(this, "gconline", config(), { dockerClients: true });
         address = live.outputs.registryAddress;
-        untrust = live.trustCaForDocker();
-        client = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        cleanups.push(live.trustCaForDocker());
+        client = adminClient(live);
         pushed.push(await client.pushRandomImage("base/app", "1", 256 * 1024));
     });
 
-    after(async function () {
-        untrust?.();
-        for (const cleanup of cleanups) cleanup();
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, cleanups));
 
     async function runJob(): Promise<GcReport> {
         // Traced, so that a failed run shows where it stopped.

@@ -4,9 +4,9 @@
  * collector's last run, and nothing of the debug listener published.
  */
 import { strict as assert } from "node:assert";
-import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { get, LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
-import { RegistryClient } from "../../testkit/live/registryClient";
 import { requireTool } from "../../testkit/requireTool";
 
 const PORT = 18843;
@@ -18,14 +18,11 @@ describe("live: metrics", function () {
     let prometheus: LocalPrometheus | undefined;
 
     before(async function () {
-        requireDocker(this);
         requireTool(this, "prometheus", "prometheus");
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("metrics", liveConfig({
+        live = await deployFresh(this, "metrics", liveConfig({
             httpsPort: PORT, httpPort: PORT + 37, metrics: { enabled: true, port: METRICS_PORT }, gc: { schedule: "off" },
         }));
-        await live.up();
-        const admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        const admin = adminClient(live);
         const pushed = await admin.pushRandomImage("metrics/app", "1", 64 * 1024);
         await admin.pullAndVerify("metrics/app", "1");
         assert.equal((await admin.request("DELETE", `/v2/metrics/app/manifests/${pushed.manifestDigest}`)).status, 202);
@@ -33,12 +30,7 @@ describe("live: metrics", function () {
         await dockerCli(live.outputs.gcCommand.split(" ").slice(1));
     });
 
-    after(async function () {
-        prometheus?.stop();
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, [() => prometheus?.stop()]));
 
     it("Prometheus scrapes the registry's request counters and the collector's last run through the metrics port", async () => {
         prometheus = startPrometheus(PROMETHEUS_PORT, [

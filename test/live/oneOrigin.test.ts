@@ -9,8 +9,9 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
+import { deployFresh, tearDown } from "../../testkit/live/freshStack";
 import {
-    canConnect, CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
+    canConnect, CI_BOT_PASSWORD, dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, TEST_IMAGES,
 } from "../../testkit/live/liveDeployment";
 import { RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
@@ -35,11 +36,7 @@ describe("live: one origin", function () {
     let admin: { user: string; password: string };
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("live", liveConfig());
-        await ensureTestImage(live.docker);
-        await live.up();
+        live = await deployFresh(this, "live", liveConfig(), { dockerClients: true });
         address = live.outputs.registryAddress;
         admin = { user: "admin", password: live.adminPassword };
         untrust = live.trustCaForDocker();
@@ -48,13 +45,10 @@ describe("live: one origin", function () {
         await dockerCli(["push", `${address}/live/busybox:1`]);
     });
 
-    after(async function () {
-        untrust?.();
-        if (!live) return;
-        await dockerCli(["logout", address]).catch(() => undefined);
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, [
+        () => untrust?.(),
+        () => address && dockerCli(["logout", address]).catch(() => undefined),
+    ]));
 
     describe("clients", () => {
         it("the docker CLI logs in with the generated user, pushes, and pulls back the same digest", async () => {

@@ -9,7 +9,8 @@
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { registryConfigPath } from "../../components/registry/release";
-import { LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { LiveDeployment, liveConfig, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { OCI_INDEX, OCI_MANIFEST, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
 
@@ -20,18 +21,11 @@ describe("live: registry 3.1.1's own collector against the job (why the job keep
     let client: RegistryClient;
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("collector", liveConfig({ httpsPort: PORT, httpPort: 0, gc: { schedule: "off" } }));
-        await live.up();
-        client = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        live = await deployFresh(this, "collector", liveConfig({ httpsPort: PORT, httpPort: 0, gc: { schedule: "off" } }));
+        client = adminClient(live);
     });
 
-    after(async function () {
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live));
 
     /** The registry's own collector, run where the job runs (the maintenance container has the store and the config). */
     async function registryCollector(): Promise<string> {

@@ -7,8 +7,9 @@
 import { strict as assert } from "node:assert";
 import { catalogRepositories, deleteThroughDialog, launchChromium, newContext, openTagList, servedKeyPin } from "../../testkit/live/browser";
 import { ClientResult, dockerLoggedIn } from "../../testkit/live/clients";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
 import {
-    CI_BOT_PASSWORD, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES_SEED,
+    CI_BOT_PASSWORD, LiveDeployment, liveConfig, PUSHABLE_IMAGE, TEST_IMAGES_SEED,
 } from "../../testkit/live/liveDeployment";
 import { loopWhile } from "../../testkit/live/loops";
 import { MANIFEST_V2, RegistryClient } from "../../testkit/live/registryClient";
@@ -29,26 +30,15 @@ function config(ciBotPassword = CI_BOT_PASSWORD): Record<string, string> {
 describe("live: the seed recipe's releases (registry 2.8.2, UI 2.5.2)", function () {
     let live: LiveDeployment;
     let admin: RegistryClient;
-    let untrust: (() => void) | undefined;
     const cleanups: (() => void)[] = [];
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("seed", config());
-        await ensureTestImage(live.docker);
-        await live.up();
-        untrust = live.trustCaForDocker();
-        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        live = await deployFresh(this, "seed", config(), { dockerClients: true });
+        cleanups.push(live.trustCaForDocker());
+        admin = adminClient(live);
     });
 
-    after(async function () {
-        untrust?.();
-        for (const cleanup of cleanups) cleanup();
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, cleanups));
 
     it("runs the seed's releases: the registry says 2.8.2, the UI page is 2.5.2's", async () => {
         const version = await live.exec("registry", ["registry", "--version"]);

@@ -10,7 +10,8 @@ import { AddressInfo } from "node:net";
 import {
     assertUpdateCheckRefused, catalogRepositories, deleteThroughDialog, launchChromium, newContext, openTagList, screenshotPath, servedKeyPin,
 } from "../../testkit/live/browser";
-import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker } from "../../testkit/live/liveDeployment";
+import { deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { dockerCli, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 
 const REGISTRY_HOST = "registry.private-registry.test";
 const UI_HOST = "ui.private-registry.test";
@@ -26,29 +27,22 @@ describe("live: split domains", function () {
     let admin: { user: string; password: string };
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("split", liveConfig({
+        live = await deployFresh(this, "split", liveConfig({
             topology: "split-domains",
             registryHost: REGISTRY_HOST,
             uiHost: UI_HOST,
             httpsPort: PORT,
             httpPort: 19080,
             cors: { allowedOrigins: ["https://tools.private-registry.test"] },
-        }));
-        await ensureTestImage(live.docker);
-        await live.up();
+        }), { dockerClients: true });
         admin = { user: "admin", password: live.adminPassword };
         untrust = live.trustCaForDocker();
     });
 
-    after(async function () {
-        untrust?.();
-        if (!live) return;
-        await dockerCli(["logout", live.outputs.registryAddress]).catch(() => undefined);
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, [
+        () => untrust?.(),
+        () => live?.outputs && dockerCli(["logout", live.outputs.registryAddress]).catch(() => undefined),
+    ]));
 
     it("docker pushes through the registry host; the UI host serves the UI, not the API", async () => {
         assert.equal(live.outputs.registryAddress, `${REGISTRY_HOST}:${PORT}`);

@@ -7,7 +7,8 @@
  */
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
-import { dockerCli, ensureTestImage, LiveDeployment, liveConfig, requireDocker } from "../../testkit/live/liveDeployment";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
+import { dockerCli, LiveDeployment, liveConfig } from "../../testkit/live/liveDeployment";
 import { PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 
 const PORT = 18543;
@@ -40,20 +41,12 @@ describe("live: storage lifecycle", function () {
     const uniqueLayers: Record<string, Buffer> = {};
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("gc", config());
-        await ensureTestImage(live.docker);
-        await live.up();
-        client = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        live = await deployFresh(this, "gc", config(), { dockerClients: true });
+        client = adminClient(live);
         await pushTheSet();
     });
 
-    after(async function () {
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live));
 
     /** Releases, builds, a sibling tag on one digest, old tools, shared layers, multi-arch images. */
     async function pushTheSet(): Promise<void> {

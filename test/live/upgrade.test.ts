@@ -7,8 +7,9 @@
  */
 import { strict as assert } from "node:assert";
 import { ClientLoadCounts, underClientLoad } from "../../testkit/live/clientLoad";
+import { adminClient, deployFresh, tearDown } from "../../testkit/live/freshStack";
 import {
-    ensureTestImage, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES, TEST_IMAGES_SEED,
+    LiveDeployment, liveConfig, TEST_IMAGES, TEST_IMAGES_SEED,
 } from "../../testkit/live/liveDeployment";
 import { PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 
@@ -22,28 +23,17 @@ function config(images: Record<string, string>): Record<string, string> {
 describe("live: upgrading the registry between release series (2.8.2 -> 3.1.1 -> 2.8.2) under load", function () {
     let live: LiveDeployment;
     let client: RegistryClient;
-    let untrust: (() => void) | undefined;
     const cleanups: (() => void)[] = [];
     const written: PushedImage[] = [];
 
     before(async function () {
-        requireDocker(this);
-        await LiveDeployment.clearLeftovers();
-        live = new LiveDeployment("upgrade", config({ ...TEST_IMAGES, registry: TEST_IMAGES_SEED.registry }));
-        await ensureTestImage(live.docker);
-        await live.up();
-        untrust = live.trustCaForDocker();
-        client = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        live = await deployFresh(this, "upgrade", config({ ...TEST_IMAGES, registry: TEST_IMAGES_SEED.registry }), { dockerClients: true });
+        cleanups.push(live.trustCaForDocker());
+        client = adminClient(live);
         written.push(await client.pushRandomImage("before/app", "1", 256 * 1024));
     });
 
-    after(async function () {
-        untrust?.();
-        for (const cleanup of cleanups) cleanup();
-        if (!live) return;
-        await live.destroy().catch((e) => console.error(e));
-        await LiveDeployment.clearLeftovers();
-    });
+    after(() => tearDown(live, cleanups));
 
     async function registryVersion(): Promise<string> {
         const result = await live.exec("registry", ["registry", "--version"]);
