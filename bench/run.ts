@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the registry data path through our nginx entrypoint against a direct
- * connection to the registry, authentication cost, the machine's ceilings, and program
- * evaluation time. Needs the live environment (root, Docker, test images, skopeo, wrk:
+ * connection to the registry, on the defaults (registry 3.1.1, UI 2.6.0) and, round by
+ * round beside them, on the seed recipe's releases (2.8.2, 2.5.2); authentication cost,
+ * the machine's ceilings, and program evaluation time. Needs the live environment (root, Docker, test images, skopeo, wrk:
  * `bash test/live/env/provision.sh`).
  *
  * Env: BENCH_SIZE_MIB (layer size, default 1024), BENCH_ROUNDS (default 5),
@@ -19,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { defaultOf } from "../components/config/keys";
-import { dockerCli, LiveDeployment, liveConfig, TEST_IMAGES } from "../testkit/live/liveDeployment";
+import { dockerCli, LiveDeployment, liveConfig, TEST_IMAGES, TEST_IMAGES_SEED } from "../testkit/live/liveDeployment";
 import { RegistryClient } from "../testkit/live/registryClient";
 import { startDirectRegistry } from "./directRegistry";
 import { evaluationSeconds } from "./evaluation";
@@ -35,7 +36,16 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const outputFile = process.env.BENCH_OUTPUT ?? join(__dirname, "results.json");
 const HEAD_ROUNDS = Number(process.env.BENCH_HEAD_ROUNDS ?? 5);
-const PORTS = { https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501, s3Https: 20543, s3Http: 20180, cacheNone: 20502, cacheInmemory: 20503 };
+const PORTS = {
+    https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501, s3Https: 20543, s3Http: 20180, cacheNone: 20502, cacheInmemory: 20503,
+    seedHttps: 20643, seedHttp: 20280, seedDirect: 20504,
+};
+/**
+ * Where each transfer goes: through the entrypoint or straight to a registry doing its own
+ * auth, on the defaults (registry 3.1.1) and on the seed recipe's releases (2.8.2).
+ */
+const PATHS = ["nginx", "direct", "seed_nginx", "seed_direct"] as const;
+type DataPath = typeof PATHS[number];
 // In memory on the store's side (Ceph's memstore): pushes of several rounds must fit.
 const storageMiB = Number(process.env.BENCH_STORAGE_MIB ?? 256);
 const gcOptions = {
@@ -90,9 +100,28 @@ async function main(): Promise<void> {
         const open = await startDirectRegistry({ name: "private-registry-bench-noauth", image: TEST_IMAGES.registry, port: PORTS.directNoAuth, auth: false, htpasswd, certificatePem, privateKeyPem });
         cleanups.push(() => open.remove());
 
-        const endpoints: Record<"nginx" | "direct", Endpoint> = {
+        // The seed recipe's releases beside them, measured round by round with the defaults.
+        log("deploying the seed's releases beside it (registry 2.8.2, UI 2.5.2), with a direct 2.8.2 registry");
+        const seed = new LiveDeployment("bench-seed", liveConfig({ httpsPort: PORTS.seedHttps, httpPort: PORTS.seedHttp, images: TEST_IMAGES_SEED, gc: { schedule: "off" } }));
+        await seed.up();
+        cleanups.push(async () => {
+            await seed.destroy();
+            await dockerCli(["volume", "rm", "-f", seed.outputs.volumeName]);
+        });
+        const seedAdmin = { user: "admin", password: seed.adminPassword };
+        const seedDirect = await startDirectRegistry({
+            name: "private-registry-bench-seed-direct", image: TEST_IMAGES_SEED.registry, port: PORTS.seedDirect, auth: true,
+            htpasswd: (await seed.exec("users", ["cat", "/access-source/htpasswd"])).output,
+            certificatePem: (await seed.exec("ui", ["cat", "/etc/nginx/certs/server.crt"])).output,
+            privateKeyPem: (await seed.exec("ui", ["cat", "/etc/nginx/certs/server.key"])).output,
+        });
+        cleanups.push(() => seedDirect.remove());
+
+        const endpoints: Record<DataPath, Endpoint> = {
             nginx: { host: "localhost", port: PORTS.https, ca, ...admin },
             direct: { host: "localhost", port: PORTS.directAuth, ca, ...admin },
+            seed_nginx: { host: "localhost", port: PORTS.seedHttps, ca: seed.outputs.caCertificate, ...seedAdmin },
+            seed_direct: { host: "localhost", port: PORTS.seedDirect, ca: seed.outputs.caCertificate, ...seedAdmin },
         };
 
         // ---------------------------------------------------------------- data path
@@ -100,12 +129,12 @@ async function main(): Promise<void> {
         // Busy CPU seconds of the whole machine per transfer: where a 2-core machine's time goes.
         const cpu: Record<string, Record<string, { push: number[]; pull: number[] }>> = {};
         for (const tool of ["skopeo", "raw"]) {
-            transfers[tool] = { nginx: { push: [], pull: [] }, direct: { push: [], pull: [] } };
-            cpu[tool] = { nginx: { push: [], pull: [] }, direct: { push: [], pull: [] } };
+            transfers[tool] = Object.fromEntries(PATHS.map((path) => [path, { push: [], pull: [] }]));
+            cpu[tool] = Object.fromEntries(PATHS.map((path) => [path, { push: [], pull: [] }]));
         }
         for (let r = 1; r <= rounds; r++) {
             for (const tool of ["skopeo", "raw"] as const) {
-                for (const path of ["nginx", "direct"] as const) {
+                for (const path of PATHS) {
                     const run = tool === "skopeo" ? skopeoRound : rawHttpRound;
                     const result = await run(endpoints[path], `bench/${tool}-${path}-${r}`, sizeMiB * MIB);
                     for (const op of ["push", "pull"] as const) {
@@ -205,10 +234,12 @@ async function main(): Promise<void> {
         const medians: Record<string, Record<string, { push: number; pull: number }>> = {};
         const cpuMedians: Record<string, Record<string, { push: number; pull: number }>> = {};
         const ratios: Record<string, { push: number; pull: number }> = {};
+        const seedRatios: Record<string, { push: number; pull: number }> = {};
+        const registryRatios: Record<string, { push: number; pull: number }> = {};
         for (const tool of Object.keys(transfers)) {
             medians[tool] = {};
             cpuMedians[tool] = {};
-            for (const path of ["nginx", "direct"]) {
+            for (const path of PATHS) {
                 medians[tool][path] = { push: round2(median(transfers[tool][path].push)), pull: round2(median(transfers[tool][path].pull)) };
                 cpuMedians[tool][path] = { push: round2(median(cpu[tool][path].push)), pull: round2(median(cpu[tool][path].pull)) };
             }
@@ -216,6 +247,15 @@ async function main(): Promise<void> {
             ratios[tool] = {
                 push: round2(medians[tool].direct.push / medians[tool].nginx.push),
                 pull: round2(medians[tool].direct.pull / medians[tool].nginx.pull),
+            };
+            // The same on the seed's releases, and registry 3.1.1 against 2.8.2 (both direct).
+            seedRatios[tool] = {
+                push: round2(medians[tool].seed_direct.push / medians[tool].seed_nginx.push),
+                pull: round2(medians[tool].seed_direct.pull / medians[tool].seed_nginx.pull),
+            };
+            registryRatios[tool] = {
+                push: round2(medians[tool].seed_direct.push / medians[tool].direct.push),
+                pull: round2(medians[tool].seed_direct.pull / medians[tool].direct.pull),
             };
         }
         const authRatios = {
@@ -249,6 +289,8 @@ async function main(): Promise<void> {
         const summary = {
             push_ratio: ratios.skopeo.push,
             pull_ratio: ratios.skopeo.pull,
+            seed_push_ratio: seedRatios.skopeo.push,
+            seed_pull_ratio: seedRatios.skopeo.pull,
             auth_ratio: Math.min(authRatios.nginx_get_v2, authRatios.nginx_head_manifest),
             gc_window_s: round2(gc.windowSeconds),
             gc_pull_ratio: round2(gc.headsPerSecondDuring / gc.headsPerSecondOutside),
@@ -271,6 +313,8 @@ async function main(): Promise<void> {
             medians,
             machineCpuSeconds: { perTransfer: cpu, medians: cpuMedians },
             ratios,
+            seedRatios,
+            registry3VsRegistry2Ratios: registryRatios,
             ceilings: {
                 sha256_GiB_per_s: round2(gib / median(shaTimes)),
                 nginx_https_static_GiB_per_s: round2(gib / median(staticTimes)),
@@ -289,7 +333,7 @@ async function main(): Promise<void> {
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
         printTable(results);
-        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} gc_push_ratio=${summary.gc_push_ratio.toFixed(2)} gc_s_per_1000_tags=${summary.gc_s_per_1000_tags.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)}`);
+        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} seed_push_ratio=${summary.seed_push_ratio.toFixed(2)} seed_pull_ratio=${summary.seed_pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} gc_push_ratio=${summary.gc_push_ratio.toFixed(2)} gc_s_per_1000_tags=${summary.gc_s_per_1000_tags.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)}`);
     } finally {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log(`cleanup: ${e}`));
         await LiveDeployment.clearLeftovers();
@@ -301,6 +345,8 @@ function printTable(results: {
     medians: Record<string, Record<string, { push: number; pull: number }>>;
     machineCpuSeconds: { medians: Record<string, Record<string, { push: number; pull: number }>> };
     ratios: Record<string, { push: number; pull: number }>;
+    seedRatios: Record<string, { push: number; pull: number }>;
+    registry3VsRegistry2Ratios: Record<string, { push: number; pull: number }>;
     ceilings: Record<string, number>;
     throughputGiBPerSecond: Record<string, number>;
     load: Record<string, { requestsPerSecond: number }>;
@@ -322,6 +368,8 @@ function printTable(results: {
         for (const op of ["push", "pull"] as const) {
             const spread = (path: string) => `${m[path][op].toFixed(2)} (${Math.min(...results.transfers[tool][path][op]).toFixed(1)}-${Math.max(...results.transfers[tool][path][op]).toFixed(1)})`;
             rows.push([`${tool} ${op} ${results.settings.layerMiB} MiB, s: median (min-max) of ${results.settings.rounds}`, spread("nginx"), spread("direct"), results.ratios[tool][op].toFixed(2)]);
+            rows.push([`  the same on registry 2.8.2 + UI 2.5.2`, spread("seed_nginx"), spread("seed_direct"), results.seedRatios[tool][op].toFixed(2)]);
+            rows.push([`  registry 3.1.1 over 2.8.2, direct (throughput)`, "", "", results.registry3VsRegistry2Ratios[tool][op].toFixed(2)]);
         }
     }
     const l = results.load;

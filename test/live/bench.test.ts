@@ -24,10 +24,10 @@ describe("live: benchmark smoke run", function () {
             });
             assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
             const lines = run.stdout.trim().split("\n");
-            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d$/);
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d seed_push_ratio=\d+\.\d\d seed_pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d$/);
             const results = JSON.parse(readFileSync(output, "utf8"));
             for (const tool of ["skopeo", "raw"]) {
-                for (const path of ["nginx", "direct"]) {
+                for (const path of ["nginx", "direct", "seed_nginx", "seed_direct"]) {
                     for (const op of ["push", "pull"]) {
                         const value = results.medians[tool][path][op];
                         assert.ok(Number.isFinite(value) && value > 0, `${tool} ${path} ${op}: ${value}`);
