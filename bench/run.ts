@@ -62,6 +62,15 @@ const median = (values: number[]) => {
 };
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const best = (runs: LoadResult[]) => Math.max(...runs.map((r) => r.requestsPerSecond));
+/** `action` the first time it is called; later calls do nothing. */
+const once = (action: () => Promise<unknown>) => {
+    let done = false;
+    return async () => {
+        if (done) return;
+        done = true;
+        await action();
+    };
+};
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 async function main(): Promise<void> {
@@ -104,10 +113,11 @@ async function main(): Promise<void> {
         log("deploying the seed's releases beside it (registry 2.8.2, UI 2.5.2), with a direct 2.8.2 registry");
         const seed = new LiveDeployment("bench-seed", liveConfig({ httpsPort: PORTS.seedHttps, httpPort: PORTS.seedHttp, images: TEST_IMAGES_SEED, gc: { schedule: "off" } }));
         await seed.up();
-        cleanups.push(async () => {
+        const removeSeedStack = once(async () => {
             await seed.destroy();
             await dockerCli(["volume", "rm", "-f", seed.outputs.volumeName]);
         });
+        cleanups.push(removeSeedStack);
         const seedAdmin = { user: "admin", password: seed.adminPassword };
         const seedDirect = await startDirectRegistry({
             name: "private-registry-bench-seed-direct", image: TEST_IMAGES_SEED.registry, port: PORTS.seedDirect, auth: true,
@@ -115,7 +125,8 @@ async function main(): Promise<void> {
             certificatePem: (await seed.exec("ui", ["cat", "/etc/nginx/certs/server.crt"])).output,
             privateKeyPem: (await seed.exec("ui", ["cat", "/etc/nginx/certs/server.key"])).output,
         });
-        cleanups.push(() => seedDirect.remove());
+        const removeSeedDirect = once(() => seedDirect.remove());
+        cleanups.push(removeSeedDirect);
 
         const endpoints: Record<DataPath, Endpoint> = {
             nginx: { host: "localhost", port: PORTS.https, ca, ...admin },
@@ -145,6 +156,10 @@ async function main(): Promise<void> {
                 }
             }
         }
+
+        // Only the data path compares the releases: what follows runs on the defaults alone.
+        await removeSeedDirect();
+        await removeSeedStack();
 
         // ---------------------------------------------------------------- ceilings
         log("ceilings: SHA-256 and nginx HTTPS for the same size");

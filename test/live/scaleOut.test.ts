@@ -148,7 +148,7 @@ describe("live: scale-out (replicas on S3)", function () {
             await sleep(transition);
         });
         console.log(`      back to 2 replicas: ${JSON.stringify(up)}`);
-        for (const counts of [down, up]) assert.ok(counts.docker > 0 && counts.skopeo > 0 && counts.raw > 0 && counts.dockerPulls > 0, JSON.stringify(counts));
+        for (const counts of [down, up]) assert.ok(Object.values(counts).every((n) => n > 0), JSON.stringify(counts));
         assert.deepEqual(await Promise.all([replicaNames()[0], live.containerName("ui")].map(containerId)), untouched);
         for (const image of written) assert.equal(await admin.pullAndVerify(image.repository, image.tag), image.manifestDigest);
     });

@@ -10,13 +10,22 @@ export interface FreshStackOptions {
     dockerClients?: boolean;
 }
 
-/** Clears leftovers, then deploys `name` with `config`; skips (or fails in CI) without Docker. */
+/**
+ * Clears leftovers, then deploys `name` with `config`; skips (or fails in CI) without
+ * Docker. An up that fails is torn down before the error goes on: the scenario's own
+ * teardown never gets the stack.
+ */
 export async function deployFresh(ctx: Mocha.Context, name: string, config: Record<string, string>, options: FreshStackOptions = {}): Promise<LiveDeployment> {
     requireDocker(ctx);
     await LiveDeployment.clearLeftovers();
     const live = new LiveDeployment(name, config);
     if (options.dockerClients) await ensureTestImage(live.docker);
-    await live.up();
+    try {
+        await live.up();
+    } catch (error) {
+        await tearDown(live);
+        throw error;
+    }
     return live;
 }
 
