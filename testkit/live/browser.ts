@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { Browser, BrowserContext, chromium, Page } from "playwright-core";
+import { defaultOf } from "../../components/config/keys";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = join(__dirname, "..", "..", "test-output");
@@ -178,12 +179,18 @@ export async function openTagList(page: Page, repository: string): Promise<TagRo
     const link = page.locator(`catalog catalog-element a[href$='#!/taglist/${repository}']`);
     await page.goto(String(await link.getAttribute("href", { timeout: UI_TIMEOUT })));
     await page.waitForSelector(`tag-list[image='${repository}'] .item-count`, { timeout: UI_TIMEOUT });
-    // Sizes and digests come from one manifest read per row, and show in either order.
-    await page.waitForFunction(() => Array.from(document.querySelectorAll("tag-table tbody tr")).every((row) => {
-        const digest = row.querySelector("image-content-digest");
-        const shown = (digest?.textContent ?? "").trim() !== "" || (digest?.querySelector("[title]")?.getAttribute("title") ?? "") !== "";
-        return (row.querySelector("image-size")?.textContent ?? "").trim() !== "" && (!digest || shown);
-    }), undefined, { timeout: UI_TIMEOUT });
+    // The count ("N tags") can show before the table has its rows: wait for as many rows as
+    // the first page holds (ui.taglistPageSize, 100 by default). Sizes and digests come from
+    // one manifest read per row, and show in either order.
+    await page.waitForFunction((pageSize) => {
+        const count = Number(/(\d+)\s+tags?/.exec(document.querySelector("tag-list .item-count")?.textContent ?? "")?.[1] ?? NaN);
+        const rows = Array.from(document.querySelectorAll("tag-table tbody tr"));
+        return rows.length === Math.min(count, pageSize) && rows.every((row) => {
+            const digest = row.querySelector("image-content-digest");
+            const shown = (digest?.textContent ?? "").trim() !== "" || (digest?.querySelector("[title]")?.getAttribute("title") ?? "") !== "";
+            return (row.querySelector("image-size")?.textContent ?? "").trim() !== "" && (!digest || shown);
+        });
+    }, defaultOf<number>("ui.taglistPageSize"), { timeout: UI_TIMEOUT });
     return page.$$eval("tag-table tbody tr", (rows) => rows.map((row) => ({
         tag: (row.querySelector("image-tag")?.textContent ?? "").trim(),
         // In full as its text where the column is wide enough, else in full as the title of a shortened text.
