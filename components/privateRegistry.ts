@@ -100,7 +100,7 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     }, parent);
     const maintenance = createMaintenance(name, {
         settings: deployment.maintenance, storage: deployment.storage, runtime, image: registry.image,
-        registrySeries: deployment.registry.series,
+        registrySeries: deployment.registry.series, redisPassword: redis?.password,
         dataVolume: registry.volume, labels,
     }, parent);
     createEntrypoint(name, {

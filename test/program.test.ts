@@ -484,6 +484,20 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(container(run, "registry").options.dependsOn, [`${name}-redis`]);
         assert.deepEqual(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).storage.cache, { blobdescriptor: "redis" });
         assert.match(upload(container(run, "maintenance"), "/maintenance/gc.sh").content, /^CACHE=redis$/m);
+        // It requires a generated password, which only the replicas, the collector and its own redis-cli get.
+        const passwordFile = upload(redis, "/usr/local/etc/redis/private-registry.conf").content;
+        const password = /^requirepass ([A-Za-z0-9]{40})\n$/.exec(passwordFile)?.[1] as string;
+        assert.ok(password, passwordFile);
+        assert.equal((redis.inputs.command as string[])[1], "/usr/local/etc/redis/private-registry.conf");
+        assert.ok(!(redis.inputs.command as string[]).includes(password), "the password in redis-server's command line");
+        assert.ok((redis.inputs.envs as string[]).includes(`REDISCLI_AUTH=${password}`));
+        assert.ok((container(run, "registry").inputs.envs as string[]).includes(`REGISTRY_REDIS_PASSWORD=${password}`));
+        assert.ok((container(run, "maintenance").inputs.envs as string[]).includes(`REDIS_PASSWORD=${password}`));
+        assert.ok(secretPaths(redis.rawInputs).includes("envs") && secretPaths(redis.rawInputs).some((p) => p.startsWith("uploads")));
+        for (const resource of run.resources) {
+            assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(password), `${resource.name} carries the Redis password in plaintext`);
+        }
+        assert.ok(!JSON.stringify(run.outputs).includes(password));
         assert.equal(run.outputs.volumeName, "");
     });
 

@@ -23,7 +23,7 @@ export const CACHE_DRIVERS: readonly CacheDriver[] = Object.values(CacheDriver);
 export const cacheKeys: readonly KeySpec[] = [
     {
         key: "cache.driver", type: "string", values: CACHE_DRIVERS, defaultText: "`redis` with `storage.driver: s3`, else `none`", example: "redis",
-        description: "The registry's blob-descriptor cache. `redis`: one Redis container that every replica shares, in memory only (nothing to back up), flushed by each garbage collection before writes resume, so it never names a collected layer. `none`: every request reads the storage.",
+        description: "The registry's blob-descriptor cache. `redis`: one Redis container that every replica shares, behind a generated password, in memory only (nothing to back up), flushed by each garbage collection before writes resume, so it never names a collected layer. `none`: every request reads the storage.",
     },
     { key: "images.redis", type: "string", default: "redis:7.0.15", example: "redis:7.0.15", description: "Redis image for `cache.driver: redis`, pinned like `images.registry`." },
 ];

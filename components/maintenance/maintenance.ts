@@ -25,6 +25,8 @@ export interface MaintenanceInputs {
     /** The registry image's release series: where its config goes, what environment it needs. */
     registrySeries: RegistrySeries;
     storage: StorageSettings;
+    /** The shared cache's password (secret), with cache.driver redis: the job empties it. */
+    redisPassword?: pulumi.Output<string>;
     /** The registry's volume (filesystem storage); absent with S3. */
     dataVolume: docker.Volume | undefined;
     runtime: Runtime;
@@ -58,7 +60,7 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
             ...(inputs.dataVolume ? [{ volumeName: inputs.dataVolume.name, containerPath: paths.registryData }] : []),
             { volumeName: volume.name, containerPath: paths.maintenanceDir },
         ],
-        envs: containerEnvironment(storageEnvironment(inputs.storage), registryProcessEnvironment(series)),
+        envs: containerEnvironment(jobSecrets(inputs), registryProcessEnvironment(series)),
         uploads: [
             { file: GC_SCRIPT, content: renderGcScript(inputs.settings, series), permissions: "0755" },
             { file: `${CRONTABS}/root`, content: renderCrontab(inputs.settings.schedule), permissions: "0600" },
@@ -71,4 +73,11 @@ export function createMaintenance(name: string, inputs: MaintenanceInputs, paren
         capabilities: ["SETGID", "SETUID"],
     }, parent);
     return { volume, container, runNowCommand: `${inputs.runtime.exec(`${name}-maintenance`)} ${GC_SCRIPT} run` };
+}
+
+/** The storage's credentials, and the cache's password as gc.sh reads it (REDIS_PASSWORD). */
+function jobSecrets(inputs: MaintenanceInputs): pulumi.Output<string[]> | undefined {
+    const storage = storageEnvironment(inputs.storage);
+    if (inputs.redisPassword === undefined) return storage;
+    return pulumi.secret(pulumi.all([storage ?? [], inputs.redisPassword]).apply(([lines, password]) => [...lines, `REDIS_PASSWORD=${password}`]));
 }

@@ -10,6 +10,7 @@ import { LabelSets } from "../common/labels";
 import { paths, REGISTRY_ALIAS, replicaAlias } from "../common/paths";
 import { Runtime } from "../common/runtime";
 import { CacheDriver } from "../cache/config";
+import { RedisCache } from "../cache/redisCache";
 import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
 import { RegistrySettings } from "./config";
@@ -21,8 +22,8 @@ export interface RegistryInputs {
     settings: RegistrySettings;
     storage: StorageSettings;
     cache: CacheDriver;
-    /** Started before the replicas (cache redis). */
-    redis: pulumi.Resource | undefined;
+    /** Started before the replicas (cache redis), whose password they are given. */
+    redis: RedisCache | undefined;
     /** Prometheus metrics on the private network. */
     metrics: boolean;
     runtime: Runtime;
@@ -51,7 +52,7 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
             storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics,
         }),
     };
-    const first = inputs.redis ? [inputs.redis] : [];
+    const first = inputs.redis ? [inputs.redis.container] : [];
     if (inputs.runtime.kind === "swarm") {
         // One service: the swarm replaces its tasks one at a time; its DNS name lists them all.
         const service = runRegistryWorkload(inputs, content, {
@@ -76,15 +77,18 @@ function dataVolume(name: string, labels: LabelSets, parent: pulumi.Resource): d
 }
 
 /**
- * The http secret and the storage's credentials (secret, like the variables that carry
- * them), then what the image's release needs.
+ * The http secret, the storage's credentials and the cache's password (secret, like the
+ * variables that carry them), then what the image's release needs.
  */
 function registryEnvironment(name: string, inputs: RegistryInputs, parent: pulumi.Resource): pulumi.Output<string[]> {
     // Shared by every replica: an upload started on one may continue on another.
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent });
-    return pulumi.secret(pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? []])
-        .apply(([secret, storageEnvs]) => [
-            `REGISTRY_HTTP_SECRET=${secret}`, ...storageEnvs, ...registryProcessEnvironment(inputs.settings.series),
+    const secrets = pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? [], inputs.redis?.password]);
+    return pulumi.secret(secrets
+        .apply(([secret, storageEnvs, redisPassword]) => [
+            `REGISTRY_HTTP_SECRET=${secret}`, ...storageEnvs,
+            ...(redisPassword === undefined ? [] : [`REGISTRY_REDIS_PASSWORD=${redisPassword}`]),
+            ...registryProcessEnvironment(inputs.settings.series),
         ]));
 }
 

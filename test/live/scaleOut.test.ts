@@ -189,6 +189,19 @@ describe("live: scale-out (replicas on S3)", function () {
         assert.equal(await admin.pullAndVerify("scale/app", "1"), await pullFromReplica(live, 1, "scale/app", "1"));
     });
 
+    it("the shared cache answers only with its password: a container attached to the stack's network is refused (NOAUTH), reads and writes alike", async () => {
+        const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
+        const neighbour = async (...command: string[]) => (await dockerCli([
+            "run", "--rm", "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "redis-cli", TEST_IMAGES.redis, "-h", "redis", ...command,
+        ])).trim();
+        for (const command of [["dbsize"], ["keys", "*"], ["sadd", "repository::scale/app::blobs", `sha256:${"ab".repeat(32)}`], ["flushdb"]]) {
+            assert.match(await neighbour(...command), /^NOAUTH Authentication required/, command.join(" "));
+        }
+        // The replicas and the collector know it: the cache fills, and the next test's collection empties it.
+        await admin.pullAndVerify("scale/app", "1");
+        assert.ok(Number((await dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
+    });
+
     it("an up with a wrong key fails at the first replica, whose log says why; the other replica serves all the while; the next up repairs it", async () => {
         const untouched = await containerId(replicaNames()[1]);
         const broken = config({ registryLogLevel: "warn", storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: "not-the-secret-key" } } });

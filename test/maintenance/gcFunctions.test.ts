@@ -5,7 +5,7 @@
  * steps that talk to something else (the S3 collector, the Redis cache) meet stubs.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -505,6 +505,49 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             for (const digest of [orphan.manifest, ...orphan.blobs]) assert.ok(tree.hasBlob(digest), digest);
             assert.ok(tree.hasRevision("apps/web", orphan.manifest));
             assert.deepEqual(readdirSync(quarantine()), []);
+        });
+
+        /** Debian's redis-server (the stand-in image's release) on a free port, requiring `password`. */
+        async function realRedis(ctx: Mocha.Context, password: string): Promise<{ redis: string; cli: (...args: string[]) => string; stop: () => void }> {
+            requireTool(ctx, "redis-server", "redis-server");
+            const probe = createServer();
+            await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+            const port = (probe.address() as { port: number }).port;
+            await new Promise((r) => probe.close(r));
+            const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", password], { stdio: "ignore" });
+            const cli = (...args: string[]) => spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", env: { ...process.env, REDISCLI_AUTH: password } }).stdout.trim();
+            for (let i = 0; i < 50 && cli("ping") !== "PONG"; i++) await new Promise((r) => setTimeout(r, 100));
+            return { redis: `127.0.0.1:${port}`, cli, stop: () => child.kill() };
+        }
+
+        it("with REDIS_PASSWORD, authenticates to a real Redis that requires it, and empties it", async function () {
+            const redis = await realRedis(this, "s3cretLettersAnd123Digits");
+            try {
+                redis.cli("set", "blobdescriptor::sha256:aa", "x");
+                assert.equal(redis.cli("dbsize"), "1");
+                tree.image("apps/web", undefined, ["o"]);
+                tree.age(2 * DAY);
+                const result = await job(["run"], { cache: "redis" }, { extra: { redis: redis.redis }, env: { REDIS_PASSWORD: "s3cretLettersAnd123Digits" } });
+                assert.equal(result.code, 0, result.stderr);
+                assert.equal(redis.cli("dbsize"), "0");
+            } finally {
+                redis.stop();
+            }
+        });
+
+        it("a wrong REDIS_PASSWORD fails the run with Redis's answer, and the cache keeps its entries", async function () {
+            const redis = await realRedis(this, "s3cretLettersAnd123Digits");
+            try {
+                redis.cli("set", "blobdescriptor::sha256:aa", "x");
+                tree.image("apps/web", undefined, ["o"]);
+                tree.age(2 * DAY);
+                const result = await job(["run"], { cache: "redis" }, { extra: { redis: redis.redis }, env: { REDIS_PASSWORD: "notThePassword" } });
+                assert.equal(result.code, 1);
+                assert.match(result.stderr, /redis answered '-WRONGPASS [^']*-NOAUTH [^']*' to FLUSHDB/);
+                assert.equal(redis.cli("dbsize"), "1");
+            } finally {
+                redis.stop();
+            }
         });
 
         it("a dry run leaves the cache alone", async () => {

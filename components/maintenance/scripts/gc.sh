@@ -543,12 +543,18 @@ restore_repository() { # relative path of the repository
     done
 }
 
-# Empties the shared blob cache (Redis, RESP inline command through busybox nc), so that no
-# replica answers for a blob from memory once it is gone.
+# Empties the shared blob cache (Redis, RESP inline commands through busybox nc), so that no
+# replica answers for a blob from memory once it is gone. With REDIS_PASSWORD (letters and
+# digits), AUTH first: each command answers on a line of its own.
 flush_cache() {
     [ "$CACHE" = redis ] && [ "$DRY_RUN" != true ] || return 0
-    answer=$(printf 'FLUSHDB\r\n' | nc -w 5 "${REDIS%:*}" "${REDIS#*:}" 2>&1 | tr -d '\r')
-    [ "$answer" = "+OK" ] && return 0
+    if [ -n "${REDIS_PASSWORD:-}" ]; then
+        answer=$(printf 'AUTH %s\r\nFLUSHDB\r\n' "$REDIS_PASSWORD" | nc -w 5 "${REDIS%:*}" "${REDIS#*:}" 2>&1 | tr -d '\r' | tr '\n' ' ')
+        [ "$answer" = "+OK +OK " ] && return 0
+    else
+        answer=$(printf 'FLUSHDB\r\n' | nc -w 5 "${REDIS%:*}" "${REDIS#*:}" 2>&1 | tr -d '\r')
+        [ "$answer" = "+OK" ] && return 0
+    fi
     echo "gc.sh: redis answered '$answer' to FLUSHDB" >&2
     return 1
 }
