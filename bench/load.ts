@@ -25,6 +25,8 @@ export interface LoadResult {
     requests: number;
     /** Responses that were not 2xx/3xx, and socket errors: must be 0. */
     errors: number;
+    /** The load generator's own account of the errors (which kinds, which statuses), when there were any. */
+    errorDetail?: string;
 }
 
 export function runLoad(target: LoadTarget, seconds: number): Promise<LoadResult> {
@@ -68,7 +70,12 @@ async function runAb(target: LoadTarget, seconds: number, connections = 8): Prom
     if (!rate || !complete) throw new Error(`unexpected ab output:\n${stdout}`);
     const failed = Number(/Failed requests:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
     const non2xx = Number(/Non-2xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-    return { requestsPerSecond: Number(rate[1]), requests: Number(complete[1]), errors: failed + non2xx };
+    // ab says which kind each failure was on the line after "Failed requests" (Connect,
+    // Receive, Length, Exceptions).
+    const errorDetail = failed + non2xx > 0
+        ? stdout.split("\n").filter((line, i, all) => /Failed requests|Non-2xx/.test(line) || /Failed requests/.test(all[i - 1] ?? "")).map((l) => l.trim()).join("; ")
+        : undefined;
+    return { requestsPerSecond: Number(rate[1]), requests: Number(complete[1]), errors: failed + non2xx, errorDetail };
 }
 
 export function basicAuth(user: string, password: string): Record<string, string> {

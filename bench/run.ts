@@ -193,7 +193,7 @@ async function main(): Promise<void> {
         const measure = async (key: string, port: number, method: "GET" | "HEAD", path: string, headers: Record<string, string>) => {
             load[key] = await runLoad({ port, host: host(port), method, path, headers }, loadSeconds);
             log(`${key}: ${load[key].requestsPerSecond.toFixed(0)} req/s, ${load[key].errors} errors`);
-            if (load[key].errors > 0 || load[key].requests === 0) throw new Error(`${key}: ${load[key].errors} failed of ${load[key].requests} requests`);
+            if (load[key].errors > 0 || load[key].requests === 0) throw new Error(`${key}: ${load[key].errors} failed of ${load[key].requests} requests (${load[key].errorDetail ?? "none"})`);
         };
         await measure("nginx_auth_get_v2", PORTS.https, "GET", "/v2/", auth);
         await measure("direct_auth_get_v2", PORTS.directAuth, "GET", "/v2/", auth);
