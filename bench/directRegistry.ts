@@ -40,7 +40,7 @@ export interface DirectRegistryOptions {
 
 export async function startDirectRegistry(options: DirectRegistryOptions): Promise<DirectRegistry> {
     const document: Record<string, unknown> = {
-        ...registryConfigDocument({ series: registrySeriesOf(options.image), logLevel: "warn", storage: options.storage ?? { driver: "filesystem" } }),
+        ...registryConfigDocument({ series: registrySeriesOf(options.image), logLevel: "warn", storage: options.storage ?? { driver: "filesystem" }, transport: { kind: "tcp" } }),
     };
     if (options.blobCache) (document.storage as Record<string, unknown>).cache = { blobdescriptor: "inmemory" };
     const credentials = options.storage?.driver === "s3" && options.storage.credentials

@@ -4,7 +4,9 @@
  *   clients (https://HOST[:PORT]) -> entrypoint (UI container): nginx, TLS, users and their
  *                                    access (htpasswd + grants from the access volume),
  *                                    / -> UI, /v2/ -> registry
- *                                 -> registry replicas (delete on), private network
+ *                                 -> registry replicas (delete on): each on its own unix socket in
+ *                                    a volume only they and the entrypoint mount (a swarm: TCP
+ *                                    on the private network)
  *                                 -> named volume /var/lib/registry (kept on destroy), or an S3 bucket
  *   redis container: the replicas' shared blob-descriptor cache (cache.driver redis)
  *   users container: installs the htpasswd and grants into the access volume
@@ -105,7 +107,8 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     }, parent);
     createEntrypoint(name, {
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
-        registryReplicas: registry.replicas, access, maintenanceVolume: maintenance.volume,
+        registryReplicas: registry.replicas, upstreams: registry.upstreams,
+        access, maintenanceVolume: maintenance.volume,
     }, parent);
     return { tls, users, registry, maintenance };
 }

@@ -79,6 +79,7 @@ describe("program under the mock runtime", () => {
                 `${T.volume} ${name}-access`,
                 `${T.volume} ${name}-data`,
                 `${T.volume} ${name}-maintenance-state`,
+                `${T.volume} ${name}-upstreams`,
                 `${T.stack} ${name}`,
                 `${T.bytes} ${name}-htpasswd-salt`,
                 `${T.password} ${name}-http-secret`,
@@ -117,6 +118,7 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(container(run, "ui").inputs.volumes, [
                 { volumeName: `${name}-access`, containerPath: "/run/registry-access", readOnly: true },
                 { volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance", readOnly: true },
+                { volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams", readOnly: true },
             ]);
             assert.equal(run.outputs.gcCommand, `docker exec ${name}-maintenance /maintenance/gc.sh run`);
         });
@@ -125,8 +127,13 @@ describe("program under the mock runtime", () => {
             const volume = run.byName(`${name}-data`);
             assert.equal(volume.options.retainOnDelete, true);
             assert.equal(volume.inputs.name, `${name}-data`);
-            assert.deepEqual(container(run, "registry").inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/var/lib/registry" }]);
+            assert.deepEqual(container(run, "registry").inputs.volumes, [
+                { volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams" },
+                { volumeName: `${name}-data`, containerPath: "/var/lib/registry" },
+            ]);
             assert.equal(run.outputs.volumeName, `${name}-data`);
+            // The sockets' volume holds nothing to keep, and is not kept.
+            assert.equal(run.byName(`${name}-upstreams`).options.retainOnDelete, undefined);
         });
 
         it("pins images, keeps them locally, and runs containers from their image ids", () => {
@@ -146,18 +153,34 @@ describe("program under the mock runtime", () => {
             ]);
         });
 
-        it("puts both containers on the private network, the registry under the shared alias and its replica's own", () => {
+        it("puts both containers on the private network without a name to reach the registry by: it listens on its socket only", () => {
             const network = run.byName(`${name}-network`);
             assert.equal(network.inputs.driver, "bridge");
-            assert.deepEqual(container(run, "registry").inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["registry", "registry-1"] }]);
+            assert.deepEqual(container(run, "registry").inputs.networksAdvanced, [{ name: `${name}-network` }]);
             assert.deepEqual(container(run, "ui").inputs.networksAdvanced, [{ name: `${name}-network` }]);
+            const config = parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content);
+            assert.deepEqual([config.http.net, config.http.addr], ["unix", "/run/registry-upstreams/replica-1.sock"]);
+        });
+
+        it("runs the registry under its supervisor, and nginx under the upstreams watcher, each with the image's own command", () => {
+            const registry = container(run, "registry");
+            assert.deepEqual(registry.inputs.entrypoints, ["/bin/sh", "/usr/local/bin/registry-serve"]);
+            assert.deepEqual(registry.inputs.command, ["registry", "serve", "/etc/distribution/config.yml"]);
+            assert.equal(upload(registry, "/usr/local/bin/registry-serve").permissions, "0755");
+            assert.match(upload(registry, "/usr/local/bin/registry-serve").content, /^SOCKET=\/run\/registry-upstreams\/replica-1\.sock$/m);
+            const ui = container(run, "ui");
+            assert.deepEqual(ui.inputs.entrypoints, ["/bin/sh", "/usr/local/bin/entrypoint-upstreams"]);
+            assert.deepEqual(ui.inputs.command, ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]);
+            assert.equal(upload(ui, "/usr/local/bin/entrypoint-upstreams").permissions, "0755");
+            const nginx = upload(ui, "/etc/nginx/conf.d/default.conf").content;
+            assert.match(nginx, /^ {4}include \/run\/registry-upstreams\/\*\.conf;$/m);
         });
 
         it("configures the registry: no auth of its own (the entrypoint's), delete on, nosniff, secret from env", () => {
             const registry = container(run, "registry");
             const config = parse(upload(registry, "/etc/distribution/config.yml").content);
             assert.equal(config.auth, undefined);
-            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/distribution/config.yml", "/usr/local/bin/registry-health"]);
+            assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/distribution/config.yml", "/usr/local/bin/registry-health", "/usr/local/bin/registry-serve"]);
             assert.equal(config.storage.delete.enabled, true);
             assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
             const envs = registry.inputs.envs as string[];
@@ -359,7 +382,8 @@ describe("program under the mock runtime", () => {
     it("the seed's releases (registry 2.8.2, UI 2.5.2): their config path, no tracing switch, and none of 2.6's UI variables", async () => {
         const run = await runProgram({ ...oneOriginConfig, images: JSON.stringify({ registry: "registry:2.8.2", ui: "joxit/docker-registry-ui:2.5.2" }) });
         const registry = container(run, "registry");
-        assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml", "/usr/local/bin/registry-health"]);
+        assert.deepEqual((registry.inputs.uploads as Upload[]).map((u) => u.file), ["/etc/docker/registry/config.yml", "/usr/local/bin/registry-health", "/usr/local/bin/registry-serve"]);
+        assert.deepEqual(registry.inputs.command, ["registry", "serve", "/etc/docker/registry/config.yml"]);
         assert.deepEqual((registry.inputs.envs as string[]).map((line) => line.split("=")[0]), ["REGISTRY_HTTP_SECRET"]);
         const maintenance = container(run, "maintenance");
         assert.ok((maintenance.inputs.uploads as Upload[]).some((u) => u.file === "/etc/docker/registry/config.yml"));
@@ -392,12 +416,15 @@ describe("program under the mock runtime", () => {
         }
     });
 
-    it("metrics: the registry's debug listener on the private network, and the entrypoint's metrics port on its own bind address", async () => {
+    it("metrics: the registry's debug listener on its loopback, relayed into the upstreams volume, and the entrypoint's metrics port on its own bind address", async () => {
         const off = await runProgram(oneOriginConfig);
         assert.deepEqual(parse(upload(container(off, "registry"), "/etc/distribution/config.yml").content).http.debug, { addr: "127.0.0.1:5001" });
+        assert.match(upload(container(off, "registry"), "/usr/local/bin/registry-serve").content, /^METRICS_FILE=$/m);
         assert.doesNotMatch(upload(container(off, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
         const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "10.0.0.5" }) });
-        assert.equal(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).http.debug.addr, ":5001");
+        assert.deepEqual(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).http.debug,
+            { addr: "127.0.0.1:5001", prometheus: { enabled: true, path: "/metrics" } });
+        assert.match(upload(container(run, "registry"), "/usr/local/bin/registry-serve").content, /^METRICS_FILE=\/run\/registry-upstreams\/replica-1\.prom$/m);
         assert.equal(container(run, "registry").inputs.ports, undefined, "the debug listener is published");
         assert.deepEqual(container(run, "ui").inputs.ports, [
             { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
@@ -410,14 +437,21 @@ describe("program under the mock runtime", () => {
         assert.doesNotMatch(upload(container(privateOnly, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
     });
 
-    it("replicas: each its own container with the shared alias and its own, one config and http secret, replaced one after another", async () => {
+    it("replicas: each its own container, socket and published line, one http secret, replaced one after another", async () => {
         const run = await runProgram({ ...oneOriginConfig, replicas: "3", metrics: JSON.stringify({ enabled: true, port: 9091 }) });
         const replicas = [`${name}-registry`, `${name}-registry-2`, `${name}-registry-3`].map((n) => run.byName(n));
         assert.equal(run.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.startsWith(`${name}-registry`)).length, 3);
         replicas.forEach((replica, i) => {
-            assert.deepEqual(replica.inputs.networksAdvanced, [{ name: `${name}-network`, aliases: ["registry", `registry-${i + 1}`] }]);
-            assert.deepEqual(replica.inputs.volumes, [{ volumeName: `${name}-data`, containerPath: "/var/lib/registry" }]);
-            assert.deepEqual(replica.inputs.uploads, replicas[0].inputs.uploads);
+            assert.deepEqual(replica.inputs.networksAdvanced, [{ name: `${name}-network` }]);
+            assert.deepEqual(replica.inputs.volumes, [
+                { volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams" },
+                { volumeName: `${name}-data`, containerPath: "/var/lib/registry" },
+            ]);
+            // The same files but for the replica's own socket and lines.
+            const own = (text: string) => text.replaceAll(`replica-${i + 1}.`, "replica-N.");
+            assert.deepEqual((replica.inputs.uploads as Upload[]).map((u) => ({ ...u, content: own(u.content) })),
+                (replicas[0].inputs.uploads as Upload[]).map((u) => ({ ...u, content: u.content.replaceAll("replica-1.", "replica-N.") })));
+            assert.match(upload(replica, "/usr/local/bin/registry-serve").content, new RegExp(`^UPSTREAM=/run/registry-upstreams/replica-${i + 1}\\.conf$`, "m"));
             assert.deepEqual(replica.inputs.envs, replicas[0].inputs.envs, "one http secret: an upload may continue on another replica");
             assert.ok(secretPaths(replica.rawInputs).includes("envs"));
             // Each waits for the one before: an up that replaces them all replaces one at a time.
@@ -453,7 +487,7 @@ describe("program under the mock runtime", () => {
             storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://10.0.0.7:7480", accessKey, secretKey } }),
         });
         assert.equal(run.resources.find((r) => r.name === `${name}-data`), undefined);
-        assert.equal(container(run, "registry").inputs.volumes, undefined);
+        assert.deepEqual(container(run, "registry").inputs.volumes, [{ volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams" }]);
         for (const role of ["registry", "maintenance"] as const) {
             const resource = container(run, role);
             assert.ok(!((resource.inputs.volumes ?? []) as { containerPath: string }[]).some((v) => v.containerPath === "/var/lib/registry"), `${role} mounts no data volume`);

@@ -3,17 +3,24 @@
  * on this machine without Docker: Debian's nginx serves the rendered site (relocated to
  * temporary paths and ports, workers unprivileged as in the image), busybox sh installs
  * the users into a temporary access directory, and a stub upstream in the same nginx
- * echoes what the registry would have received.
+ * echoes what the registry would have received. With the unix transport (target docker)
+ * the stub replicas listen on their sockets in a temporary upstreams directory, and the
+ * harness publishes them there with the replicas' own `server` lines, as their supervisor
+ * does, then reloads nginx, as the entrypoint's watcher does.
  */
-import { spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerPorts, paths, REGISTRY_ALIAS, REPLICA_ALIAS_PREFIX } from "../components/common/paths";
+import { containerPorts, paths, REGISTRY_ALIAS, REPLICA_ALIAS_PREFIX, replicaUpstreamFiles } from "../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
 import { MAX_REPLICAS } from "../components/registry/config";
+import { renderUpstreamsScript, UI_IMAGE_COMMAND } from "../components/entrypoint/upstreamsScript";
+import { replicaServerLine } from "../components/registry/serveScript";
+import { busyboxPath } from "./busyboxPath";
+import { withSettings, writeScript } from "./shellScripts";
 import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
 import { makeCertificate } from "./selfSignedCertificate";
 
@@ -23,7 +30,7 @@ export interface EntrypointReply {
     headers: Record<string, string | string[] | undefined>;
     /** What the stub registry received (`METHOD URI`), when the request got through. */
     forwarded?: string;
-    /** Which stub replica answered: 127.0.0.N for replica N. */
+    /** Which stub replica answered: `replica-N` (unix transport), or 127.0.0.N (tcp). */
     forwardedTo?: string;
 }
 
@@ -35,6 +42,10 @@ export interface LocalEntrypoint {
     getMetrics(path: string): Promise<EntrypointReply>;
     /** Where the maintenance volume is (the GC job's files). */
     maintenanceDir: string;
+    /** Where the upstreams volume is (unix transport: sockets, published lines, metrics). */
+    upstreamsDir: string;
+    /** Unix transport: publishes exactly these stub replicas, and reloads nginx. */
+    publish(replicas: number[]): void;
     stop(): void;
 }
 
@@ -43,7 +54,8 @@ function relocate(text: string, root: string): string {
     return text
         .replaceAll(paths.accessDir, join(root, "access"))
         .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"))
-        .replaceAll(paths.maintenanceDir, join(root, "maintenance"));
+        .replaceAll(paths.maintenanceDir, join(root, "maintenance"))
+        .replaceAll(paths.upstreamsDir, join(root, "upstreams"));
 }
 
 /**
@@ -72,12 +84,23 @@ function installScript(root: string): string {
 
 const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
 
-/** `metrics`: where the metrics server listens, when the options render it. */
-export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number; paused?: number }): LocalEntrypoint {
+/**
+ * `metrics`: where the metrics server listens, when the options render it. `upstream`: the
+ * tcp transport's stub port. Unix transport: replica 1 is published at start, and
+ * `watcher` runs nginx as the container does, under the entrypoint's watcher script (busybox
+ * sh), which then reloads it on each `publish`, instead of the harness.
+ */
+export function startLocalEntrypoint(
+    options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number; paused?: number },
+    run: { watcher?: boolean } = {},
+): LocalEntrypoint {
     const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
     // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
     chmodSync(root, 0o755);
     mkdirSync(join(root, "maintenance"));
+    const upstreamsDir = join(root, "upstreams");
+    mkdirSync(upstreamsDir);
+    const unix = options.registryTransport === "unix";
     const cert = makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
@@ -92,6 +115,13 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics ?? 0};`)
         .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${ports.paused ?? ports.upstream + 100}`);
     writeFileSync(join(root, "site.conf"), site);
+    const nginx = (...args: string[]) => spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), ...args], { encoding: "utf8" });
+    const publish = (replicas: number[]) => {
+        const line = (replica: number) => relocate(replicaUpstreamFiles(replica).upstream, root);
+        for (const replica of STUB_REPLICAS) rmSync(line(replica), { force: true });
+        for (const replica of replicas) writeFileSync(line(replica), `${relocate(replicaServerLine(replica), root)}\n`);
+    };
+    if (unix) publish([1]);
     writeFileSync(join(root, "nginx.conf"), [
         `pid ${join(root, "nginx.pid")};`,
         `error_log ${join(root, "error.log")} notice;`,
@@ -103,19 +133,18 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         `    client_body_temp_path ${join(root, "body")};`,
         `    proxy_temp_path ${join(root, "proxy")};`,
         `    include ${join(root, "site.conf")};`,
-        "    # The stub registry: says what it received, and as which replica (127.0.0.N).",
-        "    server {",
-        ...STUB_REPLICAS.map((replica) => `        listen 127.0.0.${replica}:${ports.upstream};`),
-        "        location / {",
-        "            add_header X-Forwarded-Request \"$request_method $request_uri\" always;",
-        "            add_header X-Forwarded-To $server_addr always;",
-        "            return 202 \"forwarded\";",
-        "        }",
-        "    }",
+        ...(unix ? STUB_REPLICAS.flatMap((replica) => stubRegistry([`unix:${relocate(replicaUpstreamFiles(replica).socket, root)}`], `replica-${replica}`)) : []),
+        ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstream}`), "$server_addr")),
         "}",
     ].join("\n"));
-    const started = spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), "-e", join(root, "error.log")], { encoding: "utf8" });
-    if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}${readLog(root)}`);
+    let watcher: ChildProcess | undefined;
+    if (run.watcher) {
+        if (!unix) throw new Error("watcher: only the unix transport has one");
+        watcher = startUnderWatcher(root);
+    } else {
+        const started = nginx("-e", join(root, "error.log"));
+        if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}${readLog(root)}`);
+    }
 
     return {
         installUsers(htpasswd: string, grants: string) {
@@ -125,11 +154,87 @@ export function startLocalEntrypoint(options: NginxConfigOptions, ports: { https
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
         getMetrics: (path) => plainGet(ports.metrics ?? 0, path),
         maintenanceDir: join(root, "maintenance"),
+        upstreamsDir,
+        publish(replicas) {
+            if (!unix) throw new Error("publish: the tcp transport has no published replicas");
+            const before = workers(root);
+            publish(replicas);
+            if (!watcher) {
+                const reloaded = nginx("-s", "reload");
+                if (reloaded.status !== 0) throw new Error(`nginx did not reload: ${reloaded.stderr}`);
+            }
+            waitForReload(root, before);
+        },
         stop() {
-            spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), "-s", "stop"]);
+            nginx("-s", "stop");
+            // The watcher and its nginx: their own process group.
+            if (watcher?.pid !== undefined) {
+                try {
+                    process.kill(-watcher.pid, "SIGKILL");
+                } catch {
+                    // already gone
+                }
+            }
             rmSync(root, { recursive: true, force: true });
         },
     };
+}
+
+/**
+ * The container's start: the watcher script runs `nginx -g 'daemon off;'` (the image's
+ * command). A shim named nginx gives every nginx it calls, `-s reload` included, this
+ * root's prefix and config, as the container's paths are nginx's defaults.
+ */
+function startUnderWatcher(root: string): ChildProcess {
+    const shims = join(root, "bin");
+    mkdirSync(shims);
+    const real = spawnSync("sh", ["-c", "command -v nginx"], { encoding: "utf8" }).stdout.trim();
+    writeScript(shims, "nginx", `#!/bin/sh\nexec ${real} -p ${root} -c ${join(root, "nginx.conf")} -e ${join(root, "error.log")} "$@"\n`);
+    const script = writeScript(root, "entrypoint-upstreams", withSettings(renderUpstreamsScript(), { UPSTREAMS: join(root, "upstreams") }));
+    const child = spawn("sh", [script, ...UI_IMAGE_COMMAND.slice(1)], {
+        env: { PATH: `${shims}:${busyboxPath()}` }, stdio: "ignore", detached: true,
+    });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+        try {
+            if (workers(root).length > 0) return child;
+        } catch {
+            // no pid file yet
+        }
+        spawnSync("sleep", ["0.05"]);
+    }
+    throw new Error(`nginx did not start under the watcher: ${readLog(root)}`);
+}
+
+/** The stub registry: says what it received, and as which replica. */
+function stubRegistry(listens: string[], replica: string): string[] {
+    return [
+        "    server {",
+        ...listens.map((listen) => `        listen ${listen};`),
+        "        location / {",
+        "            add_header X-Forwarded-Request \"$request_method $request_uri\" always;",
+        `            add_header X-Forwarded-To ${replica} always;`,
+        "            return 202 \"forwarded\";",
+        "        }",
+        "    }",
+    ];
+}
+
+/** The master's worker processes (under the watcher, the master is the watcher's parent too). */
+function workers(root: string): string[] {
+    const master = readFileSync(join(root, "nginx.pid"), "utf8").trim();
+    return spawnSync("pgrep", ["-P", master, "-f", "^nginx: worker"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+}
+
+/** A reload has taken effect once new workers run and the old ones are gone. */
+function waitForReload(root: string, before: string[]): void {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+        const now = workers(root);
+        if (now.length > 0 && now.every((pid) => !before.includes(pid))) return;
+        spawnSync("sleep", ["0.05"]);
+    }
+    throw new Error("nginx did not finish reloading within 10 s");
 }
 
 function readLog(root: string): string {

@@ -46,6 +46,8 @@ export interface ContainerSpec {
     uploads?: ContainerFile[];
     volumes?: docker.types.input.ContainerVolume[];
     dependsOn?: pulumi.Resource[];
+    /** Instead of the image's entrypoint (then `command` is its arguments). */
+    entrypoint?: string[];
     /** Instead of the image's command. */
     command?: string[];
     /** The process's user, when not the image's (`uid:gid`). */
@@ -65,6 +67,7 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         image: spec.image,
         restart: RESTART_POLICY,
         ...(spec.network ? { networksAdvanced: [spec.network] } : { networkMode: "none" }),
+        entrypoints: spec.entrypoint,
         command: spec.command,
         user: spec.user,
         init: spec.init,

@@ -15,7 +15,22 @@ export const paths = {
     maintenanceDir: "/run/registry-maintenance",
     /** Where the filesystem collector moves what it removes until it is sure (on the data volume: one rename). */
     gcQuarantine: "/var/lib/registry/docker/registry/gc-quarantine",
+    /**
+     * Target docker: the replicas' unix sockets, the `server` line each publishes to the
+     * entrypoint's nginx, and its relayed metrics. A volume only the replicas and the
+     * entrypoint mount: the registry has no TCP listener anyone else could reach.
+     */
+    upstreamsDir: "/run/registry-upstreams",
 } as const;
+
+/**
+ * Replica i's files in paths.upstreamsDir (1-based; or an nginx capture such as `$1`): its
+ * socket, its published `server` line, its metrics.
+ */
+export function replicaUpstreamFiles(replica: number | string): { socket: string; upstream: string; metrics: string } {
+    const base = `${paths.upstreamsDir}/replica-${replica}`;
+    return { socket: `${base}.sock`, upstream: `${base}.conf`, metrics: `${base}.prom` };
+}
 
 /**
  * A garbage-collection write pause (S3 storage) is a lease: one file per minute, named by
@@ -33,7 +48,10 @@ export const METRICS_PATH = "/metrics";
 /** Ports inside the containers (not the published ones). */
 export const containerPorts = {
     registry: 5000,
-    /** The registry's debug listener (Prometheus metrics); never published. */
+    /**
+     * The registry's debug listener (health, Prometheus metrics, pprof, expvar): on its own
+     * loopback, but on a swarm with metrics on. Never published.
+     */
     registryDebug: 5001,
     /** nginx's own answer to writes during a garbage-collection window (inside the container only). */
     uiWritesPaused: 8503,
@@ -45,7 +63,7 @@ export const containerPorts = {
     uiHttps: 443,
 } as const;
 
-/** The network alias by which nginx reaches the registry: every replica has it. */
+/** The network alias by which nginx reaches the registry on a swarm: every task has it. */
 export const REGISTRY_ALIAS = "registry";
 
 /** The network alias of the Redis cache. */

@@ -1,6 +1,8 @@
 /**
  * The entrypoint part: the UI container, whose nginx runs our config. It terminates TLS,
  * serves the UI and streams `/v2/` to the registry; its ports are the only published ones.
+ * On target docker it mounts the upstreams volume, where the replicas publish their
+ * sockets, and reloads nginx as they come and go (./upstreamsScript.ts).
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,6 +14,7 @@ import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
 import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
+import { renderUpstreamsScript, UI_IMAGE_COMMAND, UPSTREAMS_SCRIPT } from "./upstreamsScript";
 import { UserAccessResources } from "../users/userAccess";
 import { MetricsSettings } from "../metrics/config";
 
@@ -23,8 +26,10 @@ export interface EntrypointInputs {
     labels: LabelSets;
     /** The basic-auth realm browsers and `docker login` show. */
     realm: string;
-    /** Started after them: nginx resolves the registry by name. */
+    /** Started after them (on a swarm, nginx resolves the registry by name). */
     registryReplicas: pulumi.Resource[];
+    /** Target docker: the replicas' sockets and published `server` lines; mounted read-only. */
+    upstreams: docker.Volume | undefined;
     /** The users' htpasswd and grants: mounted read-only, started after the users are installed. */
     access: UserAccessResources;
     /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
@@ -32,7 +37,7 @@ export interface EntrypointInputs {
 }
 
 export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): pulumi.Resource {
-    const { settings, tls } = inputs;
+    const { settings, tls, upstreams } = inputs;
     const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
     return inputs.runtime.run({
         name: `${name}-ui`,
@@ -50,11 +55,17 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         volumes: [
             { volumeName: inputs.access.volume.name, containerPath: paths.accessDir, readOnly: true },
             { volumeName: inputs.maintenanceVolume.name, containerPath: paths.maintenanceDir, readOnly: true },
+            // Read-only: nginx reads the lines and connects to the sockets (a connect is no write to the volume).
+            ...(upstreams ? [{ volumeName: upstreams.name, containerPath: paths.upstreamsDir, readOnly: true }] : []),
         ],
+        // The image's own start, with the watcher that reloads nginx beside it.
+        entrypoint: upstreams ? ["/bin/sh", UPSTREAMS_SCRIPT] : undefined,
+        command: upstreams ? UI_IMAGE_COMMAND : undefined,
         uploads: [
             { file: paths.nginxSiteConfig, content: nginxSiteConfig(inputs) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400", secret: true },
+            ...(upstreams ? [{ file: UPSTREAMS_SCRIPT, content: renderUpstreamsScript(), permissions: "0755" as const }] : []),
         ],
         healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.uiHttp}/healthz`),
         startPeriod: "5s",
@@ -73,6 +84,7 @@ function nginxSiteConfig(inputs: EntrypointInputs): string {
     const { settings } = inputs;
     return renderNginxConfig({
         topology: settings.topology,
+        registryTransport: inputs.upstreams ? "unix" : "tcp",
         httpsPort: settings.httpsPort,
         cors: settings.cors,
         realm: inputs.realm,

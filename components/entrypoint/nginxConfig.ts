@@ -7,13 +7,16 @@
  *   proxied to the registry with no body size limit, request and response buffering
  *   off (pushes and pulls stream at the speed of a direct connection), long timeouts, and
  *   the Host / X-Forwarded-* headers the registry builds its upload URLs from.
- * - The upstream is re-resolved at request time through Docker's embedded DNS: when
- *   `pulumi up` replaces the registry container its address changes.
+ * - Target docker: the upstream is the replicas' unix sockets, as each replica publishes
+ *   itself in the upstreams volume (../registry/serveScript.ts; the container reloads nginx
+ *   on each change, ./upstreamsScript.ts), with kept-alive connections. A swarm: the
+ *   service's name, re-resolved at request time through Docker's embedded DNS.
  * - Split domains: CORS answered by nginx for an allow-list of exact origins (the registry
  *   answers preflight with 401 under basic auth and can only send one static origin).
  */
 import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
+import { RegistryTransport } from "../registry/registryConfig";
 import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
@@ -21,6 +24,8 @@ import { Topology, uiHostName } from "./topology";
 
 export interface NginxConfigOptions {
     topology: Topology;
+    /** How nginx reaches the replicas: their published unix sockets (target docker), or by DNS (a swarm). */
+    registryTransport: RegistryTransport["kind"];
     /** Published HTTPS port: redirects must keep it. */
     httpsPort: number;
     /** Split domains only. */
@@ -38,6 +43,11 @@ export const UI_UPDATE_CHECK_ORIGIN = "https://api.github.com";
 
 /** How soon a client paused by garbage collection should retry. */
 export const RETRY_AFTER_SECONDS = 10;
+
+/** The upstream block of the replicas' published sockets (target docker). */
+const REPLICAS_UPSTREAM = "registry_replicas";
+/** Idle kept-alive connections to the replicas, per worker. */
+export const REPLICA_KEEPALIVE_CONNECTIONS = 32;
 
 /** Docker's embedded DNS server, present in every container on a user-defined network. */
 const DOCKER_DNS = "127.0.0.11";
@@ -70,13 +80,16 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     // The realm sits in a quoted nginx string and in a header: plain characters only.
     const realm = options.realm.replace(/[^A-Za-z0-9 ._-]/g, "-");
     const blocks = [
-        header(),
+        header(options.registryTransport),
+        ...(options.registryTransport === "unix" ? [publishedReplicasUpstream()] : []),
         authorizationMaps(),
         writesPausedServer(),
         ...httpRedirectServers(topology, httpsPort),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
-        registryApiLocation(cors, realm), authorizeLocation(), ...registryErrorLocations(cors),
+        registryApiLocation(options.registryTransport, cors, realm),
+        authorizeLocation(),
+        ...registryErrorLocations(cors),
     ];
     if (topology.kind === "one-origin") {
         const locations = [...registryLocations(undefined), uiLocation(options.uiUpdateCheck)];
@@ -89,11 +102,16 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         const ui = uiLocation(options.uiUpdateCheck, httpsOrigin(topology.registryHost, httpsPort));
         blocks.push(httpsServer(topology.uiHost, [ui], false));
     }
-    if (options.metricsServer) blocks.push(renderMetricsServer());
+    if (options.metricsServer) blocks.push(renderMetricsServer(options.registryTransport));
     return blocks.join("\n") + "\n";
 }
 
-function header(): string {
+function header(transport: RegistryTransport["kind"]): string {
+    const resolver = transport === "unix" ? [] : [
+        // Short: while a replaced registry's new address is not yet known, requests fail.
+        `resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`,
+        "resolver_timeout 5s;",
+    ];
     return lines(
         "# Writes to the registry API: paused (503, see the authorization) while the maintenance job collects garbage.",
         "map $request_method $registry_write {",
@@ -106,9 +124,7 @@ function header(): string {
         "",
         "# Rendered by private-registry; `pulumi up` overwrites it.",
         "",
-        // Short: while a replaced registry's new address is not yet known, requests fail.
-        `resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`,
-        "resolver_timeout 5s;",
+        ...resolver,
         "server_tokens off;",
         // nginx's own redirects (`/v2` -> `/v2/`) as a path: the client keeps the host and
         // the published port it used (an absolute one would name the container's port, and
@@ -118,6 +134,23 @@ function header(): string {
         "# The registry sends this header itself; nginx adds it to answers the registry never saw.",
         "map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {",
         "    '' 'registry/2.0';",
+        "}",
+    );
+}
+
+/**
+ * Target docker: every replica that is ready has its `server` line in the upstreams volume,
+ * and none that stops has (../registry/serveScript.ts); the container reloads nginx when
+ * they change. The `down` placeholder keeps the block valid while no replica is published
+ * (nginx refuses an empty one): requests then get a 502 at once.
+ */
+function publishedReplicasUpstream(): string {
+    return lines(
+        "# The registry replicas that are ready, each on its own unix socket (see the upstreams volume).",
+        `upstream ${REPLICAS_UPSTREAM} {`,
+        `    server unix:${paths.upstreamsDir}/none.sock down;`,
+        `    include ${paths.upstreamsDir}/*.conf;`,
+        `    keepalive ${REPLICA_KEEPALIVE_CONNECTIONS};`,
         "}",
     );
 }
@@ -186,7 +219,7 @@ function securityHeaders(): string[] {
     ];
 }
 
-function registryApiLocation(cors: CorsSettings | undefined, realm: string): string {
+function registryApiLocation(transport: RegistryTransport["kind"], cors: CorsSettings | undefined, realm: string): string {
     const directives = [
         ...oldDockerClientRefusal(),
         ...(cors ? corsPreflight(cors) : []),
@@ -194,9 +227,9 @@ function registryApiLocation(cors: CorsSettings | undefined, realm: string): str
         "# Who (auth_basic), then whether they may (auth_request): see the maps above.",
         ...authenticationDirectives(realm),
         "",
-        ...registryProxy(),
+        ...registryProxy(transport),
         ...streamingDirectives(),
-        ...replicaFailover(),
+        ...replicaFailover(transport),
         ...registryAnswerHeaders(cors),
     ];
     return lines("location /v2/ {", indent(lines(...directives)), "}");
@@ -212,11 +245,20 @@ function oldDockerClientRefusal(): string[] {
 }
 
 /** To the registry (or to the writes-paused answer), with the headers it builds its upload URLs from. */
-function registryProxy(): string[] {
+function registryProxy(transport: RegistryTransport["kind"]): string[] {
+    const upstream = transport === "unix"
+        ? [
+            "# The published replicas' upstream (named in a variable, as the writes-paused map needs);",
+            "# the URI goes as the client sent it (or without a refused mount's query).",
+            `set $registry_upstream http://${REPLICAS_UPSTREAM};`,
+        ]
+        : [
+            "# A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
+            "# the URI goes as the client sent it (or without a refused mount's query).",
+            `set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
+        ];
     return [
-        "# A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
-        "# the URI goes as the client sent it (or without a refused mount's query).",
-        `set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
+        ...upstream,
         "proxy_pass $registry_or_paused$registry_proxied_uri;",
         "proxy_http_version 1.1;",
         "proxy_set_header Connection \"\";",
@@ -242,13 +284,16 @@ function streamingDirectives(): string[] {
     ];
 }
 
-function replicaFailover(): string[] {
+function replicaFailover(transport: RegistryTransport["kind"]): string[] {
+    const which = transport === "unix"
+        ? "# With replicas, each published one in turn (round robin): one that refuses the"
+        : "# With replicas the name resolves to each of them (round robin): one that refuses the";
     return [
-        "# With replicas the name resolves to each of them (round robin): one that refuses the",
+        which,
         "# connection (stopping, restarting) or answers 5xx (its storage unreachable: a broken",
         "# rollout stops at one replica) is skipped for the next. Resent: requests nothing was sent",
         "# of, and GET, HEAD, PUT and DELETE whose body has not begun to stream; POST and PATCH",
-        "# are not idempotent: never. A connect on the bridge takes microseconds: 5 s, not 60.",
+        "# are not idempotent: never. A connect takes microseconds: 5 s, not 60.",
         "proxy_next_upstream error timeout http_500 http_502 http_503 http_504;",
         `proxy_connect_timeout ${REPLICA_CONNECT_TIMEOUT_SECONDS}s;`,
     ];

@@ -1,19 +1,21 @@
 /**
- * The registry's health check. Healthy: its API answers `/` with 200, which the registry
- * does only while its own storage check passes (registryConfig.ts: every second, unhealthy
- * after 2 failures, so a missing bucket, a wrong key or an unreachable store shows within
- * 2 s, before the engine's first probe at 10 s: `wait` never takes such a replica for
- * healthy, and a rolling replacement stops there). Probes that read the storage directly
- * do not work: the catalog of an empty S3 bucket is a 500 in registry 2.8, and a 404 for
- * an unknown blob logs an error line on every probe.
+ * The registry's health check. Healthy: on target docker, the replica is published to the
+ * entrypoint (./serveScript.ts) and its storage check passes; on a swarm, its API answers
+ * `/` with 200, which the registry does only while that check passes. The check runs
+ * every second, unhealthy after 2 failures (registryConfig.ts), so a missing bucket, a
+ * wrong key or an unreachable store shows within 2 s, before the engine's first probe at
+ * 10 s: `wait` never takes such a replica for healthy, and a rolling replacement stops
+ * there. Probes that read the storage directly do not work: the catalog of an empty S3
+ * bucket is a 500 in registry 2.8, and a 404 for an unknown blob logs an error line on
+ * every probe.
  *
  * Unhealthy: the reason goes to the container's log (PID 1's stderr), so that
  * `docker logs <stack>-registry` says "NoSuchBucket" or "connection refused" where the
  * engine would only say "unhealthy": the storage check's message from /debug/health on the
- * debug listener (loopback unless metrics are on). busybox nc, not wget: wget prints no
- * body for an error status.
+ * debug listener. busybox nc, not wget: wget prints no body for an error status.
  */
-import { containerPorts } from "../common/paths";
+import { containerPorts, replicaUpstreamFiles } from "../common/paths";
+import { RegistryTransport } from "./registryConfig";
 import { shellScript } from "../common/shellScript";
 
 export const HEALTH_SCRIPT = "/usr/local/bin/registry-health";
@@ -22,8 +24,9 @@ export const HEALTH_SCRIPT = "/usr/local/bin/registry-health";
 const HEALTH = shellScript(__dirname, "health.sh", "check");
 
 /** ./scripts/health.sh, with its settings in a header rendered here. */
-export function renderHealthScript(): string {
+export function renderHealthScript(transport: RegistryTransport): string {
     return HEALTH.render([
+        `UPSTREAM=${transport.kind === "unix" ? replicaUpstreamFiles(transport.replica).upstream : ""}`,
         `REGISTRY_PORT=${containerPorts.registry}`,
         `DEBUG_PORT=${containerPorts.registryDebug}`,
         // The container's log: PID 1's stderr.

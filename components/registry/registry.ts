@@ -1,13 +1,16 @@
 /**
  * The registry part: its image, its data volume (kept on destroy) or bucket, its http
- * secret and its replicas, reachable only on the private network under the alias nginx
- * proxies to. It checks no passwords: the entrypoint in front of it does.
+ * secret and its replicas. It checks no passwords: the entrypoint in front of it does, and
+ * nothing else reaches it. On target docker each replica listens on its own unix socket in
+ * the upstreams volume, which only the replicas and the entrypoint mount, and publishes
+ * itself to the entrypoint there (./serveScript.ts); on a swarm the tasks listen on the
+ * private network under the alias nginx proxies to.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LabelSets } from "../common/labels";
-import { paths, REGISTRY_ALIAS, replicaAlias } from "../common/paths";
+import { paths, REGISTRY_ALIAS } from "../common/paths";
 import { Runtime } from "../common/runtime";
 import { CacheDriver } from "../cache/config";
 import { RedisCache } from "../cache/redisCache";
@@ -15,8 +18,9 @@ import { StorageSettings } from "../storage/config";
 import { storageEnvironment } from "../storage/environment";
 import { RegistrySettings } from "./config";
 import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
-import { renderRegistryConfig } from "./registryConfig";
+import { RegistryTransport, renderRegistryConfig } from "./registryConfig";
 import { registryConfigPath, registryProcessEnvironment } from "./release";
+import { renderServeScript, SERVE_SCRIPT } from "./serveScript";
 
 export interface RegistryInputs {
     settings: RegistrySettings;
@@ -24,7 +28,7 @@ export interface RegistryInputs {
     cache: CacheDriver;
     /** Started before the replicas (cache redis), whose password they are given. */
     redis: RedisCache | undefined;
-    /** Prometheus metrics on the private network. */
+    /** Prometheus metrics, for the entrypoint's metrics server. */
     metrics: boolean;
     runtime: Runtime;
     labels: LabelSets;
@@ -35,6 +39,8 @@ export interface Registry {
     replicas: pulumi.Resource[];
     /** Absent with S3 storage. */
     volume: docker.Volume | undefined;
+    /** Target docker: the replicas' sockets, published lines and metrics, for the entrypoint to mount. */
+    upstreams: docker.Volume | undefined;
     /** The maintenance and users jobs run from the same image. */
     image: pulumi.Input<string>;
 }
@@ -47,20 +53,29 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
         volume,
         envs: registryEnvironment(name, inputs, parent),
         configPath: registryConfigPath(inputs.settings.series),
-        config: renderRegistryConfig({
+        config: (transport) => renderRegistryConfig({
             series: inputs.settings.series, logLevel: inputs.settings.logLevel,
-            storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics,
+            storage: inputs.storage, cache: inputs.cache, metrics: inputs.metrics, transport,
         }),
     };
     const first = inputs.redis ? [inputs.redis.container] : [];
     if (inputs.runtime.kind === "swarm") {
         // One service: the swarm replaces its tasks one at a time; its DNS name lists them all.
         const service = runRegistryWorkload(inputs, content, {
-            name: `${name}-registry`, aliases: [REGISTRY_ALIAS], replicas: inputs.settings.replicas, dependsOn: first,
+            name: `${name}-registry`, transport: { kind: "tcp" }, replicas: inputs.settings.replicas, dependsOn: first,
         }, parent);
-        return { replicas: [service], volume, image };
+        return { replicas: [service], volume, upstreams: undefined, image };
     }
-    return { replicas: replicaContainers(name, inputs, content, first, parent), volume, image };
+    const upstreams = upstreamsVolume(name, inputs.labels, parent);
+    return { replicas: replicaContainers(name, inputs, content, upstreams, first, parent), volume, upstreams, image };
+}
+
+/** Holds nothing that outlives the replicas: removed with the stack. */
+function upstreamsVolume(name: string, labels: LabelSets, parent: pulumi.Resource): docker.Volume {
+    return new docker.Volume(`${name}-upstreams`, { name: `${name}-upstreams`, labels: labels.fixedName("upstreams") }, {
+        // As the other volumes: labels changed later do not replace it.
+        parent, ignoreChanges: ["labels"],
+    });
 }
 
 /**
@@ -99,13 +114,15 @@ interface ReplicaContent {
     envs: pulumi.Output<string[]>;
     /** Where the image's default command reads it. */
     configPath: string;
-    config: string;
+    config: (transport: RegistryTransport) => string;
 }
 
-/** Where replicas run, and after what. */
+/** Where replicas run, how nginx reaches them, and after what. */
 interface ReplicaPlacement {
     name: string;
-    aliases: string[];
+    transport: RegistryTransport;
+    /** Target docker: the volume of the sockets. */
+    upstreams?: docker.Volume;
     /** Tasks of a swarm service; a container is one. */
     replicas?: number;
     dependsOn: pulumi.Resource[];
@@ -116,38 +133,62 @@ function runRegistryWorkload(
     inputs: RegistryInputs, content: ReplicaContent, placement: ReplicaPlacement, parent: pulumi.Resource,
 ): pulumi.Resource {
     const { volume } = content;
+    const { transport, upstreams } = placement;
+    const serve = transport.kind === "unix"
+        ? {
+            // The supervisor runs the image's own registry command.
+            entrypoint: ["/bin/sh", SERVE_SCRIPT],
+            command: ["registry", "serve", content.configPath],
+            upload: { file: SERVE_SCRIPT, content: renderServeScript(transport.replica, inputs.metrics), permissions: "0755" as const },
+        }
+        : undefined;
     return inputs.runtime.run({
         name: placement.name,
         replicas: placement.replicas,
         image: content.image,
         labels: inputs.labels.container("registry"),
-        network: { aliases: placement.aliases },
-        volumes: volume ? [{ volumeName: volume.name, containerPath: paths.registryData }] : undefined,
+        // Target docker: no alias, nothing listens; the network only reaches out (the cache, S3).
+        network: transport.kind === "tcp" ? { aliases: [REGISTRY_ALIAS] } : {},
+        volumes: replicaVolumes(upstreams, volume),
+        entrypoint: serve?.entrypoint,
+        command: serve?.command,
         uploads: [
-            { file: content.configPath, content: content.config },
-            { file: HEALTH_SCRIPT, content: renderHealthScript(), permissions: "0755" },
+            { file: content.configPath, content: content.config(transport) },
+            { file: HEALTH_SCRIPT, content: renderHealthScript(transport), permissions: "0755" },
+            ...(serve ? [serve.upload] : []),
         ],
         envs: content.envs,
         healthCheck: ["CMD", HEALTH_SCRIPT],
         startPeriod: "10s",
-        // The registry drains (http.draintimeout) on SIGTERM.
+        // The registry drains (http.draintimeout) on SIGTERM; on target docker its supervisor
+        // first withdraws it from the entrypoint.
         stopSignal: "SIGTERM",
         dependsOn: placement.dependsOn,
-        // The registry runs as root on its own files and an unprivileged port: it needs no capability.
+        // The registry runs as root on its own files and sockets: it needs no capability.
     }, parent);
+}
+
+/** Sorted by container path, as the provider reads them back; none is absent, not empty. */
+function replicaVolumes(upstreams: docker.Volume | undefined, data: docker.Volume | undefined) {
+    const volumes = [
+        ...(upstreams ? [{ volumeName: upstreams.name, containerPath: paths.upstreamsDir }] : []),
+        ...(data ? [{ volumeName: data.name, containerPath: paths.registryData }] : []),
+    ];
+    return volumes.length > 0 ? volumes : undefined;
 }
 
 /** On one engine: a container per replica, each replaced only once the one before it is healthy again. */
 function replicaContainers(
-    name: string, inputs: RegistryInputs, content: ReplicaContent, first: pulumi.Resource[], parent: pulumi.Resource,
+    name: string, inputs: RegistryInputs, content: ReplicaContent, upstreams: docker.Volume,
+    first: pulumi.Resource[], parent: pulumi.Resource,
 ): pulumi.Resource[] {
     const replicas: pulumi.Resource[] = [];
     for (let i = 1; i <= inputs.settings.replicas; i++) {
         replicas.push(runRegistryWorkload(inputs, content, {
             // The first keeps the name (and resource) stacks made before replicas have.
             name: i === 1 ? `${name}-registry` : `${name}-registry-${i}`,
-            // The shared alias spreads requests; the replica's own one reaches its metrics.
-            aliases: [REGISTRY_ALIAS, replicaAlias(i)],
+            transport: { kind: "unix", replica: i },
+            upstreams,
             // One at a time: while one replica is replaced, the others serve.
             dependsOn: i === 1 ? first : replicas.slice(-1),
         }, parent));

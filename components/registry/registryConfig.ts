@@ -4,8 +4,9 @@
  * Debian's dash and busybox sh silently drop from the environment.
  *
  * No `auth` section: the entrypoint authenticates and authorizes every request (see
- * ../entrypoint/authorization.ts), and the registry is reachable only from it, on the
- * private network. One bcrypt per request, not two, and a user change touches neither.
+ * ../entrypoint/authorization.ts), and the registry is reachable only from it: through a
+ * unix socket only they share (target docker), or on the private network (a swarm). One
+ * bcrypt per request, not two, and a user change touches neither.
  *
  * The http secret is not in here: it is secret, this file is not (so previews show config
  * diffs). It reaches the registry as REGISTRY_HTTP_SECRET.
@@ -13,10 +14,16 @@
 import { stringify } from "yaml";
 import { DRAIN_SECONDS } from "../common/drain";
 import { CacheDriver } from "../cache/config";
-import { containerPorts, METRICS_PATH, paths, REDIS_ALIAS } from "../common/paths";
+import { containerPorts, METRICS_PATH, paths, REDIS_ALIAS, replicaUpstreamFiles } from "../common/paths";
 import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
 import { RegistrySeries } from "./release";
+
+/**
+ * Where a replica listens for nginx: target docker, its own unix socket in the upstreams
+ * volume (no TCP listener at all); a swarm, TCP on the private network.
+ */
+export type RegistryTransport = { kind: "unix"; replica: number } | { kind: "tcp" };
 
 export interface RegistryConfigOptions {
     /** The release series the file is for: each reads its own keys (checked against their configuration structs). */
@@ -25,8 +32,9 @@ export interface RegistryConfigOptions {
     storage: StorageSettings;
     /** The blob-descriptor cache; none when absent. */
     cache?: CacheDriver;
-    /** Prometheus metrics on the debug listener (private network only). */
+    /** Prometheus metrics on the debug listener. */
     metrics?: boolean;
+    transport: RegistryTransport;
 }
 
 /** The s3 driver parameters that we set (the keys come as environment, see ./registry.ts). */
@@ -59,13 +67,16 @@ interface RegistryConfigDocument {
         maintenance: { uploadpurging: { enabled: boolean; age: string; interval: string; dryrun: boolean } };
     };
     http: {
+        /** unix, or absent for TCP. */
+        net?: "unix";
         addr: string;
         headers: Record<string, string[]>;
         /** On SIGTERM, stop accepting and let requests in flight finish for this long. */
         draintimeout: string;
         /**
-         * Serves /debug/health (the health check's reason), pprof and expvar: on loopback, or
-         * with metrics on the private network, never published.
+         * Serves /debug/health, the metrics, pprof and expvar: on the container's loopback
+         * (target docker relays the metrics: ./serveScript.ts), but on a swarm with metrics
+         * on, where the private network reaches it. Never published.
          */
         debug: { addr: string; prometheus?: { enabled: boolean; path: string } };
     };
@@ -101,12 +112,13 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
             maintenance: { uploadpurging: { enabled: true, age: "168h", interval: "24h", dryrun: false } },
         },
         http: {
-            addr: `:${containerPorts.registry}`,
+            ...listener(options.transport),
             headers: { "X-Content-Type-Options": ["nosniff"] },
             draintimeout: `${DRAIN_SECONDS}s`,
-            debug: options.metrics
-                ? { addr: `:${containerPorts.registryDebug}`, prometheus: { enabled: true, path: METRICS_PATH } }
-                : { addr: `127.0.0.1:${containerPorts.registryDebug}` },
+            debug: {
+                addr: `${options.metrics && options.transport.kind === "tcp" ? "" : "127.0.0.1"}:${containerPorts.registryDebug}`,
+                ...(options.metrics ? { prometheus: { enabled: true, path: METRICS_PATH } } : {}),
+            },
         },
         // Every second, unhealthy after 2 failures in a row: a broken store shows within 2 s,
         // long before the engine's first probe (10 s), and one transient error does not fail
@@ -115,6 +127,12 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         health: { storagedriver: { enabled: true, interval: "1s", threshold: 2 } },
         ...(options.cache === "redis" ? { redis: redisSection(options.series) } : {}),
     };
+}
+
+function listener(transport: RegistryTransport): Pick<RegistryConfigDocument["http"], "net" | "addr"> {
+    return transport.kind === "unix"
+        ? { net: "unix", addr: replicaUpstreamFiles(transport.replica).socket }
+        : { addr: `:${containerPorts.registry}` };
 }
 
 /**
@@ -156,6 +174,6 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
  * the serving settings (the log level) does not replace the maintenance container.
  */
 export function renderStorageConfig(storageSettings: StorageSettings, series: RegistrySeries): string {
-    const { version, storage } = registryConfigDocument({ series, logLevel: "info", storage: storageSettings });
+    const { version, storage } = registryConfigDocument({ series, logLevel: "info", storage: storageSettings, transport: { kind: "tcp" } });
     return "# Rendered by private-registry; `pulumi up` overwrites it.\n" + stringify({ version, storage });
 }

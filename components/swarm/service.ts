@@ -111,6 +111,8 @@ function taskSpec(spec: WorkloadSpec, placement: ServicePlacement): docker.types
 }
 
 function containerSpec(spec: WorkloadSpec, files: SwarmFile[]): docker.types.input.ServiceTaskSpecContainerSpec {
+    // A service's `commands` is the entrypoint and `args` its arguments: no part needs that here yet.
+    if (spec.entrypoint) throw new Error(`${spec.name}: an entrypoint is not supported on a swarm`);
     return {
         image: spec.image,
         commands: spec.command,

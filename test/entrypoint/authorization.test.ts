@@ -28,7 +28,7 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
         requireTool(this, "busybox", "busybox-static");
         requireTool(this, "openssl", "openssl");
         entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry" },
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
             { https: 18743, http: 18780, upstream: 18781 },
         );
         entrypoint.installUsers(renderHtpasswd(users.map((u) => ({ name: u.name, password: PASSWORD })), 4, SEED), renderGrants(users));

@@ -8,9 +8,10 @@ import { NginxConfigOptions, renderNginxConfig } from "../../components/entrypoi
 import { requireTool } from "../../testkit/requireTool";
 import { makeCertificate } from "../../testkit/selfSignedCertificate";
 
-const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 8443, realm: "dev registry" };
+const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 8443, realm: "dev registry" };
 const splitDomains: NginxConfigOptions = {
     topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
+    registryTransport: "unix",
     httpsPort: 443,
     realm: "dev registry",
     cors: { allowedOrigins: ["https://ui.example.com", "http://[::1]:3000", "https://tools.example.com:8443"], maxAgeSeconds: 600 },
@@ -114,10 +115,12 @@ describe("nginx config renderer", () => {
         }
     });
 
-    it("proxies /v2/ to the registry alias, streaming, with the headers the registry builds URLs from", () => {
+    it("proxies /v2/ to the published replicas' sockets, kept alive, streaming, with the headers the registry builds URLs from", () => {
         const v2 = locationBlock(renderNginxConfig(oneOrigin), "localhost", "/v2/");
         for (const directive of [
-            "set $registry_upstream http://registry:5000;",
+            "set $registry_upstream http://registry_replicas;",
+            "proxy_http_version 1.1;",
+            "proxy_set_header Connection \"\";",
             "proxy_pass $registry_or_paused$registry_proxied_uri;",
             "proxy_set_header Host $http_host;",
             "proxy_set_header X-Forwarded-Proto $scheme;",
@@ -130,7 +133,23 @@ describe("nginx config renderer", () => {
         }
         const conf = renderNginxConfig(oneOrigin);
         assert.match(conf, /client_max_body_size 0;/);
+        assert.ok(conf.includes([
+            "upstream registry_replicas {",
+            "    server unix:/run/registry-upstreams/none.sock down;",
+            "    include /run/registry-upstreams/*.conf;",
+            "    keepalive 32;",
+            "}",
+        ].join("\n")), "the published replicas' upstream");
+        // Nothing to resolve: the replicas have no names on the network.
+        assert.doesNotMatch(conf, /resolver|registry:5000/);
+    });
+
+    it("on a swarm, proxies /v2/ to the service's name, resolved per request, and has no upstream block", () => {
+        const conf = renderNginxConfig({ ...oneOrigin, registryTransport: "tcp" });
+        assert.ok(locationBlock(conf, "localhost", "/v2/").includes("set $registry_upstream http://registry:5000;"));
         assert.match(conf, /^resolver 127\.0\.0\.11 valid=2s ipv6=off;/m);
+        assert.doesNotMatch(conf, /upstream registry_replicas|registry-upstreams/);
+        assert.equal(nginxTest(conf).status, 0, nginxTest(conf).output);
     });
 
     it("blocks old docker clients with upstream's user-agent regex (negative lookahead intact)", () => {

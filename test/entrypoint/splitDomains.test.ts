@@ -33,6 +33,7 @@ describe("split-domains entrypoint: redirects and CORS (real nginx)", function (
         requireTool(this, "openssl", "openssl");
         split = startLocalEntrypoint({
             topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
+            registryTransport: "unix",
             httpsPort: 8443, realm: "test registry",
             cors: { allowedOrigins: ["https://ui.example.com:8443"], maxAgeSeconds: 600 },
         }, ports);

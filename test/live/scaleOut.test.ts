@@ -10,13 +10,14 @@
  * log; Prometheus scrapes each replica.
  */
 import { strict as assert } from "node:assert";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { REPLICA_CONNECT_TIMEOUT_SECONDS, RESOLVER_VALID_SECONDS } from "../../components/entrypoint/nginxConfig";
+import { WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { underClientLoad } from "../../testkit/live/clientLoad";
 import { dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { pullPushLoad } from "../../testkit/live/loops";
+import { getFromSocket, replicaSocket } from "../../testkit/live/replicaSockets";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
@@ -131,9 +132,9 @@ describe("live: scale-out (replicas on S3)", function () {
         await live.up(config({ registryLogLevel: "warn" }));
         const untouched = await Promise.all([replicaNames()[0], live.containerName("ui")].map(containerId));
         const load = { live, client: admin, written, cleanups };
-        // The load goes on past the up for as long as nginx may still pick the removed
-        // replica: its cached lookup, then a connect to the vanished address.
-        const transition = (RESOLVER_VALID_SECONDS + REPLICA_CONNECT_TIMEOUT_SECONDS) * 1000;
+        // The load goes on past the up for as long as the entrypoint takes to see a replica
+        // come or go (a poll of the upstreams volume, then a reload), and then some.
+        const transition = 2 * WITHDRAW_SECONDS * 1000;
         const down = await underClientLoad(load, "scale-down", async () => {
             await sleep(1500);
             const report = await live.up(config({ registryLogLevel: "warn", replicas: 1 }));
@@ -275,23 +276,19 @@ function layerOf(image: PushedImage): string {
     return image.blobs[image.blobs.length - 1].digest;
 }
 
-/** Pulls straight from one replica, past the entrypoint, from a container on the private network: manifest and every blob, each digest checked. */
+/** Pulls straight from one replica, past the entrypoint, through its socket: manifest and every blob, each digest checked. */
 async function pullFromReplica(live: LiveDeployment, replica: number, repository: string, tag: string): Promise<string> {
-    const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
-    const base = `http://registry-${replica}:5000/v2/${repository}`;
-    const script = [
-        "set -e",
-        `wget -q -O /tmp/m --header 'Accept: ${MANIFEST_V2}' ${base}/manifests/${tag}`,
-        "sha256sum /tmp/m | cut -d' ' -f1",
-        `for d in $(grep -o 'sha256:[0-9a-f]\\{64\\}' /tmp/m); do echo "$d $(wget -q -O - ${base}/blobs/$d | sha256sum | cut -d' ' -f1)"; done`,
-    ].join("\n");
-    const output = (await dockerCli(["run", "--rm", "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sh", TEST_IMAGES.registry, "-c", script])).trim().split("\n");
-    for (const line of output.slice(1)) {
-        const [digest, actual] = line.split(" ");
-        assert.equal(`sha256:${actual}`, digest, `replica ${replica}: blob ${digest} arrived corrupted`);
+    const socket = await replicaSocket(live, replica);
+    const manifest = await getFromSocket(socket, `/v2/${repository}/manifests/${tag}`, { Accept: MANIFEST_V2 });
+    assert.equal(manifest.status, 200, `replica ${replica}: manifest ${repository}:${tag}`);
+    const digests = [...new Set(manifest.body.toString().match(/sha256:[0-9a-f]{64}/g) ?? [])];
+    assert.ok(digests.length >= 2, `replica ${replica}: a manifest without blobs`);
+    for (const digest of digests) {
+        const blob = await getFromSocket(socket, `/v2/${repository}/blobs/${digest}`);
+        assert.equal(blob.status, 200, `replica ${replica}: blob ${digest}`);
+        assert.equal(`sha256:${createHash("sha256").update(blob.body).digest("hex")}`, digest, `replica ${replica}: blob ${digest} arrived corrupted`);
     }
-    assert.ok(output.length >= 3, `replica ${replica} served no blobs: ${output.join("\n")}`);
-    return `sha256:${output[0]}`;
+    return `sha256:${createHash("sha256").update(manifest.body).digest("hex")}`;
 }
 
 /** Requests each replica finished, from its access log. */

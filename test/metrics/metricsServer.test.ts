@@ -1,7 +1,8 @@
 /**
- * The entrypoint's metrics server on the real nginx (rendered config, a stub registry whose
- * replica N answers on 127.0.0.N): exactly each registry replica's /metrics and the
- * collector's /metrics/gc, nothing else.
+ * The entrypoint's metrics server on the real nginx: exactly each registry replica's
+ * /metrics and the collector's /metrics/gc, nothing else. Target docker: from the copies
+ * the replicas keep in the upstreams volume; a swarm: proxied to a stub registry whose
+ * replica N answers on 127.0.0.N.
  */
 import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
@@ -9,7 +10,9 @@ import { join } from "node:path";
 import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { requireTool } from "../../testkit/requireTool";
 
-describe("metrics server in the entrypoint's nginx (real nginx)", function () {
+const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
+
+describe("metrics server in the entrypoint's nginx, target docker (real nginx)", function () {
     this.timeout(60_000);
     let entrypoint: LocalEntrypoint;
 
@@ -17,7 +20,48 @@ describe("metrics server in the entrypoint's nginx (real nginx)", function () {
         requireTool(this, "nginx", "nginx");
         requireTool(this, "openssl", "openssl");
         entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, httpsPort: 443, realm: "test registry", metricsServer: true },
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry", metricsServer: true },
+            { https: 18745, http: 18785, upstream: 18786, metrics: 18787 },
+        );
+    });
+    after(() => entrypoint?.stop());
+
+    /** What replica N's supervisor copies into the volume. */
+    function relay(replica: number): string {
+        const text = `# TYPE registry_http_requests_total counter\nregistry_http_requests_total{replica="${replica}"} ${replica * 10}\n`;
+        writeFileSync(join(entrypoint.upstreamsDir, `replica-${replica}.prom`), text, { mode: 0o644 });
+        return text;
+    }
+
+    it("serves /metrics and /metrics/replicas/N from the copies replicas keep, for every replica number the config allows", async () => {
+        const texts = new Map([1, 2, 3, 8].map((replica) => [replica, relay(replica)]));
+        const first = await entrypoint.getMetrics("/metrics");
+        assert.deepEqual([first.status, first.headers["content-type"], first.body], [200, PROMETHEUS_TEXT, texts.get(1)]);
+        for (const [replica, text] of texts) {
+            const reply = await entrypoint.getMetrics(`/metrics/replicas/${replica}`);
+            assert.deepEqual([reply.status, reply.headers["content-type"], reply.body], [200, PROMETHEUS_TEXT, text], `replica ${replica}`);
+        }
+    });
+
+    it("answers 404 for a replica that keeps no copy (not running), and for anything else", async () => {
+        for (const path of ["/metrics/replicas/4", "/metrics/replicas/9", "/metrics/replicas/0", "/metrics/replicas/", "/metrics/replicas/1/x",
+            "/metrics/replicas/1%2F", "/metrics/replicas/1.conf", "/replica-1.prom", "/replica-1.sock", "/replica-1.conf", "/debug/pprof/", "/v2/"]) {
+            const reply = await entrypoint.getMetrics(path);
+            assert.equal(reply.status, 404, path);
+            assert.equal(reply.forwarded, undefined, path);
+        }
+    });
+});
+
+describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", function () {
+    this.timeout(60_000);
+    let entrypoint: LocalEntrypoint;
+
+    before(function () {
+        requireTool(this, "nginx", "nginx");
+        requireTool(this, "openssl", "openssl");
+        entrypoint = startLocalEntrypoint(
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "tcp", httpsPort: 443, realm: "test registry", metricsServer: true },
             { https: 18744, http: 18782, upstream: 18783, metrics: 18784 },
         );
     });
@@ -55,13 +99,13 @@ describe("metrics server in the entrypoint's nginx (real nginx)", function () {
     it("serves the collector's last run from the maintenance volume, and a valid empty answer before the first", async () => {
         const before = await entrypoint.getMetrics("/metrics/gc");
         assert.equal(before.status, 200);
-        assert.equal(before.headers["content-type"], "text/plain; version=0.0.4");
+        assert.equal(before.headers["content-type"], PROMETHEUS_TEXT);
         assert.equal(before.body, "# no garbage collection has run yet\n");
         const text = "# TYPE registry_gc_last_success gauge\nregistry_gc_last_success 1\n";
         writeFileSync(join(entrypoint.maintenanceDir, "metrics.prom"), text, { mode: 0o644 });
         const after = await entrypoint.getMetrics("/metrics/gc");
         assert.equal(after.status, 200);
-        assert.equal(after.headers["content-type"], "text/plain; version=0.0.4");
+        assert.equal(after.headers["content-type"], PROMETHEUS_TEXT);
         assert.equal(after.body, text);
     });
 

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import { parse, stringify } from "yaml";
 import { CACHE_DRIVERS } from "../../components/cache/config";
 import { LogLevel } from "../../components/registry/config";
-import { RegistryConfigOptions, renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
+import { RegistryConfigOptions, RegistryTransport, renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
 import { RegistrySeries } from "../../components/registry/release";
 import { S3Storage, StorageSettings } from "../../components/storage/config";
 import { registryConfigKeys, RegistryKeysVersion, unknownKeys } from "../../testkit/registryConfigKeys";
@@ -29,10 +29,13 @@ const storages: Record<string, StorageSettings> = {
 
 type OtherOptions = Omit<RegistryConfigOptions, "series">;
 
+/** Target docker's unix socket, and a swarm's TCP. */
+const TRANSPORTS: RegistryTransport[] = [{ kind: "unix", replica: 1 }, { kind: "tcp" }];
+
 /** Every combination of the other options, over one storage. */
 function optionsOver(storage: StorageSettings): OtherOptions[] {
     return Object.values(LogLevel).flatMap((logLevel) => CACHE_DRIVERS.flatMap((cache) =>
-        [false, true].map((metrics) => ({ logLevel, storage, cache, metrics }))));
+        [false, true].flatMap((metrics) => TRANSPORTS.map((transport) => ({ logLevel, storage, cache, metrics, transport })))));
 }
 
 /** The registry's config.yml and the collector's storage-only one, for one series. */
@@ -85,7 +88,7 @@ describe("registry config keys: the fixtures", () => {
 });
 
 describe("registry config keys: the check", () => {
-    const rendered = renderRegistryConfig({ series: RegistrySeries.V2_8, logLevel: "info", storage: s3, cache: "redis", metrics: true });
+    const rendered = renderRegistryConfig({ series: RegistrySeries.V2_8, logLevel: "info", storage: s3, cache: "redis", metrics: true, transport: { kind: "unix", replica: 1 } });
 
     it("reports a key in the wrong case (yaml.v2 matches keys exactly)", () => {
         const misspelt = rendered.replace("draintimeout:", "drainTimeout:");

@@ -2,14 +2,16 @@
  * The registry's health check (components/registry/scripts/health.sh, as rendered) under
  * busybox sh and nc, as in the registry image, against stub listeners on this machine that
  * answer as the registry's API and debug listener would: the exit status the engine judges
- * by, and what an unhealthy check writes to the container's log.
+ * by, and what an unhealthy check writes to the container's log. Target docker's check
+ * (published, and the storage check passes) and a swarm's (the API answers over TCP).
  */
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerPorts } from "../../components/common/paths";
+import { RegistryTransport } from "../../components/registry/registryConfig";
 import { renderHealthScript } from "../../components/registry/healthScript";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, runScript, shellcheckFindings, withSettings, writeScript } from "../../testkit/shellScripts";
@@ -61,8 +63,10 @@ describe("registry health check (busybox sh and nc)", function () {
 
     const log = () => join(dir, "container.log");
 
+    const swarm: RegistryTransport = { kind: "tcp" };
+
     async function check(registryPort: number, debugPort: number): Promise<{ code: number | null; log: string | undefined }> {
-        const script = writeScript(dir, "registry-health", withSettings(renderHealthScript(), { REGISTRY_PORT: registryPort, DEBUG_PORT: debugPort, LOG: log() }));
+        const script = writeScript(dir, "registry-health", withSettings(renderHealthScript(swarm), { REGISTRY_PORT: registryPort, DEBUG_PORT: debugPort, LOG: log() }));
         const run = await runScript(script);
         assert.equal(run.stdout, "", "the check prints nothing of its own");
         return { code: run.code, log: existsSync(log()) ? readFileSync(log(), "utf8") : undefined };
@@ -117,16 +121,57 @@ describe("registry health check (busybox sh and nc)", function () {
         assert.equal(result.log, `registry-health: unhealthy: no answer on :${api.port}; storage check: ${STORAGE_DOWN}\n`);
     });
 
-    it("renders the container's ports and log, the same bytes every time, from a file that ships with the package", () => {
-        assert.deepEqual(headerSettings(renderHealthScript()), {
-            REGISTRY_PORT: String(containerPorts.registry), DEBUG_PORT: String(containerPorts.registryDebug), LOG: "/proc/1/fd/2",
+    describe("target docker: published, and the storage check passes", () => {
+        const published = () => join(dir, "replica-2.conf");
+
+        async function checkPublished(debugPort: number): Promise<{ code: number | null; log: string | undefined }> {
+            const settings = { UPSTREAM: published(), REGISTRY_PORT: await closedPort(), DEBUG_PORT: debugPort, LOG: log() };
+            const script = writeScript(dir, "registry-health", withSettings(renderHealthScript({ kind: "unix", replica: 2 }), settings));
+            const run = await runScript(script);
+            assert.equal(run.stdout, "", "the check prints nothing of its own");
+            return { code: run.code, log: existsSync(log()) ? readFileSync(log(), "utf8") : undefined };
+        }
+
+        it("healthy when published and /debug/health is 200, without logging", async () => {
+            writeFileSync(published(), "server unix:/x.sock max_fails=0;\n");
+            const debug = await listener(answer("HTTP/1.1 200 OK", "{}"));
+            const result = await checkPublished(debug.port);
+            assert.deepEqual(result, { code: 0, log: undefined });
+            assert.deepEqual(debug.requests, ["GET /debug/health HTTP/1.0\r\n\r\n"]);
         });
-        assert.equal(renderHealthScript(), renderHealthScript());
+
+        it("unhealthy when published but the storage check fails: says so, with its message", async () => {
+            writeFileSync(published(), "server unix:/x.sock max_fails=0;\n");
+            const debug = await listener(answer("HTTP/1.1 503 Service Unavailable", STORAGE_DOWN));
+            const result = await checkPublished(debug.port);
+            assert.deepEqual(result, { code: 1, log: `registry-health: unhealthy: storage check failing; storage check: ${STORAGE_DOWN}\n` });
+        });
+
+        it("unhealthy when not published, even with the storage check passing (the supervisor has not found it ready)", async () => {
+            const debug = await listener(answer("HTTP/1.1 200 OK", "{}"));
+            const result = await checkPublished(debug.port);
+            assert.deepEqual(result, { code: 1, log: "registry-health: unhealthy: not published to the entrypoint; storage check: {}\n" });
+        });
+
+        it("unhealthy when the debug listener does not answer: says on which port", async () => {
+            writeFileSync(published(), "server unix:/x.sock max_fails=0;\n");
+            const port = await closedPort();
+            const result = await checkPublished(port);
+            assert.deepEqual(result, { code: 1, log: `registry-health: unhealthy: storage check failing; storage check: no answer on :${port}\n` });
+        });
+    });
+
+    it("renders the container's files, ports and log, the same bytes every time, from a file that ships with the package", () => {
+        const settings = { REGISTRY_PORT: String(containerPorts.registry), DEBUG_PORT: String(containerPorts.registryDebug), LOG: "/proc/1/fd/2" };
+        assert.deepEqual(headerSettings(renderHealthScript(swarm)), { UPSTREAM: "", ...settings });
+        assert.deepEqual(headerSettings(renderHealthScript({ kind: "unix", replica: 3 })), { UPSTREAM: "/run/registry-upstreams/replica-3.conf", ...settings });
+        assert.equal(renderHealthScript(swarm), renderHealthScript(swarm));
         assert.notEqual(gitIgnores("components/registry/scripts/health.sh"), true, "git ignores the script: it would not ship");
     });
 
     it("the rendered script, header and body, is shellcheck-clean", function () {
         requireTool(this, "shellcheck", "shellcheck");
-        assert.equal(shellcheckFindings(renderHealthScript()), "");
+        assert.equal(shellcheckFindings(renderHealthScript(swarm)), "");
+        assert.equal(shellcheckFindings(renderHealthScript({ kind: "unix", replica: 1 })), "");
     });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { parse } from "yaml";
-import { renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
+import { RegistryTransport, renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
 import { RegistrySeries } from "../../components/registry/release";
 import { S3Storage, StorageSettings } from "../../components/storage/config";
 
@@ -10,7 +10,10 @@ for (const series of Object.values(RegistrySeries)) describe(`registry config re
         driver: "s3", bucket: "acme-registry", region: "eu-central-1", endpoint: "http://10.0.0.7:7480", rootDirectory: "/registry",
         chunkSizeBytes: 32 * 1024 * 1024, redirect: false, credentials: { accessKey: "AKIAEXAMPLEACCESSKEY", secretKey: "example-secret-key-never-in-the-file" },
     };
-    const text = renderRegistryConfig({ series, logLevel: "warn", storage: filesystem });
+    // Target docker's: replica 2's own socket.
+    const transport: RegistryTransport = { kind: "unix", replica: 2 };
+    const swarm: RegistryTransport = { kind: "tcp" };
+    const text = renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, transport });
     const config = parse(text);
 
     it("parses as YAML with distribution's schema version", () => {
@@ -23,20 +26,27 @@ for (const series of Object.values(RegistrySeries)) describe(`registry config re
         assert.equal(config.auth, undefined);
     });
 
-    it("listens on :5000, sends nosniff, and keeps the debug listener (the health check's reason) on loopback", () => {
-        assert.equal(config.http.addr, ":5000");
+    it("listens on its replica's unix socket only, sends nosniff, and keeps the debug listener on loopback", () => {
+        assert.deepEqual({ net: config.http.net, addr: config.http.addr }, { net: "unix", addr: "/run/registry-upstreams/replica-2.sock" });
         assert.deepEqual(config.http.headers["X-Content-Type-Options"], ["nosniff"]);
         assert.deepEqual(config.http.debug, { addr: "127.0.0.1:5001" });
     });
 
-    it("with metrics, serves Prometheus metrics on the debug listener, on the private network (never published: it also serves pprof)", () => {
-        const withMetrics = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: true }));
+    it("with metrics, serves them on the loopback debug listener (the replica relays them; pprof stays in the container)", () => {
+        const withMetrics = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: true, transport }));
+        assert.deepEqual(withMetrics.http.debug, { addr: "127.0.0.1:5001", prometheus: { enabled: true, path: "/metrics" } });
+        assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: false, transport })).http.debug, { addr: "127.0.0.1:5001" });
+    });
+
+    it("on a swarm, listens on TCP :5000 on the private network, and with metrics, the debug listener there too", () => {
+        const tcp = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, transport: swarm }));
+        assert.deepEqual({ net: tcp.http.net, addr: tcp.http.addr, debug: tcp.http.debug }, { net: undefined, addr: ":5000", debug: { addr: "127.0.0.1:5001" } });
+        const withMetrics = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: true, transport: swarm }));
         assert.deepEqual(withMetrics.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
-        assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: false })).http.debug, { addr: "127.0.0.1:5001" });
     });
 
     it("with s3, renders distribution's s3 parameters (path-style under the endpoint, TLS from the scheme) and no filesystem", () => {
-        const withS3 = parse(renderRegistryConfig({ series, logLevel: "warn", storage: s3 }));
+        const withS3 = parse(renderRegistryConfig({ series, logLevel: "warn", storage: s3, transport }));
         assert.deepEqual(withS3.storage.s3, {
             bucket: "acme-registry", region: "eu-central-1", regionendpoint: "http://10.0.0.7:7480", secure: false, rootdirectory: "/registry", chunksize: 33554432,
             // 2.8 addresses a regionendpoint path-style by itself; 3.x virtual-host style unless told.
@@ -45,18 +55,18 @@ for (const series of Object.values(RegistrySeries)) describe(`registry config re
         assert.equal(withS3.storage.filesystem, undefined);
         // Layers flow through the registry unless asked: clients may not reach a private store.
         assert.deepEqual(withS3.storage.redirect, { disable: true });
-        assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, redirect: true } })).storage.redirect, { disable: false });
+        assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, redirect: true }, transport })).storage.redirect, { disable: false });
         assert.equal(config.storage.redirect, undefined);
         assert.equal(withS3.storage.delete.enabled, true);
-        const aws = parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, endpoint: undefined, rootDirectory: undefined } }));
+        const aws = parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, endpoint: undefined, rootDirectory: undefined }, transport }));
         assert.deepEqual(aws.storage.s3, { bucket: "acme-registry", region: "eu-central-1", secure: true, chunksize: 33554432 });
-        assert.equal(parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, endpoint: "https://s3.example.com" } })).storage.s3.secure, true);
+        assert.equal(parse(renderRegistryConfig({ series, logLevel: "warn", storage: { ...s3, endpoint: "https://s3.example.com" }, transport })).storage.s3.secure, true);
     });
 
     it("uses no blob-descriptor cache, or the shared Redis one, never the in-memory one", () => {
         assert.deepEqual(config.storage.cache, {});
         assert.equal(config.redis, undefined);
-        const withRedis = parse(renderRegistryConfig({ series, logLevel: "warn", storage: s3, cache: "redis" }));
+        const withRedis = parse(renderRegistryConfig({ series, logLevel: "warn", storage: s3, cache: "redis", transport }));
         assert.deepEqual(withRedis.storage.cache, { blobdescriptor: "redis" });
         // 2.8: redigo's pool; 3.x: go-redis's UniversalOptions (a 2.8-style section stops it at start).
         assert.deepEqual(withRedis.redis, series === RegistrySeries.V2_8
@@ -67,7 +77,7 @@ for (const series of Object.values(RegistrySeries)) describe(`registry config re
     });
 
     it("keeps the S3 keys out of the registry's and the collector's files (they come as secret environment)", () => {
-        for (const rendered of [renderRegistryConfig({ series, logLevel: "warn", storage: s3 }), renderStorageConfig(s3, series)]) {
+        for (const rendered of [renderRegistryConfig({ series, logLevel: "warn", storage: s3, transport }), renderStorageConfig(s3, series)]) {
             assert.doesNotMatch(rendered, /AKIAEXAMPLEACCESSKEY|example-secret-key|accesskey|secretkey/i);
         }
         assert.deepEqual(parse(renderStorageConfig(s3, series)).storage.s3.bucket, "acme-registry");

@@ -1,0 +1,85 @@
+/**
+ * Target docker's way to the replicas, on the real nginx under the entrypoint's real
+ * watcher script (busybox sh): requests go to exactly the replicas whose `server` lines are
+ * in the upstreams volume, the watcher reloads nginx as lines come and go, a published
+ * socket nobody listens on is skipped, and with none published nginx answers 502 itself.
+ */
+import { strict as assert } from "node:assert";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderGrants, UserAccess } from "../../components/users/access";
+import { renderHtpasswd } from "../../components/users/htpasswd";
+import { renderUpstreamsScript } from "../../components/entrypoint/upstreamsScript";
+import { UPSTREAMS_POLL_SECONDS } from "../../components/registry/serveScript";
+import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { requireTool } from "../../testkit/requireTool";
+import { gitIgnores, headerSettings, shellcheckFindings } from "../../testkit/shellScripts";
+
+const PASSWORD = "a-long-enough-test-password";
+
+describe("published replicas: the entrypoint's upstream (real nginx, real watcher)", function () {
+    this.timeout(60_000);
+    let entrypoint: LocalEntrypoint;
+
+    before(function () {
+        requireTool(this, "nginx", "nginx");
+        requireTool(this, "busybox", "busybox-static");
+        requireTool(this, "openssl", "openssl");
+        entrypoint = startLocalEntrypoint(
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
+            { https: 18746, http: 18788, upstream: 18789 },
+            { watcher: true },
+        );
+        const admin: UserAccess = { name: "admin", access: "admin", repositories: ["*"] };
+        entrypoint.installUsers(renderHtpasswd([{ name: "admin", password: PASSWORD }], 4, "a-stable-seed-of-enough-characters"), renderGrants([admin]));
+    });
+    after(() => entrypoint?.stop());
+
+    /** Which replicas answered `count` catalog requests, and how often. */
+    async function answeredBy(count: number): Promise<Record<string, number>> {
+        const seen: Record<string, number> = {};
+        for (let i = 0; i < count; i++) {
+            const reply = await entrypoint.send("GET", "/v2/_catalog", { user: "admin", password: PASSWORD });
+            const by = reply.forwardedTo ?? `status ${reply.status}`;
+            seen[by] = (seen[by] ?? 0) + 1;
+        }
+        return seen;
+    }
+
+    it("sends every request to the one replica published at start", async () => {
+        assert.deepEqual(await answeredBy(6), { "replica-1": 6 });
+    });
+
+    it("spreads requests over the replicas published now, once the watcher has reloaded nginx", async () => {
+        entrypoint.publish([1, 2, 3]);
+        assert.deepEqual(await answeredBy(9), { "replica-1": 3, "replica-2": 3, "replica-3": 3 });
+        entrypoint.publish([3]);
+        assert.deepEqual(await answeredBy(4), { "replica-3": 4 });
+    });
+
+    it("skips a published socket nobody listens on (a replica killed without withdrawing): every request still answered", async () => {
+        entrypoint.publish([2]);
+        // A number beyond the harness's stubs: publish() leaves its line alone.
+        const stale = join(entrypoint.upstreamsDir, "replica-9.conf");
+        writeFileSync(stale, `server unix:${join(entrypoint.upstreamsDir, "gone.sock")} max_fails=0;\n`);
+        entrypoint.publish([2]);
+        assert.deepEqual(await answeredBy(6), { "replica-2": 6 });
+        rmSync(stale);
+        entrypoint.publish([2]);
+    });
+
+    it("with no replica published, nginx answers 502 itself, and serves again as soon as one is", async () => {
+        entrypoint.publish([]);
+        assert.deepEqual(await answeredBy(3), { "status 502": 3 });
+        entrypoint.publish([4]);
+        assert.deepEqual(await answeredBy(3), { "replica-4": 3 });
+    });
+
+    it("the watcher script renders its settings, the same bytes every time, shellcheck-clean, from a file that ships", function () {
+        requireTool(this, "shellcheck", "shellcheck");
+        assert.deepEqual(headerSettings(renderUpstreamsScript()), { UPSTREAMS: "/run/registry-upstreams", POLL_SECONDS: String(UPSTREAMS_POLL_SECONDS) });
+        assert.equal(renderUpstreamsScript(), renderUpstreamsScript());
+        assert.equal(shellcheckFindings(renderUpstreamsScript()), "");
+        assert.notEqual(gitIgnores("components/entrypoint/scripts/upstreams.sh"), true, "git ignores the script: it would not ship");
+    });
+});
