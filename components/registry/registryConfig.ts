@@ -19,6 +19,9 @@ import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
 import { RegistrySeries } from "./release";
 
+/** The registry's own storage check: how often, and after how many failures in a row it fails. */
+export const STORAGE_CHECK = { intervalSeconds: 1, threshold: 2 } as const;
+
 /**
  * Where a replica listens for nginx: target docker, its own unix socket in the upstreams
  * volume (no TCP listener at all); a swarm, TCP on the private network.
@@ -122,9 +125,11 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
         },
         // Every second, unhealthy after 2 failures in a row: a broken store shows within 2 s,
         // long before the engine's first probe (10 s), and one transient error does not fail
-        // every request. Meanwhile nginx already sends the replica requests (Docker's DNS
-        // ignores health), and those it answers from the shared cache can be cut mid-body.
-        health: { storagedriver: { enabled: true, interval: "1s", threshold: 2 } },
+        // every request. Until then the check reads healthy: a replica's supervisor waits it
+        // out before it publishes the replica (./serveScript.ts); on a swarm, nginx already
+        // sends it requests (Docker's DNS ignores health), and those it answers from the
+        // shared cache can be cut mid-body.
+        health: { storagedriver: { enabled: true, interval: `${STORAGE_CHECK.intervalSeconds}s`, threshold: STORAGE_CHECK.threshold } },
         ...(options.cache === "redis" ? { redis: redisSection(options.series) } : {}),
     };
 }

@@ -6,6 +6,7 @@
  */
 import { containerPorts, METRICS_PATH, replicaUpstreamFiles } from "../common/paths";
 import { shellScript } from "../common/shellScript";
+import { STORAGE_CHECK } from "./registryConfig";
 
 export const SERVE_SCRIPT = "/usr/local/bin/registry-serve";
 
@@ -13,6 +14,11 @@ export const SERVE_SCRIPT = "/usr/local/bin/registry-serve";
 export const UPSTREAMS_POLL_SECONDS = 1;
 /** A withdrawn replica is out of nginx's rotation after one poll and its reload: twice that is safe. */
 export const WITHDRAW_SECONDS = 2 * UPSTREAMS_POLL_SECONDS;
+/**
+ * The registry's storage check reads healthy until it has failed `threshold` times: only
+ * an answer after that many intervals (and one more) says the store works.
+ */
+export const STORAGE_CHECK_SETTLE_SECONDS = STORAGE_CHECK.intervalSeconds * STORAGE_CHECK.threshold + 1;
 /** How stale a replica's metrics at the entrypoint may be. */
 export const METRICS_RELAY_SECONDS = 5;
 
@@ -34,6 +40,7 @@ export function renderServeScript(replica: number, metrics: boolean): string {
         `HEALTH_URL=${debug}/debug/health`,
         `METRICS_URL=${debug}${METRICS_PATH}`,
         `METRICS_FILE=${metrics ? files.metrics : ""}`,
+        `SETTLE_SECONDS=${STORAGE_CHECK_SETTLE_SECONDS}`,
         `RELAY_SECONDS=${METRICS_RELAY_SECONDS}`,
         `WITHDRAW_SECONDS=${WITHDRAW_SECONDS}`,
     ]);

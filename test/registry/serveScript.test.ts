@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { METRICS_RELAY_SECONDS, renderServeScript, replicaServerLine, WITHDRAW_SECONDS } from "../../components/registry/serveScript";
+import { METRICS_RELAY_SECONDS, renderServeScript, replicaServerLine, STORAGE_CHECK_SETTLE_SECONDS, WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings, withSettings, writeScript } from "../../testkit/shellScripts";
@@ -69,13 +69,13 @@ describe("registry replica supervisor (busybox sh)", function () {
     });
 
     /** Starts the supervisor on the stand-in; resolves with its exit status when it ends. */
-    function start(options: { delayMs?: number; exitAfterMs?: number; metrics?: boolean } = {}): Promise<number | null> {
+    function start(options: { delayMs?: number; exitAfterMs?: number; metrics?: boolean; settleSeconds?: number } = {}): Promise<number | null> {
         const f = files();
         const port = (debug.address() as { port: number }).port;
         const script = writeScript(dir, "registry-serve", withSettings(renderServeScript(2, options.metrics ?? true), {
             SOCKET: f.socket, UPSTREAM: f.upstream, METRICS_FILE: options.metrics === false ? "" : f.metrics,
             HEALTH_URL: `http://127.0.0.1:${port}/debug/health`, METRICS_URL: `http://127.0.0.1:${port}/metrics`,
-            RELAY_SECONDS: 1, WITHDRAW_SECONDS: 2,
+            SETTLE_SECONDS: options.settleSeconds ?? 0, RELAY_SECONDS: 1, WITHDRAW_SECONDS: 2,
         }));
         writeFileSync(join(dir, "registry.js"), FAKE_REGISTRY);
         const child = spawn("sh", [script, process.execPath, join(dir, "registry.js"), f.socket, String(options.delayMs ?? 300), f.log, String(options.exitAfterMs ?? 0)], {
@@ -111,6 +111,17 @@ describe("registry replica supervisor (busybox sh)", function () {
         await until("published", () => existsSync(f.upstream), 3);
         assert.equal(readFileSync(f.upstream, "utf8"), `${replicaServerLine(2)}\n`);
         await until("metrics relayed", () => existsSync(f.metrics) && readFileSync(f.metrics, "utf8") === METRICS_TEXT, 3);
+    });
+
+    it("does not trust a storage check that reads healthy before it can have failed: publishes only after SETTLE_SECONDS", async () => {
+        const f = files();
+        healthStatus = 200;
+        void start({ settleSeconds: 3 });
+        const listening = await until("the registry listens", () => events().some(([e]) => e === "LISTEN"));
+        await new Promise((r) => setTimeout(r, 1800));
+        assert.equal(existsSync(f.upstream), false, "published before the storage check could have failed");
+        const published = await until("published", () => existsSync(f.upstream), 4);
+        assert.ok(published - listening >= 2800, `published ${published - listening} ms after the registry listened`);
     });
 
     it("on SIGTERM: withdraws at once, passes SIGTERM on only after the entrypoint's reload time, exits with the registry's status, leaves nothing", async () => {
@@ -162,6 +173,7 @@ describe("registry replica supervisor (busybox sh)", function () {
             HEALTH_URL: "http://127.0.0.1:5001/debug/health",
             METRICS_URL: "http://127.0.0.1:5001/metrics",
             METRICS_FILE: "/run/registry-upstreams/replica-3.prom",
+            SETTLE_SECONDS: String(STORAGE_CHECK_SETTLE_SECONDS),
             RELAY_SECONDS: String(METRICS_RELAY_SECONDS),
             WITHDRAW_SECONDS: String(WITHDRAW_SECONDS),
         });

@@ -7,6 +7,8 @@
 #   SERVER_LINE       that line
 #   HEALTH_URL        the registry's storage check, on its debug listener (the container's loopback)
 #   METRICS_URL       its Prometheus metrics, on the same listener
+#   SETTLE_SECONDS    how long after it starts the storage check's answer means something (it
+#                     reads healthy until it has failed enough times in a row)
 #   METRICS_FILE      where they are copied for the entrypoint; empty: metrics off
 #   RELAY_SECONDS     how often
 #   WITHDRAW_SECONDS  how long the entrypoint takes to stop sending new requests once the
@@ -15,7 +17,8 @@
 # Start: remove what a killed predecessor left, start the registry, open its socket to the
 # entrypoint's unprivileged workers once it exists (mode 0666: the volume, which nothing
 # else mounts, keeps everyone else out), and publish UPSTREAM once the registry's storage
-# check passes. Until then the entrypoint sends it nothing.
+# check, given time to run, passes. Until then the entrypoint sends it nothing: a replica
+# with a wrong key or a missing bucket gets no request at all.
 # SIGTERM (docker stop, a replacement, a scale-down): withdraw UPSTREAM, wait until the
 # entrypoint has reloaded without it (if it was published), then pass SIGTERM on: the registry finishes the
 # requests in flight (http.draintimeout) and exits, and so does this, with its status.
@@ -84,7 +87,11 @@ if [ -z "$stopping" ] && running; then
         relay_metrics &
         relay_pid=$!
     fi
-    until [ -n "$stopping" ] || ! running || storage_healthy; do sleep 1; done
+    settled=0
+    until [ -n "$stopping" ] || ! running || { [ "$settled" -ge "$SETTLE_SECONDS" ] && storage_healthy; }; do
+        sleep 1
+        settled=$((settled + 1))
+    done
     if [ -z "$stopping" ] && running; then
         publish
         log "published to the entrypoint: $SOCKET"
