@@ -198,7 +198,7 @@ export interface S3Storage {
 
 export interface Metrics {
     /**
-     * The registry's Prometheus metrics at `http://registry-<i>:5001/metrics` (replica i) on the private network.
+     * The registry's Prometheus metrics, served by the entrypoint on `port`.
      * @default false
      */
     enabled?: boolean;

@@ -285,15 +285,15 @@ function streamingDirectives(): string[] {
 }
 
 function replicaFailover(transport: RegistryTransport["kind"]): string[] {
-    const which = transport === "unix"
-        ? "# With replicas, each published one in turn (round robin): one that refuses the"
-        : "# With replicas the name resolves to each of them (round robin): one that refuses the";
+    const [which, connect] = transport === "unix"
+        ? ["# With replicas, each published one in turn (round robin): one that refuses the", "A connect to a socket"]
+        : ["# With replicas the name resolves to each of them (round robin): one that refuses the", "A connect on the bridge"];
     return [
         which,
         "# connection (stopping, restarting) or answers 5xx (its storage unreachable: a broken",
         "# rollout stops at one replica) is skipped for the next. Resent: requests nothing was sent",
         "# of, and GET, HEAD, PUT and DELETE whose body has not begun to stream; POST and PATCH",
-        "# are not idempotent: never. A connect takes microseconds: 5 s, not 60.",
+        `# are not idempotent: never. ${connect} takes microseconds: 5 s, not 60.`,
         "proxy_next_upstream error timeout http_500 http_502 http_503 http_504;",
         `proxy_connect_timeout ${REPLICA_CONNECT_TIMEOUT_SECONDS}s;`,
     ];

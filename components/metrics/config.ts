@@ -8,7 +8,7 @@ import { Validator } from "../validation/validator";
 export const metricsKeys: readonly KeySpec[] = [
     {
         key: "metrics.enabled", type: "boolean", default: false, example: "true",
-        description: "Turns on the registry's Prometheus metrics, at `http://registry-<i>:5001/metrics` for replica i on the stack's private network (`<stack>-network`), where a Prometheus container attached to it can scrape them (on a swarm, every task at `tasks.<stack>-registry:5001`). The registry's debug listener itself is never published: it also serves profiling endpoints.",
+        description: "Turns on the registry's Prometheus metrics, which the entrypoint serves on `metrics.port` (each replica's, copied every 5 s from its debug listener, which also serves profiling endpoints and stays inside the replica's container). On a swarm: every task at `tasks.<stack>-registry:5001` on the stack's network.",
     },
     {
         key: "metrics.port", type: "integer", default: 0, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "9091",

@@ -10,7 +10,9 @@
  * log; Prometheus scrapes each replica.
  */
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { underClientLoad } from "../../testkit/live/clientLoad";
@@ -203,6 +205,41 @@ describe("live: scale-out (replicas on S3)", function () {
         assert.ok(Number((await dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
     });
 
+    it("a neighbour reaches nothing behind the entrypoint: as nobody on the host or in a container on the stack's network, every port is closed but the entrypoint's and the cache's (NOAUTH), and the replicas' sockets are out of reach", async () => {
+        const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
+        const members = await stackAddresses(live, network);
+        const byRole = (ip: string) => Object.entries(members).find(([, address]) => address === ip)?.[0];
+        const redis = members[`${live.containerName("registry").replace(/-registry$/, "")}-redis`];
+        const sockets = await Promise.all([1, 2].map((replica) => replicaSocket(live, replica)));
+        const targets = [...Object.values(members).map((ip) => `tcp:${ip}`), `redis:${redis}:6379`, ...sockets.map((socket) => `unix:${socket}`)];
+        // A throwaway container on the stack's network: the scan runs in its network namespace.
+        // Removed before the test ends: the stack's destroy cannot remove a network in use.
+        const throwaway = `${live.containerName("registry")}-neighbour`;
+        await dockerCli(["run", "-d", "--name", throwaway, "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sleep", TEST_IMAGES.registry, "600"]);
+        try {
+            const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", throwaway])).trim();
+            const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(__dirname, "../../testkit/live/portScanner.mjs"), ...targets];
+            for (const [where, command] of [["the host", asNobody], ["a container on the stack's network", ["nsenter", "-t", pid, "-n", ...asNobody]]] as const) {
+                const seen = JSON.parse(await run(command)) as Record<string, number[] | string>;
+                const open = Object.fromEntries(Object.values(members).map((ip) => [byRole(ip), seen[`tcp:${ip}`]]));
+                const stack = live.containerName("registry").replace(/-registry$/, "");
+                assert.deepEqual(open, Object.fromEntries(Object.keys(members).map((name) => [name, {
+                    [`${stack}-ui`]: [80, 443, 9091], [`${stack}-redis`]: [6379],
+                }[name] ?? []])), `${where}: open ports`);
+                assert.match(String(seen[`redis:${redis}:6379`]), /^-NOAUTH/, `${where}: Redis`);
+                for (const socket of sockets) assert.equal(seen[`unix:${socket}`], "EACCES", `${where}: ${socket}`);
+                console.log(`      from ${where}: ${JSON.stringify(open)}, Redis ${String(seen[`redis:${redis}:6379`]).slice(0, 7)}, sockets ${sockets.map((s) => seen[`unix:${s}`]).join(", ")}`);
+            }
+        } finally {
+            await dockerCli(["rm", "-f", throwaway]);
+        }
+        // The controls: what the neighbour cannot do works from where it is allowed. The
+        // engine's root reaches a replica's socket, and the replica's debug listener answers
+        // inside its own container.
+        assert.equal((await getFromSocket(sockets[0], "/v2/")).status, 200);
+        assert.equal((await dockerCli(["exec", replicaNames()[1], "wget", "-q", "-O", "-", "http://127.0.0.1:5001/debug/health"])).trim(), "{}");
+    });
+
     it("an up with a wrong key fails at the first replica, which gets no request, and whose log says why; the other replica serves all the while; the next up repairs it", async () => {
         const untouched = await containerId(replicaNames()[1]);
         const broken = config({ registryLogLevel: "warn", storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: "not-the-secret-key" } } });
@@ -292,6 +329,28 @@ async function pullFromReplica(live: LiveDeployment, replica: number, repository
         assert.equal(`sha256:${createHash("sha256").update(blob.body).digest("hex")}`, digest, `replica ${replica}: blob ${digest} arrived corrupted`);
     }
     return `sha256:${createHash("sha256").update(manifest.body).digest("hex")}`;
+}
+
+/** Each container of the stack on this network, by name: its address there. */
+async function stackAddresses(live: LiveDeployment, network: string): Promise<Record<string, string>> {
+    const stack = live.containerName("registry").replace(/-registry$/, "");
+    const names = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `name=^${stack}-`])).trim().split("\n").filter((n) => !n.endsWith("-neighbour"));
+    const addresses: Record<string, string> = {};
+    for (const name of names.sort()) {
+        const ip = (await dockerCli(["inspect", "-f", `{{with index .NetworkSettings.Networks "${network}"}}{{.IPAddress}}{{end}}`, name])).trim();
+        if (ip) addresses[name] = ip;
+    }
+    return addresses;
+}
+
+/** Runs a command to its end; its standard output, or a failure with its standard error. */
+function run(command: readonly string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+        execFile(command[0], command.slice(1), { maxBuffer: 16 * 1024 * 1024, timeout: 240_000 }, (error, stdout, stderr) => {
+            if (error) reject(new Error(`${command.join(" ")}: ${error.message}\n${stderr}`));
+            else resolve(stdout);
+        });
+    });
 }
 
 /** Requests each replica finished, from its access log. */
