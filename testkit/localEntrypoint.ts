@@ -22,6 +22,7 @@ import { replicaServerLine } from "../components/registry/serveScript";
 import { busyboxPath } from "./busyboxPath";
 import { withSettings, writeScript } from "./shellScripts";
 import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
+import { requireTool } from "./requireTool";
 import { makeCertificate } from "./selfSignedCertificate";
 
 export interface EntrypointReply {
@@ -80,6 +81,13 @@ export function installScriptCheck(root: string): boolean {
 
 function installScript(root: string): string {
     return relocate(renderInstallScript(), root).replace(/^exec sleep .*$/m, "");
+}
+
+/** What the harness runs: nginx, busybox sh (the install and watcher scripts), openssl (the certificate). Skips, or fails in CI, without them. */
+export function requireLocalEntrypointTools(ctx: Mocha.Context): void {
+    requireTool(ctx, "nginx", "nginx");
+    requireTool(ctx, "busybox", "busybox-static");
+    requireTool(ctx, "openssl", "openssl");
 }
 
 const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);

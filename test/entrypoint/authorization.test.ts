@@ -9,8 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
-import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
-import { requireTool } from "../../testkit/requireTool";
+import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { DIGEST, PASSWORD, rows, SEED, users } from "./authorizationTable";
 
 /** Refusals are HTTPS answers too: HSTS and nosniff on 401 and 403 as on everything else. */
@@ -24,9 +23,7 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
     let entrypoint: LocalEntrypoint;
 
     before(function () {
-        requireTool(this, "nginx", "nginx");
-        requireTool(this, "busybox", "busybox-static");
-        requireTool(this, "openssl", "openssl");
+        requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
             { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
             { https: 18743, http: 18780, upstream: 18781 },

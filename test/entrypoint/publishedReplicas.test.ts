@@ -11,7 +11,7 @@ import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
 import { renderUpstreamsScript } from "../../components/entrypoint/upstreamsScript";
 import { UPSTREAMS_POLL_SECONDS } from "../../components/registry/serveScript";
-import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings } from "../../testkit/shellScripts";
 
@@ -22,9 +22,7 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
     let entrypoint: LocalEntrypoint;
 
     before(function () {
-        requireTool(this, "nginx", "nginx");
-        requireTool(this, "busybox", "busybox-static");
-        requireTool(this, "openssl", "openssl");
+        requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
             { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
             { https: 18746, http: 18788, upstream: 18789 },

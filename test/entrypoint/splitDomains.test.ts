@@ -8,8 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import { request } from "node:http";
-import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
-import { requireTool } from "../../testkit/requireTool";
+import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 /** A plain-HTTP GET with this Host header: the status and the Location. */
 function plainGet(port: number, path: string, host: string): Promise<{ status: number; location?: string }> {
@@ -29,8 +28,7 @@ describe("split-domains entrypoint: redirects and CORS (real nginx)", function (
     let split: LocalEntrypoint;
 
     before(function () {
-        requireTool(this, "nginx", "nginx");
-        requireTool(this, "openssl", "openssl");
+        requireLocalEntrypointTools(this);
         split = startLocalEntrypoint({
             topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
             registryTransport: "unix",

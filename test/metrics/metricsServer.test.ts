@@ -7,24 +7,34 @@
 import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LocalEntrypoint, startLocalEntrypoint } from "../../testkit/localEntrypoint";
-import { requireTool } from "../../testkit/requireTool";
+import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 
-describe("metrics server in the entrypoint's nginx, target docker (real nginx)", function () {
-    this.timeout(60_000);
-    let entrypoint: LocalEntrypoint;
-
+/** A local entrypoint with the metrics server, for the suite's lifetime: the getter gives it to the tests. */
+function entrypointWithMetrics(transport: "unix" | "tcp", ports: { https: number; http: number; upstream: number; metrics: number }): () => LocalEntrypoint {
+    let entrypoint: LocalEntrypoint | undefined;
     before(function () {
-        requireTool(this, "nginx", "nginx");
-        requireTool(this, "openssl", "openssl");
+        requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry", metricsServer: true },
-            { https: 18745, http: 18785, upstream: 18786, metrics: 18787 },
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: transport, httpsPort: 443, realm: "test registry", metricsServer: true },
+            ports,
         );
     });
     after(() => entrypoint?.stop());
+    return () => {
+        if (!entrypoint) throw new Error("the local entrypoint did not start");
+        return entrypoint;
+    };
+}
+
+describe("metrics server in the entrypoint's nginx, target docker (real nginx)", function () {
+    this.timeout(60_000);
+    const started = entrypointWithMetrics("unix", { https: 18745, http: 18785, upstream: 18786, metrics: 18787 });
+    let entrypoint: LocalEntrypoint;
+    beforeEach(() => {
+        entrypoint = started();
+    });
 
     /** What replica N's supervisor copies into the volume. */
     function relay(replica: number): string {
@@ -55,17 +65,11 @@ describe("metrics server in the entrypoint's nginx, target docker (real nginx)",
 
 describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", function () {
     this.timeout(60_000);
+    const started = entrypointWithMetrics("tcp", { https: 18744, http: 18782, upstream: 18783, metrics: 18784 });
     let entrypoint: LocalEntrypoint;
-
-    before(function () {
-        requireTool(this, "nginx", "nginx");
-        requireTool(this, "openssl", "openssl");
-        entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "tcp", httpsPort: 443, realm: "test registry", metricsServer: true },
-            { https: 18744, http: 18782, upstream: 18783, metrics: 18784 },
-        );
+    beforeEach(() => {
+        entrypoint = started();
     });
-    after(() => entrypoint?.stop());
 
     it("proxies /metrics to the first replica's debug listener, as /metrics", async () => {
         const reply = await entrypoint.getMetrics("/metrics");
