@@ -126,8 +126,9 @@ export function startLocalEntrypoint(
     const nginx = (...args: string[]) => spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), ...args], { encoding: "utf8" });
     const publish = (replicas: number[]) => {
         const line = (replica: number) => relocate(replicaUpstreamFiles(replica).upstream, root);
-        for (const replica of STUB_REPLICAS) rmSync(line(replica), { force: true });
+        // The new ones first: a watcher's look in between never sees fewer than both sets share.
         for (const replica of replicas) writeFileSync(line(replica), `${relocate(replicaServerLine(replica), root)}\n`);
+        for (const replica of STUB_REPLICAS.filter((r) => !replicas.includes(r))) rmSync(line(replica), { force: true });
     };
     if (unix) publish([1]);
     writeFileSync(join(root, "nginx.conf"), [
@@ -204,10 +205,16 @@ function startUnderWatcher(root: string): ChildProcess {
     });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
+        let first: string[] = [];
         try {
-            if (workers(root).length > 0) return child;
+            first = workers(root);
         } catch {
             // no pid file yet
+        }
+        if (first.length > 0) {
+            // The watcher reloads once at its start, whatever it saw: nginx may have read the volume before it looked.
+            waitForReload(root, first);
+            return child;
         }
         spawnSync("sleep", ["0.05"]);
     }

@@ -5,7 +5,8 @@
  * socket nobody listens on is skipped, and with none published nginx answers 502 itself.
  */
 import { strict as assert } from "node:assert";
-import { rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
@@ -55,13 +56,24 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
         assert.deepEqual(await answeredBy(4), { "replica-3": 4 });
     });
 
-    it("skips a published socket nobody listens on (a replica killed without withdrawing): every request still answered", async () => {
+    it("skips a published socket nobody listens on (a replica killed without withdrawing): every request still answered, POST and PATCH too", async () => {
         entrypoint.publish([2]);
+        // What a killed replica leaves: its line, and its socket file with no listener behind it.
+        const socket = join(entrypoint.upstreamsDir, "killed.sock");
+        const killed = spawnSync(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, "SIGKILL"))`]);
+        assert.equal(killed.signal, "SIGKILL");
+        assert.ok(statSync(socket).isSocket(), "no leftover socket file");
         // A number beyond the harness's stubs: publish() leaves its line alone.
         const stale = join(entrypoint.upstreamsDir, "replica-9.conf");
-        writeFileSync(stale, `server unix:${join(entrypoint.upstreamsDir, "gone.sock")} max_fails=0;\n`);
+        writeFileSync(stale, `server unix:${socket} max_fails=0;\n`);
         entrypoint.publish([2]);
         assert.deepEqual(await answeredBy(6), { "replica-2": 6 });
+        for (const [method, uri] of [["POST", "/v2/team-a/app/blobs/uploads/"], ["PATCH", "/v2/team-a/app/blobs/uploads/some-upload"]]) {
+            for (let i = 0; i < 4; i++) {
+                const reply = await entrypoint.send(method, uri, { user: "admin", password: PASSWORD, body: "x" });
+                assert.deepEqual([reply.status, reply.forwardedTo], [202, "replica-2"], `${method} ${i}`);
+            }
+        }
         rmSync(stale);
         entrypoint.publish([2]);
     });

@@ -205,21 +205,43 @@ describe("live: scale-out (replicas on S3)", function () {
         assert.ok(Number((await dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
     });
 
+    it("why the cache's password matters (a control, as the engine's root): the registry serves a repository whatever blob its cached set names, linked there or not", async () => {
+        const redis = (...command: string[]) => dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", ...command]);
+        const secret = await admin.pushRandomImage("scale/secret", "1", 64 * 1024);
+        await admin.pullAndVerify("scale/secret", "1");
+        const layer = layerOf(secret);
+        const path = `/v2/scale/app/blobs/${layer}`;
+        assert.equal((await admin.request("HEAD", path)).status, 404, "scale/app serves a layer it never linked");
+        // What a process with the password could do: name the layer in scale/app's cached set.
+        assert.equal((await redis("sadd", "repository::scale/app::blobs", layer)).trim(), "1");
+        try {
+            const served = await admin.request("GET", path);
+            assert.equal(served.status, 200, "the registry checked the repository's link after all: this control no longer shows why");
+            assert.equal(`sha256:${createHash("sha256").update(served.body).digest("hex")}`, layer);
+        } finally {
+            await redis("srem", "repository::scale/app::blobs", layer);
+        }
+        assert.equal((await admin.request("HEAD", path)).status, 404);
+    });
+
     it("a neighbour reaches nothing behind the entrypoint: as nobody on the host or in a container on the stack's network, every port is closed but the entrypoint's and the cache's (NOAUTH), and the replicas' sockets are out of reach", async () => {
         const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
         const members = await stackAddresses(live, network);
         const byRole = (ip: string) => Object.entries(members).find(([, address]) => address === ip)?.[0];
         const redis = members[`${live.containerName("registry").replace(/-registry$/, "")}-redis`];
         const sockets = await Promise.all([1, 2].map((replica) => replicaSocket(live, replica)));
-        const targets = [...Object.values(members).map((ip) => `tcp:${ip}`), `redis:${redis}:6379`, ...sockets.map((socket) => `unix:${socket}`)];
+        const networkTargets = [...Object.values(members).map((ip) => `tcp:${ip}`), `redis:${redis}:6379`];
+        // The sockets from the host only: a container on the network has no path to them at all.
+        const hostTargets = [...networkTargets, ...sockets.map((socket) => `unix:${socket}`)];
         // A throwaway container on the stack's network: the scan runs in its network namespace.
         // Removed before the test ends: the stack's destroy cannot remove a network in use.
         const throwaway = `${live.containerName("registry")}-neighbour`;
         await dockerCli(["run", "-d", "--name", throwaway, "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sleep", TEST_IMAGES.registry, "600"]);
         try {
             const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", throwaway])).trim();
-            const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(__dirname, "../../testkit/live/portScanner.mjs"), ...targets];
-            for (const [where, command] of [["the host", asNobody], ["a container on the stack's network", ["nsenter", "-t", pid, "-n", ...asNobody]]] as const) {
+            const asNobody = (targets: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(__dirname, "../../testkit/live/portScanner.mjs"), ...targets];
+            const positions = [["the host", asNobody(hostTargets)], ["a container on the stack's network", ["nsenter", "-t", pid, "-n", ...asNobody(networkTargets)]]] as const;
+            for (const [where, command] of positions) {
                 const seen = JSON.parse(await run(command)) as Record<string, number[] | string>;
                 const open = Object.fromEntries(Object.values(members).map((ip) => [byRole(ip), seen[`tcp:${ip}`]]));
                 const stack = live.containerName("registry").replace(/-registry$/, "");
@@ -227,8 +249,8 @@ describe("live: scale-out (replicas on S3)", function () {
                     [`${stack}-ui`]: [80, 443, 9091], [`${stack}-redis`]: [6379],
                 }[name] ?? []])), `${where}: open ports`);
                 assert.match(String(seen[`redis:${redis}:6379`]), /^-NOAUTH/, `${where}: Redis`);
-                for (const socket of sockets) assert.equal(seen[`unix:${socket}`], "EACCES", `${where}: ${socket}`);
-                console.log(`      from ${where}: ${JSON.stringify(open)}, Redis ${String(seen[`redis:${redis}:6379`]).slice(0, 7)}, sockets ${sockets.map((s) => seen[`unix:${s}`]).join(", ")}`);
+                if (command === positions[0][1]) for (const socket of sockets) assert.equal(seen[`unix:${socket}`], "EACCES", `${where}: ${socket}`);
+                console.log(`      from ${where}: ${JSON.stringify(open)}, Redis ${String(seen[`redis:${redis}:6379`]).slice(0, 7)}, sockets ${sockets.map((s) => seen[`unix:${s}`] ?? "-").join(", ")}`);
             }
         } finally {
             await dockerCli(["rm", "-f", throwaway]);

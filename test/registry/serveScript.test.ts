@@ -96,20 +96,23 @@ describe("registry replica supervisor (busybox sh)", function () {
 
     const events = () => (existsSync(files().log) ? readFileSync(files().log, "utf8").trim().split("\n").map((l) => l.split(" ")) : []);
 
-    it("clears a killed predecessor's leftovers, opens the socket to the entrypoint's workers, publishes only once the storage check passes", async () => {
+    it("clears a killed predecessor's leftovers; opens the socket to the entrypoint's workers and publishes only once the storage check passes", async () => {
         const f = files();
         writeFileSync(f.upstream, "server unix:/stale.sock max_fails=0;\n");
         writeFileSync(f.socket, "");
         void start();
         await until("the stale published line is removed", () => !existsSync(f.upstream));
         await until("the registry listens", () => events().some(([e]) => e === "LISTEN"));
-        await until("the socket is open to every user (0666)", () => (statSync(f.socket).mode & 0o777) === 0o666, 3);
-        // The storage check fails: nothing is published, however long it takes.
+        // The storage check fails: nothing is published, however long it takes, and the
+        // socket stays closed to the entrypoint's workers (an entrypoint still holding a
+        // killed predecessor's line must not reach an unchecked registry).
         await new Promise((r) => setTimeout(r, 2500));
         assert.equal(existsSync(f.upstream), false, "published while the storage check fails");
+        assert.equal(statSync(f.socket).mode & 0o002, 0, "the socket is open to others before the storage check passed");
         healthStatus = 200;
         await until("published", () => existsSync(f.upstream), 3);
         assert.equal(readFileSync(f.upstream, "utf8"), `${replicaServerLine(2)}\n`);
+        assert.equal(statSync(f.socket).mode & 0o777, 0o666, "the socket is not open to the entrypoint's workers");
         await until("metrics relayed", () => existsSync(f.metrics) && readFileSync(f.metrics, "utf8") === METRICS_TEXT, 3);
     });
 

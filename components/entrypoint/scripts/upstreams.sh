@@ -7,9 +7,10 @@
 #   POLL_SECONDS   how often to look
 #
 # nginx includes those lines in its upstream block; beside it, this reloads nginx whenever
-# they change. A reload is graceful: requests in flight finish on the old workers, and new
-# ones go only to the replicas published now. A reload that cannot be sent yet (nginx still
-# starting) is tried again at the next look.
+# they change, and once at the start (nginx may have read the volume before or after this
+# first looked). A reload is graceful: requests in flight finish on the old workers, and
+# new ones go only to the replicas published now. A reload that cannot be sent yet (nginx
+# still starting) is tried again at the next look.
 set -u
 
 published() {
@@ -21,8 +22,9 @@ published() {
 }
 
 watch_upstreams() {
-    seen=$(published)
-    while sleep "$POLL_SECONDS"; do
+    seen=
+    while :; do
+        sleep "$POLL_SECONDS"
         now=$(published)
         [ "$now" != "$seen" ] || continue
         if nginx -s reload 2>/dev/null; then

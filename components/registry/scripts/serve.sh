@@ -14,10 +14,10 @@
 #   WITHDRAW_SECONDS  how long the entrypoint takes to stop sending new requests once the
 #                     line is gone (it polls the volume and reloads)
 #
-# Start: remove what a killed predecessor left, start the registry, open its socket to the
-# entrypoint's unprivileged workers once it exists (mode 0666: the volume, which nothing
-# else mounts, keeps everyone else out), and publish UPSTREAM once the registry's storage
-# check, given time to run, passes. Until then the entrypoint sends it nothing: a replica
+# Start: remove what a killed predecessor left, start the registry, and once its storage
+# check, given time to run, passes, open its socket to the entrypoint's unprivileged workers
+# (mode 0666: the volume, which nothing else mounts, keeps everyone else out) and publish
+# UPSTREAM. Until then the entrypoint sends it nothing: a replica
 # with a wrong key or a missing bucket gets no request at all.
 # SIGTERM (docker stop, a replacement, a scale-down): withdraw UPSTREAM, wait until the
 # entrypoint has reloaded without it (if it was published), then pass SIGTERM on: the registry finishes the
@@ -82,7 +82,6 @@ registry_pid=$!
 
 until [ -n "$stopping" ] || ! running || [ -S "$SOCKET" ]; do sleep 1; done
 if [ -z "$stopping" ] && running; then
-    chmod 0666 "$SOCKET"
     if [ -n "$METRICS_FILE" ]; then
         relay_metrics &
         relay_pid=$!
@@ -93,8 +92,13 @@ if [ -z "$stopping" ] && running; then
         settled=$((settled + 1))
     done
     if [ -z "$stopping" ] && running; then
+        # Only now may the entrypoint's workers connect: until then the socket is root's
+        # alone, so an entrypoint that still has a killed predecessor's line skips it.
+        chmod 0666 "$SOCKET"
         publish
         log "published to the entrypoint: $SOCKET"
+        # A stop that came meanwhile has withdrawn nothing yet.
+        [ -z "$stopping" ] || withdraw
     fi
 fi
 
