@@ -212,14 +212,18 @@ describe("live: scale-out (replicas on S3)", function () {
         const layer = layerOf(secret);
         const path = `/v2/scale/app/blobs/${layer}`;
         assert.equal((await admin.request("HEAD", path)).status, 404, "scale/app serves a layer it never linked");
-        // What a process with the password could do: name the layer in scale/app's cached set.
+        // What a process with the password could do: name the layer in scale/app's cached set,
+        // with the per-repository descriptor 3.x also looks up (the layer's own descriptor is
+        // cached already, from its pull).
         assert.equal((await redis("sadd", "repository::scale/app::blobs", layer)).trim(), "1");
+        await redis("hset", `repository::scale/app::blobs::${layer}`, "mediatype", "application/octet-stream");
         try {
             const served = await admin.request("GET", path);
             assert.equal(served.status, 200, "the registry checked the repository's link after all: this control no longer shows why");
             assert.equal(`sha256:${createHash("sha256").update(served.body).digest("hex")}`, layer);
         } finally {
             await redis("srem", "repository::scale/app::blobs", layer);
+            await redis("del", `repository::scale/app::blobs::${layer}`);
         }
         assert.equal((await admin.request("HEAD", path)).status, 404);
     });
