@@ -12,6 +12,8 @@
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WITHDRAW_SECONDS } from "../../components/registry/serveScript";
@@ -243,7 +245,14 @@ describe("live: scale-out (replicas on S3)", function () {
         await dockerCli(["run", "-d", "--name", throwaway, "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sleep", TEST_IMAGES.registry, "600"]);
         try {
             const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", throwaway])).trim();
-            const asNobody = (targets: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(__dirname, "../../testkit/live/portScanner.mjs"), ...targets];
+            // A copy nobody can read wherever the checkout is (a clone under /root is not).
+            const scannerDir = mkdtempSync(join(tmpdir(), "pr-neighbour-"));
+            chmodSync(scannerDir, 0o755);
+            const scanner = join(scannerDir, "portScanner.mjs");
+            copyFileSync(join(__dirname, "../../testkit/live/portScanner.mjs"), scanner);
+            chmodSync(scanner, 0o644);
+            cleanups.push(() => rmSync(scannerDir, { recursive: true, force: true }));
+            const asNobody = (targets: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, scanner, ...targets];
             const positions = [["the host", asNobody(hostTargets)], ["a container on the stack's network", ["nsenter", "-t", pid, "-n", ...asNobody(networkTargets)]]] as const;
             for (const [where, command] of positions) {
                 const seen = JSON.parse(await run(command)) as Record<string, number[] | string>;
