@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { underClientLoad } from "../../testkit/live/clientLoad";
+import { adminClient } from "../../testkit/live/freshStack";
 import { dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { pullPushLoad } from "../../testkit/live/loops";
@@ -60,7 +61,7 @@ describe("live: scale-out (replicas on S3)", function () {
         await ensureTestImage(live.docker);
         await live.up();
         cleanups.push(live.trustCaForDocker());
-        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        admin = adminClient(live);
         written.push(await admin.pushRandomImage("scale/raw-seed", "1", 64 * 1024));
     });
 
@@ -341,7 +342,7 @@ describe("live: scale-out (replicas on S3)", function () {
         assert.equal((await dockerCli(["ps", "-aq", "--filter", `name=${live.containerName("registry")}`])).trim(), "");
         assert.ok(listObjects(store, bucket, BLOBS_PREFIX).length > 0);
         await live.up(config({ registryLogLevel: "warn" }));
-        admin = new RegistryClient({ host: "localhost", port: PORT, ca: live.outputs.caCertificate, user: "admin", password: live.adminPassword });
+        admin = adminClient(live);
         assert.equal(await admin.pullAndVerify("scale/app", "1"), manifest);
     });
 });
