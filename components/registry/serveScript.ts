@@ -24,9 +24,25 @@ export const METRICS_RELAY_SECONDS = 5;
 
 const SERVE = shellScript(__dirname, "serve.sh", "replica's supervisor");
 
-/** The nginx `server` line replica i publishes: never marked failed, so one 5xx takes no replica out of rotation. */
+/**
+ * How many more times the entrypoint asks a replica a request it answered 5xx, once every
+ * replica has had it (nginx's backup servers). Registry 2.8.2 rewrites a link file in place
+ * (truncate, then write; 3.1 writes a new file and renames it: distribution#4624), so a pull
+ * that reads a manifest's link while a push of the same image rewrites it gets a 500, and
+ * the same read a moment later succeeds. On 2.8.2 with one replica, pushes of one image
+ * under new tags racing pulls of it for 15 s (test/live/seedReleases.test.ts): asked once,
+ * 141 of 2283 pulls failed; asked up to four times, none of 2258 did, of 188 answered 500.
+ */
+export const SAME_REPLICA_RETRIES = 3;
+
+/**
+ * The nginx `server` directives replica i publishes, on one line: the replica, then the
+ * same again as backups (see SAME_REPLICA_RETRIES); never marked failed, so one 5xx takes
+ * no replica out of rotation.
+ */
 export function replicaServerLine(replica: number): string {
-    return `server unix:${replicaUpstreamFiles(replica).socket} max_fails=0;`;
+    const server = `server unix:${replicaUpstreamFiles(replica).socket} max_fails=0`;
+    return [`${server};`, ...Array.from({ length: SAME_REPLICA_RETRIES }, () => `${server} backup;`)].join(" ");
 }
 
 /** ./scripts/serve.sh for replica i, with its settings in a header rendered here. */

@@ -13,10 +13,13 @@ import {
 } from "../../testkit/live/liveDeployment";
 import { loopWhile } from "../../testkit/live/loops";
 import { MANIFEST_V2, RegistryClient } from "../../testkit/live/registryClient";
+import { raceSameImage } from "../../testkit/live/sameImageRace";
 
 const PORT = 19043;
 const READER_PASSWORD = "seed-releases-reader-password-01";
 const ROTATED_PASSWORD = "seed-releases-rotated-password-2";
+/** How long pushes of one image race pulls of it (testkit/live/sameImageRace.ts). */
+const RACE_SECONDS = 15;
 
 function config(ciBotPassword = CI_BOT_PASSWORD): Record<string, string> {
     return liveConfig({
@@ -77,6 +80,13 @@ describe("live: the seed recipe's releases (registry 2.8.2, UI 2.5.2)", function
         }
         // Registry 2.8 deletes by digest: every tag of that image goes.
         for (const tag of ["1", "2"]) assert.equal((await admin.request("HEAD", `/v2/seed/app/manifests/${tag}`, { Accept: MANIFEST_V2 })).status, 404);
+    });
+
+    it("a pull racing pushes of the same image: 2.8.2 can read the manifest's link mid-rewrite and answer 500; the entrypoint asks again, and at most 1 in 20 of those reach a client", async () => {
+        const race = await raceSameImage(live, admin, "race/app", RACE_SECONDS);
+        console.log(`      in ${RACE_SECONDS} s, ${race.pulls} pulls and ${race.pushes} pushes of one image: the registry answered 500 ${race.registry500s} times; ${race.failedPulls.length} pulls failed`);
+        assert.ok(race.registry500s >= 20, `the race hardly happened (a control): ${JSON.stringify(race)}`);
+        assert.ok(race.failedPulls.length * 20 <= race.registry500s, JSON.stringify(race));
     });
 
     it("garbage collection with retention: keepLast keeps the two newest tags, the oldest goes and its bytes are freed", async () => {

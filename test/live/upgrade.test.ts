@@ -12,8 +12,11 @@ import {
     LiveDeployment, liveConfig, TEST_IMAGES, TEST_IMAGES_SEED,
 } from "../../testkit/live/liveDeployment";
 import { PushedImage, RegistryClient } from "../../testkit/live/registryClient";
+import { raceSameImage } from "../../testkit/live/sameImageRace";
 
 const PORT = 18943;
+/** As long as the 2.8.2 race in test/live/seedReleases.test.ts. */
+const RACE_SECONDS = 15;
 
 /** Two replicas: the documented way to change the registry without a moment of no registry. */
 function config(images: Record<string, string>): Record<string, string> {
@@ -61,6 +64,14 @@ describe("live: upgrading the registry between release series (2.8.2 -> 3.1.1 ->
         for (const image of written) assert.equal(await client.pullAndVerify(image.repository, image.tag), image.manifestDigest);
         const preview = await live.preview();
         assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
+    });
+
+    it("3.1.1 writes a link file whole (a new file renamed into place): pulls racing pushes of the same image get no 500 at all", async () => {
+        const race = await raceSameImage(live, client, "race/app", RACE_SECONDS);
+        console.log(`      in ${RACE_SECONDS} s, ${race.pulls} pulls and ${race.pushes} pushes of one image: the registry answered 500 ${race.registry500s} times`);
+        // The replicas' logs hold every answer: a count of 500s from them means something.
+        assert.ok(race.pulls > 100 && race.pushes > 100 && race.registryAnswers >= race.pulls + race.pushes, JSON.stringify(race));
+        assert.deepEqual([race.registry500s, race.failedPulls], [0, []]);
     });
 
     it("3.1.1 collects what 2.8.2 wrote and deleted, and keeps every tagged image", async () => {

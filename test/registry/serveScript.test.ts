@@ -172,7 +172,9 @@ describe("registry replica supervisor (busybox sh)", function () {
         assert.deepEqual(headerSettings(renderServeScript(3, true)), {
             SOCKET: "/run/registry-upstreams/replica-3.sock",
             UPSTREAM: "/run/registry-upstreams/replica-3.conf",
-            SERVER_LINE: "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;",
+            // The replica, then the same three more times as backups (SAME_REPLICA_RETRIES).
+            SERVER_LINE: "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;"
+                + " server unix:/run/registry-upstreams/replica-3.sock max_fails=0 backup;".repeat(3),
             HEALTH_URL: "http://127.0.0.1:5001/debug/health",
             METRICS_URL: "http://127.0.0.1:5001/metrics",
             METRICS_FILE: "/run/registry-upstreams/replica-3.prom",

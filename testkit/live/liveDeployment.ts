@@ -125,6 +125,12 @@ export class LiveDeployment {
         return `${PROJECT}-${this.stackName}-${role}`;
     }
 
+    /** Target docker: the registry replicas' containers, `<stack>-registry`, `-registry-2`, … (config `replicas`, default 1). */
+    replicaContainerNames(): string[] {
+        const first = this.containerName("registry");
+        return Array.from({ length: Number(this.config.replicas ?? 1) }, (_, i) => (i === 0 ? first : `${first}-${i + 1}`));
+    }
+
     /** Lets the docker daemon trust our CA for this registry address, as README tells users. */
     trustCaForDocker(): () => void {
         const file = join("/etc/docker/certs.d", this.outputs.registryAddress, "ca.crt");
