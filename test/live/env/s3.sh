@@ -123,7 +123,14 @@ stop_daemons() {
 }
 
 case "${1:-}" in
-    start) mkdir -p /run/lock; exec 9>/run/lock/private-registry-s3.lock; flock -w 120 9; start ;;
+    start)
+        mkdir -p /run/lock
+        exec 9>/run/lock/private-registry-s3.lock
+        flock -w 120 9
+        # Now and then the new OSD's first command to the new monitor is refused ("wrong
+        # fsid") and radosgw never answers: once, start again from nothing.
+        bash "$0" start-locked || { log "the start failed; starting again from nothing"; bash "$0" start-locked; } ;;
+    start-locked) start ;;
     stop) stop_daemons; rm -rf "$DIR" ;;
     env) print_env ;;
     *) echo "usage: s3.sh start | stop | env" >&2; exit 64 ;;
