@@ -212,6 +212,11 @@ export interface Metrics {
      * @default "127.0.0.1"
      */
     bindAddress?: string;
+    /**
+     * The password Prometheus must send to `port`, as user `prometheus` (basic auth); at least 16 characters.
+     * @default none: the port answers whoever reaches `bindAddress`
+     */
+    password?: pulumi.Input<string>;
 }
 
 export interface Tls {

@@ -26,6 +26,7 @@ import { dockerRuntime, Runtime } from "./common/runtime";
 import { swarmRuntime } from "./swarm/runtime";
 import { formatProblems } from "./validation/problems";
 import { Deployment, validateArgs } from "./config/validateArgs";
+import { createMetricsHtpasswd } from "./metrics/metricsAccess";
 import { createEntrypoint } from "./entrypoint/entrypoint";
 import { hostNames, registryHostName, uiHostName } from "./entrypoint/topology";
 import { createRedisCache } from "./cache/redisCache";
@@ -109,6 +110,8 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
         registryReplicas: registry.replicas, upstreams: registry.upstreams,
         access, maintenanceVolume: maintenance.volume,
+        metricsHtpasswd: deployment.metrics.password === undefined
+            ? undefined : createMetricsHtpasswd(name, deployment.metrics.password, deployment.users.bcryptCost, parent),
     }, parent);
     return { tls, users, registry, maintenance };
 }

@@ -3,6 +3,7 @@
  * topology and TLS mode, every security-relevant input, secrets, and determinism.
  */
 import { strict as assert } from "node:assert";
+import bcrypt from "bcryptjs";
 import { parse } from "yaml";
 import { makeCertificate, TestCertificate } from "../testkit/selfSignedCertificate";
 import { ProgramRun, RecordedResource, runProgram, secretPaths, StackConfigValues } from "../testkit/mockProgram";
@@ -437,6 +438,30 @@ describe("program under the mock runtime", () => {
         assert.doesNotMatch(upload(container(privateOnly, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
     });
 
+    it("metrics.password: the metrics server asks for basic auth, checked against an htpasswd uploaded as a secret; the password is nowhere in plaintext", async () => {
+        const password = "a-long-enough-metrics-password";
+        const metrics = { enabled: true, port: 9091 };
+        const open = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify(metrics) });
+        assert.doesNotMatch(upload(container(open, "ui"), "/etc/nginx/conf.d/default.conf").content, /auth_basic "metrics"/);
+        assert.equal(container(open, "ui").inputs.uploads && (container(open, "ui").inputs.uploads as { file: string }[]).some((u) => u.file === "/etc/nginx/metrics.htpasswd"), false);
+        const asSecret = { secretKeys: ["users", "metrics"] };
+        const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ ...metrics, password }) }, asSecret);
+        const ui = container(run, "ui");
+        assert.match(upload(ui, "/etc/nginx/conf.d/default.conf").content, /auth_basic "metrics";\n\s*auth_basic_user_file \/etc\/nginx\/metrics\.htpasswd;/);
+        const htpasswd = upload(ui, "/etc/nginx/metrics.htpasswd").content;
+        assert.match(htpasswd, /^prometheus:\$2[aby]\$05\$/);
+        assert.ok(await bcrypt.compare(password, htpasswd.trim().split(":")[1]), "the hash is not the password's");
+        assert.ok(secretPaths(ui.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
+        for (const resource of run.resources) {
+            assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(password), `${resource.name} carries the metrics password in plaintext`);
+            assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(htpasswd.trim()), `${resource.name} carries the metrics htpasswd in plaintext`);
+        }
+        assert.ok(!JSON.stringify(run.outputs).includes(password));
+        // The same password and state: the same file (the salt comes from a seed kept in state).
+        const again = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ ...metrics, password }) }, asSecret);
+        assert.equal(upload(container(again, "ui"), "/etc/nginx/metrics.htpasswd").content, htpasswd);
+    });
+
     it("replicas: each its own container, socket and published line, one http secret, replaced one after another", async () => {
         const run = await runProgram({ ...oneOriginConfig, replicas: "3", metrics: JSON.stringify({ enabled: true, port: 9091 }) });
         const replicas = [`${name}-registry`, `${name}-registry-2`, `${name}-registry-3`].map((n) => run.byName(n));
@@ -627,6 +652,14 @@ describe("program under the mock runtime", () => {
             assert.ok((warnings as string[]).every((w) => !w.includes(secretKey) && !w.includes("AKIAIOSFODNN7EXAMPLE")));
             warnings.length = 0;
             await runProgram({ ...oneOriginConfig, storage }, { secretKeys: ["users", "storage"] });
+            assert.deepEqual(warnings, []);
+            const metrics = JSON.stringify({ enabled: true, port: 9091, password: "a-long-enough-metrics-password" });
+            await runProgram({ ...oneOriginConfig, metrics }, { secretKeys: ["users"] });
+            assert.deepEqual((warnings as string[]).map((w) => /(\S+) is stored in plaintext/.exec(w)?.[1]), ["metrics.password"]);
+            assert.match((warnings as string[])[0], /pulumi config set -s test --secret --path 'metrics\.password' <password>/);
+            assert.ok(!(warnings as string[])[0].includes("a-long-enough-metrics-password"));
+            warnings.length = 0;
+            await runProgram({ ...oneOriginConfig, metrics }, { secretKeys: ["users", "metrics"] });
             assert.deepEqual(warnings, []);
         } finally {
             console.warn = original;

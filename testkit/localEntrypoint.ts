@@ -39,8 +39,10 @@ export interface LocalEntrypoint {
     /** Installs users (htpasswd + grants text) as the users container would. */
     installUsers(htpasswd: string, grants: string): void;
     send(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
-    /** A plain-HTTP GET to the metrics server. */
-    getMetrics(path: string): Promise<EntrypointReply>;
+    /** Puts Prometheus's htpasswd (metrics.password) where the metrics server reads it, as the upload does. */
+    installMetricsHtpasswd(htpasswd: string): void;
+    /** A plain-HTTP GET to the metrics server, with basic auth when given. */
+    getMetrics(path: string, auth?: { user: string; password: string }): Promise<EntrypointReply>;
     /** Where the maintenance volume is (the GC job's files). */
     maintenanceDir: string;
     /** Where the upstreams volume is (unix transport: sockets, published lines, metrics). */
@@ -56,7 +58,8 @@ function relocate(text: string, root: string): string {
         .replaceAll(paths.accessDir, join(root, "access"))
         .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"))
         .replaceAll(paths.maintenanceDir, join(root, "maintenance"))
-        .replaceAll(paths.upstreamsDir, join(root, "upstreams"));
+        .replaceAll(paths.upstreamsDir, join(root, "upstreams"))
+        .replaceAll(paths.metricsHtpasswd, join(root, "metrics.htpasswd"));
 }
 
 /**
@@ -161,7 +164,10 @@ export function startLocalEntrypoint(
             if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
-        getMetrics: (path) => plainGet(ports.metrics ?? 0, path),
+        installMetricsHtpasswd(htpasswd: string) {
+            writeFileSync(join(root, "metrics.htpasswd"), htpasswd, { mode: 0o644 });
+        },
+        getMetrics: (path, auth) => plainGet(ports.metrics ?? 0, path, auth),
         maintenanceDir: join(root, "maintenance"),
         upstreamsDir,
         publish(replicas) {
@@ -274,9 +280,10 @@ function collectReply(res: IncomingMessage, resolve: (reply: EntrypointReply) =>
     });
 }
 
-function plainGet(port: number, path: string): Promise<EntrypointReply> {
+function plainGet(port: number, path: string, auth?: { user: string; password: string }): Promise<EntrypointReply> {
+    const headers = auth ? { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {};
     return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: "127.0.0.1", port, method: "GET", path, agent: false }, (res) => collectReply(res, resolve));
+        const req = httpRequest({ host: "127.0.0.1", port, method: "GET", path, headers, agent: false }, (res) => collectReply(res, resolve));
         req.on("error", reject);
         req.end();
     });

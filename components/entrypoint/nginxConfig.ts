@@ -34,6 +34,8 @@ export interface NginxConfigOptions {
     realm: string;
     /** Serve the metrics server (metrics.port). */
     metricsServer?: boolean;
+    /** Its answers only with Prometheus's password (metrics.password; the hash at paths.metricsHtpasswd). */
+    metricsPassword?: boolean;
     /** Let the UI's page ask api.github.com for its latest release (ui.versionNotification). */
     uiUpdateCheck?: boolean;
 }
@@ -102,7 +104,9 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         const ui = uiLocation(options.uiUpdateCheck, httpsOrigin(topology.registryHost, httpsPort));
         blocks.push(httpsServer(topology.uiHost, [ui], false));
     }
-    if (options.metricsServer) blocks.push(renderMetricsServer(options.registryTransport));
+    if (options.metricsServer) {
+        blocks.push(renderMetricsServer(options.registryTransport, options.metricsPassword ?? false));
+    }
     return blocks.join("\n") + "\n";
 }
 

@@ -9,6 +9,7 @@
 import { containerPorts, GC_METRICS_FILE, METRICS_PATH, paths, REPLICA_ALIAS_PREFIX, replicaAlias, replicaUpstreamFiles } from "../common/paths";
 import { MAX_REPLICAS } from "../registry/config";
 import { RegistryTransport } from "../registry/registryConfig";
+import { METRICS_USER } from "./config";
 
 /** Prometheus's text exposition format. */
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
@@ -18,7 +19,7 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
  * not change the entrypoint's config (that would replace it). A replica that does not run
  * has no metrics: 404 (target docker), or its name does not resolve: 502 (a swarm).
  */
-export function renderMetricsServer(transport: RegistryTransport["kind"]): string {
+export function renderMetricsServer(transport: RegistryTransport["kind"], authenticated: boolean): string {
     const numbers = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
     const replicaLocations = transport === "unix" ? relayedReplicaMetrics(numbers) : proxiedReplicaMetrics(numbers);
     return [
@@ -27,6 +28,12 @@ export function renderMetricsServer(transport: RegistryTransport["kind"]): strin
         `    listen ${containerPorts.uiMetrics};`,
         "    server_name _;",
         "    access_log off;",
+        ...(authenticated ? [
+            "",
+            `    # Only Prometheus (metrics.password, user ${METRICS_USER}).`,
+            `    auth_basic "metrics";`,
+            `    auth_basic_user_file ${paths.metricsHtpasswd};`,
+        ] : []),
         "",
         ...replicaLocations,
         "",

@@ -93,5 +93,7 @@ function plaintextBySdk(raw: Record<string, unknown>, plaintext: (key: string) =
     const tls = parsedValue(raw, "tls") as { mode?: string } | undefined;
     const s3 = (parsedValue(raw, "storage") as { s3?: Record<string, unknown> } | undefined)?.s3;
     const s3Paths = s3 && plaintext("storage") ? S3_KEYS.filter((key) => s3[key] !== undefined).map((key) => `storage.s3.${key}`) : [];
-    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : []), ...s3Paths];
+    const metrics = parsedValue(raw, "metrics") as { password?: unknown } | undefined;
+    const metricsPaths = metrics?.password !== undefined && plaintext("metrics") ? ["metrics.password"] : [];
+    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : []), ...s3Paths, ...metricsPaths];
 }

@@ -6,7 +6,10 @@
  */
 import { parse } from "yaml";
 
-/** Paths (`users[1].password`, `tls.privateKey`, `storage.s3.secretKey`) of secret fields stored as plain strings. */
+/**
+ * Paths (`users[1].password`, `tls.privateKey`, `storage.s3.secretKey`, `metrics.password`)
+ * of secret fields stored as plain strings.
+ */
 export function plaintextSecretPaths(stackFileText: string, project: string): string[] {
     const config = (parse(stackFileText) as { config?: Record<string, unknown> } | null)?.config ?? {};
     const paths: string[] = [];
@@ -20,6 +23,8 @@ export function plaintextSecretPaths(stackFileText: string, project: string): st
     if (tls && typeof tls === "object" && isPlain(tls.privateKey)) paths.push("tls.privateKey");
     const s3 = (config[`${project}:storage`] as { s3?: Record<string, unknown> } | undefined)?.s3;
     for (const key of S3_KEYS) if (s3 && typeof s3 === "object" && isPlain(s3[key])) paths.push(`storage.s3.${key}`);
+    const metrics = config[`${project}:metrics`] as Record<string, unknown> | undefined;
+    if (metrics && typeof metrics === "object" && isPlain(metrics.password)) paths.push("metrics.password");
     return paths;
 }
 

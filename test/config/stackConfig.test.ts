@@ -102,6 +102,8 @@ const badInputs: BadInput[] = [
     { name: "metrics port without metrics", raw: { ...base, metrics: JSON.stringify({ port: 9091 }) }, key: "metrics.port", message: /publishes metrics that are off/ },
     { name: "metrics port on the HTTPS port", raw: { ...base, httpsPort: "8443", metrics: JSON.stringify({ enabled: true, port: 8443 }) }, key: "metrics.port", message: /same host port as httpsPort/ },
     { name: "metrics bind address not an address", raw: { ...base, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "prometheus.local" }) }, key: "metrics.bindAddress", message: /not an IP address/ },
+    { name: "metrics password without a metrics port", raw: { ...base, metrics: JSON.stringify({ enabled: true, password: "a-long-enough-metrics-password" }) }, key: "metrics.password", message: /protects a metrics port that is not published/, fix: /metrics\.port 9091 .*config rm .*metrics\.password/, absent: "a-long-enough-metrics-password" },
+    { name: "metrics password too short", raw: { ...base, metrics: JSON.stringify({ enabled: true, port: 9091, password: "short-secret" }) }, key: "metrics.password", message: /shorter than 16 characters/, fix: /--secret --path metrics\.password/, absent: "short-secret" },
     { name: "unknown metrics key", raw: { ...base, metrics: JSON.stringify({ enable: true }) }, key: "metrics.enable", message: /not a known key of metrics/ },
     { name: "unknown target", raw: { ...base, target: "kubernetes" }, key: "target", message: /must be one of: docker, swarm/ },
     { name: "swarm on the filesystem", raw: { ...base, target: "swarm" }, key: "storage.driver", message: /a local volume is not shared between nodes/ },
@@ -443,7 +445,7 @@ describe("stack config validation", () => {
         assert.match(problems[0].fix, /^pulumi config rm -s dev 'private-registy:host' && pulumi config set -s dev private-registry:host/);
     });
 
-    it("finds the passwords and keys (users', TLS, S3) stored in cleartext in a stack file, field by field", () => {
+    it("finds the passwords and keys (users', TLS, S3, metrics) stored in cleartext in a stack file, field by field", () => {
         const stackFile = [
             "config:",
             "  private-registry:users:",
@@ -465,8 +467,12 @@ describe("stack config validation", () => {
             "      accessKey:",
             "        secure: v1:DDDD",
             "      secretKey: a-cleartext-secret-key",
+            "  private-registry:metrics:",
+            "    enabled: true",
+            "    port: 9091",
+            "    password: a-cleartext-metrics-password",
         ].join("\n");
-        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password", "storage.s3.secretKey"]);
+        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password", "storage.s3.secretKey", "metrics.password"]);
         assert.deepEqual(plaintextSecretPaths("config:\n  private-registry:users:\n    secure: v1:CCCC\n", "private-registry"), []);
     });
 

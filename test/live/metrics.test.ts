@@ -1,6 +1,7 @@
 /**
  * Metrics on a real deployment, scraped by a real Prometheus (Debian's): the registry's
- * and the garbage collector's last run, through the entrypoint's metrics port only; the
+ * and the garbage collector's last run, through the entrypoint's metrics port only, with
+ * its password (metrics.password); the
  * registry's debug listener (pprof, expvar) answers nobody outside its container.
  */
 import { strict as assert } from "node:assert";
@@ -12,6 +13,7 @@ import { requireTool } from "../../testkit/requireTool";
 const PORT = 18843;
 const METRICS_PORT = 18891;
 const PROMETHEUS_PORT = 19190;
+const METRICS_PASSWORD = "live-metrics-prometheus-password";
 
 describe("live: metrics", function () {
     let live: LiveDeployment;
@@ -20,7 +22,7 @@ describe("live: metrics", function () {
     before(async function () {
         requireTool(this, "prometheus", "prometheus");
         live = await deployFresh(this, "metrics", liveConfig({
-            httpsPort: PORT, httpPort: PORT + 37, metrics: { enabled: true, port: METRICS_PORT }, gc: { schedule: "off" },
+            httpsPort: PORT, httpPort: PORT + 37, metrics: { enabled: true, port: METRICS_PORT, password: METRICS_PASSWORD }, gc: { schedule: "off" },
         }));
         const admin = adminClient(live);
         const pushed = await admin.pushRandomImage("metrics/app", "1", 64 * 1024);
@@ -32,12 +34,16 @@ describe("live: metrics", function () {
 
     after(() => tearDown(live, [() => prometheus?.stop()]));
 
-    it("Prometheus scrapes the registry's request counters and the collector's last run through the metrics port", async () => {
+    it("Prometheus, with metrics.password, scrapes the registry's request counters and the collector's last run through the metrics port; without it, 401", async () => {
+        for (const path of ["/metrics", "/metrics/replicas/1", "/metrics/gc"]) assert.equal((await get(METRICS_PORT, path)).status, 401, path);
+        const auth = `    basic_auth: { username: prometheus, password: ${METRICS_PASSWORD} }`;
         prometheus = startPrometheus(PROMETHEUS_PORT, [
             "  - job_name: registry",
+            auth,
             `    static_configs: [{ targets: ["127.0.0.1:${METRICS_PORT}"] }]`,
             "  - job_name: registry-gc",
             "    metrics_path: /metrics/gc",
+            auth,
             `    static_configs: [{ targets: ["127.0.0.1:${METRICS_PORT}"] }]`,
         ]);
         const requests = await prometheus.waitFor('sum by (handler, code, method) (registry_http_requests_total{job="registry"})', (r) => r.length > 0);

@@ -7,19 +7,30 @@
 import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { METRICS_USER } from "../../components/metrics/config";
+import { renderHtpasswd } from "../../components/users/htpasswd";
 import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 
-/** A local entrypoint with the metrics server, for the suite's lifetime: the getter gives it to the tests. */
-function entrypointWithMetrics(transport: "unix" | "tcp", ports: { https: number; http: number; upstream: number; metrics: number }): () => LocalEntrypoint {
+/**
+ * A local entrypoint with the metrics server, for the suite's lifetime: the getter gives it
+ * to the tests. With `password`, behind Prometheus's basic auth, its htpasswd rendered as
+ * the program renders it.
+ */
+function entrypointWithMetrics(
+    transport: "unix" | "tcp", ports: { https: number; http: number; upstream: number; metrics: number }, password?: string,
+): () => LocalEntrypoint {
     let entrypoint: LocalEntrypoint | undefined;
     before(function () {
         requireLocalEntrypointTools(this);
-        entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: transport, httpsPort: 443, realm: "test registry", metricsServer: true },
-            ports,
-        );
+        entrypoint = startLocalEntrypoint({
+            topology: { kind: "one-origin", host: "localhost" }, registryTransport: transport, httpsPort: 443, realm: "test registry",
+            metricsServer: true, metricsPassword: password !== undefined,
+        }, ports);
+        if (password !== undefined) {
+            entrypoint.installMetricsHtpasswd(renderHtpasswd([{ name: METRICS_USER, password }], 5, "a-stable-seed-of-enough-characters"));
+        }
     });
     after(() => entrypoint?.stop());
     return () => {
@@ -117,5 +128,36 @@ describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", funct
         const reply = await entrypoint.getMetrics("/v2/");
         assert.equal(reply.status, 404);
         assert.equal(reply.forwarded, undefined);
+    });
+});
+
+describe("metrics server behind Prometheus's password, metrics.password (real nginx, real htpasswd)", function () {
+    this.timeout(60_000);
+    const password = "a-long-enough-metrics-password";
+    const started = entrypointWithMetrics("unix", { https: 18747, http: 18790, upstream: 18791, metrics: 18793 }, password);
+    let entrypoint: LocalEntrypoint;
+    beforeEach(() => {
+        entrypoint = started();
+        writeFileSync(join(entrypoint.upstreamsDir, "replica-1.prom"), "registry_http_requests_total 1\n", { mode: 0o644 });
+    });
+
+    it("answers every metrics path 401, asking for basic auth, without the password, with a wrong one, or as another user", async () => {
+        for (const path of ["/metrics", "/metrics/replicas/1", "/metrics/gc"]) {
+            for (const auth of [undefined, { user: METRICS_USER, password: "a-wrong-but-long-password" }, { user: "admin", password }]) {
+                const reply = await entrypoint.getMetrics(path, auth);
+                assert.equal(reply.status, 401, `${path} as ${auth?.user ?? "nobody"}`);
+                assert.equal(reply.headers["www-authenticate"], 'Basic realm="metrics"', path);
+                assert.doesNotMatch(reply.body, /registry_|garbage/, path);
+            }
+        }
+    });
+
+    it("serves them to Prometheus with its password", async () => {
+        const auth = { user: METRICS_USER, password };
+        assert.deepEqual(
+            await Promise.all(["/metrics", "/metrics/replicas/1", "/metrics/gc"].map(async (path) => (await entrypoint.getMetrics(path, auth)).status)),
+            [200, 200, 200],
+        );
+        assert.equal((await entrypoint.getMetrics("/metrics", auth)).body, "registry_http_requests_total 1\n");
     });
 });
