@@ -60,7 +60,7 @@ export const storageKeys: readonly KeySpec[] = [
     },
     {
         key: "storage.s3.secretKey", type: "string", secret: true, defaultText: "(the host's AWS credentials)", example: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        description: "Secret access key. Both keys reach the registry as secret environment variables, never in its config file.",
+        description: "Secret access key. Both keys reach the registry replicas and the maintenance container (its collector) as secret environment variables, never in a config file.",
     },
 ];
 
