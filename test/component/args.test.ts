@@ -74,6 +74,22 @@ describe("component args", function () {
         }
     });
 
+    it("takes metrics.password as a plain (non-secret) Output of another resource, and keeps it and its hash secret", async () => {
+        const password = "a-metrics-password-from-elsewhere";
+        const file = program("metrics-password", [
+            `const password = pulumi.output(${JSON.stringify(password)});`,
+            'export const r = new PrivateRegistry("metricsOutput", { users: [{ name: "admin" }], metrics: { enabled: true, port: 9091, password } });',
+        ].join("\n"));
+        const run = await runProgram({}, { programPath: file });
+        const ui = run.byName("metricsOutput-ui");
+        const htpasswd = (ui.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/nginx/metrics.htpasswd");
+        assert.match(String(htpasswd?.content), /^prometheus:\$2y\$05\$/);
+        for (const resource of run.resources) {
+            const plain = JSON.stringify(plaintextPart(resource.rawInputs));
+            assert.ok(!plain.includes(password) && !plain.includes(String(htpasswd?.content).trim()), `${resource.name} holds the metrics password or its hash in plaintext`);
+        }
+    });
+
     it("checks an Output password when it resolves, and registers no users container with it", async () => {
         const file = program("short-output-password", [
             'const password = pulumi.output("short");',
