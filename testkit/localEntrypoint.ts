@@ -130,7 +130,8 @@ export function startLocalEntrypoint(
     const publish = (replicas: number[]) => {
         const line = (replica: number) => relocate(replicaUpstreamFiles(replica).upstream, root);
         // The new ones first: a watcher's look in between never sees fewer than both sets share.
-        for (const replica of replicas) writeFileSync(line(replica), `${relocate(replicaServerLine(replica), root)}\n`);
+        // The default series' lines (no same-replica retries); a test that needs 2.8's writes its own.
+        for (const replica of replicas) writeFileSync(line(replica), `${relocate(replicaServerLine(replica, 0), root)}\n`);
         for (const replica of STUB_REPLICAS.filter((r) => !replicas.includes(r))) rmSync(line(replica), { force: true });
     };
     if (unix) publish([1]);

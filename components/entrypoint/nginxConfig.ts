@@ -145,8 +145,9 @@ function header(transport: RegistryTransport["kind"]): string {
 /**
  * Target docker: every replica that is ready has its `server` line in the upstreams volume,
  * and none that stops has (../registry/serveScript.ts); the container reloads nginx when
- * they change. The line names the replica, then the same again as backups: a request every
- * replica answered 5xx is asked again (SAME_REPLICA_RETRIES). The `down` placeholder keeps
+ * they change. On registry 2.8 with filesystem storage the line names the replica, then the
+ * same again as backups: a request every replica answered 5xx is asked again
+ * (sameReplicaRetries). The `down` placeholder keeps
  * the block valid while no replica is published (nginx refuses an empty one): requests then
  * get a 502 at once.
  */

@@ -20,7 +20,7 @@ import { RegistrySettings } from "./config";
 import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
 import { RegistryTransport, renderRegistryConfig } from "./registryConfig";
 import { registryConfigPath, registryProcessEnvironment } from "./release";
-import { renderServeScript, SERVE_SCRIPT } from "./serveScript";
+import { renderServeScript, sameReplicaRetries, SERVE_SCRIPT } from "./serveScript";
 
 export interface RegistryInputs {
     settings: RegistrySettings;
@@ -139,7 +139,7 @@ function runRegistryWorkload(
             // The supervisor runs the image's own registry command.
             entrypoint: ["/bin/sh", SERVE_SCRIPT],
             command: ["registry", "serve", content.configPath],
-            upload: { file: SERVE_SCRIPT, content: renderServeScript(transport.replica, inputs.metrics), permissions: "0755" as const },
+            upload: { file: SERVE_SCRIPT, content: renderServeScript(transport.replica, inputs.metrics, sameReplicaRetries(inputs.settings.series, inputs.storage.driver)), permissions: "0755" as const },
         }
         : undefined;
     return inputs.runtime.run({

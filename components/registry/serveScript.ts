@@ -6,7 +6,9 @@
  */
 import { containerPorts, METRICS_PATH, replicaUpstreamFiles } from "../common/paths";
 import { shellScript } from "../common/shellScript";
+import { StorageDriver } from "../storage/config";
 import { STORAGE_CHECK } from "./registryConfig";
+import { RegistrySeries } from "./release";
 
 export const SERVE_SCRIPT = "/usr/local/bin/registry-serve";
 
@@ -26,33 +28,37 @@ const SERVE = shellScript(__dirname, "serve.sh", "replica's supervisor");
 
 /**
  * How many more times the entrypoint asks a replica a request it answered 5xx, once every
- * replica has had it (nginx's backup servers). Registry 2.8.2 rewrites a link file in place
- * (truncate, then write; 3.1 writes a new file and renames it: distribution#4624), so a pull
- * that reads a manifest's link while a push of the same image rewrites it gets a 500, and
- * the same read a moment later succeeds. On 2.8.2 with one replica, pushes of one image
- * under new tags racing pulls of it for 15 s (test/live/seedReleases.test.ts): asked once,
- * 141 of 2283 pulls failed; asked up to four times, none of 2258 did, of 188 answered 500.
+ * replica has had it (nginx's backup servers), where that helps: registry 2.8 on filesystem
+ * storage rewrites a link file in place (truncate, then write; 3.1 writes a new file and
+ * renames it: distribution#4624), so a pull that reads a manifest's link while a push of
+ * the same image rewrites it gets a 500, and the same read a moment later succeeds. On 2.8.2
+ * with one replica, pushes of one image under new tags racing pulls of it for 15 s
+ * (test/live/seedReleases.test.ts): asked once, 141 of 2424 pulls failed; asked up
+ * to four times, none of 2258 failed, of 188 answered 500. Elsewhere a 5xx is no such race
+ * (S3 throttling, an outage): asked again at once it would only add load.
  */
-export const SAME_REPLICA_RETRIES = 3;
+export function sameReplicaRetries(series: RegistrySeries, storage: StorageDriver): number {
+    return series === RegistrySeries.V2_8 && storage === "filesystem" ? 3 : 0;
+}
 
 /**
  * The nginx `server` directives replica i publishes, on one line: the replica, then the
- * same again as backups (see SAME_REPLICA_RETRIES); never marked failed, so one 5xx takes
- * no replica out of rotation.
+ * same again as `retries` backups (see sameReplicaRetries); never marked failed, so one
+ * 5xx takes no replica out of rotation.
  */
-export function replicaServerLine(replica: number): string {
+export function replicaServerLine(replica: number, retries: number): string {
     const server = `server unix:${replicaUpstreamFiles(replica).socket} max_fails=0`;
-    return [`${server};`, ...Array.from({ length: SAME_REPLICA_RETRIES }, () => `${server} backup;`)].join(" ");
+    return [`${server};`, ...Array.from({ length: retries }, () => `${server} backup;`)].join(" ");
 }
 
 /** ./scripts/serve.sh for replica i, with its settings in a header rendered here. */
-export function renderServeScript(replica: number, metrics: boolean): string {
+export function renderServeScript(replica: number, metrics: boolean, retries: number): string {
     const files = replicaUpstreamFiles(replica);
     const debug = `http://127.0.0.1:${containerPorts.registryDebug}`;
     return SERVE.render([
         `SOCKET=${files.socket}`,
         `UPSTREAM=${files.upstream}`,
-        `SERVER_LINE='${replicaServerLine(replica)}'`,
+        `SERVER_LINE='${replicaServerLine(replica, retries)}'`,
         `HEALTH_URL=${debug}/debug/health`,
         `METRICS_URL=${debug}${METRICS_PATH}`,
         `METRICS_FILE=${metrics ? files.metrics : ""}`,

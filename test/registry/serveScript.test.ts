@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { METRICS_RELAY_SECONDS, renderServeScript, replicaServerLine, STORAGE_CHECK_SETTLE_SECONDS, WITHDRAW_SECONDS } from "../../components/registry/serveScript";
+import { METRICS_RELAY_SECONDS, renderServeScript, replicaServerLine, sameReplicaRetries, STORAGE_CHECK_SETTLE_SECONDS, WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings, withSettings, writeScript } from "../../testkit/shellScripts";
@@ -72,7 +72,7 @@ describe("registry replica supervisor (busybox sh)", function () {
     function start(options: { delayMs?: number; exitAfterMs?: number; metrics?: boolean; settleSeconds?: number } = {}): Promise<number | null> {
         const f = files();
         const port = (debug.address() as { port: number }).port;
-        const script = writeScript(dir, "registry-serve", withSettings(renderServeScript(2, options.metrics ?? true), {
+        const script = writeScript(dir, "registry-serve", withSettings(renderServeScript(2, options.metrics ?? true, 3), {
             SOCKET: f.socket, UPSTREAM: f.upstream, METRICS_FILE: options.metrics === false ? "" : f.metrics,
             HEALTH_URL: `http://127.0.0.1:${port}/debug/health`, METRICS_URL: `http://127.0.0.1:${port}/metrics`,
             SETTLE_SECONDS: options.settleSeconds ?? 0, RELAY_SECONDS: 1, WITHDRAW_SECONDS: 2,
@@ -111,7 +111,7 @@ describe("registry replica supervisor (busybox sh)", function () {
         assert.equal(statSync(f.socket).mode & 0o002, 0, "the socket is open to others before the storage check passed");
         healthStatus = 200;
         await until("published", () => existsSync(f.upstream), 3);
-        assert.equal(readFileSync(f.upstream, "utf8"), `${replicaServerLine(2)}\n`);
+        assert.equal(readFileSync(f.upstream, "utf8"), `${replicaServerLine(2, 3)}\n`);
         assert.equal(statSync(f.socket).mode & 0o777, 0o666, "the socket is not open to the entrypoint's workers");
         await until("metrics relayed", () => existsSync(f.metrics) && readFileSync(f.metrics, "utf8") === METRICS_TEXT, 3);
     });
@@ -167,14 +167,19 @@ describe("registry replica supervisor (busybox sh)", function () {
         assert.deepEqual(events().map(([e]) => e), ["TERM"]);
     });
 
+    it("asks a replica again only where a 5xx can be 2.8's torn link read: registry 2.8 on filesystem storage", () => {
+        assert.deepEqual(
+            [sameReplicaRetries("2.8", "filesystem"), sameReplicaRetries("2.8", "s3"), sameReplicaRetries("3.1", "filesystem"), sameReplicaRetries("3.1", "s3")],
+            [3, 0, 0, 0],
+        );
+    });
+
     it("renders replica i's files and the timings, the same bytes every time, shellcheck-clean, from a file that ships", function () {
         requireTool(this, "shellcheck", "shellcheck");
-        assert.deepEqual(headerSettings(renderServeScript(3, true)), {
+        assert.deepEqual(headerSettings(renderServeScript(3, true, 0)), {
             SOCKET: "/run/registry-upstreams/replica-3.sock",
             UPSTREAM: "/run/registry-upstreams/replica-3.conf",
-            // The replica, then the same three more times as backups (SAME_REPLICA_RETRIES).
-            SERVER_LINE: "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;"
-                + " server unix:/run/registry-upstreams/replica-3.sock max_fails=0 backup;".repeat(3),
+            SERVER_LINE: "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;",
             HEALTH_URL: "http://127.0.0.1:5001/debug/health",
             METRICS_URL: "http://127.0.0.1:5001/metrics",
             METRICS_FILE: "/run/registry-upstreams/replica-3.prom",
@@ -182,9 +187,12 @@ describe("registry replica supervisor (busybox sh)", function () {
             RELAY_SECONDS: String(METRICS_RELAY_SECONDS),
             WITHDRAW_SECONDS: String(WITHDRAW_SECONDS),
         });
-        assert.equal(headerSettings(renderServeScript(3, false)).METRICS_FILE, "");
-        assert.equal(renderServeScript(3, true), renderServeScript(3, true));
-        assert.equal(shellcheckFindings(renderServeScript(1, true)), "");
+        // With retries (registry 2.8 on filesystem storage): the replica, then the same again as backups.
+        assert.equal(headerSettings(renderServeScript(3, true, 3)).SERVER_LINE, "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;"
+            + " server unix:/run/registry-upstreams/replica-3.sock max_fails=0 backup;".repeat(3));
+        assert.equal(headerSettings(renderServeScript(3, false, 0)).METRICS_FILE, "");
+        assert.equal(renderServeScript(3, true, 3), renderServeScript(3, true, 3));
+        assert.equal(shellcheckFindings(renderServeScript(1, true, 3)), "");
         assert.notEqual(gitIgnores("components/registry/scripts/serve.sh"), true, "git ignores the script: it would not ship");
     });
 });
