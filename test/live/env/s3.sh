@@ -3,6 +3,7 @@
 # monitor, one in-memory OSD, radosgw), all in one directory, on this host only.
 #
 #   s3.sh start    start it unless it answers already (about 15 s from nothing); idempotent
+#                  (start-locked: the same, by a caller that holds the start lock)
 #   s3.sh stop     stop the daemons and remove their data
 #   s3.sh env      print S3_ENDPOINT_HOST=..., S3_ENDPOINT_CONTAINERS=..., S3_ACCESS_KEY=..., S3_SECRET_KEY=...
 #
@@ -126,10 +127,17 @@ case "${1:-}" in
     start)
         mkdir -p /run/lock
         exec 9>/run/lock/private-registry-s3.lock
-        flock -w 120 9
+        # Another start may be retrying (up to twice its 150 s).
+        flock -w 360 9
         # Now and then the new OSD's first command to the new monitor is refused ("wrong
-        # fsid") and radosgw never answers: once, start again from nothing.
-        bash "$0" start-locked || { log "the start failed; starting again from nothing"; bash "$0" start-locked; } ;;
+        # fsid") and radosgw never answers: once, start again from nothing (a radosgw that
+        # came up late, without the test user, is stopped too).
+        bash "$0" start-locked || {
+            log "the start failed; starting again from nothing"
+            stop_daemons
+            rm -rf "$DIR"
+            bash "$0" start-locked
+        } ;;
     start-locked) start ;;
     stop) stop_daemons; rm -rf "$DIR" ;;
     env) print_env ;;
