@@ -214,6 +214,7 @@ export interface Metrics {
     bindAddress?: string;
     /**
      * The password Prometheus must send to `port`, as user `prometheus` (basic auth); at least 16 characters.
+     * Made secret by the component.
      * @default none: the port answers whoever reaches `bindAddress`
      */
     password?: pulumi.Input<string>;

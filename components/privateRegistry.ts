@@ -98,8 +98,11 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
         settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis,
         metrics: deployment.metrics.enabled, runtime, labels,
     }, parent);
+    const metricsPassword = deployment.metrics.password;
     const access = createUserAccess(name, {
         users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, runtime, labels,
+        metricsHtpasswd: metricsPassword === undefined
+            ? undefined : createMetricsHtpasswd(name, metricsPassword, deployment.users.bcryptCost, parent),
     }, parent);
     const maintenance = createMaintenance(name, {
         settings: deployment.maintenance, storage: deployment.storage, runtime, image: registry.image,
@@ -110,8 +113,6 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
         registryReplicas: registry.replicas, upstreams: registry.upstreams,
         access, maintenanceVolume: maintenance.volume,
-        metricsHtpasswd: deployment.metrics.password === undefined
-            ? undefined : createMetricsHtpasswd(name, deployment.metrics.password, deployment.users.bcryptCost, parent),
     }, parent);
     return { tls, users, registry, maintenance };
 }

@@ -438,28 +438,36 @@ describe("program under the mock runtime", () => {
         assert.doesNotMatch(upload(container(privateOnly, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
     });
 
-    it("metrics.password: the metrics server asks for basic auth, checked against an htpasswd uploaded as a secret; the password is nowhere in plaintext", async () => {
+    it("metrics.password: the metrics server asks for basic auth, checked against an htpasswd the users container installs (a secret upload); the password is nowhere in plaintext; a new one replaces only the users container", async () => {
         const password = "a-long-enough-metrics-password";
         const metrics = { enabled: true, port: 9091 };
+        const asSecret = { secretKeys: ["users", "metrics"] };
         const open = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify(metrics) });
         assert.doesNotMatch(upload(container(open, "ui"), "/etc/nginx/conf.d/default.conf").content, /auth_basic "metrics"/);
-        assert.equal(container(open, "ui").inputs.uploads && (container(open, "ui").inputs.uploads as { file: string }[]).some((u) => u.file === "/etc/nginx/metrics.htpasswd"), false);
-        const asSecret = { secretKeys: ["users", "metrics"] };
+        assert.ok(!(container(open, "users").inputs.uploads as { file: string }[]).some((u) => u.file === "/access-source/metrics.htpasswd"));
         const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ ...metrics, password }) }, asSecret);
-        const ui = container(run, "ui");
-        assert.match(upload(ui, "/etc/nginx/conf.d/default.conf").content, /auth_basic "metrics";\n\s*auth_basic_user_file \/etc\/nginx\/metrics\.htpasswd;/);
-        const htpasswd = upload(ui, "/etc/nginx/metrics.htpasswd").content;
-        assert.match(htpasswd, /^prometheus:\$2[aby]\$05\$/);
+        assert.match(upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content,
+            /auth_basic "metrics";\n\s*auth_basic_user_file \/run\/registry-access\/current\/metrics\.htpasswd;/);
+        const users = container(run, "users");
+        const htpasswd = upload(users, "/access-source/metrics.htpasswd").content;
+        assert.match(htpasswd, /^prometheus:\$2[aby]\$05\$[^\n]+\n$/);
         assert.ok(await bcrypt.compare(password, htpasswd.trim().split(":")[1]), "the hash is not the password's");
-        assert.ok(secretPaths(ui.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
+        assert.ok(!upload(users, "/access-source/htpasswd").content.includes("prometheus:"), "Prometheus is a registry user");
+        assert.ok(secretPaths(users.rawInputs).some((p) => p.startsWith("uploads")), "the htpasswd upload is not secret");
         for (const resource of run.resources) {
-            assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(password), `${resource.name} carries the metrics password in plaintext`);
-            assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(htpasswd.trim()), `${resource.name} carries the metrics htpasswd in plaintext`);
+            const plain = JSON.stringify(withoutSecretValues(resource.rawInputs));
+            assert.ok(!plain.includes(password) && !plain.includes(htpasswd.trim()), `${resource.name} carries the metrics password or its hash in plaintext`);
         }
         assert.ok(!JSON.stringify(run.outputs).includes(password));
         // The same password and state: the same file (the salt comes from a seed kept in state).
         const again = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ ...metrics, password }) }, asSecret);
-        assert.equal(upload(container(again, "ui"), "/etc/nginx/metrics.htpasswd").content, htpasswd);
+        assert.equal(upload(container(again, "users"), "/access-source/metrics.htpasswd").content, htpasswd);
+        // A new password: the users container installs it; the entrypoint and the registry stay.
+        const rotated = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ ...metrics, password: `${password}-rotated` }) }, asSecret);
+        const changed = run.resources
+            .filter((r) => JSON.stringify(rotated.byName(r.name).rawInputs) !== JSON.stringify(r.rawInputs))
+            .map((r) => r.name);
+        assert.deepEqual(changed, [`${name}-users`]);
     });
 
     it("replicas: each its own container, socket and published line, one http secret, replaced one after another", async () => {

@@ -21,7 +21,9 @@ import { renderUpstreamsScript, UI_IMAGE_COMMAND } from "../components/entrypoin
 import { replicaServerLine } from "../components/registry/serveScript";
 import { busyboxPath } from "./busyboxPath";
 import { withSettings, writeScript } from "./shellScripts";
-import { ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../components/users/installScript";
+import {
+    ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD,
+} from "../components/users/installScript";
 import { requireTool } from "./requireTool";
 import { makeCertificate } from "./selfSignedCertificate";
 
@@ -36,11 +38,9 @@ export interface EntrypointReply {
 }
 
 export interface LocalEntrypoint {
-    /** Installs users (htpasswd + grants text) as the users container would. */
-    installUsers(htpasswd: string, grants: string): void;
+    /** Installs users (htpasswd + grants text, and Prometheus's htpasswd when given) as the users container would. */
+    installUsers(htpasswd: string, grants: string, metricsHtpasswd?: string): void;
     send(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
-    /** Puts Prometheus's htpasswd (metrics.password) where the metrics server reads it, as the upload does. */
-    installMetricsHtpasswd(htpasswd: string): void;
     /** A plain-HTTP GET to the metrics server, with basic auth when given. */
     getMetrics(path: string, auth?: { user: string; password: string }): Promise<EntrypointReply>;
     /** Where the maintenance volume is (the GC job's files). */
@@ -58,20 +58,22 @@ function relocate(text: string, root: string): string {
         .replaceAll(paths.accessDir, join(root, "access"))
         .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"))
         .replaceAll(paths.maintenanceDir, join(root, "maintenance"))
-        .replaceAll(paths.upstreamsDir, join(root, "upstreams"))
-        .replaceAll(paths.metricsHtpasswd, join(root, "metrics.htpasswd"));
+        .replaceAll(paths.upstreamsDir, join(root, "upstreams"));
 }
 
 /**
  * Runs the users container's real install script under busybox sh on `root` (which holds
- * `access/` and `access-source/`), but for its last line (the container's sleep).
+ * `access/` and `access-source/`), but for its last line (the container's sleep). Without
+ * `metricsHtpasswd` the container has no such file, as without metrics.password.
  */
-export function runInstallScript(root: string, htpasswd: string, grants: string): string {
+export function runInstallScript(root: string, htpasswd: string, grants: string, metricsHtpasswd?: string): string {
     mkdirSync(join(root, "access"), { recursive: true });
     mkdirSync(join(root, "access-source"), { recursive: true });
-    rmSync(join(root, SOURCE_HTPASSWD.replace(ACCESS_SOURCE_DIR, "access-source")), { force: true });
-    writeFileSync(join(root, SOURCE_HTPASSWD.replace(ACCESS_SOURCE_DIR, "access-source")), htpasswd, { mode: 0o400 });
-    writeFileSync(join(root, SOURCE_GRANTS.replace(ACCESS_SOURCE_DIR, "access-source")), grants);
+    const source = (file: string) => join(root, file.replace(ACCESS_SOURCE_DIR, "access-source"));
+    for (const file of [SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD]) rmSync(source(file), { force: true });
+    writeFileSync(source(SOURCE_HTPASSWD), htpasswd, { mode: 0o400 });
+    if (metricsHtpasswd !== undefined) writeFileSync(source(SOURCE_METRICS_HTPASSWD), metricsHtpasswd, { mode: 0o400 });
+    writeFileSync(source(SOURCE_GRANTS), grants);
     const run = spawnSync("busybox", ["sh", "-c", installScript(root)], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`install script failed: ${run.stderr}`);
     return run.stdout;
@@ -160,14 +162,11 @@ export function startLocalEntrypoint(
     }
 
     return {
-        installUsers(htpasswd: string, grants: string) {
-            runInstallScript(root, htpasswd, grants);
+        installUsers(htpasswd: string, grants: string, metricsHtpasswd?: string) {
+            runInstallScript(root, htpasswd, grants, metricsHtpasswd);
             if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
-        installMetricsHtpasswd(htpasswd: string) {
-            writeFileSync(join(root, "metrics.htpasswd"), htpasswd, { mode: 0o644 });
-        },
         getMetrics: (path, auth) => plainGet(ports.metrics ?? 0, path, auth),
         maintenanceDir: join(root, "maintenance"),
         upstreamsDir,

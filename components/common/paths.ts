@@ -7,8 +7,6 @@ export const paths = {
     nginxSiteConfig: "/etc/nginx/conf.d/default.conf",
     tlsCertificate: "/etc/nginx/certs/server.crt",
     tlsPrivateKey: "/etc/nginx/certs/server.key",
-    /** Prometheus's password hash (metrics.password), which the metrics server checks. */
-    metricsHtpasswd: "/etc/nginx/metrics.htpasswd",
     uiRoot: "/usr/share/nginx/html",
     /**
      * The maintenance job's state, shared with the entrypoint (read-only there): the write

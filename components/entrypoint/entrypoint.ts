@@ -34,8 +34,6 @@ export interface EntrypointInputs {
     access: UserAccessResources;
     /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
     maintenanceVolume: docker.Volume;
-    /** Secret: Prometheus's htpasswd, with metrics.password. */
-    metricsHtpasswd: pulumi.Output<string> | undefined;
 }
 
 export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): pulumi.Resource {
@@ -67,9 +65,6 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             { file: paths.nginxSiteConfig, content: nginxSiteConfig(inputs) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400", secret: true },
-            // A hash, which nginx's unprivileged workers read per request: the default 0644.
-            ...(inputs.metricsHtpasswd
-                ? [{ file: paths.metricsHtpasswd, content: inputs.metricsHtpasswd, secret: true }] : []),
             ...(upstreams ? [{ file: UPSTREAMS_SCRIPT, content: renderUpstreamsScript(), permissions: "0755" as const }] : []),
         ],
         healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.uiHttp}/healthz`),
@@ -94,7 +89,7 @@ function nginxSiteConfig(inputs: EntrypointInputs): string {
         cors: settings.cors,
         realm: inputs.realm,
         metricsServer: inputs.metrics.port !== undefined,
-        metricsPassword: inputs.metricsHtpasswd !== undefined,
+        metricsPassword: inputs.metrics.password !== undefined,
         uiUpdateCheck: settings.ui.versionNotification,
     });
 }

@@ -22,7 +22,7 @@ export const metricsKeys: readonly KeySpec[] = [
     },
     {
         key: "metrics.password", type: "string", secret: true, defaultText: "none", example: '"$(openssl rand -base64 24)"',
-        description: `The password Prometheus must send to \`metrics.port\`, as user \`${METRICS_USER}\` (its scrape config's \`basic_auth\`); at least ${MIN_PASSWORD_LENGTH} characters. Unset: the port answers whoever reaches \`metrics.bindAddress\`.`,
+        description: `The password Prometheus must send to \`metrics.port\`, as user \`${METRICS_USER}\` (its scrape config's \`basic_auth\`; plain HTTP, so over a network you trust); at least ${MIN_PASSWORD_LENGTH} characters. Unset: the port answers whoever reaches \`metrics.bindAddress\`. A new password replaces only the users container.`,
     },
     {
         key: "metrics.bindAddress", type: "string", default: "127.0.0.1", example: "10.0.0.5",
@@ -63,7 +63,9 @@ export function readMetrics(v: Validator, given: unknown, endpoints: EntrypointP
 function readPassword(v: Validator, given: unknown, port: number | undefined): pulumi.Input<string> | undefined {
     if (given === undefined) return undefined;
     if (port === undefined) {
-        v.problem("metrics.password", "protects a metrics port that is not published", v.set("metrics.port", "9091", `or: ${v.rm("metrics.password")}`));
+        // Not "set metrics.port" alone: a swarm refuses the port.
+        v.problem("metrics.password", "protects a metrics port that is not published (metrics.port, target docker only)",
+            v.rm("metrics.password", `or, on target docker: ${v.set("metrics.port", "9091")}`));
         return undefined;
     }
     if (isDeferred(given)) return given as pulumi.Input<string>;

@@ -9,6 +9,7 @@
 import { containerPorts, GC_METRICS_FILE, METRICS_PATH, paths, REPLICA_ALIAS_PREFIX, replicaAlias, replicaUpstreamFiles } from "../common/paths";
 import { MAX_REPLICAS } from "../registry/config";
 import { RegistryTransport } from "../registry/registryConfig";
+import { accessPaths } from "../users/installScript";
 import { METRICS_USER } from "./config";
 
 /** Prometheus's text exposition format. */
@@ -32,7 +33,7 @@ export function renderMetricsServer(transport: RegistryTransport["kind"], authen
             "",
             `    # Only Prometheus (metrics.password, user ${METRICS_USER}).`,
             `    auth_basic "metrics";`,
-            `    auth_basic_user_file ${paths.metricsHtpasswd};`,
+            `    auth_basic_user_file ${accessPaths.metricsHtpasswd};`,
         ] : []),
         "",
         ...replicaLocations,

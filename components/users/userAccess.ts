@@ -1,8 +1,9 @@
 /**
  * How the users reach nginx: a small container (from the registry's image, no network,
- * no capabilities) installs the htpasswd and the grants into a volume the entrypoint
- * mounts read-only. A user change replaces only this container; the files it leaves in
- * the volume keep serving until the new one switches them, so no request fails.
+ * no capabilities) installs the htpasswd and the grants (and Prometheus's htpasswd, with
+ * metrics.password) into a volume the entrypoint mounts read-only. A user change replaces
+ * only this container; the files it leaves in the volume keep serving until the new one
+ * switches them, so no request fails.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,12 +11,16 @@ import { LabelSets } from "../common/labels";
 import { paths } from "../common/paths";
 import { Runtime } from "../common/runtime";
 import { renderGrants, UserAccess } from "./access";
-import { INSTALL_SCRIPT, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "./installScript";
+import {
+    INSTALL_SCRIPT, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD,
+} from "./installScript";
 
 export interface UserAccessInputs {
     users: readonly UserAccess[];
     /** Secret. */
     htpasswd: pulumi.Output<string>;
+    /** Secret: Prometheus's htpasswd for the metrics port, with metrics.password. */
+    metricsHtpasswd?: pulumi.Output<string>;
     /** Any image with a POSIX shell and busybox tools: the registry's. */
     image: pulumi.Input<string>;
     runtime: Runtime;
@@ -45,6 +50,8 @@ export function createUserAccess(name: string, inputs: UserAccessInputs, parent:
             { file: SOURCE_HTPASSWD, content: inputs.htpasswd, permissions: "0400", secret: true },
             // Not secret: names and scopes only, so a preview shows who gains or loses what.
             { file: SOURCE_GRANTS, content: renderGrants(inputs.users) },
+            ...(inputs.metricsHtpasswd
+                ? [{ file: SOURCE_METRICS_HTPASSWD, content: inputs.metricsHtpasswd, permissions: "0400" as const, secret: true }] : []),
         ],
         healthCheck: ["CMD", "sh", INSTALL_SCRIPT, "check"],
         startPeriod: "5s",

@@ -81,8 +81,8 @@ describe("component args", function () {
             'export const r = new PrivateRegistry("metricsOutput", { users: [{ name: "admin" }], metrics: { enabled: true, port: 9091, password } });',
         ].join("\n"));
         const run = await runProgram({}, { programPath: file });
-        const ui = run.byName("metricsOutput-ui");
-        const htpasswd = (ui.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/nginx/metrics.htpasswd");
+        const users = run.byName("metricsOutput-users");
+        const htpasswd = (users.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/access-source/metrics.htpasswd");
         assert.match(String(htpasswd?.content), /^prometheus:\$2y\$05\$/);
         for (const resource of run.resources) {
             const plain = JSON.stringify(plaintextPart(resource.rawInputs));

@@ -15,15 +15,17 @@ const METRICS_PORT = 18891;
 const PROMETHEUS_PORT = 19190;
 const METRICS_PASSWORD = "live-metrics-prometheus-password";
 
+function config(metricsPassword: string): Record<string, string> {
+    return liveConfig({ httpsPort: PORT, httpPort: PORT + 37, metrics: { enabled: true, port: METRICS_PORT, password: metricsPassword }, gc: { schedule: "off" } });
+}
+
 describe("live: metrics", function () {
     let live: LiveDeployment;
     let prometheus: LocalPrometheus | undefined;
 
     before(async function () {
         requireTool(this, "prometheus", "prometheus");
-        live = await deployFresh(this, "metrics", liveConfig({
-            httpsPort: PORT, httpPort: PORT + 37, metrics: { enabled: true, port: METRICS_PORT, password: METRICS_PASSWORD }, gc: { schedule: "off" },
-        }));
+        live = await deployFresh(this, "metrics", config(METRICS_PASSWORD));
         const admin = adminClient(live);
         const pushed = await admin.pushRandomImage("metrics/app", "1", 64 * 1024);
         await admin.pullAndVerify("metrics/app", "1");
@@ -70,5 +72,13 @@ describe("live: metrics", function () {
         assert.match(await dockerCli(["exec", live.containerName("registry"), "wget", "-q", "-O", "-", "http://127.0.0.1:5001/metrics"]), /^registry_http_requests_total\{/m);
         assert.deepEqual(Object.values(registry.NetworkSettings.Ports ?? {}).filter((bindings) => bindings && bindings.length > 0), []);
         for (const path of ["/debug/pprof/", "/debug/vars"]) assert.equal((await get(METRICS_PORT, path)).status, 404, path);
+    });
+
+    it("a new metrics.password replaces only the users container: once the up returns, the old one is refused and the new one serves", async () => {
+        const rotated = `${METRICS_PASSWORD}-rotated`;
+        const report = await live.up(config(rotated));
+        assert.deepEqual(report.replaced, [live.containerName("users")]);
+        assert.equal((await get(METRICS_PORT, "/metrics/gc", { user: "prometheus", password: METRICS_PASSWORD })).status, 401);
+        assert.equal((await get(METRICS_PORT, "/metrics/gc", { user: "prometheus", password: rotated })).status, 200);
     });
 });

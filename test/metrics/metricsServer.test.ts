@@ -12,6 +12,7 @@ import { renderHtpasswd } from "../../components/users/htpasswd";
 import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
+const ADMIN_PASSWORD = "a-registry-admin-password";
 
 /**
  * A local entrypoint with the metrics server, for the suite's lifetime: the getter gives it
@@ -29,7 +30,12 @@ function entrypointWithMetrics(
             metricsServer: true, metricsPassword: password !== undefined,
         }, ports);
         if (password !== undefined) {
-            entrypoint.installMetricsHtpasswd(renderHtpasswd([{ name: METRICS_USER, password }], 5, "a-stable-seed-of-enough-characters"));
+            // As the users container installs it, beside the registry users (who are no metrics users).
+            const seed = "a-stable-seed-of-enough-characters";
+            entrypoint.installUsers(
+                renderHtpasswd([{ name: "admin", password: ADMIN_PASSWORD }], 5, seed), "",
+                renderHtpasswd([{ name: METRICS_USER, password }], 5, seed),
+            );
         }
     });
     after(() => entrypoint?.stop());
@@ -141,9 +147,10 @@ describe("metrics server behind Prometheus's password, metrics.password (real ng
         writeFileSync(join(entrypoint.upstreamsDir, "replica-1.prom"), "registry_http_requests_total 1\n", { mode: 0o644 });
     });
 
-    it("answers every metrics path 401, asking for basic auth, without the password, with a wrong one, or as another user", async () => {
+    it("answers every metrics path 401, asking for basic auth, without the password, with a wrong one, or as a registry user", async () => {
         for (const path of ["/metrics", "/metrics/replicas/1", "/metrics/gc"]) {
-            for (const auth of [undefined, { user: METRICS_USER, password: "a-wrong-but-long-password" }, { user: "admin", password }]) {
+            const attempts = [undefined, { user: METRICS_USER, password: "a-wrong-but-long-password" }, { user: "admin", password }, { user: "admin", password: ADMIN_PASSWORD }];
+            for (const auth of attempts) {
                 const reply = await entrypoint.getMetrics(path, auth);
                 assert.equal(reply.status, 401, `${path} as ${auth?.user ?? "nobody"}`);
                 assert.equal(reply.headers["www-authenticate"], 'Basic realm="metrics"', path);

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { paths } from "../../components/common/paths";
-import { accessPaths, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD } from "../../components/users/installScript";
+import { accessPaths, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD } from "../../components/users/installScript";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { installScriptCheck, runInstallScript } from "../../testkit/localEntrypoint";
 import { requireTool } from "../../testkit/requireTool";
@@ -43,6 +43,30 @@ describe("users install script (busybox sh)", () => {
         assert.ok(statSync(join(dir, "grants", "dev", "pull", "tools", "base")).isDirectory());
         assert.equal(statSync(join(dir, "htpasswd")).mode & 0o777, 0o444);
         assert.equal(statSync(join(dir, "grants", "dev", "pull")).mode & 0o777, 0o755);
+    });
+
+    it("installs Prometheus's htpasswd (metrics.password) beside the users' when the container has one; setting, changing or removing it switches generations", () => {
+        const metrics = "prometheus:$2y$05$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01\n";
+        runInstallScript(root, HTPASSWD, GRANTS);
+        assert.equal(existsSync(join(access(), "current", "metrics.htpasswd")), false);
+        const steps: [string | undefined, string | undefined][] = [
+            [metrics, metrics], [metrics.replace("abc", "xyz"), metrics.replace("abc", "xyz")], [undefined, undefined],
+        ];
+        for (const [given, installed] of steps) {
+            const before = current();
+            // The container changed: check fails until its start installs the new file.
+            const sources = join(root, "access-source");
+            rmSync(join(sources, "metrics.htpasswd"), { force: true });
+            if (given !== undefined) writeFileSync(join(sources, "metrics.htpasswd"), given);
+            assert.equal(installScriptCheck(root), false, `check passes with metrics.htpasswd ${given === undefined ? "removed" : "changed"}`);
+            runInstallScript(root, HTPASSWD, GRANTS, given);
+            assert.notEqual(current(), before, "no new generation");
+            const file = join(access(), "current", "metrics.htpasswd");
+            assert.equal(existsSync(file) ? readFileSync(file, "utf8") : undefined, installed);
+            if (installed !== undefined) assert.equal(statSync(file).mode & 0o777, 0o444, "unreadable to nginx's workers");
+            assert.equal(readFileSync(join(access(), "current", "htpasswd"), "utf8"), HTPASSWD, "the users' htpasswd changed");
+            assert.ok(installScriptCheck(root));
+        }
     });
 
     it("a restart with the same users changes nothing; a change switches to a new generation and keeps only the one before", () => {
@@ -156,6 +180,7 @@ describe("users install script (busybox sh)", () => {
             mkdirSync(access(), { recursive: true });
             return writeScript(root, "install.sh", withSettings(renderInstallScript(), {
                 ACCESS_DIR: access(), SOURCE_HTPASSWD: join(sources, "htpasswd"), SOURCE_GRANTS: join(sources, "grants"),
+                SOURCE_METRICS_HTPASSWD: join(sources, "metrics.htpasswd"),
             }));
         }
 
@@ -196,7 +221,7 @@ describe("users install script (busybox sh)", () => {
     });
 
     it("renders the container's paths, the same bytes every time, from a file that ships with the package", () => {
-        assert.deepEqual(headerSettings(renderInstallScript()), { ACCESS_DIR: paths.accessDir, SOURCE_HTPASSWD, SOURCE_GRANTS });
+        assert.deepEqual(headerSettings(renderInstallScript()), { ACCESS_DIR: paths.accessDir, SOURCE_HTPASSWD, SOURCE_GRANTS, SOURCE_METRICS_HTPASSWD });
         for (const path of Object.values(accessPaths)) assert.ok(path.startsWith(`${paths.accessDir}/current`), path);
         assert.equal(renderInstallScript(), renderInstallScript());
         assert.notEqual(gitIgnores("components/users/scripts/install.sh"), true, "git ignores the script: it would not ship");

@@ -54,10 +54,11 @@ export function startPrometheus(port: number, scrapeConfigs: string[]): LocalPro
     };
 }
 
-/** A plain-HTTP GET to 127.0.0.1. */
-export function get(port: number, path: string): Promise<{ status: number; body: string }> {
+/** A plain-HTTP GET to 127.0.0.1, with basic auth when given. */
+export function get(port: number, path: string, auth?: { user: string; password: string }): Promise<{ status: number; body: string }> {
+    const headers = auth ? { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {};
     return new Promise((resolve, reject) => {
-        const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+        const req = request({ host: "127.0.0.1", port, path, headers, agent: false }, (res) => {
             let body = "";
             res.on("data", (c) => { body += c; });
             res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));

@@ -2,12 +2,15 @@
 # The users container's program, run by busybox sh (the registry image's). Its settings come
 # from the header the program renders above these lines (see ../installScript.ts):
 #   ACCESS_DIR (the volume nginx reads the users from), SOURCE_HTPASSWD and SOURCE_GRANTS
-#   (this container's own files: the htpasswd, and one grant marker path a line).
+#   (this container's own files: the htpasswd, and one grant marker path a line), and
+#   SOURCE_METRICS_HTPASSWD (Prometheus's, for the metrics port; absent without
+#   metrics.password).
 #
 #   install.sh         installs the users unless `current` holds them already, then stays up
 #   install.sh check   the health check: true when `current` holds exactly this container's files
 #
-# nginx reads ACCESS_DIR/current/htpasswd and the markers under ACCESS_DIR/current/grants.
+# nginx reads ACCESS_DIR/current/htpasswd, the markers under ACCESS_DIR/current/grants, and
+# ACCESS_DIR/current/metrics.htpasswd.
 # `current` is a symlink to a generation directory; an install builds a new generation
 # beside the old one and switches the symlink with one rename, so a request sees the old
 # users or the new, never a half-written mix.
@@ -18,7 +21,12 @@ current="$ACCESS_DIR/current"
 installed() {
     [ -L "$current" ] &&
         cmp -s "$SOURCE_HTPASSWD" "$current/htpasswd" &&
-        cmp -s "$SOURCE_GRANTS" "$current/grants.list"
+        cmp -s "$SOURCE_GRANTS" "$current/grants.list" &&
+        if [ -e "$SOURCE_METRICS_HTPASSWD" ]; then
+            cmp -s "$SOURCE_METRICS_HTPASSWD" "$current/metrics.htpasswd"
+        else
+            [ ! -e "$current/metrics.htpasswd" ]
+        fi
 }
 
 if [ "${1:-}" = check ]; then
@@ -36,6 +44,9 @@ if ! installed; then
     # users container and the entrypoint mount this volume.
     cp "$SOURCE_HTPASSWD" "$staging/htpasswd"
     cp "$SOURCE_GRANTS" "$staging/grants.list"
+    if [ -e "$SOURCE_METRICS_HTPASSWD" ]; then
+        cp "$SOURCE_METRICS_HTPASSWD" "$staging/metrics.htpasswd"
+    fi
     while IFS= read -r marker; do
         mkdir -p "$staging/grants/${marker%/*}"
         : > "$staging/grants/$marker"
