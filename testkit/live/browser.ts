@@ -179,10 +179,12 @@ export async function openTagList(page: Page, repository: string): Promise<TagRo
     const link = page.locator(`catalog catalog-element a[href$='#!/taglist/${repository}']`);
     await page.goto(String(await link.getAttribute("href", { timeout: UI_TIMEOUT })));
     await page.waitForSelector(`tag-list[image='${repository}'] .item-count`, { timeout: UI_TIMEOUT });
-    // The count ("N tags") can show before the table has its rows: wait for as many rows as
-    // the first page holds (ui.taglistPageSize, 100 by default). Sizes and digests come from
-    // one manifest read per row, and show in either order.
+    // The count reads "0 tags" until the tag list has loaded (the UI shows its spinner until
+    // then, 2.5 and 2.6 alike), and can show before the table has its rows: wait for the
+    // spinner to go, then for as many rows as the first page holds (ui.taglistPageSize, 100
+    // by default). Sizes and digests come from one manifest read per row, in either order.
     await page.waitForFunction((pageSize) => {
+        if (document.querySelector("tag-list material-spinner")) return false;
         const count = Number(/(\d+)\s+tags?/.exec(document.querySelector("tag-list .item-count")?.textContent ?? "")?.[1] ?? NaN);
         const rows = Array.from(document.querySelectorAll("tag-table tbody tr"));
         return rows.length === Math.min(count, pageSize) && rows.every((row) => {
