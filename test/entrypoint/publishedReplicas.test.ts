@@ -81,7 +81,7 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
         entrypoint.publish([2]);
     });
 
-    it("registry 2.8 on filesystem storage: asks a replica again, up to three more times, what it answered 500; a GET that fails three times succeeds; POST is never resent", async () => {
+    it("registry 2.8 on filesystem storage: asks a replica again, up to three more times, what it answered 500; a GET that fails three times succeeds; a streamed PUT and a POST are never resent", async () => {
         const retries = sameReplicaRetries("2.8", "filesystem");
         // One replica beyond the harness's stubs, answering as scripted, published with its own line.
         const replica = MAX_REPLICAS + 1;
@@ -90,7 +90,8 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
         const flaky = createServer((req, res) => {
             received.push(`${req.method} ${req.url}`);
             // What 2.8.2 answers a read of a link file a push is rewriting: 500, UNKNOWN.
-            const fails = req.url === "/v2/always/manifests/x" || req.method === "POST" || received.length % (1 + retries) !== 0;
+            req.resume();
+            const fails = req.url === "/v2/always/manifests/x" || ["POST", "PUT"].includes(req.method ?? "") || received.length % (1 + retries) !== 0;
             res.writeHead(fails ? 500 : 200, { "Content-Type": "application/json" });
             res.end(fails ? JSON.stringify({ errors: [{ code: "UNKNOWN", message: "unknown error", detail: {} }] }) : "{}");
         });
@@ -113,6 +114,14 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
             received.length = 0;
             const post = await entrypoint.send("POST", "/v2/team-a/app/blobs/uploads/", { ...auth, body: "x" });
             assert.deepEqual([post.status, received], [500, ["POST /v2/team-a/app/blobs/uploads/"]], "a POST was resent");
+            // A PUT nginx holds whole (a manifest that came with its headers) is asked again;
+            // one whose body was streaming to the replica cannot be.
+            received.length = 0;
+            const manifest = await entrypoint.send("PUT", "/v2/team-a/app/manifests/small", { ...auth, body: "{}" });
+            assert.deepEqual([manifest.status, received.length], [500, 1 + retries], "a small PUT");
+            received.length = 0;
+            const layer = await entrypoint.send("PUT", "/v2/team-a/app/blobs/uploads/u?digest=sha256:x", { ...auth, body: "x".repeat(8 * 1024 * 1024) });
+            assert.deepEqual([layer.status, received.length], [500, 1], "a streamed PUT was resent");
         } finally {
             rmSync(line, { force: true });
             entrypoint.publish([1]);
