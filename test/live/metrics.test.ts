@@ -61,7 +61,7 @@ describe("live: metrics", function () {
     });
 
     it("nothing outside the registry's container reaches its debug listener: not the private network, not the metrics port", async () => {
-        const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
+        const network = `${live.namePrefix}-network`;
         const registry = await live.docker.getContainer(live.containerName("registry")).inspect();
         const address = registry.NetworkSettings.Networks[network].IPAddress;
         const fromNetwork = await dockerCli(["run", "--rm", "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sh", TEST_IMAGES.registry,

@@ -181,7 +181,7 @@ describe("live: scale-out (replicas on S3)", function () {
         const layerObject = (key: string) => key.endsWith(`/${layerOf(doomed).slice("sha256:".length)}/data`);
         assert.ok(listObjects(store, bucket, BLOBS_PREFIX).some((o) => layerObject(o.key)));
         // S3 gets the shared Redis cache by default, and the replicas use it.
-        assert.ok(Number((await dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
+        assert.ok(Number((await dockerCli(["exec", `${live.namePrefix}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
         assert.equal((await admin.request("DELETE", `/v2/scale/doomed/manifests/${doomed.manifestDigest}`)).status, 202);
         const report = JSON.parse((await dockerCli(live.outputs.gcCommand.split(" ").slice(1))).trim().split("\n").pop() ?? "{}");
         assert.ok(report.blobsDeleted >= 2, JSON.stringify(report));
@@ -196,7 +196,7 @@ describe("live: scale-out (replicas on S3)", function () {
     });
 
     it("the shared cache answers only with its password: a container attached to the stack's network is refused (NOAUTH), reads and writes alike", async () => {
-        const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
+        const network = `${live.namePrefix}-network`;
         const neighbour = async (...command: string[]) => (await dockerCli([
             "run", "--rm", "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "redis-cli", TEST_IMAGES.redis, "-h", "redis", ...command,
         ])).trim();
@@ -205,11 +205,11 @@ describe("live: scale-out (replicas on S3)", function () {
         }
         // The replicas and the collector know it: the cache fills, and the next test's collection empties it.
         await admin.pullAndVerify("scale/app", "1");
-        assert.ok(Number((await dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
+        assert.ok(Number((await dockerCli(["exec", `${live.namePrefix}-redis`, "redis-cli", "dbsize"])).trim()) > 0, "the blob cache is empty");
     });
 
     it("why the cache's password matters (a control, as the engine's root): the registry serves a repository whatever blob its cached set names, linked there or not", async () => {
-        const redis = (...command: string[]) => dockerCli(["exec", `${live.containerName("registry").replace(/-registry$/, "")}-redis`, "redis-cli", ...command]);
+        const redis = (...command: string[]) => dockerCli(["exec", `${live.namePrefix}-redis`, "redis-cli", ...command]);
         const secret = await admin.pushRandomImage("scale/secret", "1", 64 * 1024);
         await admin.pullAndVerify("scale/secret", "1");
         const layer = layerOf(secret);
@@ -232,10 +232,10 @@ describe("live: scale-out (replicas on S3)", function () {
     });
 
     it("a neighbour reaches nothing behind the entrypoint: as nobody on the host or in a container on the stack's network, every port is closed but the entrypoint's and the cache's (NOAUTH), and the replicas' sockets are out of reach", async () => {
-        const network = `${live.containerName("registry").replace(/-registry$/, "")}-network`;
+        const network = `${live.namePrefix}-network`;
         const members = await stackAddresses(live, network);
         const byRole = (ip: string) => Object.entries(members).find(([, address]) => address === ip)?.[0];
-        const redis = members[`${live.containerName("registry").replace(/-registry$/, "")}-redis`];
+        const redis = members[`${live.namePrefix}-redis`];
         const sockets = await Promise.all([1, 2].map((replica) => replicaSocket(live, replica)));
         const networkTargets = [...Object.values(members).map((ip) => `tcp:${ip}`), `redis:${redis}:6379`];
         // The sockets from the host only: a container on the network has no path to them at all.
@@ -258,7 +258,7 @@ describe("live: scale-out (replicas on S3)", function () {
             for (const [where, command] of positions) {
                 const seen = JSON.parse(await run(command)) as Record<string, number[] | string>;
                 const open = Object.fromEntries(Object.values(members).map((ip) => [byRole(ip), seen[`tcp:${ip}`]]));
-                const stack = live.containerName("registry").replace(/-registry$/, "");
+                const stack = live.namePrefix;
                 assert.deepEqual(open, Object.fromEntries(Object.keys(members).map((name) => [name, {
                     [`${stack}-ui`]: [80, 443, 9091], [`${stack}-redis`]: [6379],
                 }[name] ?? []])), `${where}: open ports`);
@@ -369,7 +369,7 @@ async function pullFromReplica(live: LiveDeployment, replica: number, repository
 
 /** Each container of the stack on this network, by name: its address there. */
 async function stackAddresses(live: LiveDeployment, network: string): Promise<Record<string, string>> {
-    const stack = live.containerName("registry").replace(/-registry$/, "");
+    const stack = live.namePrefix;
     const names = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `name=^${stack}-`])).trim().split("\n").filter((n) => !n.endsWith("-neighbour"));
     const addresses: Record<string, string> = {};
     for (const name of names.sort()) {

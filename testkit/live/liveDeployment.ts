@@ -121,8 +121,13 @@ export class LiveDeployment {
         return this.outputs.generatedPasswords.admin;
     }
 
+    /** What the stack's containers, fixed-name network and volumes are named after: `<project>-<stack>`. */
+    get namePrefix(): string {
+        return `${PROJECT}-${this.stackName}`;
+    }
+
     containerName(role: Role): string {
-        return `${PROJECT}-${this.stackName}-${role}`;
+        return `${this.namePrefix}-${role}`;
     }
 
     /** Target docker: the registry replicas' containers, `<stack>-registry`, `-registry-2`, … (config `replicas`, default 1). */

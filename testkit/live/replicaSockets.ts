@@ -10,7 +10,7 @@ import { dockerCli, LiveDeployment } from "./liveDeployment";
 
 /** Where the engine keeps the stack's upstreams volume on the host. */
 export async function upstreamsMountpoint(live: LiveDeployment): Promise<string> {
-    const volume = `${live.containerName("registry").replace(/-registry$/, "")}-upstreams`;
+    const volume = `${live.namePrefix}-upstreams`;
     return (await dockerCli(["volume", "inspect", "-f", "{{.Mountpoint}}", volume])).trim();
 }
 
