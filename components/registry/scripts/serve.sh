@@ -3,8 +3,8 @@
 # command as its arguments (the registry image's tools: sh, wget, mv, chmod). Its settings
 # come from the header the program renders above these lines (see ../serveScript.ts):
 #   SOCKET            where the registry listens (http.net unix), in the upstreams volume
-#   UPSTREAM          the file that publishes this replica to the entrypoint
-#   SERVER_LINE       its line: the nginx `server` directives for this replica's socket
+#   UPSTREAM          the nginx `server` line that publishes this replica to the entrypoint
+#   SERVER_LINE       that line
 #   HEALTH_URL        the registry's storage check, on its debug listener (the container's loopback)
 #   METRICS_URL       its Prometheus metrics, on the same listener
 #   SETTLE_SECONDS    how long after it starts the storage check's answer means something (it
