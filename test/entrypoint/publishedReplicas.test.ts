@@ -18,6 +18,7 @@ import { replicaServerLine, sameReplicaRetries, UPSTREAMS_POLL_SECONDS } from ".
 import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings } from "../../testkit/shellScripts";
+import { localPorts } from "../../testkit/localPorts";
 
 const PASSWORD = "a-long-enough-test-password";
 
@@ -29,7 +30,7 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
         requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
             { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
-            { https: 18746, http: 18788, upstream: 18789 },
+            localPorts({ https: 18746, http: 18788, upstream: 18789 }),
             { watcher: true },
         );
         const admin: UserAccess = { name: "admin", access: "admin", repositories: ["*"] };

@@ -9,6 +9,7 @@
 import { strict as assert } from "node:assert";
 import { request } from "node:http";
 import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { localPorts } from "../../testkit/localPorts";
 
 /** A plain-HTTP GET with this Host header: the status and the Location. */
 function plainGet(port: number, path: string, host: string): Promise<{ status: number; location?: string }> {
@@ -24,7 +25,7 @@ function plainGet(port: number, path: string, host: string): Promise<{ status: n
 
 describe("split-domains entrypoint: redirects and CORS (real nginx)", function () {
     this.timeout(60_000);
-    const ports = { https: 18844, http: 18880, upstream: 18883, paused: 18885 };
+    const ports = localPorts({ https: 18844, http: 18880, upstream: 18883, paused: 18885 });
     let split: LocalEntrypoint;
 
     before(function () {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { METRICS_USER } from "../../components/metrics/config";
 import { renderHtpasswd } from "../../components/users/htpasswd";
 import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { localPorts } from "../../testkit/localPorts";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 const ADMIN_PASSWORD = "a-registry-admin-password";
@@ -47,7 +48,7 @@ function entrypointWithMetrics(
 
 describe("metrics server in the entrypoint's nginx, target docker (real nginx)", function () {
     this.timeout(60_000);
-    const started = entrypointWithMetrics("unix", { https: 18745, http: 18785, upstream: 18786, metrics: 18787 });
+    const started = entrypointWithMetrics("unix", localPorts({ https: 18745, http: 18785, upstream: 18786, metrics: 18787 }));
     let entrypoint: LocalEntrypoint;
     beforeEach(() => {
         entrypoint = started();
@@ -82,7 +83,7 @@ describe("metrics server in the entrypoint's nginx, target docker (real nginx)",
 
 describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", function () {
     this.timeout(60_000);
-    const started = entrypointWithMetrics("tcp", { https: 18744, http: 18782, upstream: 18783, metrics: 18784 });
+    const started = entrypointWithMetrics("tcp", localPorts({ https: 18744, http: 18782, upstream: 18783, metrics: 18784 }));
     let entrypoint: LocalEntrypoint;
     beforeEach(() => {
         entrypoint = started();
@@ -140,7 +141,7 @@ describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", funct
 describe("metrics server behind Prometheus's password, metrics.password (real nginx, real htpasswd)", function () {
     this.timeout(60_000);
     const password = "a-long-enough-metrics-password";
-    const started = entrypointWithMetrics("unix", { https: 18747, http: 18790, upstream: 18791, metrics: 18793 }, password);
+    const started = entrypointWithMetrics("unix", localPorts({ https: 18747, http: 18790, upstream: 18791, metrics: 18793 }), password);
     let entrypoint: LocalEntrypoint;
     beforeEach(() => {
         entrypoint = started();
