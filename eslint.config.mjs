@@ -4,7 +4,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "bin/**", "test-output/**", "**/.exp/**"] },
+    { ignores: ["node_modules/**", "bin/**", "test-output/**", "reports/**", "**/.exp/**"] },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],
