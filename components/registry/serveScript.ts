@@ -34,7 +34,9 @@ const SERVE = shellScript(__dirname, "serve.sh", "replica's supervisor");
  * the same image rewrites it gets a 500, and the same read a moment later succeeds. On 2.8.2
  * with one replica, pushes of one image under new tags racing pulls of it for 15 s
  * (test/live/seedReleases.test.ts): asked once, 141 of 2424 pulls failed; asked up
- * to four times, none of 2258 failed, of 188 answered 500. Elsewhere a 5xx is no such race
+ * to four times, none of 2258 failed, of 188 answered 500, on an idle machine, and 24 of
+ * 2019 (263 answered 500) on a busy one, where a writer waiting for a CPU keeps the link
+ * empty longer than four asks last (nine did no better). Elsewhere a 5xx is no such race
  * (S3 throttling, an outage): asked again at once it would only add load.
  */
 export function sameReplicaRetries(series: RegistrySeries, storage: StorageDriver): number {
