@@ -13,6 +13,7 @@ export default {
         spec: [
             "test/component/*.test.ts",
             "test/config/*.test.ts",
+            "test/validation/*.test.ts",
             "test/entrypoint/*.test.ts",
             "test/users/*.test.ts",
             "test/program.test.ts",
