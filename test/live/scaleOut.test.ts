@@ -22,6 +22,7 @@ import { adminClient } from "../../testkit/live/freshStack";
 import { dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { pullPushLoad } from "../../testkit/live/loops";
+import { loggedAnswers } from "../../testkit/live/replicaLogs";
 import { getFromSocket, replicaSocket } from "../../testkit/live/replicaSockets";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
@@ -389,9 +390,9 @@ function run(command: readonly string[]): Promise<string> {
     });
 }
 
-/** Requests each replica finished, from its access log. */
+/** Requests the replica finished, from its log. */
 async function completedRequests(container: string): Promise<number> {
-    return (await dockerCli(["logs", container])).split("\n").filter((l) => l.includes("response completed")).length;
+    return (await loggedAnswers(container)).length;
 }
 
 async function containerId(name: string): Promise<string> {

@@ -5,9 +5,10 @@
  * 3.x renames a new file into place. What the replicas answered comes from their logs.
  */
 import { randomBytes } from "node:crypto";
-import { dockerCli, LiveDeployment } from "./liveDeployment";
+import { LiveDeployment } from "./liveDeployment";
 import { loopWhile } from "./loops";
 import { MANIFEST_V2, RegistryClient } from "./registryClient";
+import { loggedAnswers } from "./replicaLogs";
 
 export interface SameImageRace {
     pushes: number;
@@ -51,16 +52,13 @@ export async function raceSameImage(live: LiveDeployment, client: RegistryClient
     const failures = await loopWhile(steps, () => new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
     const failedPushes = failures.filter((f) => f.startsWith("pusher"));
     if (failedPushes.length > 0) throw new Error(`pushes failed: ${failedPushes.slice(0, 3).join("; ")}`);
-    const answers = await loggedAnswers(live, since);
+    const answers = await answersSince(live, since);
     return { pushes, pulls, failedPulls: failures, registryAnswers: answers.length, registry500s: answers.filter((a) => a.includes("http.response.status=500")).length };
 }
 
-/** Every replica's answers since `since`, from its log: a `response completed` line each. */
-async function loggedAnswers(live: LiveDeployment, since: string): Promise<string[]> {
+/** Every replica's answers since `since`. */
+async function answersSince(live: LiveDeployment, since: string): Promise<string[]> {
     const answers: string[] = [];
-    for (const container of live.replicaContainerNames()) {
-        const log = await dockerCli(["logs", "--since", since, container]);
-        answers.push(...log.split("\n").filter((line) => line.includes("response completed")));
-    }
+    for (const container of live.replicaContainerNames()) answers.push(...await loggedAnswers(container, since));
     return answers;
 }
