@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { basicAuthorization } from "../testkit/basicAuth";
 
 const execFileAsync = promisify(execFile);
 
@@ -79,5 +80,5 @@ async function runAb(target: LoadTarget, seconds: number, connections = 8): Prom
 }
 
 export function basicAuth(user: string, password: string): Record<string, string> {
-    return { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` };
+    return { Authorization: basicAuthorization(user, password) };
 }

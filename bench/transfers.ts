@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as https from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { basicAuthorization } from "../testkit/basicAuth";
 import { sha256 } from "../testkit/live/registryClient";
 
 const execFileAsync = promisify(execFile);
@@ -113,10 +114,9 @@ export async function skopeoRound(endpoint: Endpoint, repository: string, layerB
 function request(endpoint: Endpoint, method: string, path: string, headers: Record<string, string | number>, body?: Buffer):
     Promise<{ status: number; headers: Record<string, string | string[] | undefined>; digest: string; bytes: number }> {
     return new Promise((resolve, reject) => {
-        const auth = Buffer.from(`${endpoint.user}:${endpoint.password}`).toString("base64");
         const req = https.request({
             host: "127.0.0.1", port: endpoint.port, servername: endpoint.host, ca: endpoint.ca, agent: false, method, path,
-            headers: { Host: `${endpoint.host}:${endpoint.port}`, Authorization: `Basic ${auth}`, ...headers },
+            headers: { Host: `${endpoint.host}:${endpoint.port}`, Authorization: basicAuthorization(endpoint.user, endpoint.password), ...headers },
         }, (res) => {
             const hash = createHash("sha256");
             let bytes = 0;

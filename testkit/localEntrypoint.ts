@@ -26,6 +26,7 @@ import {
 } from "../components/users/installScript";
 import { requireTool } from "./requireTool";
 import { makeCertificate } from "./selfSignedCertificate";
+import { basicAuthorization } from "./basicAuth";
 
 export interface EntrypointReply {
     status: number;
@@ -281,7 +282,7 @@ function collectReply(res: IncomingMessage, resolve: (reply: EntrypointReply) =>
 }
 
 function plainGet(port: number, path: string, auth?: { user: string; password: string }): Promise<EntrypointReply> {
-    const headers = auth ? { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {};
+    const headers = auth ? { Authorization: basicAuthorization(auth.user, auth.password) } : {};
     return new Promise((resolve, reject) => {
         const req = httpRequest({ host: "127.0.0.1", port, method: "GET", path, headers, agent: false }, (res) => collectReply(res, resolve));
         req.on("error", reject);
@@ -294,7 +295,7 @@ function send(
     opts: { user?: string; password?: string; headers?: Record<string, string>; body?: string },
 ): Promise<EntrypointReply> {
     const headers: Record<string, string> = { ...opts.headers };
-    if (opts.user !== undefined) headers.Authorization = `Basic ${Buffer.from(`${opts.user}:${opts.password ?? ""}`).toString("base64")}`;
+    if (opts.user !== undefined) headers.Authorization = basicAuthorization(opts.user, opts.password ?? "");
     return new Promise((resolve, reject) => {
         const req = request({ host: "127.0.0.1", port, method, path: uri, headers, servername: "localhost", rejectUnauthorized: false, agent: false }, (res) => collectReply(res, resolve));
         req.on("error", reject);

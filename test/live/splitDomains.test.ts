@@ -10,6 +10,7 @@ import { AddressInfo } from "node:net";
 import {
     assertUpdateCheckRefused, catalogRepositories, deleteThroughDialog, launchChromium, newContext, openTagList, screenshotPath, servedKeyPin,
 } from "../../testkit/live/browser";
+import { basicAuthorization } from "../../testkit/basicAuth";
 import { deployFresh, tearDown } from "../../testkit/live/freshStack";
 import { dockerCli, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 
@@ -119,7 +120,7 @@ describe("live: split domains", function () {
             const tags = await live.request("/v2/split/busybox/tags/list", { auth: admin });
             assert.ok(tags.status === 404 || [null, undefined].includes(JSON.parse(tags.body.toString()).tags), tags.body.toString());
 
-            const authorization = `Basic ${Buffer.from(`admin:${admin.password}`).toString("base64")}`;
+            const authorization = basicAuthorization("admin", admin.password);
             const foreign = await context.newPage();
             await foreign.goto(`http://${OTHER_HOST}:${other.port}/`);
             // No named helpers inside evaluate: tsx would wrap them in a helper the page lacks.

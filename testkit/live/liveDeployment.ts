@@ -16,6 +16,7 @@ import Docker from "dockerode";
 import { demuxedText, Modem } from "../harness/dockerStreams";
 import { clearLeftovers, LiveStack, RunReport } from "../harness/liveMocks";
 import { evaluateProgram, PROJECT, setStackConfig, stackOutputs } from "../program";
+import { basicAuthorization } from "../basicAuth";
 
 export const LIVE_LABEL = "private-registry.test=live";
 export { PROJECT } from "../program";
@@ -148,7 +149,7 @@ export class LiveDeployment {
     request(path: string, options: RequestOptions = {}): Promise<HttpResponse> {
         const host = options.host ?? new URL(this.outputs.registryUrl).hostname;
         const headers: Record<string, string> = { Host: portSuffixed(host, this.httpsPort), ...(options.headers ?? {}) };
-        if (options.auth) headers.Authorization = `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString("base64")}`;
+        if (options.auth) headers.Authorization = basicAuthorization(options.auth.user, options.auth.password);
         return httpsRequest({
             host: "127.0.0.1",
             port: this.httpsPort,

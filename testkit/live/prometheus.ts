@@ -7,6 +7,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { basicAuthorization } from "../basicAuth";
 
 export interface Sample {
     metric: Record<string, string>;
@@ -56,7 +57,7 @@ export function startPrometheus(port: number, scrapeConfigs: string[]): LocalPro
 
 /** A plain-HTTP GET to 127.0.0.1, with basic auth when given. */
 export function get(port: number, path: string, auth?: { user: string; password: string }): Promise<{ status: number; body: string }> {
-    const headers = auth ? { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {};
+    const headers = auth ? { Authorization: basicAuthorization(auth.user, auth.password) } : {};
     return new Promise((resolve, reject) => {
         const req = request({ host: "127.0.0.1", port, path, headers, agent: false }, (res) => {
             let body = "";

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as https from "node:https";
 import { HttpResponse, httpsRequest, portSuffixed } from "./liveDeployment";
+import { basicAuthorization } from "../basicAuth";
 
 export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 export const MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -41,7 +42,6 @@ export class RegistryClient {
 
     async request(method: string, pathOrUrl: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<HttpResponse> {
         const url = new URL(pathOrUrl, `https://${portSuffixed(this.endpoint.host, this.endpoint.port)}`);
-        const auth = Buffer.from(`${this.endpoint.user}:${this.endpoint.password}`).toString("base64");
         return httpsRequest({
             host: "127.0.0.1",
             port: this.endpoint.port,
@@ -49,7 +49,7 @@ export class RegistryClient {
             ca: this.endpoint.ca,
             method,
             path: `${url.pathname}${url.search}`,
-            headers: { Host: url.host, Authorization: `Basic ${auth}`, ...headers, ...(body ? { "Content-Length": String(Buffer.byteLength(body)) } : {}) },
+            headers: { Host: url.host, Authorization: basicAuthorization(this.endpoint.user, this.endpoint.password), ...headers, ...(body ? { "Content-Length": String(Buffer.byteLength(body)) } : {}) },
             body,
         });
     }
@@ -89,12 +89,11 @@ export class RegistryClient {
     }
 
     private streamRequest(method: string, url: URL, data: Buffer, seconds: number, onFlowing: () => void, contentType = "application/octet-stream"): Promise<HttpResponse> {
-        const auth = Buffer.from(`${this.endpoint.user}:${this.endpoint.password}`).toString("base64");
         return new Promise((resolve, reject) => {
             const req = https.request({
                 host: "127.0.0.1", port: this.endpoint.port, servername: this.endpoint.host, ca: this.endpoint.ca, agent: false, method,
                 path: `${url.pathname}${url.search}`,
-                headers: { Host: url.host, Authorization: `Basic ${auth}`, "Content-Type": contentType, "Content-Length": String(data.length) },
+                headers: { Host: url.host, Authorization: basicAuthorization(this.endpoint.user, this.endpoint.password), "Content-Type": contentType, "Content-Length": String(data.length) },
             }, (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
