@@ -7,6 +7,8 @@ export default {
     testRunner: "mocha",
     mochaOptions: {
         config: ".mocharc.json",
+        // testkit/stryker/hookCoverage.ts: what a suite's before hook runs counts for its tests.
+        require: ["tsx/cjs", "testkit/stryker/hookCoverage.ts"],
         // The unit suite, quick files first: a mutant Stryker cannot switch on per test (a module's
         // constant, evaluated once at load) runs every test until one fails, and the busybox runs
         // of the GC job (test/maintenance, most of the suite's 6 minutes) are better reached last.
