@@ -7,6 +7,7 @@
 import { strict as assert } from "node:assert";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AUTHORIZE_LOCATION } from "../../components/entrypoint/authorization";
 import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
 import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
@@ -60,6 +61,14 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
             }
         });
     }
+
+    it("the authorization subrequest's location is internal: asked directly, even by an admin, it is not found and nothing is forwarded", async () => {
+        for (const uri of [AUTHORIZE_LOCATION, `${AUTHORIZE_LOCATION}?x=1`]) {
+            const reply = await entrypoint.send("GET", uri, { user: "admin", password: PASSWORD });
+            assert.equal(reply.status, 404, `${uri}: ${reply.body}`);
+            assert.equal(reply.forwarded, undefined);
+        }
+    });
 
     it("answers a missing password exactly like a wrong one, for existing and unknown users alike", async () => {
         const replies = await Promise.all([
