@@ -39,7 +39,8 @@ export class Validator {
         const spec = this.spec(key);
         const flags = [spec.secret ? "--secret" : "", key === topLevelKey(key) ? "" : "--path"].filter(Boolean).join(" ");
         const command = [`pulumi config set -s ${this.stack}`, flags, shellKey(key)].filter(Boolean).join(" ");
-        const fix = value === undefined && spec.exampleFile ? `cat ${spec.exampleFile} | ${command}` : `${command} ${value ?? spec.example}`;
+        // Examples are written shell-ready; a value given here is quoted as the shell needs.
+        const fix = value === undefined && spec.exampleFile ? `cat ${spec.exampleFile} | ${command}` : `${command} ${value === undefined ? spec.example : shellWord(value)}`;
         return note ? `${fix}   # ${note}` : fix;
     }
 
@@ -197,6 +198,11 @@ export function toInteger(given: unknown): number | undefined {
 /** Shell-quoted when the key has brackets or quotes. */
 function shellKey(key: string): string {
     return /[[\]"]/.test(key) ? `'${key}'` : key;
+}
+
+/** `value` as one shell word: as it is when nothing in it is special to the shell, else single-quoted. */
+function shellWord(value: string): string {
+    return /^[A-Za-z0-9@%+=:,./_-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
 /** JSON-ish text of a user value for messages (control characters escaped). */

@@ -5,6 +5,7 @@
  * real schema end to end; this pins the generic parts every key shares.
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { KeySpec } from "../../components/validation/keySpec";
 import { ConfigProblem } from "../../components/validation/problems";
 import { toInteger, Validator } from "../../components/validation/validator";
@@ -83,6 +84,18 @@ describe("validation: the Validator's checks", () => {
             assert.equal(validator().set("bundle"), "cat bundle.pem | pulumi config set -s dev bundle");
             assert.equal(validator().set("bundle", "x"), "pulumi config set -s dev bundle x");
             assert.equal(validator().set("port", "9443", "why"), "pulumi config set -s dev port 9443   # why");
+        });
+
+        it("quotes a given value as the shell needs, so the command sets exactly that value", () => {
+            const values = ["30 3 * * *", "<bucket>", "it's", "$HOME", "a;b", "plain-1.2_3:4/5@x"];
+            for (const value of values) {
+                const fix = validator().set("name", value);
+                // The shell reads what follows the key as one word, the value itself.
+                const words = execFileSync("sh", ["-c", `set -- ${fix.replace(/^pulumi config set -s dev name /, "")}; printf '%s:%s' "$#" "$1"`], { encoding: "utf8" });
+                assert.equal(words, `1:${value}`, fix);
+            }
+            assert.equal(validator().set("name", "plain-1.2_3:4/5@x"), "pulumi config set -s dev name plain-1.2_3:4/5@x");
+            assert.equal(validator().set("name", "30 3 * * *"), "pulumi config set -s dev name '30 3 * * *'");
         });
 
         it("removes a key, with --path where it is nested, and a note", () => {
