@@ -187,7 +187,8 @@ function warnShadowedPolicies(v: Validator, all: ReadonlyArray<RetentionPolicy &
 
 /** True when every repository `pattern` matches is matched by `broader` too (judged soundly, not completely). */
 function covers(broader: string, pattern: string): boolean {
-    if (broader === pattern || broader === "*") return true;
+    // (`*` needs no case of its own: as a prefix pattern with the empty prefix, it covers everything.)
+    if (broader === pattern) return true;
     const globs = /[*?]/;
     if (!globs.test(pattern)) return new RegExp(repositoryRegex(broader)).test(pattern);
     // `team-a/*` covers `team-a/apps/*`: a prefix pattern covers whatever starts with its prefix.
