@@ -196,7 +196,23 @@ const badInputs: BadInput[] = [
     { name: "unknown s3 field", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", forcePathStyle: true } }) }, key: "storage.s3.forcePathStyle", message: /not a known key of storage.s3/ },
     { name: "unknown cache driver", raw: { ...base, cache: JSON.stringify({ driver: "inmemory" }) }, key: "cache.driver", message: /must be one of: none, redis/ },
     { name: "unpinned redis image", raw: { ...base, images: JSON.stringify({ redis: "redis:latest" }) }, key: "images.redis", message: /moving tag "latest"/ },
-    { name: "retention with s3 storage", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme" } }), retention: JSON.stringify({ policies: [{ keepLast: 5 }] }) }, key: "retention.policies", message: /needs storage.driver filesystem/ },
+    { name: "retention with s3 storage", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme" } }), retention: JSON.stringify({ policies: [{ keepLast: 5 }] }) }, key: "retention.policies", message: /needs storage.driver filesystem/, fix: /^pulumi config rm -s dev --path retention\.policies$/ },
+    { name: "gc grace with trailing text", raw: { ...base, gc: JSON.stringify({ grace: "1hr" }) }, key: "gc.grace", message: /^\("1hr"\) must be a duration of minutes, hours or days between 1m and 30d, such as 1h$/ },
+    { name: "gc grace with a leading zero", raw: { ...base, gc: JSON.stringify({ grace: "01h" }) }, key: "gc.grace", message: /^\("01h"\) must be a duration/ },
+    { name: "gc grace past 30 days", raw: { ...base, gc: JSON.stringify({ grace: "31d" }) }, key: "gc.grace", message: /between 1m and 30d/ },
+    { name: "gc grace as a number", raw: { ...base, gc: JSON.stringify({ grace: 60 }) }, key: "gc.grace", message: /^\(60\) must be a duration/ },
+    { name: "gc schedule as a number", raw: { ...base, gc: JSON.stringify({ schedule: 5 }) }, key: "gc.schedule", message: /^\(5\) is not text; it must be a cron expression/ },
+    { name: "retention keepLast 0", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 0 }] }) }, key: "retention.policies[0].keepLast", message: /from 1 to 100000: keep at least the newest tag/ },
+    { name: "retention olderThanDays 0", raw: { ...base, retention: JSON.stringify({ policies: [{ olderThanDays: 0 }] }) }, key: "retention.policies[0].olderThanDays", message: /from 1 to 36500: a whole number of days/ },
+    { name: "retention policy that deletes nothing", raw: { ...base, retention: JSON.stringify({ policies: [{ repositories: "team-a/*" }] }) }, key: "retention.policies[0]", message: /^deletes nothing: give it keepLast, olderThanDays or both$/, fix: /--path 'retention\.policies\[0\]\.keepLast' 10$/ },
+    { name: "retention policy that is no object", raw: { ...base, retention: JSON.stringify({ policies: ["team-a/*"] }) }, key: "retention.policies[0]", message: /must be an object/, fix: /--path 'retention\.policies\[0\]\.keepLast' 10$/ },
+    { name: "protect as a number", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: 5 }] }) }, key: "retention.policies[0].protect", message: /^is a number, not a pattern; it must be a POSIX extended regular expression/ },
+    { name: "protect as a list", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: ["latest"] }] }) }, key: "retention.policies[0].protect", message: /^is a list, not a pattern/ },
+    { name: "protect with a quote", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v'1" }] }) }, key: "retention.policies[0].protect", message: /^\("\^v'1"\) contains a quote;/ },
+    { name: "protect with a ')' without its '('", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v1)" }] }) }, key: "retention.policies[0].protect", message: /has an unbalanced parenthesis: a '\)' without its '\('/ },
+    { name: "protect with a repetition of nothing", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "*latest" }] }) }, key: "retention.policies[0].protect", message: /has a repetition \(\*, \+, \?, \{n\}\) with nothing before it/ },
+    { name: "protect ending with a backslash", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "latest\\" }] }) }, key: "retention.policies[0].protect", message: /ends with a lone backslash/ },
+    { name: "protect with another regex error, in JavaScript's words", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "v{2,1}" }] }) }, key: "retention.policies[0].protect", message: /^\("v\{2,1\}"\) is not a valid pattern \(numbers out of order in \{\} quantifier\); it must be/ },
     { name: "gc schedule minute 60", raw: { ...base, gc: JSON.stringify({ schedule: "60 3 * * *" }) }, key: "gc.schedule", message: /minute field "60": 60 is outside 0-59/ },
     { name: "gc schedule hour 24", raw: { ...base, gc: JSON.stringify({ schedule: "0 24 * * *" }) }, key: "gc.schedule", message: /hour field "24": 24 is outside 0-23/ },
     { name: "gc schedule month 13", raw: { ...base, gc: JSON.stringify({ schedule: "0 3 * 13 *" }) }, key: "gc.schedule", message: /month field "13": 13 is outside 1-12/ },
@@ -209,7 +225,7 @@ const badInputs: BadInput[] = [
     { name: "protect with an unbalanced parenthesis", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^(v1|latest$" }] }) }, key: "retention.policies[0].protect", message: /unbalanced parenthesis: a '\(' without its '\)'/ },
     { name: "protect with an unterminated bracket", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v[0-9" }] }) }, key: "retention.policies[0].protect", message: /unterminated bracket/ },
     { name: "protect empty", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "" }] }) }, key: "retention.policies[0].protect", message: /is empty \(it would protect every tag\)/ },
-    { name: "protect with a Perl class", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v\\d+$" }] }) }, key: "retention.policies[0].protect", message: /uses \\d, which POSIX ERE does not have/ },
+    { name: "protect with a Perl class", raw: { ...base, retention: JSON.stringify({ policies: [{ keepLast: 5, protect: "^v\\d+$" }] }) }, key: "retention.policies[0].protect", message: /^\("\^v\\\\d\+\$"\) uses \\d, which POSIX ERE does not have/ },
     { name: "s3 endpoint with credentials in it (never echoed)", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "https://AKIAEXAMPLE:s3cr3t-Pa55@s3.example.com" } }) }, key: "storage.s3.endpoint", message: /has credentials in it/, absent: "s3cr3t-Pa55" },
     { name: "s3 endpoint with credentials and no scheme (never echoed)", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "AKIAEXAMPLE:s3cr3t-Pa55@s3.example.com" } }) }, key: "storage.s3.endpoint", message: /must be http:\/\/ or https:\/\//, absent: "s3cr3t-Pa55" },
     { name: "s3 endpoint with a secret key holding '/' (never echoed)", raw: { ...base, storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "https://AKIAEXAMPLE:wJal/rXUtnFEMI@s3.example.com" } }) }, key: "storage.s3.endpoint", message: /must be http:\/\/ or https:\/\/|has credentials/, absent: "rXUtnFEMI" },
@@ -353,6 +369,20 @@ describe("stack config validation", () => {
         assert.deepEqual(series({ registry: "registry:3.1.1", registryVersion: "3.1.1" }), ["3.1", "2.6"]);
     });
 
+    it("reads garbage collection's grace period and schedule: units, bounds, off, and spacing", () => {
+        const maintenance = (gc: Record<string, unknown>) => {
+            const result = validateStackConfig({ ...base, gc: JSON.stringify(gc) }, { stack });
+            assert.ok(result.ok && result.warnings.length === 0, JSON.stringify(result));
+            return result.deployment.maintenance;
+        };
+        assert.equal(maintenance({}).graceSeconds, 3600);
+        assert.deepEqual(["10m", "90m", "2h", "30d", "720h"].map((grace) => maintenance({ grace }).graceSeconds), [600, 5400, 7200, 2_592_000, 2_592_000]);
+        assert.equal(maintenance({}).schedule, "30 3 * * *");
+        assert.equal(maintenance({ schedule: "off" }).schedule, undefined);
+        // As crond splits it: any run of blanks between fields.
+        assert.equal(maintenance({ schedule: " 0  3\t* * * " }).schedule, "0 3 * * *");
+    });
+
     describe("accepts, with a warning naming the key, config that is valid but surely unintended", () => {
         const warningsOf = (raw: Record<string, unknown>) => {
             const result = validateStackConfig(raw, { stack });
@@ -360,15 +390,25 @@ describe("stack config validation", () => {
             for (const w of result.warnings) assert.match(w.fix, /^pulumi config (set|rm) -s dev /);
             return result.warnings.map((w) => `${w.key}: ${w.message}`);
         };
+        const fixesOf = (raw: Record<string, unknown>) => {
+            const result = validateStackConfig(raw, { stack });
+            return result.warnings.map((w) => w.fix);
+        };
         const policies = (...list: object[]) => ({ ...base, retention: JSON.stringify({ policies: list }) });
         const gc = (schedule: string, more: Record<string, unknown> = {}) => ({ ...base, ...more, gc: JSON.stringify({ schedule }) });
+        const grace = (value: string) => ({ ...base, gc: JSON.stringify({ grace: value }) });
         const s3 = { storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480" } }) };
-        const rows: Array<[string, Record<string, unknown>, RegExp[]]> = [
+        /** Name, config, the warnings (key: message) in order, and where the row is about it, their fix commands. */
+        const rows: Array<[string, Record<string, unknown>, RegExp[], RegExp[]?]> = [
             ["the only users can only pull", { users: JSON.stringify([{ name: "ci", access: "pull" }, { name: "ops", access: "pull" }]) }, [/^users: .*no image can ever be pushed/]],
             ["a policy after a * policy", policies({ repositories: "*", keepLast: 5 }, { repositories: "team-a/*", keepLast: 2 }), [/^retention\.policies\[1\]: \("team-a\/\*"\) never applies: retention\.policies\[0\] \("\*"\)/]],
-            ["a policy with the same pattern as an earlier one", policies({ repositories: "team-a/*", keepLast: 5 }, { repositories: "team-a/*", olderThanDays: 30 }), [/^retention\.policies\[1\]: .*never applies/]],
+            ["a policy with the same pattern as an earlier one", policies({ repositories: "team-a/*", keepLast: 5 }, { repositories: "team-a/*", olderThanDays: 30 }), [/^retention\.policies\[1\]: .*never applies/], [/^pulumi config rm -s dev --path 'retention\.policies\[1\]'   # or list it before the broader one$/]],
+            ["a policy with the same one-character pattern as an earlier one", policies({ repositories: "team-?", keepLast: 5 }, { repositories: "team-?", olderThanDays: 30 }), [/^retention\.policies\[1\]: \("team-\?"\) never applies/]],
+            ["a policy for a repository an earlier one-character pattern covers", policies({ repositories: "team-?", keepLast: 5 }, { repositories: "team-a", keepLast: 2 }), [/^retention\.policies\[1\]: \("team-a"\) never applies: retention\.policies\[0\] \("team-\?"\)/]],
             ["a policy for a repository an earlier prefix covers", policies({ repositories: "team-a/*", keepLast: 5 }, { repositories: "team-a/app", keepLast: 2 }, { repositories: "team-a/apps/*", keepLast: 2 }), [/^retention\.policies\[1\]: /, /^retention\.policies\[2\]: /]],
-            ["a schedule that never runs", gc("0 3 30 2 *"), [/^gc\.schedule: \(0 3 30 2 \*\) never runs/]],
+            ["a schedule that never runs", gc("0 3 30 2 *"), [/^gc\.schedule: \(0 3 30 2 \*\) never runs/], [/^pulumi config set -s dev --path gc\.schedule '30 3 \* \* \*'   # or: pulumi config set -s dev --path gc\.schedule off$/]],
+            ["a schedule with two misreadings, both named", gc("*/0  5-1 * * *"), [/^gc\.schedule: \(\*\/0 5-1 \* \* \*\): minute "\*\/0" has a step of 0: crond runs only its first value; hour "5-1" ends below its start/], [/^pulumi config set -s dev --path gc\.schedule '30 3 \* \* \*'$/]],
+            ["a grace period under 10 minutes", grace("9m"), [/^gc\.grace: \(9m\) is shorter than 10 minutes: a push whose layers take longer/], [/^pulumi config set -s dev --path gc\.grace 1h$/]],
             ["a schedule whose hour range wraps (19 runs a day)", gc("0 5-1 * * *"), [/^gc\.schedule: \(0 5-1 \* \* \*\): hour "5-1" ends below its start: crond wraps past 23 to 0$/]],
             ["a schedule with a step of 0 (runs hourly)", gc("*/0 * * * *"), [/^gc\.schedule: .*minute "\*\/0" has a step of 0: crond runs only its first value/]],
             ["a schedule stepping from one value", gc("5/10 3 * * *"), [/^gc\.schedule: .*reads as 5 alone \(for every 10 from 5: 5-59\/10\)/]],
@@ -377,16 +417,21 @@ describe("stack config validation", () => {
             ["a schedule that pauses S3 writes every minute", gc("* * * * *", s3), [/^gc\.schedule: .*runs 60 times an hour; each run pauses writes \(503\)/]],
             ["a swarm entrypoint node given as an IP address", { ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "10.0.0.5" }) }, [/^swarm\.entrypointNode: \(10\.0\.0\.5\) is an IP address, but Swarm places by node hostname/]],
         ];
-        for (const [name, raw, expected] of rows) {
+        for (const [name, raw, expected, fixes] of rows) {
             it(name, () => {
                 const warnings = warningsOf(raw);
                 assert.equal(warnings.length, expected.length, warnings.join("\n"));
                 expected.forEach((re, i) => assert.match(warnings[i], re));
+                fixesOf(raw).forEach((fix, i) => { if (fixes?.[i]) assert.match(fix, fixes[i]); });
             });
         }
 
         it("and no warning where the order or schedule is meant", () => {
             assert.deepEqual(warningsOf(policies({ repositories: "team-a/app", keepLast: 2 }, { repositories: "team-a/*", keepLast: 5 }, { repositories: "*", keepLast: 50 })), []);
+            // Neighbours, not cover: another prefix, and a wider pattern after a one-character one.
+            assert.deepEqual(warningsOf(policies({ repositories: "team-a/*", keepLast: 2 }, { repositories: "team-b/*", keepLast: 5 })), []);
+            assert.deepEqual(warningsOf(policies({ repositories: "team-?", keepLast: 2 }, { repositories: "team-*", keepLast: 5 })), []);
+            assert.deepEqual(warningsOf(grace("10m")), []);
             assert.deepEqual(warningsOf({ users: JSON.stringify([{ name: "ci", access: "pull" }, { name: "dev", access: "push", repositories: ["team-a/*"] }]) }), []);
             for (const schedule of ["0 2 * * sun", "0 2 * * Mon-Fri", "15 */6 1,15 jan-jun *", "0 * * * *"]) {
                 const result = validateStackConfig(gc(schedule), { stack });
