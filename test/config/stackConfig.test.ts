@@ -76,9 +76,12 @@ const badInputs: BadInput[] = [
     { name: "bcrypt cost too low", raw: { ...base, bcryptCost: "3" }, key: "bcryptCost", message: /from 4 to 12/ },
     { name: "bcrypt cost too high", raw: { ...base, bcryptCost: "14" }, key: "bcryptCost", message: /every authenticated request/ },
     { name: "unknown log level", raw: { ...base, registryLogLevel: "verbose" }, key: "registryLogLevel", message: /error, warn, info, debug/ },
-    { name: "no users", raw: {}, key: "users", message: /at least one user/ },
+    { name: "no users", raw: {}, key: "users", message: /^is empty: the registry needs at least one user$/, fix: /^pulumi config set -s dev --path 'users\[0\]\.name' admin$/ },
     { name: "empty user list", raw: { users: "[]" }, key: "users", message: /at least one user/ },
-    { name: "users not a list", raw: { users: JSON.stringify({ name: "admin" }) }, key: "users", message: /list/ },
+    { name: "users not a list", raw: { users: JSON.stringify({ name: "admin" }) }, key: "users", message: /^must be a list of \{name, password, access, repositories\}$/, fix: /^pulumi config rm -s dev users && pulumi config set -s dev --path 'users\[0\]\.name' admin$/ },
+    { name: "user that is no object", raw: { users: JSON.stringify(["admin"]) }, key: "users[0]", message: /must be an object/, fix: /^pulumi config set -s dev --path 'users\[0\]\.name' admin$/ },
+    { name: "password as a list", raw: { users: JSON.stringify([{ name: "admin", password: ["a-long-enough-password"] }]) }, key: "users[0].password", message: /^is a list, not text$/ },
+    { name: "password as a boolean", raw: { users: JSON.stringify([{ name: "admin", password: true }]) }, key: "users[0].password", message: /^is a boolean, not text$/ },
     { name: "users set as a plain string", raw: { users: "admin" }, key: "users", message: /plain string.*users has fields, each set with --path/, fix: /^pulumi config rm -s dev users && pulumi config set -s dev --path 'users\[0\]\.name' / },
     { name: "tls set as a plain string (not echoed: it may be a key)", raw: { ...base, tls: "-----BEGIN PRIVATE KEY-----" }, key: "tls", message: /plain string.*tls has fields/, fix: /^pulumi config rm -s dev tls && pulumi config set -s dev --path tls\.mode /, absent: "PRIVATE KEY" },
     { name: "user name stored as a number", raw: { users: JSON.stringify([{ name: 1234 }]) }, key: "users[0].name", message: /\(1234\) is stored as a number/, fix: /--path --type string 'users\[0\]\.name' 1234$/ },
@@ -96,7 +99,7 @@ const badInputs: BadInput[] = [
     { name: "duplicate users", raw: { users: JSON.stringify([{ name: "admin" }, { name: "admin" }]) }, key: "users[1].name", message: /duplicate/ },
     { name: "unknown user field", raw: { users: JSON.stringify([{ name: "admin", passwd: "x" }]) }, key: "users[0].passwd", message: /not a known key/ },
     { name: "empty password", raw: { users: JSON.stringify([{ name: "admin", password: "" }]) }, key: "users[0].password", message: /is empty/ },
-    { name: "short password", raw: { users: JSON.stringify([{ name: "admin", password: "hunter2" }]) }, key: "users[0].password", message: /shorter than 16/ },
+    { name: "short password", raw: { users: JSON.stringify([{ name: "admin", password: "hunter2" }]) }, key: "users[0].password", message: /shorter than 16/, fix: /^pulumi config set -s dev --secret --path 'users\[0\]\.password' "\$\(openssl rand -base64 24\)"   # or: pulumi config rm -s dev --path 'users\[0\]\.password' to generate one$/ },
     { name: "password past bcrypt's 72 bytes", raw: { users: JSON.stringify([{ name: "admin", password: "é".repeat(40) }]) }, key: "users[0].password", message: /72 bytes/ },
     { name: "numeric password (stored as a number by --path)", raw: { users: JSON.stringify([{ name: "admin", password: 12345678901234567 }]) }, key: "users[0].password", message: /--type string/ },
     { name: "metrics port without metrics", raw: { ...base, metrics: JSON.stringify({ port: 9091 }) }, key: "metrics.port", message: /publishes metrics that are off/ },
@@ -283,6 +286,29 @@ describe("stack config validation", () => {
             { name: "dev", access: "push", repositories: ["*"] },
         ]);
         assert.deepEqual(result.warnings.map((w) => [w.key, w.fix]), [["users[0].repositories[2]", "pulumi config rm -s dev --path 'users[0].repositories[2]'"]]);
+        assert.equal(result.warnings[0].message, '("team-a/app") is listed twice');
+    });
+
+    it("a refused user is not read at all: the pull-only warning counts only users it could read", () => {
+        // ops would make every readable user pull-only, but ops is refused (a bad pattern, then a bad name).
+        for (const ops of [{ name: "ops", access: "push", repositories: ["Team-A/*"] }, { name: "op:s", access: "push" }]) {
+            const result = validateStackConfig({ users: JSON.stringify([{ name: "ci", access: "pull" }, ops]) }, { stack });
+            assert.ok(!result.ok);
+            assert.equal(result.problems.length, 1, JSON.stringify(result.problems));
+            assert.deepEqual(result.warnings, []);
+        }
+        // A refused pattern refuses its user even when it is pull-only, and nothing else is said.
+        const alone = validateStackConfig({ users: JSON.stringify([{ name: "ci", access: "pull", repositories: ["team-a/*", "Team-B/*"] }]) }, { stack });
+        assert.ok(!alone.ok);
+        assert.deepEqual(alone.problems.map((p) => p.key), ["users[0].repositories[1]"]);
+        assert.deepEqual(alone.warnings, []);
+    });
+
+    it("takes a password of exactly 16 characters and of exactly bcrypt's 72 bytes", () => {
+        for (const password of ["p".repeat(16), "🔑".repeat(16), "é".repeat(36)]) {
+            const result = validateStackConfig({ users: JSON.stringify([{ name: "admin", password }]) }, { stack });
+            assert.ok(result.ok, `${password.length} units: ${JSON.stringify(!result.ok && result.problems)}`);
+        }
     });
 
     it("accepts split domains, adds the UI origin to CORS, and normalizes origins", () => {
@@ -400,7 +426,7 @@ describe("stack config validation", () => {
         const s3 = { storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480" } }) };
         /** Name, config, the warnings (key: message) in order, and where the row is about it, their fix commands. */
         const rows: Array<[string, Record<string, unknown>, RegExp[], RegExp[]?]> = [
-            ["the only users can only pull", { users: JSON.stringify([{ name: "ci", access: "pull" }, { name: "ops", access: "pull" }]) }, [/^users: .*no image can ever be pushed/]],
+            ["the only users can only pull", { users: JSON.stringify([{ name: "ci", access: "pull" }, { name: "ops", access: "pull" }]) }, [/^users: give nobody push access \(every user has access pull\): no image can ever be pushed$/], [/^pulumi config set -s dev --path 'users\[0\]\.access' push$/]],
             ["a policy after a * policy", policies({ repositories: "*", keepLast: 5 }, { repositories: "team-a/*", keepLast: 2 }), [/^retention\.policies\[1\]: \("team-a\/\*"\) never applies: retention\.policies\[0\] \("\*"\)/]],
             ["a policy with the same pattern as an earlier one", policies({ repositories: "team-a/*", keepLast: 5 }, { repositories: "team-a/*", olderThanDays: 30 }), [/^retention\.policies\[1\]: .*never applies/], [/^pulumi config rm -s dev --path 'retention\.policies\[1\]'   # or list it before the broader one$/]],
             ["a policy with the same one-character pattern as an earlier one", policies({ repositories: "team-?", keepLast: 5 }, { repositories: "team-?", olderThanDays: 30 }), [/^retention\.policies\[1\]: \("team-\?"\) never applies/]],
