@@ -48,7 +48,8 @@ export interface TestChain {
 
 /** A root CA, an intermediate (valid `intermediateDays`) and a server certificate for `dnsNames`. */
 /** `intermediateDigest`: how the root signs the intermediate (`sha1`: a chain docker and browsers refuse). */
-export function makeChain(options: { dnsNames: string[]; intermediateDays?: number; intermediateDigest?: "sha256" | "sha1" }): TestChain {
+/** `leafWithoutAuthorityKeyId`: the leaf names its issuer by subject only (as some older CAs issue), not by key. */
+export function makeChain(options: { dnsNames: string[]; intermediateDays?: number; intermediateDigest?: "sha256" | "sha1"; leafWithoutAuthorityKeyId?: boolean }): TestChain {
     return inTempDir((dir) => {
         const file = (name: string) => join(dir, name);
         const ext = (name: string, lines: string[]) => { writeFileSync(file(name), lines.join("\n")); return file(name); };
@@ -58,7 +59,8 @@ export function makeChain(options: { dnsNames: string[]; intermediateDays?: numb
         openssl(["req", "-new", ...keyArgs(), "-nodes", "-keyout", file("int.key"), "-out", file("int.csr"), "-subj", "/CN=Test Intermediate"]);
         openssl(["x509", "-req", "-in", file("int.csr"), "-CA", file("root.pem"), "-CAkey", file("root.key"), "-CAcreateserial", "-out", file("int.pem"),
             "-days", String(options.intermediateDays ?? 30), "-extfile", caExt, `-${options.intermediateDigest ?? "sha256"}`]);
-        const leafExt = ext("leaf.ext", ["basicConstraints=critical,CA:FALSE", "extendedKeyUsage=serverAuth", `subjectAltName=${options.dnsNames.map((n) => `DNS:${n}`).join(",")}`]);
+        const leafExt = ext("leaf.ext", ["basicConstraints=critical,CA:FALSE", "extendedKeyUsage=serverAuth", `subjectAltName=${options.dnsNames.map((n) => `DNS:${n}`).join(",")}`,
+            ...(options.leafWithoutAuthorityKeyId ? ["authorityKeyIdentifier=none"] : [])]);
         openssl(["req", "-new", ...keyArgs(), "-nodes", "-keyout", file("leaf.key"), "-out", file("leaf.csr"), "-subj", `/CN=${options.dnsNames[0]}`]);
         openssl(["x509", "-req", "-in", file("leaf.csr"), "-CA", file("int.pem"), "-CAkey", file("int.key"), "-CAcreateserial", "-out", file("leaf.pem"),
             "-days", "20", "-extfile", leafExt]);

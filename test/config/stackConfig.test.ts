@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { formatProblems } from "../../components/validation/problems";
 import { misspeltNamespaces } from "../../components/stack/loadStackConfig";
@@ -46,6 +47,9 @@ let sha1Cert: TestCertificate;
 let weakRsaCert: TestCertificate;
 let chain: TestChain;
 let sha1Chain: TestChain;
+/** Its leaf names its issuer by subject only: only the signature tells an impostor intermediate apart. */
+let chainWithoutKeyIds: TestChain;
+let ecPrivateKeyPem: string;
 const split = { topology: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" };
 
 const provided = (cert: TestCertificate, key = cert) => JSON.stringify({ mode: "provided", certificate: cert.certificatePem, privateKey: key.privateKeyPem });
@@ -135,8 +139,12 @@ const badInputs: BadInput[] = [
     { name: "validity days with a provided certificate", raw: () => ({ ...base, tls: JSON.stringify({ mode: "provided", certificate: localhostCert.certificatePem, privateKey: localhostCert.privateKeyPem, validityDays: 90 }) }), key: "tls.validityDays", message: /certificate's own/ },
     { name: "certificate with a common name only (no subjectAltName)", raw: () => ({ ...base, tls: provided(noSanCert) }), key: "tls.certificate", message: /no subjectAltName/ },
     { name: "certificate whose extended key usage lacks serverAuth", raw: () => ({ ...base, tls: provided(clientAuthCert) }), key: "tls.certificate", message: /without serverAuth/ },
-    { name: "certificate signed with SHA-1", raw: () => ({ ...base, tls: provided(sha1Cert) }), key: "tls.certificate", message: /signed with SHA-1 with RSA/ },
-    { name: "certificate with an RSA key under 2048 bits", raw: () => ({ ...base, tls: provided(weakRsaCert) }), key: "tls.certificate", message: /1024-bit RSA key/ },
+    { name: "certificate signed with SHA-1", raw: () => ({ ...base, tls: provided(sha1Cert) }), key: "tls.certificate", message: /^has the server certificate signed with SHA-1 with RSA, which docker and browsers refuse$/ },
+    { name: "certificate with an RSA key under 2048 bits", raw: () => ({ ...base, tls: provided(weakRsaCert) }), key: "tls.certificate", message: /^has the server certificate with a 1024-bit RSA key; docker and browsers need at least 2048 bits$/ },
+    { name: "certificate not valid yet", raw: () => ({ ...base, tls: provided(localhostCert) }), now: () => new Date(Date.now() - 3 * DAY), key: "tls.certificate", message: /^is not valid before \d{4}-\d\d-\d\dT/ },
+    { name: "certificate expiring at this very second", raw: () => ({ ...base, tls: provided(localhostCert) }), now: () => new Date(new X509Certificate(localhostCert.certificatePem).validTo), key: "tls.certificate", message: /^expired on / },
+    { name: "chain whose intermediate has the issuer's name but not its key", raw: () => ({ ...base, tls: providedPem(chainWithoutKeyIds.leaf.certificatePem + chain.intermediate, chainWithoutKeyIds.leaf) }), key: "tls.certificate", message: /certificate 1 is not issued by certificate 2/ },
+    { name: "EC private key (SEC1 form) pasted into tls.certificate", raw: () => ({ ...base, tls: providedPem(ecPrivateKeyPem + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /contains a private key/ },
     { name: "chain whose intermediate is not valid now", raw: () => ({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.intermediate, chain.leaf) }), now: () => new Date(Date.now() + 3 * DAY), key: "tls.certificate", message: /chain certificate 2 .*expired/ },
     { name: "chain whose intermediate is signed with SHA-1", raw: () => ({ ...base, tls: providedPem(sha1Chain.leaf.certificatePem + sha1Chain.intermediate, sha1Chain.leaf) }), key: "tls.certificate", message: /chain certificate 2 \(CN=Test Intermediate\) signed with ECDSA with SHA-1/ },
     { name: "chain in the wrong order (intermediate first)", raw: () => ({ ...base, tls: providedPem(chain.intermediate + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /wrong order: the server certificate .* is certificate 2/ },
@@ -255,6 +263,9 @@ describe("stack config validation", () => {
         weakRsaCert = makeCertificate({ dnsNames: ["localhost"], rsaBits: 1024 });
         chain = makeChain({ dnsNames: ["localhost"], intermediateDays: 1 });
         sha1Chain = makeChain({ dnsNames: ["localhost"], intermediateDigest: "sha1" });
+        chainWithoutKeyIds = makeChain({ dnsNames: ["localhost"], leafWithoutAuthorityKeyId: true });
+        // The traditional SEC1 form (BEGIN EC PRIVATE KEY), as openssl ecparam writes it.
+        ecPrivateKeyPem = execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout"], { encoding: "utf8" });
     });
 
     it("accepts the smallest config and fills in the documented defaults", () => {
@@ -330,6 +341,23 @@ describe("stack config validation", () => {
         const result = validateStackConfig({ ...base, ...split, tls: JSON.stringify({ mode: "provided", certificate: cert.certificatePem, privateKey: cert.privateKeyPem }) }, { stack });
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
         assert.equal(result.deployment.tls.mode, "provided");
+    });
+
+    it("accepts a chain whose leaf names its issuer by subject only, and a leaf for any extended key usage", () => {
+        const chained = validateStackConfig({ ...base, tls: providedPem(chainWithoutKeyIds.leaf.certificatePem + chainWithoutKeyIds.intermediate, chainWithoutKeyIds.leaf) }, { stack });
+        assert.ok(chained.ok, JSON.stringify(!chained.ok && chained.problems));
+        const anyUsage = makeCertificate({ dnsNames: ["localhost"], extendedKeyUsage: "anyExtendedKeyUsage" });
+        const result = validateStackConfig({ ...base, tls: provided(anyUsage) }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    });
+
+    it("names both the certificate and the key when neither is PEM, and every certificate not yet valid", () => {
+        const neither = problemsOf({ ...base, tls: JSON.stringify({ mode: "provided", certificate: "hello", privateKey: "nope" }) });
+        assert.deepEqual(neither.map((p) => [p.key, p.message]), [["tls.certificate", "is not a PEM certificate"], ["tls.privateKey", "is not an unencrypted PEM private key"]]);
+        const early = problemsOf({ ...base, tls: providedPem(chain.leaf.certificatePem + chain.intermediate, chain.leaf) }, new Date(Date.now() - 3 * DAY));
+        assert.equal(early.length, 2, JSON.stringify(early));
+        assert.match(early[0].message, /^is not valid before /);
+        assert.match(early[1].message, /^has chain certificate 2 \(CN=Test Intermediate\) not valid before \d{4}-/);
     });
 
     it("accepts an IP address host covered by an IP SAN", () => {
