@@ -15,6 +15,8 @@ export interface CertificateOptions {
     days?: number;
     /** An RSA key of this size instead of ECDSA P-256. */
     rsaBits?: number;
+    /** With rsaBits: an RSA-PSS key (RSASSA-PSS only) instead of a plain RSA one. */
+    rsaPss?: boolean;
     digest?: "sha1" | "sha256";
     /** An extendedKeyUsage value (e.g. "clientAuth"). */
     extendedKeyUsage?: string;
@@ -27,7 +29,7 @@ export function makeCertificate(options: CertificateOptions): TestCertificate {
     return inTempDir((dir) => {
         const san = sanList(options);
         const args = [
-            "req", "-x509", ...keyArgs(options.rsaBits), "-nodes", `-${options.digest ?? "sha256"}`,
+            "req", "-x509", ...keyArgs(options.rsaBits, options.rsaPss), "-nodes", `-${options.digest ?? "sha256"}`,
             "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
             "-subj", `/CN=${options.dnsNames?.[0] ?? options.ipAddresses?.[0] ?? "test"}`,
         ];
@@ -69,7 +71,8 @@ export function makeChain(options: { dnsNames: string[]; intermediateDays?: numb
     });
 }
 
-function keyArgs(rsaBits?: number): string[] {
+function keyArgs(rsaBits?: number, rsaPss = false): string[] {
+    if (rsaBits && rsaPss) return ["-newkey", "rsa-pss", "-pkeyopt", `rsa_keygen_bits:${rsaBits}`];
     return rsaBits ? ["-newkey", `rsa:${rsaBits}`] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 }
 

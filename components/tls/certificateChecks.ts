@@ -86,7 +86,8 @@ function certificateRules(cert: X509Certificate, position: number, now: Date): C
     else if (notBefore.getTime() > now.getTime()) problems.push(certificateProblem(position === 0 ? `is not valid before ${notBefore.toISOString()}` : `has ${which} not valid before ${notBefore.toISOString()}`));
     const weak = weakSignatureAlgorithm(cert.raw);
     if (weak) problems.push(certificateProblem(`has ${which} signed with ${weak}, which docker and browsers refuse`));
-    const bits = cert.publicKey.asymmetricKeyType === "rsa" ? cert.publicKey.asymmetricKeyDetails?.modulusLength : undefined;
+    // Only RSA keys (rsa and rsa-pss) have a modulus; an EC key has none.
+    const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength;
     if (bits !== undefined && bits < MIN_RSA_BITS) problems.push(certificateProblem(`has ${which} with a ${bits}-bit RSA key; docker and browsers need at least ${MIN_RSA_BITS} bits`));
     return problems;
 }
@@ -102,7 +103,7 @@ function leafRules(leaf: X509Certificate, hosts: string[]): CertificateProblem[]
         if (!covered) problems.push(certificateProblem(`does not cover the host name ${host} (subject alt names: ${leaf.subjectAltName})`));
     }
     const usages = leaf.keyUsage;
-    if (usages && usages.length > 0 && !usages.includes(SERVER_AUTH) && !usages.includes(ANY_EXTENDED_KEY_USAGE)) {
+    if (usages && !usages.includes(SERVER_AUTH) && !usages.includes(ANY_EXTENDED_KEY_USAGE)) {
         problems.push(certificateProblem(`has an extended key usage without serverAuth (${usages.join(", ")}): TLS clients refuse it for a server`));
     }
     return problems;
