@@ -37,6 +37,8 @@ const accepted = [
     // Steps over the whole index space (days from 0), and ranges that wrap, steps counted across.
     "0 2 */2 * *", "0 2 */7 * *", "0 3 */30 2 *", "0 22-2 * * *", "0 2 30-2/2 * *", "0 2 * nov-feb *", "0 2 * * fri-mon",
     "50-10/5 * * * *",
+    // Every month and day name, and blanks around and between the fields.
+    "0 2 * mar,apr,may *", "0 2 * jun,jul,aug *", "0 2 * sep,oct *", "0 2 * nov,dec *", "0 2 * * tue,wed,thu", " 0  2\t* * * ",
     // Read otherwise than they look (warned): a step of 0, a step after one value, a wrap.
     "*/0 * * * *", "5/10 * * * *", "0 5-1 * * *",
 ];
@@ -102,6 +104,18 @@ describe("gc.schedule as busybox crond reads it", function () {
             assert.match(reading.misread[0], note);
         });
     }
+
+    it("names what a field takes when a word in it is no name", () => {
+        const reasons = ["0 2 * june *", "0 2 * * sunday", "0 2 x * *"].map((text) => {
+            const reading = parseCron(text);
+            return reading.ok ? "taken" : reading.reason;
+        });
+        assert.deepEqual(reasons, [
+            'month field "june": "june" is not a number or a three-letter name (jan..dec)',
+            'day of week field "sunday": "sunday" is not a number or a three-letter name (sun..sat)',
+            'day of month field "x": "x" is not a number',
+        ]);
+    });
 
     it("notes every wrap, and nothing else among the schedules crond reads as they look", () => {
         for (const text of accepted.slice(0, -3)) {
