@@ -199,6 +199,12 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(users.inputs.volumes, [{ volumeName: `${name}-access`, containerPath: "/run/registry-access" }]);
             assert.deepEqual(users.inputs.command, ["sh", "/access-source/install.sh"]);
             assert.deepEqual((users.inputs.healthcheck as { tests: string[] }).tests, ["CMD", "sh", "/access-source/install.sh", "check"]);
+            assert.equal((users.inputs.healthcheck as { startPeriod: string }).startPeriod, "5s");
+            // The script's sleep as PID 1 would ignore SIGTERM: docker's init stops it at once.
+            assert.equal(users.inputs.init, true);
+            assert.equal(users.inputs.stopSignal, "SIGTERM");
+            // Generated passwords: letters and digits only (they go into shell commands and URLs), 32 of them.
+            assert.deepEqual(run.byName(`${name}-password-admin`).inputs, { length: 32, special: false, minUpper: 1, minLower: 1, minNumeric: 1 });
             const htpasswd = upload(users, "/access-source/htpasswd");
             assert.equal(htpasswd.permissions, "0400");
             assert.deepEqual(htpasswd.content.trimEnd().split("\n").map((l) => l.split(":")[0]), ["admin", "ci-bot"]);
@@ -237,8 +243,10 @@ describe("program under the mock runtime", () => {
                 assert.equal(c.inputs.logDriver, "json-file");
                 assert.deepEqual(c.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
                 assert.deepEqual((c.inputs.capabilities as { drops: string[] }).drops, ["ALL"]);
-                const healthcheck = c.inputs.healthcheck as { tests: string[] };
+                const healthcheck = c.inputs.healthcheck as { tests: string[]; interval: string; timeout: string; retries: number };
                 assert.equal(healthcheck.tests[0], "CMD");
+                // Unhealthy after 3 failed checks of 5 s each, 10 s apart: what `wait` and the replacement drain wait for.
+                assert.deepEqual([healthcheck.interval, healthcheck.timeout, healthcheck.retries], ["10s", "5s", 3]);
                 assert.equal(c.inputs.wait, true);
                 assert.equal(c.options.deleteBeforeReplace, true, `${role}: fixed name and ports need delete-before-replace`);
                 assert.deepEqual(c.options.replaceOnChanges, ["healthcheck"], `${role}: the provider ignores healthcheck updates`);
@@ -408,8 +416,14 @@ describe("program under the mock runtime", () => {
 
     it("labels the fixed-name network and volume with the project's labels only, and ignores label changes on them", async () => {
         const run = await runProgram({ ...oneOriginConfig, labels: JSON.stringify({ "com.example.team": "platform" }) });
-        for (const resource of [run.byName(`${name}-network`), run.byName(`${name}-data`)]) {
-            assert.deepEqual((resource.inputs.labels as { label: string }[]).map((l) => l.label), ["private-registry.name", "private-registry.role"]);
+        const fixedNames = [...run.ofType(T.network), ...run.ofType(T.volume)];
+        assert.deepEqual(fixedNames.map((r) => r.name).sort(), [`${name}-access`, `${name}-data`, `${name}-maintenance-state`, `${name}-network`, `${name}-upstreams`]);
+        for (const resource of fixedNames) {
+            // Found again by `clean up` and the live suite's sweep: its stack and what it is.
+            assert.deepEqual(resource.inputs.labels, [
+                { label: "private-registry.name", value: name },
+                { label: "private-registry.role", value: resource.name.slice(name.length + 1) },
+            ], resource.name);
             assert.deepEqual(resource.options.ignoreChanges, ["labels"]);
         }
         for (const role of ["registry", "ui"] as const) {
@@ -449,6 +463,7 @@ describe("program under the mock runtime", () => {
         assert.match(upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content,
             /auth_basic "metrics";\n\s*auth_basic_user_file \/run\/registry-access\/current\/metrics\.htpasswd;/);
         const users = container(run, "users");
+        assert.equal(upload(users, "/access-source/metrics.htpasswd").permissions, "0400");
         const htpasswd = upload(users, "/access-source/metrics.htpasswd").content;
         assert.match(htpasswd, /^prometheus:\$2[aby]\$05\$[^\n]+\n$/);
         assert.ok(await bcrypt.compare(password, htpasswd.trim().split(":")[1]), "the hash is not the password's");
