@@ -153,12 +153,13 @@ const badInputs: BadInput[] = [
     { name: "CA certificate given as the server certificate", raw: () => ({ ...base, tls: providedPem(chain.root, chain.leaf) }), key: "tls.certificate", message: /starts with a CA certificate/ },
     { name: "private key pasted into tls.certificate", raw: () => ({ ...base, tls: providedPem(chain.leaf.privateKeyPem + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /contains a private key; it now sits in the stack's config/ },
     { name: "self-signed validity too long", raw: { ...base, tls: JSON.stringify({ mode: "self-signed", validityDays: 3650 }) }, key: "tls.validityDays", message: /1 to 825/ },
-    { name: "cors in one-origin", raw: { ...base, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com"] }) }, key: "cors", message: /needs no CORS/ },
+    { name: "cors in one-origin", raw: { ...base, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com"] }) }, key: "cors", message: /needs no CORS/, fix: /^pulumi config rm -s dev cors   # or: pulumi config set -s dev topology split-domains$/ },
+    { name: "cors origins not a list", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: "https://a.example.com" }) }, key: "cors.allowedOrigins", message: /^must be a list of origins$/, fix: /^pulumi config set -s dev --path 'cors\.allowedOrigins\[0\]' / },
     { name: "cors origin with a path", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com/app"] }) }, key: "cors.allowedOrigins[0]", message: /scheme:\/\/host\[:port\]/ },
     { name: "cors origin with a trailing slash", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com/"] }) }, key: "cors.allowedOrigins[0]", message: /no trailing slash/ },
     { name: "cors origin without a scheme", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["a.example.com"] }) }, key: "cors.allowedOrigins[0]", message: /not an origin/ },
     { name: "cors origin with a bad port", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com:99999"] }) }, key: "cors.allowedOrigins[0]", message: /not an origin/ },
-    { name: "cors wildcard with credentials", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["*"] }) }, key: "cors.allowedOrigins[0]", message: /wildcard origin on credentialed requests/ },
+    { name: "cors wildcard with credentials", raw: { ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["*"] }) }, key: "cors.allowedOrigins[0]", message: /wildcard origin on credentialed requests/, fix: /^pulumi config set -s dev --path 'cors\.allowedOrigins\[0\]' \S+   # list exact origins instead$/ },
     { name: "cors credentials switched off (no such key: the UI needs them)", raw: { ...base, ...split, cors: JSON.stringify({ allowCredentials: false }) }, key: "cors.allowCredentials", message: /not a known key/ },
     { name: "cors max age past a day", raw: { ...base, ...split, cors: JSON.stringify({ maxAgeSeconds: 100000 }) }, key: "cors.maxAgeSeconds", message: /0 to 86400/ },
     { name: "unknown cors field", raw: { ...base, ...split, cors: JSON.stringify({ origins: [] }) }, key: "cors.origins", message: /not a known key/ },
@@ -530,6 +531,12 @@ describe("stack config validation", () => {
                 }
             });
         }
+    });
+
+    it("lists each CORS origin once: the UI's own first, then the rest however they were spelt", () => {
+        const result = validateStackConfig({ ...base, ...split, cors: JSON.stringify({ allowedOrigins: ["https://a.example.com", "HTTPS://UI.example.com:443", "https://A.example.com:443", "https://ui.example.com"] }) }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+        assert.deepEqual(result.deployment.entrypoint.cors?.allowedOrigins, ["https://ui.example.com", "https://a.example.com"]);
     });
 
     it("accepts an IPv6 origin, spelt as browsers send it", () => {

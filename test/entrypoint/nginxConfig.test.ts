@@ -71,6 +71,10 @@ describe("nginx config renderer", () => {
         });
     }
 
+    it("refuses to render split domains without their CORS settings (the validated config always has them)", () => {
+        assert.throws(() => renderNginxConfig({ ...splitDomains, cors: undefined }), /^Error: split-domains needs CORS settings$/);
+    });
+
     it("keeps the realm a plain string whatever the component's name", () => {
         const conf = renderNginxConfig({ ...oneOrigin, realm: 'my"stack; evil registry' });
         assert.match(conf, /auth_basic "my-stack- evil registry";/);

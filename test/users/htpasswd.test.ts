@@ -80,5 +80,7 @@ describe("htpasswd renderer", () => {
 
     it("refuses a missing seed rather than falling back to an unstable salt", () => {
         assert.throws(() => renderHtpasswd(users, 5, ""), /salt seed/);
+        assert.throws(() => renderHtpasswd(users, 5, "s".repeat(15)), /at least 16 characters/);
+        assert.match(renderHtpasswd(users, 5, "s".repeat(16)), /^admin:\$2y\$05\$/);
     });
 });
