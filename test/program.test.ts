@@ -583,6 +583,23 @@ describe("program under the mock runtime", () => {
         assert.equal(run.outputs.volumeName, "");
     });
 
+    it("filesystem storage with the shared cache: the collector gets the cache's password and nothing else, as a secret", async () => {
+        const run = await runProgram({ ...oneOriginConfig, cache: JSON.stringify({ driver: "redis" }) });
+        const maintenance = container(run, "maintenance");
+        const envs = maintenance.inputs.envs as string[];
+        // The secret (one password line, no storage keys), then the image's own setting.
+        assert.deepEqual(envs.map((e) => e.split("=")[0]), ["REDIS_PASSWORD", "OTEL_TRACES_EXPORTER"]);
+        assert.match(envs[0], /^REDIS_PASSWORD=[A-Za-z0-9]{40}$/);
+        assert.ok(secretPaths(maintenance.rawInputs).includes("envs"));
+    });
+
+    it("gc.schedule off: crond gets a crontab with no job, and says why", async () => {
+        const run = await runProgram({ ...oneOriginConfig, gc: JSON.stringify({ schedule: "off" }) });
+        const crontab = upload(container(run, "maintenance"), "/maintenance/crontabs/root").content;
+        assert.deepEqual(crontab.split("\n").filter((line) => line && !line.startsWith("#")), []);
+        assert.match(crontab, /^# scheduled collection is off \(gc\.schedule: off\)$/m);
+    });
+
     it("target swarm: services on an attachable overlay network, files as content-named configs and secrets, secrets never in plaintext", async () => {
         const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
         const swarmConfig: StackConfigValues = {

@@ -164,7 +164,8 @@ export class Validator {
      * whose default depends on others.
      */
     oneOf<T extends string>(key: string, given: unknown, fallback?: T): T | undefined {
-        const allowed = this.spec(key).values ?? [];
+        const allowed = this.spec(key).values;
+        if (!allowed) throw new Error(`${key} declares no values: oneOf needs them in its key spec`);
         if (given === undefined || given === "") return fallback ?? this.default<T>(key);
         if (typeof given === "string" && allowed.includes(given)) return given as T;
         this.problem(key, `(${JSON.stringify(given)}) must be one of: ${allowed.join(", ")}`);

@@ -282,6 +282,9 @@ describe("validation: the Validator's checks", () => {
                 problems: [{ key: "mode", message: "(\"Auto\") must be one of: auto, provided", fix: "pulumi config set -s dev mode provided" }],
             });
         });
+        it("a key declared without values is the program's mistake, said at once", () => {
+            assert.throws(() => check((v) => v.oneOf("bind", "0.0.0.0")), /^Error: bind declares no values: oneOf needs them in its key spec$/);
+        });
     });
 
     describe("structured values", () => {
