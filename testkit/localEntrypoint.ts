@@ -25,7 +25,7 @@ import {
     ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD,
 } from "../components/users/installScript";
 import { requireTool } from "./requireTool";
-import { makeCertificate } from "./selfSignedCertificate";
+import { makeCertificate, TestCertificate } from "./selfSignedCertificate";
 import { basicAuthorization } from "./basicAuth";
 
 export interface EntrypointReply {
@@ -102,11 +102,12 @@ const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
  * `metrics`: where the metrics server listens, when the options render it. `upstream`: the
  * tcp transport's stub port. Unix transport: replica 1 is published at start, and
  * `watcher` runs nginx as the container does, under the entrypoint's watcher script (busybox
- * sh), which then reloads it on each `publish`, instead of the harness.
+ * sh), which then reloads it on each `publish`, instead of the harness. `certificate`: the
+ * server's (default: a fresh ECDSA P-256 one for localhost).
  */
 export function startLocalEntrypoint(
     options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number; paused?: number },
-    run: { watcher?: boolean } = {},
+    run: { watcher?: boolean; certificate?: TestCertificate } = {},
 ): LocalEntrypoint {
     const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
     // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
@@ -115,7 +116,7 @@ export function startLocalEntrypoint(
     const upstreamsDir = join(root, "upstreams");
     mkdirSync(upstreamsDir);
     const unix = options.registryTransport === "unix";
-    const cert = makeCertificate({ dnsNames: ["localhost"] });
+    const cert = run.certificate ?? makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
     const site = relocate(renderNginxConfig(options), root)

@@ -1,0 +1,83 @@
+/**
+ * The entrypoint's TLS as clients meet it: real handshakes with Debian's nginx serving the
+ * rendered site, for an ECDSA certificate (the self-signed default) and an RSA one (a common
+ * provided certificate). TLS 1.2 offers exactly the six suites of Mozilla's intermediate
+ * profile: a missing one turns away the clients that need it, an extra one is weaker.
+ */
+import { strict as assert } from "node:assert";
+import { connect } from "node:tls";
+import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { localPorts } from "../../testkit/localPorts";
+import { makeCertificate } from "../../testkit/selfSignedCertificate";
+
+/** The suite and protocol the server chose, or the handshake's error. */
+function handshake(port: number, options: { ciphers?: string; maxVersion?: "TLSv1.2" | "TLSv1.3" }): Promise<{ cipher: string; protocol: string } | Error> {
+    return new Promise((resolve) => {
+        const socket = connect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false, ...options }, () => {
+            const result = { cipher: socket.getCipher().standardName, protocol: socket.getProtocol() ?? "" };
+            socket.end();
+            resolve(result);
+        });
+        socket.on("error", (error) => resolve(error));
+    });
+}
+
+const SUITES = {
+    ECDSA: ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"],
+    RSA: ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"],
+};
+/** Suites TLS 1.2 clients offer that the profile leaves out: CBC modes, no forward secrecy. */
+const REFUSED = {
+    ECDSA: ["ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA"],
+    RSA: ["ECDHE-RSA-AES128-SHA256", "AES128-GCM-SHA256", "AES256-SHA"],
+};
+
+describe("entrypoint TLS: real handshakes (real nginx)", function () {
+    this.timeout(60_000);
+    const ports = {
+        ECDSA: localPorts({ https: 18848, http: 18886, upstream: 18887 }),
+        RSA: localPorts({ https: 18849, http: 18888, upstream: 18889 }),
+    };
+    const entrypoints: LocalEntrypoint[] = [];
+
+    before(function () {
+        requireLocalEntrypointTools(this);
+        for (const key of ["ECDSA", "RSA"] as const) {
+            const certificate = makeCertificate({ dnsNames: ["localhost"], rsaBits: key === "RSA" ? 2048 : undefined });
+            entrypoints.push(startLocalEntrypoint({
+                topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry",
+            }, ports[key], { certificate }));
+        }
+    });
+    after(() => entrypoints.forEach((entrypoint) => entrypoint.stop()));
+
+    for (const key of ["ECDSA", "RSA"] as const) {
+        it(`${key} certificate, TLS 1.2: each of the profile's three ${key} suites is taken`, async () => {
+            for (const suite of SUITES[key]) {
+                const result = await handshake(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
+                assert.ok(!(result instanceof Error), `${suite}: ${String(result)}`);
+                assert.equal(result.protocol, "TLSv1.2");
+                assert.equal(result.cipher, `TLS_${suite.startsWith("ECDHE-ECDSA") ? "ECDHE_ECDSA" : "ECDHE_RSA"}_WITH_${standardCipher(suite)}`);
+            }
+        });
+
+        it(`${key} certificate, TLS 1.2: suites outside the profile are refused`, async () => {
+            for (const suite of REFUSED[key]) {
+                const result = await handshake(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
+                assert.ok(result instanceof Error, `${suite} was taken`);
+            }
+        });
+
+        it(`${key} certificate: a client that can, gets TLS 1.3`, async () => {
+            const result = await handshake(ports[key].https, {});
+            assert.ok(!(result instanceof Error), String(result));
+            assert.equal(result.protocol, "TLSv1.3");
+        });
+    }
+});
+
+/** OpenSSL's name's cipher part in the IANA spelling: AES128-GCM-SHA256 → AES_128_GCM_SHA256. */
+function standardCipher(suite: string): string {
+    const part = suite.replace(/^ECDHE-(ECDSA|RSA)-/, "");
+    return part === "CHACHA20-POLY1305" ? "CHACHA20_POLY1305_SHA256" : part.replace(/^AES(\d+)-GCM-/, "AES_$1_GCM_");
+}
