@@ -52,7 +52,7 @@ const REFERENCE = "[A-Za-z0-9_.:=+-]+";
 
 /**
  * The registry API, as distribution 2.8 routes it. Reads are GET and HEAD only; upload
- * requests (including cancelling one's upload) are pushes; deleting manifests and blobs
+ * requests (including asking after or cancelling one's upload) are pushes; deleting manifests and blobs
  * is the admin's. First match wins; no match is denied.
  */
 export const RULES: readonly Rule[] = [
@@ -61,9 +61,9 @@ export const RULES: readonly Rule[] = [
     { methods: "GET|HEAD", path: `/v2/${NAME}/tags/list`, permission: "pull" },
     { methods: "GET|HEAD", path: `/v2/${NAME}/manifests/${REFERENCE}`, permission: "pull" },
     { methods: "GET|HEAD", path: `/v2/${NAME}/blobs/${REFERENCE}`, permission: "pull" },
-    { methods: "GET|HEAD", path: `/v2/${NAME}/blobs/uploads/${REFERENCE}`, permission: "pull" },
     { methods: "POST", path: `/v2/${NAME}/blobs/uploads/`, permission: "push" },
-    { methods: "PATCH|PUT|DELETE", path: `/v2/${NAME}/blobs/uploads/${REFERENCE}`, permission: "push" },
+    // Its status too (GET, HEAD: a resumed push asks where it stopped): only pushers have uploads.
+    { methods: "GET|HEAD|PATCH|PUT|DELETE", path: `/v2/${NAME}/blobs/uploads/${REFERENCE}`, permission: "push" },
     { methods: "PUT", path: `/v2/${NAME}/manifests/${REFERENCE}`, permission: "push" },
     { methods: "DELETE", path: `/v2/${NAME}/manifests/${REFERENCE}`, permission: "delete" },
     { methods: "DELETE", path: `/v2/${NAME}/blobs/${REFERENCE}`, permission: "delete" },

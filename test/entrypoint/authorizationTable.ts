@@ -53,6 +53,11 @@ export const rows: Row[] = [
     { user: "dev", method: "PUT", uri: `/v2/team-a/new/blobs/uploads/0c1d-uuid?_state=abc&digest=${DIGEST}`, expect: "forwarded" },
     { user: "dev", method: "PUT", uri: "/v2/team-a/app/manifests/latest", expect: "forwarded" },
     { user: "dev", method: "DELETE", uri: "/v2/team-a/new/blobs/uploads/0c1d-uuid", expect: "forwarded" },
+    // An upload's status (a resumed push asks where it stopped): a push request, like the upload itself.
+    { user: "dev", method: "GET", uri: "/v2/team-a/new/blobs/uploads/0c1d-uuid", expect: "forwarded" },
+    { user: "dev", method: "HEAD", uri: "/v2/team-a/new/blobs/uploads/0c1d-uuid", expect: "forwarded" },
+    { user: "deployer", method: "GET", uri: "/v2/team-a/app/blobs/uploads/0c1d-uuid", expect: "denied" },
+    { user: "reader", method: "HEAD", uri: "/v2/team-b/app/blobs/uploads/0c1d-uuid", expect: "denied" },
     { user: "dev", method: "PATCH", uri: "/v2/team-b/app/blobs/uploads/0c1d-uuid", expect: "denied" },
     { user: "dev", method: "POST", uri: "/v2/team-b/app/blobs/uploads/", expect: "denied" },
     { user: "reader", method: "POST", uri: "/v2/team-b/app/blobs/uploads/", expect: "denied" },
