@@ -48,6 +48,8 @@ export interface LocalEntrypoint {
     maintenanceDir: string;
     /** Where the upstreams volume is (unix transport: sockets, published lines, metrics). */
     upstreamsDir: string;
+    /** What nginx logged of the requests it served (the combined format), where the site logs them. */
+    accessLog(): string;
     /** Unix transport: publishes exactly these stub replicas, and reloads nginx. */
     publish(replicas: number[]): void;
     stop(): void;
@@ -146,7 +148,8 @@ export function startLocalEntrypoint(
         "worker_processes 1;",
         "events {}",
         "http {",
-        "    access_log off;",
+        // The site's own access_log directives apply; everything else is logged here.
+        `    access_log ${join(root, "access.log")};`,
         `    client_body_temp_path ${join(root, "body")};`,
         `    proxy_temp_path ${join(root, "proxy")};`,
         `    include ${join(root, "site.conf")};`,
@@ -172,6 +175,7 @@ export function startLocalEntrypoint(
         getMetrics: (path, auth) => plainGet(ports.metrics ?? 0, path, auth),
         maintenanceDir: join(root, "maintenance"),
         upstreamsDir,
+        accessLog: () => readFileSync(join(root, "access.log"), "utf8"),
         publish(replicas) {
             if (!unix) throw new Error("publish: the tcp transport has no published replicas");
             const before = workers(root);
@@ -234,8 +238,14 @@ function stubRegistry(listens: string[], replica: string): string[] {
     return [
         "    server {",
         ...listens.map((listen) => `        listen ${listen};`),
+        // The entrypoint's log only (LocalEntrypoint.accessLog).
+        "        access_log off;",
         "        location / {",
         "            add_header X-Forwarded-Request \"$request_method $request_uri\" always;",
+        // What the entrypoint told the registry about the client, as the registry reads it.
+        "            add_header X-Forwarded-Client \"$http_x_real_ip|$http_x_forwarded_for|$http_x_forwarded_proto|$http_host\" always;",
+        // The registry sends nosniff on its answers too.
+        "            add_header X-Content-Type-Options nosniff always;",
         `            add_header X-Forwarded-To ${replica} always;`,
         "            return 202 \"forwarded\";",
         "        }",

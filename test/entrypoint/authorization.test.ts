@@ -50,6 +50,7 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
                     assert.equal(error.message, "requested access to the resource is denied");
                     assert.equal(error.detail[0].Type, "repository");
                 }
+                assert.equal(reply.headers["content-type"], "application/json");
                 assert.equal(reply.headers["docker-distribution-api-version"], "registry/2.0");
                 assertSecurityHeaders(reply.headers);
             } else {
@@ -57,6 +58,7 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
                 assert.equal(reply.forwarded, undefined);
                 assert.deepEqual(JSON.parse(reply.body), { errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }] });
                 assert.equal(reply.headers["www-authenticate"], 'Basic realm="test registry"');
+                assert.equal(reply.headers["content-type"], "application/json");
                 assertSecurityHeaders(reply.headers);
             }
         });
@@ -67,6 +69,45 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
             const reply = await entrypoint.send("GET", uri, { user: "admin", password: PASSWORD });
             assert.equal(reply.status, 404, `${uri}: ${reply.body}`);
             assert.equal(reply.forwarded, undefined);
+        }
+    });
+
+    it("a denial says what was needed: the repository and the permission, as distribution's token auth words it", async () => {
+        const cases: Array<[string, string, string, string, string]> = [
+            ["deployer", "GET", "/v2/team-b/app/manifests/1", "team-b/app", "pull"],
+            ["deployer", "PUT", "/v2/team-a/app/manifests/1", "team-a/app", "push"],
+            ["dev", "DELETE", `/v2/team-a/app/manifests/${DIGEST}`, "team-a/app", "delete"],
+        ];
+        for (const [user, method, uri, repository, permission] of cases) {
+            const reply = await entrypoint.send(method, uri, { user, password: PASSWORD });
+            assert.equal(reply.status, 403, `${user} ${method} ${uri}`);
+            assert.deepEqual(JSON.parse(reply.body).errors[0].detail, [{ Type: "repository", Name: repository, Action: permission }]);
+        }
+    });
+
+    it("tells the registry who the client is and how it came, and answers with one nosniff and no nginx version", async () => {
+        const reply = await entrypoint.send("GET", "/v2/", { user: "reader", password: PASSWORD });
+        assert.equal(reply.status, 202);
+        const [realIp, forwardedFor, proto, host] = String(reply.headers["x-forwarded-client"]).split("|");
+        assert.deepEqual([realIp, forwardedFor, proto], ["127.0.0.1", "127.0.0.1", "https"]);
+        assert.match(host, /^127\.0\.0\.1:\d+$/);
+        // The registry's own nosniff is hidden: a header given twice is one a strict client may refuse.
+        assert.equal(reply.headers["x-content-type-options"], "nosniff");
+        assert.equal(reply.headers.server, "nginx");
+    });
+
+    it("refuses docker clients older than 1.6 (404, as in docker's nginx recipe), and takes newer ones", async () => {
+        const agents: Array<[string, number]> = [
+            ["docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.13 os/linux arch/amd64", 404],
+            ["Go 1.1 package http", 404],
+            ["docker/1.5.0-dev go/go1.4.1", 202],
+            ["docker/1.6.0 go/go1.4.2", 202],
+            ["docker/27.5.1 go/go1.22.11 git-commit/4c9b3b0 kernel/6.1.0 os/linux arch/amd64", 202],
+        ];
+        for (const [agent, status] of agents) {
+            const reply = await entrypoint.send("GET", "/v2/", { user: "reader", password: PASSWORD, headers: { "User-Agent": agent } });
+            assert.equal(reply.status, status, agent);
+            assert.equal(reply.forwarded !== undefined, status === 202, agent);
         }
     });
 
@@ -87,10 +128,16 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
         const leases = [0, 60_000].map((ahead) => join(entrypoint.maintenanceDir, `writes-paused.${leaseMinute(Date.now() + ahead)}`));
         for (const lease of leases) writeFileSync(lease, "");
         try {
+            const logged = entrypoint.accessLog().length;
             const paused = await entrypoint.send("POST", "/v2/team-a/new/blobs/uploads/", { user: "dev", password: PASSWORD });
             assert.equal(paused.status, 503);
             assert.equal(paused.forwarded, undefined);
-            assert.equal(JSON.parse(paused.body).errors[0].code, "UNAVAILABLE");
+            assert.deepEqual(JSON.parse(paused.body), { errors: [{ code: "UNAVAILABLE", message: "writes are paused while garbage collection runs; retry shortly", detail: { retryAfterSeconds: 10 } }] });
+            assert.equal(paused.headers["content-type"], "application/json");
+            // Answered by the entrypoint's own writes-paused server, which logs nothing: one line, the client's request.
+            const lines = entrypoint.accessLog().slice(logged).trimEnd().split("\n");
+            assert.equal(lines.length, 1, lines.join("\n"));
+            assert.match(lines[0], /"POST \/v2\/team-a\/new\/blobs\/uploads\/ HTTP\/1\.1" 503 /);
             assert.equal(paused.headers["retry-after"], "10");
             assert.equal(paused.headers["docker-distribution-api-version"], "registry/2.0");
             assert.match(String(paused.headers["strict-transport-security"]), /max-age=/);

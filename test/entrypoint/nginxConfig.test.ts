@@ -132,11 +132,22 @@ describe("nginx config renderer", () => {
             "proxy_request_buffering off;",
             "proxy_buffering off;",
             "proxy_read_timeout 900s;",
+            // A GiB layer over a slow link: nginx waits this long on either side of it.
+            "proxy_send_timeout 900s;",
+            // Unbuffered, the read buffer per request: small ones make large GETs slow (docs/performance.md).
+            "proxy_buffer_size 256k;",
+            "proxy_buffers 4 256k;",
+            "proxy_busy_buffers_size 256k;",
+            // A replica that does not accept in 5 s is skipped (REPLICA_CONNECT_TIMEOUT_SECONDS).
+            "proxy_connect_timeout 5s;",
         ]) {
             assert.ok(v2.includes(directive), `missing ${directive}`);
         }
         const conf = renderNginxConfig(oneOrigin);
         assert.match(conf, /client_max_body_size 0;/);
+        assert.match(conf, /^ {4}chunked_transfer_encoding on;$/m);
+        // A day of resumable TLS sessions: a CI fleet's reconnects skip the full handshake.
+        assert.match(conf, /^ {4}ssl_session_timeout 1d;$/m);
         assert.ok(conf.includes([
             "upstream registry_replicas {",
             "    server unix:/run/registry-upstreams/none.sock down;",
@@ -151,7 +162,7 @@ describe("nginx config renderer", () => {
     it("on a swarm, proxies /v2/ to the service's name, resolved per request, and has no upstream block", () => {
         const conf = renderNginxConfig({ ...oneOrigin, registryTransport: "tcp" });
         assert.ok(locationBlock(conf, "localhost", "/v2/").includes("set $registry_upstream http://registry:5000;"));
-        assert.match(conf, /^resolver 127\.0\.0\.11 valid=2s ipv6=off;/m);
+        assert.match(conf, /^resolver 127\.0\.0\.11 valid=2s ipv6=off;\nresolver_timeout 5s;$/m);
         assert.doesNotMatch(conf, /upstream registry_replicas|registry-upstreams/);
         assert.equal(nginxTest(conf).status, 0, nginxTest(conf).output);
     });

@@ -12,11 +12,12 @@ import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } fr
 import { localPorts } from "../../testkit/localPorts";
 
 /** A plain-HTTP GET with this Host header: the status and the Location. */
-function plainGet(port: number, path: string, host: string): Promise<{ status: number; location?: string }> {
+function plainGet(port: number, path: string, host: string): Promise<{ status: number; location?: string; body: string; type?: string }> {
     return new Promise((resolve, reject) => {
         const req = request({ host: "127.0.0.1", port, path, headers: { host }, agent: false }, (res) => {
-            res.resume();
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+            let body = "";
+            res.on("data", (chunk: Buffer) => { body += chunk.toString(); });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body, type: res.headers["content-type"] }));
         });
         req.on("error", reject);
         req.end();
@@ -48,14 +49,18 @@ describe("split-domains entrypoint: redirects and CORS (real nginx)", function (
     for (const [name, host, location] of rows) {
         it(`plain HTTP with Host ${name} goes to HTTPS on a configured host and the published port`, async () => {
             const reply = await plainGet(ports.http, "/v2/_catalog?n=5", host);
-            assert.deepEqual(reply, { status: 301, location });
+            assert.deepEqual([reply.status, reply.location], [301, location]);
         });
     }
 
     it("the container's health check answers on plain HTTP, whichever server its Host picks (a host name may be 127.0.0.1)", async () => {
+        const logged = split.accessLog().length;
         for (const host of ["127.0.0.1", "registry.example.com", "ui.example.com"]) {
-            assert.equal((await plainGet(ports.http, "/healthz", host)).status, 200, host);
+            const reply = await plainGet(ports.http, "/healthz", host);
+            assert.deepEqual([reply.status, reply.body, reply.type], [200, "ok\n", "text/plain"], host);
         }
+        // Every 10 s, for the container's life: not one log line.
+        assert.equal(split.accessLog().slice(logged), "");
     });
 
     it("nginx's own redirect (/v2 -> /v2/) is a path: the client keeps its host and port, and a foreign Host is not echoed", async () => {
@@ -73,10 +78,29 @@ describe("split-domains entrypoint: redirects and CORS (real nginx)", function (
             assert.equal(ok.headers["access-control-allow-origin"], allowed);
             assert.equal(ok.headers["access-control-allow-credentials"], "true");
             assert.equal(ok.headers.vary, "Origin");
+            if (method === "OPTIONS") {
+                // The browser may reuse a preflight for 10 minutes (cors.maxAgeSeconds), and knows what it may send.
+                assert.equal(ok.headers["access-control-max-age"], "600");
+                assert.equal(ok.headers["access-control-allow-methods"], "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+            }
             for (const origin of ["https://evil.example", "https://ui.example.com", "null"]) {
                 const other = await split.send(method, "/v2/_catalog", { headers: { ...headers, Origin: origin } });
                 assert.equal(other.headers["access-control-allow-origin"], undefined, origin);
             }
         });
     }
+
+    it("the registry host's root says where the API is, as text", async () => {
+        const reply = await split.send("GET", "/", { headers: { host: "registry.example.com:8443" } });
+        assert.deepEqual([reply.status, reply.body, reply.headers["content-type"]], [404, "This host serves the registry API at /v2/.\n", "text/plain"]);
+        assert.equal(reply.headers["strict-transport-security"], "max-age=63072000");
+    });
+
+    it("the UI's page may not be framed, sends its origin only to itself, and may connect only to itself and the registry", async () => {
+        const reply = await split.send("GET", "/", { headers: { host: "ui.example.com:8443" } });
+        assert.equal(reply.headers["x-frame-options"], "DENY");
+        assert.equal(reply.headers["referrer-policy"], "same-origin");
+        assert.match(String(reply.headers["content-security-policy"]), /^connect-src 'self' https:\/\/registry\.example\.com:8443; frame-ancestors 'none';/);
+        assert.equal(reply.headers["strict-transport-security"], "max-age=63072000");
+    });
 });

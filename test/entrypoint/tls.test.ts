@@ -10,6 +10,18 @@ import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } fr
 import { localPorts } from "../../testkit/localPorts";
 import { makeCertificate } from "../../testkit/selfSignedCertificate";
 
+/** A TLS 1.2 connection's session, whether it resumed the one given, and the ticket the server sent, if any. */
+function session12(port: number, session?: Buffer): Promise<{ session: Buffer; reused: boolean; ticket?: Buffer }> {
+    return new Promise((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false, maxVersion: "TLSv1.2", session }, () => {
+            const result = { session: socket.getSession() as Buffer, reused: socket.isSessionReused(), ticket: socket.getTLSTicket() };
+            socket.end();
+            resolve(result);
+        });
+        socket.on("error", reject);
+    });
+}
+
 /** The suite and protocol the server chose, or the handshake's error. */
 function handshake(port: number, options: { ciphers?: string; maxVersion?: "TLSv1.2" | "TLSv1.3" }): Promise<{ cipher: string; protocol: string } | Error> {
     return new Promise((resolve) => {
@@ -66,6 +78,13 @@ describe("entrypoint TLS: real handshakes (real nginx)", function () {
                 const result = await handshake(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
                 assert.ok(result instanceof Error, `${suite} was taken`);
             }
+        });
+
+        it(`${key} certificate: a returning client resumes its session from the server's cache, and gets no ticket`, async () => {
+            const first = await session12(ports[key].https);
+            assert.equal(first.ticket, undefined, "a session ticket: its key would outlive the cache");
+            const again = await session12(ports[key].https, first.session);
+            assert.equal(again.reused, true);
         });
 
         it(`${key} certificate: a client that can, gets TLS 1.3`, async () => {
