@@ -93,7 +93,8 @@ describe("program under the mock runtime", () => {
             ].sort());
             for (const r of run.resources) {
                 if (r.type === T.stack || r.type === T.component) continue;
-                assert.equal(r.options.parent, name, `${r.name} must be a child of the component`);
+                // By type too: the stack and the component share the name.
+                assert.deepEqual([r.options.parent, r.options.parentType], [name, T.component], `${r.name} must be a child of the component`);
             }
             // No explicit parent: the SDK makes the stack its parent.
             assert.equal(run.ofType(T.component)[0].options.parentType, T.stack);
@@ -105,6 +106,8 @@ describe("program under the mock runtime", () => {
             assert.equal(maintenance.inputs.networkMode, "none");
             assert.deepEqual(maintenance.inputs.command, ["sh", "-c", "/maintenance/gc.sh recover; exec crond -f -c /maintenance/crontabs"]);
             assert.equal(maintenance.inputs.init, true);
+            // Healthy while crond runs, the job's only runner: what `up` waits for, and what `docker ps` shows.
+            assert.deepEqual(maintenance.inputs.healthcheck, { tests: ["CMD", "pidof", "crond"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" });
             assert.deepEqual(maintenance.inputs.volumes, [
                 { volumeName: `${name}-data`, containerPath: "/var/lib/registry" },
                 { volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance" },
@@ -591,6 +594,9 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(envs.map((e) => e.split("=")[0]), ["REDIS_PASSWORD", "OTEL_TRACES_EXPORTER"]);
         assert.match(envs[0], /^REDIS_PASSWORD=[A-Za-z0-9]{40}$/);
         assert.ok(secretPaths(maintenance.rawInputs).includes("envs"));
+        // It flushes the cache after collecting: the network, where the filesystem alone needs none.
+        assert.deepEqual(maintenance.inputs.networksAdvanced, [{ name: `${name}-network` }]);
+        assert.equal(maintenance.inputs.networkMode, undefined);
     });
 
     it("gc.schedule off: crond gets a crontab with no job, and says why", async () => {

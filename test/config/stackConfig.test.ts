@@ -125,6 +125,8 @@ const badInputs: BadInput[] = [
     { name: "repository pattern with a glob in the middle", raw: { users: JSON.stringify([{ name: "ci", repositories: ["team-*/app"] }]) }, key: "users[0].repositories[0]", message: /only as a whole last component/ },
     { name: "repository pattern in upper case", raw: { users: JSON.stringify([{ name: "ci", repositories: ["Team-A/*"] }]) }, key: "users[0].repositories[0]", message: /lower-case/ },
     { name: "repository prefix too deep", raw: { users: JSON.stringify([{ name: "ci", repositories: ["a/b/c/d/e/*"] }]) }, key: "users[0].repositories[0]", message: /at most 4/ },
+    { name: "repository pattern with a glob at the end of a component", raw: { users: JSON.stringify([{ name: "ci", repositories: ["team-a/app*"] }]) }, key: "users[0].repositories[0]", message: /may use \* only as a whole last component/ },
+    { name: "repository prefix with a glob before it", raw: { users: JSON.stringify([{ name: "ci", repositories: ["team-*/tools/*"] }]) }, key: "users[0].repositories[0]", message: /may use \* only as a whole last component/ },
     { name: "repository pattern empty", raw: { users: JSON.stringify([{ name: "ci", repositories: [""] }]) }, key: "users[0].repositories[0]", message: /^\(""\) must be a repository name, a prefix ending in \/\*, or \*$/ },
     { name: "repository pattern as a number", raw: { users: JSON.stringify([{ name: "ci", repositories: [7] }]) }, key: "users[0].repositories[0]", message: /^\(7\) must be a repository name/ },
     { name: "repository name past the registry's 255 characters", raw: { users: JSON.stringify([{ name: "ci", repositories: [`team/${"a".repeat(251)}`] }]) }, key: "users[0].repositories[0]", message: /is longer than 255 characters, the registry's limit on a name$/ },
@@ -303,6 +305,11 @@ describe("stack config validation", () => {
         ]);
         assert.deepEqual(result.warnings.map((w) => [w.key, w.fix]), [["users[0].repositories[2]", "pulumi config rm -s dev --path 'users[0].repositories[2]'"]]);
         assert.equal(result.warnings[0].message, '("team-a/app") is listed twice');
+    });
+
+    it("takes a repository name of exactly 255 characters and a prefix 4 components deep", () => {
+        const result = validateStackConfig({ users: JSON.stringify([{ name: "ci", access: "push", repositories: [`team/${"a".repeat(250)}`, "a/b/c/d/*"] }]) }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     });
 
     it("a refused user is not read at all: the pull-only warning counts only users it could read", () => {

@@ -77,6 +77,12 @@ describe("gc.schedule as busybox crond reads it", function () {
             const reading = parseCron(text);
             assert.ok(reading.ok, `${text}: ${!reading.ok && reading.reason}`);
             assert.deepEqual(asDump(reading.schedule), dumps.slice(i * 5, i * 5 + 5), text);
+            // As sets: ascending, and only values a date has (crond's day 0 is none).
+            const { minutes, hours, days, months, weekdays } = reading.schedule;
+            for (const [values, min] of [[minutes, 0], [hours, 0], [days, 1], [months, 1], [weekdays, 0]] as const) {
+                assert.deepEqual(values, [...values].sort((a, b) => a - b), text);
+                assert.ok(values.every((value) => value >= min), text);
+            }
         });
     });
 
@@ -106,7 +112,7 @@ describe("gc.schedule as busybox crond reads it", function () {
     }
 
     it("names what a field takes when a word in it is no name", () => {
-        const reasons = ["0 2 * june *", "0 2 * * sunday", "0 2 x * *"].map((text) => {
+        const reasons = ["0 2 * june *", "0 2 * * sunday", "0 2 x * *", "0 x5 * * *", "0 5x * * *", "0 2-4-6 * * *", "0 24 * * *", "0 3 * * 8", "0 3 * * 7"].map((text) => {
             const reading = parseCron(text);
             return reading.ok ? "taken" : reading.reason;
         });
@@ -114,6 +120,12 @@ describe("gc.schedule as busybox crond reads it", function () {
             'month field "june": "june" is not a number or a three-letter name (jan..dec)',
             'day of week field "sunday": "sunday" is not a number or a three-letter name (sun..sat)',
             'day of month field "x": "x" is not a number',
+            'hour field "x5": "x5" is not a number',
+            'hour field "5x": "5x" is not a number',
+            'hour field "2-4-6": "2-4-6" is not a number, a range, * or a name, with an optional /step',
+            'hour field "24": 24 is outside 0-23',
+            'day of week field "8": 8 is outside 0-6',
+            'day of week field "7": 7 is outside 0-6 (Sunday is 0 or sun: crond refuses 7)',
         ]);
     });
 
@@ -140,6 +152,12 @@ describe("gc.schedule as busybox crond reads it", function () {
         assert.ok(!neverRuns(read("0 3 31 * *")));
         assert.ok(onlyLeapDays(read("0 3 29 2 *")));
         assert.ok(!onlyLeapDays(read("0 3 29 2,3 *")));
+        assert.ok(!neverRuns(read("0 3 30,31 4 *")), "April 30th");
+        assert.ok(!onlyLeapDays(read("0 3 29 2 1")), "and every Monday");
+        assert.ok(!onlyLeapDays(read("0 3 30 2 *")), "never, which is not once in four years");
+        assert.ok(onlyLeapDays(read("0 3 29,30 2 *")), "the 30th never comes");
+        assert.ok(!onlyLeapDays(read("0 3 30 2,4 *")), "April 30th, every year");
+        assert.ok(!onlyLeapDays(read("0 3 1,29 2 *")), "February 1st, every year");
         assert.ok(runsMoreThanHourly(read("*/30 * * * *")));
         assert.ok(!runsMoreThanHourly(read("0 * * * *")));
     });
