@@ -50,6 +50,8 @@ export interface LocalEntrypoint {
     upstreamsDir: string;
     /** What nginx logged of the requests it served (the combined format), where the site logs them. */
     accessLog(): string;
+    /** nginx's error log (notice level and up). */
+    errorLog(): string;
     /** Unix transport: publishes exactly these stub replicas, and reloads nginx. */
     publish(replicas: number[]): void;
     stop(): void;
@@ -176,6 +178,7 @@ export function startLocalEntrypoint(
         maintenanceDir: join(root, "maintenance"),
         upstreamsDir,
         accessLog: () => readFileSync(join(root, "access.log"), "utf8"),
+        errorLog: () => readLog(root),
         publish(replicas) {
             if (!unix) throw new Error("publish: the tcp transport has no published replicas");
             const before = workers(root);

@@ -64,6 +64,15 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
         });
     }
 
+    it("nginx never reads a variable it has not set (each would be a warning per request in the log)", async () => {
+        await entrypoint.send("GET", "/v2/", { user: "dev", password: PASSWORD });
+        await entrypoint.send("POST", `/v2/team-a/new/blobs/uploads/?mount=${DIGEST}&from=tools%2Fbase`, { user: "dev", password: PASSWORD });
+        await entrypoint.send("PUT", "/v2/team-a/new/manifests/1", { user: "dev", password: PASSWORD });
+        await entrypoint.send("GET", "/v2/team-b/app/tags/list", { user: "dev", password: PASSWORD });
+        assert.doesNotMatch(entrypoint.errorLog(), /uninitialized/);
+        assert.match(entrypoint.errorLog(), /\[notice\]/, "the log is being written");
+    });
+
     it("the authorization subrequest's location is internal: asked directly, even by an admin, it is not found and nothing is forwarded", async () => {
         for (const uri of [AUTHORIZE_LOCATION, `${AUTHORIZE_LOCATION}?x=1`]) {
             const reply = await entrypoint.send("GET", uri, { user: "admin", password: PASSWORD });
