@@ -22,6 +22,12 @@ function policy(p: Partial<RetentionPolicy>): RetentionPolicy {
 
 /** `tags`: "repository:tag" -> pushed this many days ago (or at this epoch, as the job lists it: seconds.nanoseconds). */
 function decide(policies: RetentionPolicy[], tags: Record<string, number | string>, graceSeconds = 0): string[] {
+    const result = runDecide(policies, tags, graceSeconds);
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.split("\n").filter(Boolean).map((line) => line.replace("\t", ":")).sort();
+}
+
+function runDecide(policies: RetentionPolicy[], tags: Record<string, number | string>, graceSeconds = 0): { status: number | null; stdout: string; stderr: string } {
     const dir = mkdtempSync(join(tmpdir(), "pr-gc-"));
     try {
         const script = join(dir, "gc.sh");
@@ -30,9 +36,7 @@ function decide(policies: RetentionPolicy[], tags: Record<string, number | strin
             const [repository, tag] = ref.split(":");
             return `${repository}\t${tag}\t${typeof days === "string" ? days : Math.round(NOW - days * DAY)}\n`;
         }).join("");
-        const result = spawnSync("busybox", ["sh", script, "decide"], { input, encoding: "utf8", env: { NOW: String(NOW), PATH: process.env.PATH } });
-        assert.equal(result.status, 0, result.stderr);
-        return result.stdout.split("\n").filter(Boolean).map((line) => line.replace("\t", ":")).sort();
+        return spawnSync("busybox", ["sh", script, "decide"], { input, encoding: "utf8", env: { NOW: String(NOW), PATH: process.env.PATH } });
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
@@ -83,4 +87,13 @@ describe("retention decisions (the job's decide step, busybox awk)", function ()
             assert.deepEqual(decide(row.policies, row.tags, row.graceSeconds), [...row.deleted].sort());
         });
     }
+
+    it("a count or an age it cannot read stops it before it chooses anything (read as a number, it would be 0)", () => {
+        for (const bad of [{ keepLast: "ten" }, { olderThanDays: "30d" }, { keepLast: -1 }]) {
+            const result = runDecide([policy({ olderThanDays: 7 }), policy(bad as unknown as Partial<RetentionPolicy>)], { "a:stale": 8, "a:fresh": 1 });
+            assert.equal(result.status, 2, JSON.stringify(bad));
+            assert.equal(result.stdout, "");
+            assert.match(result.stderr, /^gc\.sh: retention policy 1: KEEP_LAST and OLDER_THAN_DAYS must be whole numbers or empty$/m);
+        }
+    });
 });

@@ -199,7 +199,17 @@ decide() {
             for (i = 0; i < ENVIRON["POLICY_COUNT"] + 0; i++) if (repo ~ ENVIRON["POLICY_" i "_REPOSITORIES"]) return i
             return -1
         }
-        BEGIN { if (attachments != "") while ((getline line < attachments) > 0) { split(line, f, "\t"); attached[f[1] SUBSEP f[2]] = 1 } }
+        BEGIN {
+            # A count or an age it cannot read stops retention before it chooses anything:
+            # read as a number, a garbled one would be 0 (every tag beyond it, every tag old).
+            for (i = 0; i < ENVIRON["POLICY_COUNT"] + 0; i++) {
+                if (ENVIRON["POLICY_" i "_KEEP_LAST"] !~ /^[0-9]*$/ || ENVIRON["POLICY_" i "_OLDER_THAN_DAYS"] !~ /^[0-9]*$/) {
+                    print "gc.sh: retention policy " i ": KEEP_LAST and OLDER_THAN_DAYS must be whole numbers or empty" > "/dev/stderr"
+                    exit 2
+                }
+            }
+            if (attachments != "") while ((getline line < attachments) > 0) { split(line, f, "\t"); attached[f[1] SUBSEP f[2]] = 1 }
+        }
         $1 != current { current = $1; p = policy_for($1); kept = 0; last = "" }
         p < 0 || (($1 SUBSEP $2) in attached) { next }
         {
