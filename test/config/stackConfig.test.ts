@@ -148,6 +148,7 @@ const badInputs: BadInput[] = [
     { name: "certificate with an RSA key under 2048 bits", raw: () => ({ ...base, tls: provided(weakRsaCert) }), key: "tls.certificate", message: /^has the server certificate with a 1024-bit RSA key; docker and browsers need at least 2048 bits$/ },
     { name: "certificate with an RSA-PSS key under 2048 bits", raw: () => ({ ...base, tls: provided(makeCertificate({ dnsNames: ["localhost"], rsaBits: 1024, rsaPss: true })) }), key: "tls.certificate", message: /^has the server certificate with a 1024-bit RSA key/ },
     { name: "certificate not valid yet", raw: () => ({ ...base, tls: provided(localhostCert) }), now: () => new Date(Date.now() - 3 * DAY), key: "tls.certificate", message: /^is not valid before \d{4}-\d\d-\d\dT/ },
+    { name: "certificate not valid yet by a second", raw: () => ({ ...base, tls: provided(localhostCert) }), now: () => new Date(new Date(new X509Certificate(localhostCert.certificatePem).validFrom).getTime() - 1000), key: "tls.certificate", message: /^is not valid before / },
     { name: "certificate expiring at this very second", raw: () => ({ ...base, tls: provided(localhostCert) }), now: () => new Date(new X509Certificate(localhostCert.certificatePem).validTo), key: "tls.certificate", message: /^expired on / },
     { name: "chain whose intermediate has the issuer's name but not its key", raw: () => ({ ...base, tls: providedPem(chainWithoutKeyIds.leaf.certificatePem + chain.intermediate, chainWithoutKeyIds.leaf) }), key: "tls.certificate", message: /certificate 1 is not issued by certificate 2/ },
     { name: "EC private key (SEC1 form) pasted into tls.certificate", raw: () => ({ ...base, tls: providedPem(ecPrivateKeyPem + chain.leaf.certificatePem, chain.leaf) }), key: "tls.certificate", message: /contains a private key/ },
@@ -361,6 +362,11 @@ describe("stack config validation", () => {
         const anyUsage = makeCertificate({ dnsNames: ["localhost"], extendedKeyUsage: "anyExtendedKeyUsage" });
         const result = validateStackConfig({ ...base, tls: provided(anyUsage) }, { stack });
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    });
+
+    it("takes a certificate from the very second it becomes valid", () => {
+        const from = new Date(new X509Certificate(localhostCert.certificatePem).validFrom);
+        assert.deepEqual(problemsOf({ ...base, tls: provided(localhostCert) }, from), []);
     });
 
     it("names both the certificate and the key when neither is PEM, and every certificate not yet valid", () => {

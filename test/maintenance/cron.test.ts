@@ -51,6 +51,7 @@ const refusedAsMisread: Array<[string, RegExp]> = [
     ["0 3 0 * *", /day of month .*0 is outside 1-31/],
     ["0 2 * 0 *", /month .*0 is outside 1-12/],
     ["@daily", /named schedule/],
+    [" @hourly", /named schedule/],
     ["0 3 * *", /4 fields/],
 ];
 
