@@ -14,13 +14,13 @@ import { httpHealth } from "../../components/common/container";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { requireTool } from "../../testkit/requireTool";
 
-/** The check's exit code: docker counts 0 as healthy and anything else as a failed check. */
-function runCheck(url: string): Promise<number> {
+/** The check run as docker runs it (exec form, busybox): its exit code (docker: 0 healthy) and what it printed. */
+function runCheck(url: string, cwd?: string): Promise<{ code: number; output: string }> {
     const [form, command, ...args] = httpHealth(url);
     assert.equal(form, "CMD", "exec form: no shell in between");
     return new Promise((resolve) => {
-        execFile(command, args, { env: { PATH: busyboxPath() }, timeout: 10_000 }, (error) => {
-            resolve(error ? Number(error.code ?? 1) : 0);
+        execFile(command, args, { env: { PATH: busyboxPath() }, cwd, timeout: 10_000 }, (error, stdout, stderr) => {
+            resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr });
         });
     });
 }
@@ -41,12 +41,12 @@ describe("httpHealth: the containers' health check", () => {
     after(() => server?.close());
 
     it("passes on a 200", async () => {
-        assert.equal(await runCheck(`${base}/healthz`), 0);
+        assert.equal((await runCheck(`${base}/healthz`)).code, 0);
     });
 
     it("fails on a 503 and a 404", async () => {
-        assert.notEqual(await runCheck(`${base}/starting`), 0);
-        assert.notEqual(await runCheck(`${base}/missing`), 0);
+        assert.notEqual((await runCheck(`${base}/starting`)).code, 0);
+        assert.notEqual((await runCheck(`${base}/missing`)).code, 0);
     });
 
     it("fails when nothing listens", async () => {
@@ -56,16 +56,14 @@ describe("httpHealth: the containers' health check", () => {
         const port = (closed.address() as AddressInfo).port;
         closed.close();
         await once(closed, "close");
-        assert.notEqual(await runCheck(`http://127.0.0.1:${port}/healthz`), 0);
+        assert.notEqual((await runCheck(`http://127.0.0.1:${port}/healthz`)).code, 0);
     });
 
     it("writes nothing into the container and prints nothing: the body goes to /dev/null", async () => {
-        const [, command, ...args] = httpHealth(`${base}/healthz`);
         const cwd = mkdtempSync(join(tmpdir(), "pr-health-"));
         try {
-            const output = await new Promise<string>((resolve, reject) => {
-                execFile(command, args, { env: { PATH: busyboxPath() }, cwd }, (error, stdout, stderr) => (error ? reject(error) : resolve(stdout + stderr)));
-            });
+            const { code, output } = await runCheck(`${base}/healthz`, cwd);
+            assert.equal(code, 0);
             assert.equal(output, "");
             assert.deepEqual(readdirSync(cwd), []);
         } finally {

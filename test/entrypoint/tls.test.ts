@@ -10,28 +10,35 @@ import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } fr
 import { localPorts } from "../../testkit/localPorts";
 import { makeCertificate } from "../../testkit/selfSignedCertificate";
 
-/** A TLS 1.2 connection's session, whether it resumed the one given, and the ticket the server sent, if any. */
-function session12(port: number, session?: Buffer): Promise<{ session: Buffer; reused: boolean; ticket?: Buffer }> {
-    return new Promise((resolve, reject) => {
-        const socket = connect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false, maxVersion: "TLSv1.2", session }, () => {
-            const result = { session: socket.getSession() as Buffer, reused: socket.isSessionReused(), ticket: socket.getTLSTicket() };
-            socket.end();
-            resolve(result);
-        });
-        socket.on("error", reject);
-    });
+interface Connection {
+    cipher: string;
+    protocol: string;
+    session: Buffer;
+    /** Whether it resumed the session given. */
+    reused: boolean;
+    /** The session ticket the server sent, if any. */
+    ticket?: Buffer;
 }
 
-/** The suite and protocol the server chose, or the handshake's error. */
-function handshake(port: number, options: { ciphers?: string; maxVersion?: "TLSv1.2" | "TLSv1.3" }): Promise<{ cipher: string; protocol: string } | Error> {
+/** One TLS connection to the entrypoint: what was negotiated, or the handshake's error. */
+function connectTls(port: number, options: { ciphers?: string; maxVersion?: "TLSv1.2" | "TLSv1.3"; session?: Buffer }): Promise<Connection | Error> {
     return new Promise((resolve) => {
         const socket = connect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false, ...options }, () => {
-            const result = { cipher: socket.getCipher().standardName, protocol: socket.getProtocol() ?? "" };
+            resolve({
+                cipher: socket.getCipher().standardName, protocol: socket.getProtocol() ?? "",
+                session: socket.getSession() as Buffer, reused: socket.isSessionReused(), ticket: socket.getTLSTicket(),
+            });
             socket.end();
-            resolve(result);
         });
         socket.on("error", (error) => resolve(error));
     });
+}
+
+/** A connection that must succeed. */
+async function connected(port: number, options: Parameters<typeof connectTls>[1]): Promise<Connection> {
+    const result = await connectTls(port, options);
+    if (result instanceof Error) throw result;
+    return result;
 }
 
 const SUITES = {
@@ -66,7 +73,7 @@ describe("entrypoint TLS: real handshakes (real nginx)", function () {
     for (const key of ["ECDSA", "RSA"] as const) {
         it(`${key} certificate, TLS 1.2: each of the profile's three ${key} suites is taken`, async () => {
             for (const suite of SUITES[key]) {
-                const result = await handshake(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
+                const result = await connectTls(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
                 assert.ok(!(result instanceof Error), `${suite}: ${String(result)}`);
                 assert.equal(result.protocol, "TLSv1.2");
                 assert.equal(result.cipher, `TLS_${suite.startsWith("ECDHE-ECDSA") ? "ECDHE_ECDSA" : "ECDHE_RSA"}_WITH_${standardCipher(suite)}`);
@@ -75,20 +82,20 @@ describe("entrypoint TLS: real handshakes (real nginx)", function () {
 
         it(`${key} certificate, TLS 1.2: suites outside the profile are refused`, async () => {
             for (const suite of REFUSED[key]) {
-                const result = await handshake(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
+                const result = await connectTls(ports[key].https, { ciphers: suite, maxVersion: "TLSv1.2" });
                 assert.ok(result instanceof Error, `${suite} was taken`);
             }
         });
 
         it(`${key} certificate: a returning client resumes its session from the server's cache, and gets no ticket`, async () => {
-            const first = await session12(ports[key].https);
+            const first = await connected(ports[key].https, { maxVersion: "TLSv1.2" });
             assert.equal(first.ticket, undefined, "a session ticket: its key would outlive the cache");
-            const again = await session12(ports[key].https, first.session);
+            const again = await connected(ports[key].https, { maxVersion: "TLSv1.2", session: first.session });
             assert.equal(again.reused, true);
         });
 
         it(`${key} certificate: a client that can, gets TLS 1.3`, async () => {
-            const result = await handshake(ports[key].https, {});
+            const result = await connectTls(ports[key].https, {});
             assert.ok(!(result instanceof Error), String(result));
             assert.equal(result.protocol, "TLSv1.3");
         });
