@@ -456,16 +456,14 @@ describe("stack config validation", () => {
     });
 
     describe("accepts, with a warning naming the key, config that is valid but surely unintended", () => {
-        const warningsOf = (raw: Record<string, unknown>) => {
+        /** The warnings of valid config, as `key: message`, and their fix commands. */
+        const warningsAndFixes = (raw: Record<string, unknown>) => {
             const result = validateStackConfig(raw, { stack });
             assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
             for (const w of result.warnings) assert.match(w.fix, /^pulumi config (set|rm) -s dev /);
-            return result.warnings.map((w) => `${w.key}: ${w.message}`);
+            return { warnings: result.warnings.map((w) => `${w.key}: ${w.message}`), fixes: result.warnings.map((w) => w.fix) };
         };
-        const fixesOf = (raw: Record<string, unknown>) => {
-            const result = validateStackConfig(raw, { stack });
-            return result.warnings.map((w) => w.fix);
-        };
+        const warningsOf = (raw: Record<string, unknown>) => warningsAndFixes(raw).warnings;
         const policies = (...list: object[]) => ({ ...base, retention: JSON.stringify({ policies: list }) });
         const gc = (schedule: string, more: Record<string, unknown> = {}) => ({ ...base, ...more, gc: JSON.stringify({ schedule }) });
         const grace = (value: string) => ({ ...base, gc: JSON.stringify({ grace: value }) });
@@ -491,10 +489,10 @@ describe("stack config validation", () => {
         ];
         for (const [name, raw, expected, fixes] of rows) {
             it(name, () => {
-                const warnings = warningsOf(raw);
+                const { warnings, fixes: given } = warningsAndFixes(raw);
                 assert.equal(warnings.length, expected.length, warnings.join("\n"));
                 expected.forEach((re, i) => assert.match(warnings[i], re));
-                fixesOf(raw).forEach((fix, i) => { if (fixes?.[i]) assert.match(fix, fixes[i]); });
+                given.forEach((fix, i) => { if (fixes?.[i]) assert.match(fix, fixes[i]); });
             });
         }
 
