@@ -49,7 +49,7 @@ export default {
     // `npm run mutate` exits non-zero under 85% on these modules (issue 22's bar).
     thresholds: { high: 90, low: 85, break: 85 },
     // Four mocha processes on two cores: the tests mostly wait (busybox sleeps, nginx starting);
-    // each moves its fixed local ports (testkit/localPorts.ts).
+    // each local nginx takes ports the kernel finds free (testkit/localPorts.ts).
     concurrency: 4,
     dryRunTimeoutMinutes: 30,
     timeoutMS: 60000,

@@ -9,7 +9,7 @@
  * does, then reloads nginx, as the entrypoint's watcher does.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -20,6 +20,7 @@ import { MAX_REPLICAS } from "../components/registry/config";
 import { renderUpstreamsScript, UI_IMAGE_COMMAND } from "../components/entrypoint/upstreamsScript";
 import { replicaServerLine } from "../components/registry/serveScript";
 import { busyboxPath } from "./busyboxPath";
+import { freeLocalPorts } from "./localPorts";
 import { withSettings, writeScript } from "./shellScripts";
 import {
     ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD,
@@ -102,18 +103,35 @@ export function requireLocalEntrypointTools(ctx: Mocha.Context): void {
 
 const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
 
+/** Where one local entrypoint listens: all on 127.0.0.1. */
+export interface EntrypointPorts {
+    https: number;
+    http: number;
+    /** The tcp transport's stub registry, on 127.0.0.N for replica N. */
+    upstream: number;
+    /** The metrics server, when the options render it. */
+    metrics: number;
+    /** The listener that answers writes while the collector pauses them. */
+    paused: number;
+}
+
+/** Free ports for one local entrypoint (testkit/localPorts.ts). */
+export function entrypointPorts(): Promise<EntrypointPorts> {
+    return freeLocalPorts("https", "http", "upstream", "metrics", "paused");
+}
+
 /**
- * `metrics`: where the metrics server listens, when the options render it. `upstream`: the
- * tcp transport's stub port. Unix transport: replica 1 is published at start, and
+ * `ports`: from entrypointPorts. Unix transport: replica 1 is published at start, and
  * `watcher` runs nginx as the container does, under the entrypoint's watcher script (busybox
  * sh), which then reloads it on each `publish`, instead of the harness. `certificate`: the
  * server's (default: a fresh ECDSA P-256 one for localhost).
  */
 export function startLocalEntrypoint(
-    options: NginxConfigOptions, ports: { https: number; http: number; upstream: number; metrics?: number; paused?: number },
+    options: NginxConfigOptions, ports: EntrypointPorts,
     run: { watcher?: boolean; certificate?: TestCertificate } = {},
 ): LocalEntrypoint {
-    const root = mkdtempSync(join(tmpdir(), "pr-entrypoint-"));
+    clearLeftovers();
+    const root = mkdtempSync(join(tmpdir(), `${ROOT_PREFIX}${process.pid}-`));
     // nginx's workers run as nobody: they must be able to reach the access files, as in the image.
     chmodSync(root, 0o755);
     mkdirSync(join(root, "maintenance"));
@@ -131,8 +149,8 @@ export function startLocalEntrypoint(
         .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
         // The stub answers for each replica's debug listener too: replica N is 127.0.0.N.
         .replaceAll(new RegExp(`http://${REPLICA_ALIAS_PREFIX}(\\d+|\\$1):${containerPorts.registryDebug}`, "g"), (_, replica: string) => `http://127.0.0.${replica}:${ports.upstream}`)
-        .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics ?? 0};`)
-        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${ports.paused ?? ports.upstream + 100}`);
+        .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics};`)
+        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${ports.paused}`);
     writeFileSync(join(root, "site.conf"), site);
     const nginx = (...args: string[]) => spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), ...args], { encoding: "utf8" });
     const publish = (replicas: number[]) => {
@@ -163,6 +181,7 @@ export function startLocalEntrypoint(
     if (run.watcher) {
         if (!unix) throw new Error("watcher: only the unix transport has one");
         watcher = startUnderWatcher(root);
+        writeFileSync(join(root, WATCHER_PID), `${watcher.pid}\n`);
     } else {
         const started = nginx("-e", join(root, "error.log"));
         if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}${readLog(root)}`);
@@ -174,7 +193,7 @@ export function startLocalEntrypoint(
             if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
-        getMetrics: (path, auth) => plainGet(ports.metrics ?? 0, path, auth),
+        getMetrics: (path, auth) => plainGet(ports.metrics, path, auth),
         maintenanceDir: join(root, "maintenance"),
         upstreamsDir,
         accessLog: () => readFileSync(join(root, "access.log"), "utf8"),
@@ -202,6 +221,55 @@ export function startLocalEntrypoint(
             rmSync(root, { recursive: true, force: true });
         },
     };
+}
+
+/** Each entrypoint's temporary root: named with the test process that owns it. */
+const ROOT_PREFIX = "pr-entrypoint-";
+/** The watcher's process group, in its root. */
+const WATCHER_PID = "watcher.pid";
+
+/**
+ * Stops the nginx (and watcher) of every root whose test process has gone, and removes the
+ * root: a killed test process (StrykerJS kills a worker whose mutant times out) cannot stop
+ * its own, and nginx runs as a daemon, outliving it.
+ */
+function clearLeftovers(): void {
+    for (const name of readdirSync(tmpdir())) {
+        const owner = new RegExp(`^${ROOT_PREFIX}(\\d+)-`).exec(name)?.[1];
+        if (owner === undefined || isRunning(Number(owner))) continue;
+        const root = join(tmpdir(), name);
+        for (const [file, target] of [["nginx.pid", 1], [WATCHER_PID, -1]] as const) {
+            const pid = Number(readOptional(join(root, file)).trim());
+            if (pid > 0 && isRunning(pid)) signal(target * pid, file === WATCHER_PID ? "SIGKILL" : "SIGTERM");
+        }
+        rmSync(root, { recursive: true, force: true });
+    }
+}
+
+function isRunning(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        // EPERM: running, as another user.
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+    try {
+        process.kill(pid, name);
+    } catch {
+        // gone meanwhile
+    }
+}
+
+function readOptional(file: string): string {
+    try {
+        return readFileSync(file, "utf8");
+    } catch {
+        return "";
+    }
 }
 
 /**
@@ -274,11 +342,7 @@ function waitForReload(root: string, before: string[]): void {
 }
 
 function readLog(root: string): string {
-    try {
-        return readFileSync(join(root, "error.log"), "utf8");
-    } catch {
-        return "";
-    }
+    return readOptional(join(root, "error.log"));
 }
 
 /** Reads a whole answer, and what the stub registry says it received. */

@@ -1,14 +1,30 @@
-/**
- * A unit test's fixed local ports (its nginx, its stub registry), moved per test process:
- * `npm run mutate` runs several mocha processes at once, StrykerJS numbering them in
- * STRYKER_MUTATOR_WORKER, and two entrypoints on one port would fail each other's tests
- * (a mutant "killed" by a busy port). One mocha process alone keeps the ports as written.
- */
-const PORTS_PER_PROCESS = 1000;
-/** Worker numbers grow as Stryker replaces processes; only the live ones must differ. */
-const PROCESS_SLOTS = 20;
+import { createServer, Server } from "node:net";
 
-export function localPorts<T extends Record<string, number>>(ports: T): T {
-    const slot = Number(process.env.STRYKER_MUTATOR_WORKER ?? 0) % PROCESS_SLOTS;
-    return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, port + slot * PORTS_PER_PROCESS])) as T;
+/**
+ * Ports on 127.0.0.1 that nothing listens on now, one per name, all different: the kernel
+ * picks each (port 0) while all are held, then they are let go for the caller's nginx.
+ * Fixed ports failed whenever anything else held one: an nginx left by a killed test process
+ * (StrykerJS kills a worker whose mutant times out), or a second test run on the machine.
+ */
+export async function freeLocalPorts<K extends string>(...names: K[]): Promise<Record<K, number>> {
+    const servers = await Promise.all(names.map(() => listenOnAnyPort()));
+    try {
+        return Object.fromEntries(names.map((name, i) => [name, portOf(servers[i])])) as Record<K, number>;
+    } finally {
+        await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    }
+}
+
+function listenOnAnyPort(): Promise<Server> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => resolve(server));
+    });
+}
+
+function portOf(server: Server): number {
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("a TCP listener without a port");
+    return address.port;
 }

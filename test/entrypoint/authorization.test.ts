@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { AUTHORIZE_LOCATION } from "../../components/entrypoint/authorization";
 import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
-import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { DIGEST, PASSWORD, rows, SEED, users } from "./authorizationTable";
-import { localPorts } from "../../testkit/localPorts";
 
 /** Refusals are HTTPS answers too: HSTS and nosniff on 401 and 403 as on everything else. */
 function assertSecurityHeaders(headers: Record<string, unknown>): void {
@@ -24,11 +23,11 @@ describe("access control in the entrypoint's nginx (real nginx, real install scr
     this.timeout(60_000);
     let entrypoint: LocalEntrypoint;
 
-    before(function () {
+    before(async function () {
         requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
             { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
-            localPorts({ https: 18743, http: 18780, upstream: 18781 }),
+            await entrypointPorts(),
         );
         entrypoint.installUsers(renderHtpasswd(users.map((u) => ({ name: u.name, password: PASSWORD })), 4, SEED), renderGrants(users));
     });

@@ -15,10 +15,9 @@ import { renderUpstreamsScript } from "../../components/entrypoint/upstreamsScri
 import { paths } from "../../components/common/paths";
 import { MAX_REPLICAS } from "../../components/registry/config";
 import { replicaServerLine, sameReplicaRetries, UPSTREAMS_POLL_SECONDS } from "../../components/registry/serveScript";
-import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings } from "../../testkit/shellScripts";
-import { localPorts } from "../../testkit/localPorts";
 
 const PASSWORD = "a-long-enough-test-password";
 
@@ -26,11 +25,11 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
     this.timeout(60_000);
     let entrypoint: LocalEntrypoint;
 
-    before(function () {
+    before(async function () {
         requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
             { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
-            localPorts({ https: 18746, http: 18788, upstream: 18789 }),
+            await entrypointPorts(),
             { watcher: true },
         );
         const admin: UserAccess = { name: "admin", access: "admin", repositories: ["*"] };

@@ -8,8 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import { request } from "node:http";
-import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
-import { localPorts } from "../../testkit/localPorts";
+import { entrypointPorts, EntrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 /** A plain-HTTP GET with this Host header: the status and the Location. */
 function plainGet(port: number, path: string, host: string): Promise<{ status: number; location?: string; body: string; type?: string }> {
@@ -26,11 +25,12 @@ function plainGet(port: number, path: string, host: string): Promise<{ status: n
 
 describe("split-domains entrypoint: redirects and CORS (real nginx)", function () {
     this.timeout(60_000);
-    const ports = localPorts({ https: 18844, http: 18880, upstream: 18883, paused: 18885 });
+    let ports: EntrypointPorts;
     let split: LocalEntrypoint;
 
-    before(function () {
+    before(async function () {
         requireLocalEntrypointTools(this);
+        ports = await entrypointPorts();
         split = startLocalEntrypoint({
             topology: { kind: "split-domains", registryHost: "registry.example.com", uiHost: "ui.example.com" },
             registryTransport: "unix",

@@ -6,8 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { connect } from "node:tls";
-import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
-import { localPorts } from "../../testkit/localPorts";
+import { entrypointPorts, EntrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 import { makeCertificate } from "../../testkit/selfSignedCertificate";
 
 interface Connection {
@@ -53,15 +52,13 @@ const REFUSED = {
 
 describe("entrypoint TLS: real handshakes (real nginx)", function () {
     this.timeout(60_000);
-    const ports = {
-        ECDSA: localPorts({ https: 18848, http: 18886, upstream: 18887 }),
-        RSA: localPorts({ https: 18849, http: 18888, upstream: 18889 }),
-    };
+    const ports = {} as Record<"ECDSA" | "RSA", EntrypointPorts>;
     const entrypoints: LocalEntrypoint[] = [];
 
-    before(function () {
+    before(async function () {
         requireLocalEntrypointTools(this);
         for (const key of ["ECDSA", "RSA"] as const) {
+            ports[key] = await entrypointPorts();
             const certificate = makeCertificate({ dnsNames: ["localhost"], rsaBits: key === "RSA" ? 2048 : undefined });
             entrypoints.push(startLocalEntrypoint({
                 topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry",

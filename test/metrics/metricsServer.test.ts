@@ -9,8 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { METRICS_USER } from "../../components/metrics/config";
 import { renderHtpasswd } from "../../components/users/htpasswd";
-import { LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
-import { localPorts } from "../../testkit/localPorts";
+import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 const ADMIN_PASSWORD = "a-registry-admin-password";
@@ -21,15 +20,15 @@ const ADMIN_PASSWORD = "a-registry-admin-password";
  * the program renders it.
  */
 function entrypointWithMetrics(
-    transport: "unix" | "tcp", ports: { https: number; http: number; upstream: number; metrics: number }, password?: string,
+    transport: "unix" | "tcp", password?: string,
 ): () => LocalEntrypoint {
     let entrypoint: LocalEntrypoint | undefined;
-    before(function () {
+    before(async function () {
         requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint({
             topology: { kind: "one-origin", host: "localhost" }, registryTransport: transport, httpsPort: 443, realm: "test registry",
             metricsServer: true, metricsPassword: password !== undefined,
-        }, ports);
+        }, await entrypointPorts());
         if (password !== undefined) {
             // As the users container installs it, beside the registry users (who are no metrics users).
             const seed = "a-stable-seed-of-enough-characters";
@@ -48,7 +47,7 @@ function entrypointWithMetrics(
 
 describe("metrics server in the entrypoint's nginx, target docker (real nginx)", function () {
     this.timeout(60_000);
-    const started = entrypointWithMetrics("unix", localPorts({ https: 18745, http: 18785, upstream: 18786, metrics: 18787 }));
+    const started = entrypointWithMetrics("unix");
     let entrypoint: LocalEntrypoint;
     beforeEach(() => {
         entrypoint = started();
@@ -83,7 +82,7 @@ describe("metrics server in the entrypoint's nginx, target docker (real nginx)",
 
 describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", function () {
     this.timeout(60_000);
-    const started = entrypointWithMetrics("tcp", localPorts({ https: 18744, http: 18782, upstream: 18783, metrics: 18784 }));
+    const started = entrypointWithMetrics("tcp");
     let entrypoint: LocalEntrypoint;
     beforeEach(() => {
         entrypoint = started();
@@ -141,7 +140,7 @@ describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", funct
 describe("metrics server behind Prometheus's password, metrics.password (real nginx, real htpasswd)", function () {
     this.timeout(60_000);
     const password = "a-long-enough-metrics-password";
-    const started = entrypointWithMetrics("unix", localPorts({ https: 18747, http: 18790, upstream: 18791, metrics: 18793 }), password);
+    const started = entrypointWithMetrics("unix", password);
     let entrypoint: LocalEntrypoint;
     beforeEach(() => {
         entrypoint = started();
