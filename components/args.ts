@@ -85,6 +85,13 @@ export interface PrivateRegistryArgs {
     target?: TargetKind;
     /** Where the swarm places what is not a registry replica (target `swarm` only). */
     swarm?: Swarm;
+    /**
+     * Protect what clients hold (the CA, generated passwords, the htpasswd's salt, the http
+     * secret) with Pulumi's `protect`: `pulumi destroy --exclude-protected` keeps them for the
+     * next `up`, and a plain `pulumi destroy` is refused. Turn off before removing the stack for good.
+     * @default true
+     */
+    keepIdentity?: boolean;
     /** The images to run, pinned by tag or digest. */
     images?: Images;
     /**

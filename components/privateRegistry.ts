@@ -32,6 +32,7 @@ import { hostNames, registryHostName, uiHostName } from "./entrypoint/topology";
 import { createRedisCache } from "./cache/redisCache";
 import { createMaintenance } from "./maintenance/maintenance";
 import { createRegistry } from "./registry/registry";
+import { identityOptions } from "./identity/config";
 import { createServerTls } from "./tls/serverTls";
 import { createRegistryUsers } from "./users/registryUsers";
 import { createUserAccess } from "./users/userAccess";
@@ -91,12 +92,13 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     const labels = dockerLabels(deployment.labels, name);
     const runtime = createRuntime(name, deployment.target, labels, parent);
 
-    const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, parent);
-    const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, parent);
+    const identity = identityOptions(deployment.identity, parent);
+    const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, parent, identity);
+    const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, identity);
     const redis = createRedisCache(name, { settings: deployment.cache, runtime, labels }, parent);
     const registry = createRegistry(name, {
         settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis,
-        metrics: deployment.metrics.enabled, runtime, labels,
+        metrics: deployment.metrics.enabled, runtime, labels, identity,
     }, parent);
     const metricsPassword = deployment.metrics.password;
     const access = createUserAccess(name, {

@@ -36,6 +36,7 @@ export interface RecordedResource {
         deleteBeforeReplace?: boolean;
         replaceOnChanges?: string[];
         ignoreChanges?: string[];
+        protect?: boolean;
     };
 }
 
@@ -129,5 +130,6 @@ function recordedOptions(options: ReturnType<typeof registeredOptions>): Recorde
         deleteBeforeReplace: options.deleteBeforeReplace,
         replaceOnChanges: options.replaceOnChanges,
         ignoreChanges: options.ignoreChanges,
+        protect: options.protect,
     };
 }

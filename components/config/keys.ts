@@ -3,6 +3,7 @@
  * known keys, defaults, docs/configuration.md's table and the `Pulumi.yaml` checks all come from it.
  */
 import { cacheKeys } from "../cache/config";
+import { identityKeys } from "../identity/config";
 import { labelKeys } from "./labels";
 import { maintenanceKeys } from "../maintenance/config";
 import { metricsKeys } from "../metrics/config";
@@ -18,7 +19,7 @@ import { KeySpec, topLevelKey } from "../validation/keySpec";
 
 /** In the order of docs/configuration.md's table. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
-    ...entrypointKeys, ...registryKeys, ...targetKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys,
+    ...entrypointKeys, ...registryKeys, ...targetKeys, ...identityKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys,
     ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);
 

@@ -5,6 +5,7 @@
  * No resource is touched: bad input fails before anything is registered.
  */
 import { CacheSettings, readCache } from "../cache/config";
+import { IdentitySettings, readIdentity } from "../identity/config";
 import { readLabels } from "./labels";
 import { EntrypointSettings, readEndpoints, readUiImage } from "../entrypoint/config";
 import { readCors } from "../entrypoint/corsConfig";
@@ -36,6 +37,8 @@ export interface Deployment {
     metrics: MetricsSettings;
     /** Containers on one engine, or services of a swarm. */
     target: Target;
+    /** Whether what clients hold survives a destroy. */
+    identity: IdentitySettings;
     /** Added to every container (the network and volumes carry only the project's own). */
     labels: Record<string, string>;
 }
@@ -87,11 +90,12 @@ export function validateArgs(
     const labels = readLabels(v, arg("labels"));
     const maintenance = readMaintenance(v, arg("gc"), arg("retention"), storage.driver, cache.driver);
     const metrics = readMetrics(v, arg("metrics"), endpoints);
+    const identity = readIdentity(v, args.keepIdentity);
     const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics, componentName: ctx.componentName });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
     const entrypoint = { ...endpoints, cors, ui, image: uiImage.image, uiSeries: uiImage.series };
-    const deployment = { entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, labels };
+    const deployment = { entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, identity, labels };
     return { ok: true, deployment, warnings: v.warnings };
 }
 

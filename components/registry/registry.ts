@@ -32,6 +32,8 @@ export interface RegistryInputs {
     metrics: boolean;
     runtime: Runtime;
     labels: LabelSets;
+    /** The options of the http secret, which upload sessions and clients' state carry. */
+    identity: pulumi.CustomResourceOptions;
 }
 
 export interface Registry {
@@ -51,7 +53,7 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     const content: ReplicaContent = {
         image,
         volume,
-        envs: registryEnvironment(name, inputs, parent),
+        envs: registryEnvironment(name, inputs),
         configPath: registryConfigPath(inputs.settings.series),
         config: (transport) => renderRegistryConfig({
             series: inputs.settings.series, logLevel: inputs.settings.logLevel,
@@ -95,9 +97,9 @@ function dataVolume(name: string, labels: LabelSets, parent: pulumi.Resource): d
  * The http secret, the storage's credentials and the cache's password (secret, like the
  * variables that carry them), then what the image's release needs.
  */
-function registryEnvironment(name: string, inputs: RegistryInputs, parent: pulumi.Resource): pulumi.Output<string[]> {
+function registryEnvironment(name: string, inputs: RegistryInputs): pulumi.Output<string[]> {
     // Shared by every replica: an upload started on one may continue on another.
-    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, { parent });
+    const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, inputs.identity);
     const secrets = pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? [], inputs.redis?.password]);
     return pulumi.secret(secrets
         .apply(([secret, storageEnvs, redisPassword]) => [

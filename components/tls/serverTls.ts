@@ -22,12 +22,13 @@ const CA_VALIDITY_DAYS = 3650;
 /** Renewed by the next `pulumi up` this long before expiry. */
 const EARLY_RENEWAL_DAYS = 30;
 
+/** `identity`: the options of the CA (its key and certificate), which clients trust. */
 export function createServerTls(
-    name: string, hosts: string[], source: TlsSettings, parent: pulumi.Resource,
+    name: string, hosts: string[], source: TlsSettings, parent: pulumi.Resource, identity: pulumi.CustomResourceOptions,
 ): ServerTls {
     return source.mode === "provided"
         ? providedTls(source.certificatePem, source.privateKeyPem, hosts)
-        : selfSignedTls(name, hosts, source.validityDays, parent);
+        : selfSignedTls(name, hosts, source.validityDays, parent, identity);
 }
 
 /**
@@ -57,16 +58,18 @@ function providedTls(certificate: pulumi.Input<string>, privateKey: pulumi.Input
     };
 }
 
-function selfSignedTls(name: string, hosts: string[], validityDays: number, parent: pulumi.Resource): ServerTls {
+function selfSignedTls(
+    name: string, hosts: string[], validityDays: number, parent: pulumi.Resource, identity: pulumi.CustomResourceOptions,
+): ServerTls {
     const opts = { parent };
-    const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, identity);
     const ca = new tls.SelfSignedCert(`${name}-ca`, {
         privateKeyPem: caKey.privateKeyPem,
         subject: { commonName: `${name} CA`, organization: "private-registry" },
         isCaCertificate: true,
         validityPeriodHours: CA_VALIDITY_DAYS * HOURS_PER_DAY,
         allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-    }, opts);
+    }, identity);
     const serverKey = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
     const request = new tls.CertRequest(`${name}-server-csr`, {
         privateKeyPem: serverKey.privateKeyPem,

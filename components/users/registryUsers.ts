@@ -18,10 +18,10 @@ export interface RegistryUsers {
 /** 32 characters of [A-Za-z0-9]: about 190 bits, far past what any bcrypt cost needs to add. */
 const GENERATED_PASSWORD_LENGTH = 32;
 
+/** `identity`: the options of what clients hold (generated passwords) and what keeps the file the same (its salt). */
 export function createRegistryUsers(
-    name: string, users: UserSettings[], bcryptCost: number, parent: pulumi.Resource,
+    name: string, users: UserSettings[], bcryptCost: number, identity: pulumi.CustomResourceOptions,
 ): RegistryUsers {
-    const opts = { parent };
     const passwords = users.map((user) => {
         if (user.password !== undefined) {
             return { name: user.name, generated: false, password: pulumi.secret(checkedPassword(user)) };
@@ -32,10 +32,10 @@ export function createRegistryUsers(
             minUpper: 1,
             minLower: 1,
             minNumeric: 1,
-        }, opts);
+        }, identity);
         return { name: user.name, generated: true, password: pulumi.secret(generated.result) };
     });
-    const saltSeed = new random.RandomBytes(`${name}-htpasswd-salt`, { length: 32 }, opts);
+    const saltSeed = new random.RandomBytes(`${name}-htpasswd-salt`, { length: 32 }, identity);
 
     const htpasswd = pulumi
         .all([saltSeed.base64, ...passwords.map((p) => p.password)])

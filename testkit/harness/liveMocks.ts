@@ -294,17 +294,30 @@ export class LiveStack {
         }
     }
 
-    /** Like `pulumi destroy`: deletes every resource in reverse dependency order. */
-    async destroy(): Promise<RunReport> {
+    /**
+     * Like `pulumi destroy`: deletes every resource in reverse dependency order, and refuses
+     * (deleting nothing) while any is protected. `excludeProtected` (`--exclude-protected`):
+     * keeps the protected ones and everything they stand on, as the engine does
+     * (pulumi/pulumi#8359): their dependencies, their ancestors and their providers.
+     */
+    async destroy(opts: { excludeProtected?: boolean } = {}): Promise<RunReport> {
         if (this.running) throw new Error(`cannot destroy during a run`);
         this.report = emptyReport();
+        const kept = opts.excludeProtected ? this.protectedClosure() : new Set<string>();
         try {
             await this.deletePending();
-            await this.deleteAll(this.state.resources.map((r) => r.urn));
+            await this.deleteAll(this.state.resources.map((r) => r.urn).filter((urn) => !kept.has(urn)));
         } finally {
             this.save();
         }
         return this.report;
+    }
+
+    /** Like `pulumi state unprotect --all`: the next destroy may delete everything. */
+    unprotectAll(): void {
+        if (this.running) throw new Error(`cannot change the state during a run`);
+        for (const rec of this.state.resources) rec.options.protect = false;
+        this.save();
     }
 
     /** The custom resources of the state, in creation order (plain values: for assertions only). */
@@ -546,12 +559,30 @@ export class LiveStack {
         }
     }
 
+    /** The protected resources, what they depend on (parents included), transitively, and the providers of all these. */
+    private protectedClosure(): Set<string> {
+        const kept = new Set<string>();
+        const keep = (urn: string): void => {
+            if (kept.has(urn)) return;
+            kept.add(urn);
+            for (const dep of this.find(urn)?.deps ?? []) keep(dep);
+        };
+        for (const rec of this.state.resources) if (rec.options.protect) keep(rec.urn);
+        const packages = new Set([...kept].map((urn) => this.find(urn)?.type.split(":")[0]));
+        for (const rec of this.state.resources) {
+            if (rec.type.startsWith("pulumi:providers:") && packages.has(rec.type.split(":")[2])) kept.add(rec.urn);
+        }
+        return kept;
+    }
+
     /** Deletes the given resources, dependents first (then newest first). */
     private async deleteAll(urns: string[]): Promise<void> {
         const todo = new Set(urns);
-        const protectedOnes = [...todo].map((u) => this.find(u)).filter((r) => r?.custom && r.options.protect);
+        const protectedOnes = [...todo].map((u) => this.find(u)).filter((r): r is ResourceRecord => r !== undefined && r.options.protect);
         if (protectedOnes.length > 0) {
-            throw new Error(`protected resources cannot be deleted: ${protectedOnes.map((r) => r?.name).join(", ")}`);
+            // Nothing is deleted: the engine's preview fails first.
+            throw new Error(protectedOnes.map((r) => `unable to delete resource "${r.urn}" as it is currently marked for protection; ` +
+                `remove its protect flag and run \`pulumi up\`, or run \`pulumi state unprotect '${r.urn}'\``).join("\n"));
         }
         // A dependency on a component stands for its descendants too.
         const descendants = (urn: string): string[] => {

@@ -204,6 +204,79 @@ describe("live mocks: tls and random (no Docker needed)", function () {
         assert.deepEqual(again.report.deleted.sort(), ["alnum", "bytes", "id"], "resources left out are deleted");
     });
 
+    describe("protect, as the engine applies it", () => {
+        /** A CA kept across a recreate, in a component, with a certificate it signs and a secret beside it. */
+        class Identity extends pulumi.ComponentResource {
+            readonly caPem: pulumi.Output<string>;
+            readonly leafPem: pulumi.Output<string>;
+            readonly password: pulumi.Output<string>;
+            constructor(name: string, keep: { ca: boolean; caCommonName?: string }) {
+                super("test:index:Identity", name, {});
+                const held = { parent: this, protect: keep.ca };
+                const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+                const ca = new tls.SelfSignedCert(`${name}-ca`, {
+                    privateKeyPem: caKey.privateKeyPem, subject: { commonName: keep.caCommonName ?? "Kept CA" }, isCaCertificate: true,
+                    validityPeriodHours: 24, allowedUses: ["cert_signing"],
+                }, held);
+                const leafKey = new tls.PrivateKey(`${name}-leaf-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+                const csr = new tls.CertRequest(`${name}-leaf-csr`, { privateKeyPem: leafKey.privateKeyPem, subject: { commonName: "localhost" } }, { parent: this });
+                const leaf = new tls.LocallySignedCert(`${name}-leaf`, {
+                    certRequestPem: csr.certRequestPem, caCertPem: ca.certPem, caPrivateKeyPem: caKey.privateKeyPem,
+                    validityPeriodHours: 12, allowedUses: ["server_auth"],
+                }, { parent: this });
+                this.password = new random.RandomPassword(`${name}-password`, { length: 20 }, held).result;
+                new random.RandomBytes(`${name}-unkept`, { length: 8 }, { parent: this });
+                this.caPem = ca.certPem;
+                this.leafPem = leaf.certPem;
+                this.registerOutputs({});
+            }
+        }
+        const program = (keep: { ca: boolean; caCommonName?: string }) => () => new Identity("id", keep);
+
+        it("a plain destroy is refused and deletes nothing; a replacement of a protected resource fails the run", async () => {
+            const stack = new LiveStack({ label: LABEL, stateFile: LiveStack.tempStateFile("live-mocks-protect-") });
+            await stack.up(program({ ca: true }));
+            const before = stack.resources();
+            await assert.rejects(stack.destroy(), /"urn:pulumi:stack::project::test:index:Identity\$tls:index\/selfSignedCert:SelfSignedCert::id-ca" as it is currently marked for protection[^]*pulumi state unprotect/);
+            assert.deepEqual(stack.resources(), before, "nothing deleted");
+            // A deliberately wrong program: a new subject replaces the CA, which is protected.
+            await assert.rejects(stack.up(program({ ca: true, caCommonName: "Another CA" })), /resource is protected and cannot be replaced \(changed: subject\)/);
+            assert.deepEqual(stack.resources().map((r) => r.outputs), before.map((r) => r.outputs), "the CA is the same");
+        });
+
+        it("destroy --exclude-protected keeps the protected ones, what they depend on and their component; the next up adopts them without a change", async () => {
+            const stack = new LiveStack({ label: LABEL, stateFile: LiveStack.tempStateFile("live-mocks-protect-") });
+            const first = await stack.up(program({ ca: true }));
+            const caPem = await outputValue(first.result.caPem);
+            const password = await outputValue(first.result.password);
+            const leafPem = await outputValue(first.result.leafPem);
+            const destroyed = await stack.destroy({ excludeProtected: true });
+            assert.deepEqual(destroyed.deleted.sort(), ["id-leaf", "id-leaf-csr", "id-leaf-key", "id-unkept"]);
+            assert.deepEqual(stack.resources().map((r) => r.name).sort(), ["id-ca", "id-ca-key", "id-password"]);
+
+            const again = await stack.up(program({ ca: true }));
+            assert.deepEqual(again.report.unchanged.sort(), ["id-ca", "id-ca-key", "id-password"]);
+            assert.deepEqual(again.report.created.sort(), ["id-leaf", "id-leaf-csr", "id-leaf-key", "id-unkept"]);
+            assert.deepEqual([await outputValue(again.result.caPem), await outputValue(again.result.password)], [caPem, password]);
+            assert.notEqual(await outputValue(again.result.leafPem), leafPem, "the leaf is issued again, by the same CA");
+            const preview = await stack.preview(program({ ca: true }));
+            assert.deepEqual({ ...preview, unchanged: preview.unchanged.sort() },
+                { created: [], replaced: [], updated: [], unchanged: stack.resources().map((r) => r.name).sort(), deleted: [], retained: [] });
+        });
+
+        it("after state unprotect --all, or an up with protect off, a destroy removes everything", async () => {
+            for (const unprotect of ["state", "program"] as const) {
+                const stack = new LiveStack({ label: LABEL, stateFile: LiveStack.tempStateFile("live-mocks-protect-") });
+                await stack.up(program({ ca: true }));
+                if (unprotect === "state") stack.unprotectAll();
+                else assert.deepEqual((await stack.up(program({ ca: false }))).report.unchanged.length, 7, "an option change alone touches nothing");
+                const destroyed = await stack.destroy();
+                assert.equal(destroyed.deleted.length, 7, unprotect);
+                assert.deepEqual(stack.resources(), [], unprotect);
+            }
+        });
+    });
+
     it("parses Go durations the way the docker provider does", function () {
         assert.equal(goDurationToNanos("10s"), 10e9);
         assert.equal(goDurationToNanos("1m30s"), 90e9);
@@ -445,7 +518,7 @@ describe("live mocks: docker (needs a Docker engine)", function () {
         await engine.getVolume("lm-harness-inherit").remove();
 
         await stack.up(() => new docker.Network("p", { name: "lm-harness-protected" }, { protect: true }));
-        await assert.rejects(stack.destroy(), /protected resources cannot be deleted: p/);
+        await assert.rejects(stack.destroy(), /unable to delete resource "urn:pulumi:stack::project::docker:index\/network:Network::p" as it is currently marked for protection/);
         await engine.getNetwork("lm-harness-protected").inspect(); // untouched
         const unprotect = await stack.up(() => new docker.Network("p", { name: "lm-harness-protected" }));
         assert.deepEqual(unprotect.report.unchanged, ["p"], "an option change alone touches nothing");
