@@ -140,11 +140,6 @@ describe("program under the mock runtime", () => {
             assert.equal(run.byName(`${name}-upstreams`).options.retainOnDelete, undefined);
         });
 
-        it("protects what clients hold (the CA, generated passwords, the htpasswd's salt, the http secret), and nothing else", () => {
-            const held = [`${name}-ca-key`, `${name}-ca`, `${name}-password-admin`, `${name}-htpasswd-salt`, `${name}-http-secret`];
-            assert.deepEqual(run.resources.filter((r) => r.options.protect).map((r) => r.name).sort(), held.sort());
-        });
-
         it("pins images, keeps them locally, and runs containers from their image ids", () => {
             const registryImage = run.byName(`${name}-registry-image`);
             const uiImage = run.byName(`${name}-ui-image`);
@@ -533,18 +528,6 @@ describe("program under the mock runtime", () => {
         // Only the entrypoint's dependsOn differs, which updates nothing in a container.
         assert.deepEqual(changed, []);
         assert.notDeepEqual(container(three, "ui").options.dependsOn, container(one, "ui").options.dependsOn);
-    });
-
-    it("keepIdentity: a generated secret that comes and goes with the config (the cache's password, the metrics salt) is never protected; false protects nothing", async () => {
-        const s3 = { driver: "s3", s3: { bucket: "acme", endpoint: "http://10.0.0.7:7480", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } };
-        const config = { ...oneOriginConfig, storage: JSON.stringify(s3), metrics: JSON.stringify({ enabled: true, port: 9090, password: "a-long-enough-metrics-password" }) };
-        const kept = await runProgram(config);
-        assert.ok([`${name}-redis-password`, `${name}-metrics-htpasswd-salt`].every((n) => kept.byName(n).options.protect === false));
-        assert.deepEqual(kept.resources.filter((r) => r.options.protect).map((r) => r.name).sort(),
-            [`${name}-ca`, `${name}-ca-key`, `${name}-htpasswd-salt`, `${name}-http-secret`, `${name}-password-admin`]);
-        const off = await runProgram({ ...config, keepIdentity: "false" });
-        assert.deepEqual(off.resources.filter((r) => r.options.protect).map((r) => r.name), []);
-        assert.equal(off.resources.length, kept.resources.length);
     });
 
     it("s3 storage: no data volume, the bucket in the registry's and the collector's config, the keys only as secret environment", async () => {
