@@ -95,7 +95,9 @@ export function validateArgs(
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
     const entrypoint = { ...endpoints, cors, ui, image: uiImage.image, uiSeries: uiImage.series };
-    const deployment = { entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, identity, labels };
+    const deployment = {
+        entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, identity, labels,
+    };
     return { ok: true, deployment, warnings: v.warnings };
 }
 

@@ -59,7 +59,8 @@ function providedTls(certificate: pulumi.Input<string>, privateKey: pulumi.Input
 }
 
 function selfSignedTls(
-    name: string, hosts: string[], validityDays: number, parent: pulumi.Resource, identity: pulumi.CustomResourceOptions,
+    name: string, hosts: string[], validityDays: number,
+    parent: pulumi.Resource, identity: pulumi.CustomResourceOptions,
 ): ServerTls {
     const opts = { parent };
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, identity);

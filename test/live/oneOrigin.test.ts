@@ -301,26 +301,53 @@ describe("live: one origin", function () {
                 { created: [], replaced: [], updated: [], deleted: [] });
         });
 
-        it("destroy keeps the data volume; up again from the same config serves the same image digest", async () => {
+        it("a plain destroy is refused with the engine's protect message (keepIdentity's default), and removes nothing", async () => {
+            const before = live.stack.resources().map((r) => r.name);
+            await assert.rejects(live.destroy(), /marked for protection[^]*pulumi state unprotect/);
+            assert.deepEqual(live.stack.resources().map((r) => r.name), before);
+            assert.equal((await live.request("/v2/", { auth: admin })).status, 200);
+        });
+
+        it("destroy --exclude-protected, then up: the same CA, passwords and images; docker, trusting the old ca.crt and logged in before, pulls and pushes; the next preview is empty", async () => {
             const digest = await manifestDigest(live, admin, "live/busybox", "1");
             const volume = live.outputs.volumeName;
-            const report = await live.destroy();
+            const { caCertificate, generatedPasswords } = live.outputs;
+            const report = await live.destroy({ excludeProtected: true });
             assert.deepEqual(report.retained, [volume]);
-            for (const role of ["registry", "ui"] as const) {
+            const kept = [`${live.namePrefix}-ca`, `${live.namePrefix}-ca-key`, `${live.namePrefix}-htpasswd-salt`, `${live.namePrefix}-http-secret`, `${live.namePrefix}-password-admin`];
+            assert.deepEqual(live.stack.resources().map((r) => r.name).sort(), kept);
+            for (const role of ["registry", "ui", "users", "maintenance"] as const) {
                 assert.equal(spawnSync("docker", ["container", "inspect", live.containerName(role)], { stdio: "ignore" }).status, 1, `${role} container left behind`);
             }
             assert.equal(spawnSync("docker", ["volume", "inspect", volume], { stdio: "ignore" }).status, 0, "the data volume was removed");
 
-            await live.up(liveConfig());
-            untrust?.();
-            untrust = live.trustCaForDocker();
-            const ci = { user: "ci-bot", password: CI_BOT_PASSWORD };
-            assert.equal(await manifestDigest(live, ci, "live/busybox", "1"), digest);
-            const ref = `${live.outputs.registryAddress}/live/busybox:1`;
-            await dockerCli(["login", live.outputs.registryAddress, "--username", "ci-bot", "--password-stdin"], CI_BOT_PASSWORD);
+            const recreated = await live.up(liveConfig());
+            assert.deepEqual(recreated.unchanged.sort(), kept, "the kept ones are adopted as they are");
+            assert.deepEqual([live.outputs.caCertificate, live.outputs.generatedPasswords], [caCertificate, generatedPasswords]);
+            // The same client as before the destroy: /etc/docker/certs.d's ca.crt and the stored login, neither touched.
+            const ref = `${address}/live/busybox:1`;
             await dockerCli(["rmi", ref]);
             const pulled = await dockerCli(["pull", ref]);
             assert.ok(pulled.includes(digest), pulled);
+            const fresh = `${address}/live/recreated:1`;
+            await dockerCli(["tag", PUSHABLE_IMAGE, fresh]);
+            assert.match(await dockerCli(["push", fresh]), /digest: sha256:[0-9a-f]{64}/);
+            const ci = new RegistryClient({ host: "localhost", port: live.httpsPort, ca: caCertificate, user: "ci-bot", password: CI_BOT_PASSWORD });
+            assert.equal((await ci.request("GET", "/v2/live/recreated/tags/list")).status, 200);
+            const preview = await live.preview(liveConfig());
+            assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
+        });
+
+        it("keepIdentity false: an up changes no resource, then a destroy removes everything but the data volume", async () => {
+            const off = liveConfig({ keepIdentity: false });
+            const unprotected = await live.up(off);
+            assert.deepEqual([...unprotected.created, ...unprotected.replaced, ...unprotected.updated, ...unprotected.deleted], []);
+            const volume = live.outputs.volumeName;
+            const report = await live.destroy();
+            assert.deepEqual(report.retained, [volume]);
+            assert.ok(report.deleted.includes(`${live.namePrefix}-ca`) && report.deleted.includes(`${live.namePrefix}-password-admin`), report.deleted.join(", "));
+            assert.deepEqual(live.stack.resources(), []);
+            assert.equal(spawnSync("docker", ["volume", "inspect", volume], { stdio: "ignore" }).status, 0, "the data volume was removed");
         });
     });
 });

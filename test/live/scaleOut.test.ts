@@ -70,7 +70,7 @@ describe("live: scale-out (replicas on S3)", function () {
         prometheus?.stop();
         for (const cleanup of cleanups) cleanup();
         if (live) {
-            await live.destroy().catch((e) => console.error(e));
+            await live.destroyForGood().catch((e) => console.error(e));
             await LiveDeployment.clearLeftovers();
         }
         if (store) s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
@@ -339,7 +339,7 @@ describe("live: scale-out (replicas on S3)", function () {
 
     it("destroy keeps the bucket; up again serves the same images", async () => {
         const manifest = await admin.pullAndVerify("scale/app", "1");
-        await live.destroy();
+        await live.destroy({ excludeProtected: true });
         assert.equal((await dockerCli(["ps", "-aq", "--filter", `name=${live.containerName("registry")}`])).trim(), "");
         assert.ok(listObjects(store, bucket, BLOBS_PREFIX).length > 0);
         await live.up(config({ registryLogLevel: "warn" }));

@@ -65,7 +65,7 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
 
     after(async function () {
         if (live) {
-            await live.destroy().catch((e) => console.error(e));
+            await live.destroyForGood().catch((e) => console.error(e));
             await LiveDeployment.clearLeftovers();
         }
         await leaveSwarmIfInitialized(new Docker(), swarm);

@@ -29,11 +29,11 @@ export async function deployFresh(ctx: Mocha.Context, name: string, config: Reco
     return live;
 }
 
-/** Runs the scenario's cleanups in order, then destroys the stack and clears anything left with the live label. */
+/** Runs the scenario's cleanups in order, then destroys the stack for good and clears anything left with the live label. */
 export async function tearDown(live: LiveDeployment | undefined, cleanups: readonly (() => unknown)[] = []): Promise<void> {
     for (const cleanup of cleanups) await cleanup();
     if (!live) return;
-    await live.destroy().catch((e) => console.error(e));
+    await live.destroyForGood().catch((e) => console.error(e));
     await LiveDeployment.clearLeftovers();
 }
 

@@ -109,8 +109,17 @@ export class LiveDeployment {
         return this.stack.preview(() => evaluateProgram());
     }
 
-    /** `pulumi destroy`. */
-    async destroy(): Promise<RunReport> {
+    /**
+     * `pulumi destroy`, refused while the identity is kept (keepIdentity); `excludeProtected`:
+     * `pulumi destroy --exclude-protected`, which a recreate starts with.
+     */
+    async destroy(opts: { excludeProtected?: boolean } = {}): Promise<RunReport> {
+        return this.stack.destroy(opts);
+    }
+
+    /** Removing the stack for good, as README says: `pulumi state unprotect --all`, then `pulumi destroy`. */
+    async destroyForGood(): Promise<RunReport> {
+        this.stack.unprotectAll();
         return this.stack.destroy();
     }
 
