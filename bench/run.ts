@@ -94,7 +94,7 @@ async function main(): Promise<void> {
         log(`deploying the stack (bcrypt cost ${defaultOf<number>("bcryptCost")}, the default)`);
         await live.up();
         cleanups.push(async () => {
-            await live.destroy();
+            await live.destroyForGood();
             await dockerCli(["volume", "rm", "-f", live.outputs.volumeName]);
         });
         const ca = live.outputs.caCertificate;
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         const seed = new LiveDeployment("bench-seed", liveConfig({ httpsPort: PORTS.seedHttps, httpPort: PORTS.seedHttp, images: TEST_IMAGES_SEED, gc: { schedule: "off" } }));
         await seed.up();
         const removeSeedStack = once(async () => {
-            await seed.destroy();
+            await seed.destroyForGood();
             await dockerCli(["volume", "rm", "-f", seed.outputs.volumeName]);
         });
         cleanups.push(removeSeedStack);

@@ -130,7 +130,7 @@ export async function storageBenchmark(
         log(`S3 stack, blob HEADs through the entrypoint: ${redis}/s with the shared Redis cache, ${none}/s without`);
         return { transfers, blobHeadsThroughEntrypoint: { redis, none } };
     } finally {
-        await live.destroy().catch((e) => log(`cleanup: ${e}`));
+        await live.destroyForGood().catch((e) => log(`cleanup: ${e}`));
     }
 }
 

@@ -2,7 +2,7 @@
  * What a recreated stack keeps: the CA clients trust, the generated passwords they log in
  * with, the htpasswd's salt and the registry's http secret. Pulumi's own `protect` keeps
  * them: `pulumi destroy --exclude-protected` removes everything else, and the next `up`
- * finds them in the state (docs/identity.md).
+ * finds them in the state (docs/destroy-and-recreate.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeySpec } from "../validation/keySpec";

@@ -5,12 +5,16 @@
  * pushes: a rolling upgrade of the registry image, a config change and a user change fail
  * nothing; a task killed under load fails no pull and the swarm replaces it. Every task's
  * metrics answer on the overlay network; garbage collection runs through the gcCommand.
+ * Last, a recreate (destroy --exclude-protected, up) keeps what clients hold.
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
 import { sleep } from "../../testkit/harness/docker";
-import { CI_BOT_PASSWORD, dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { dockerLoggedIn } from "../../testkit/live/clients";
+import {
+    CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
+} from "../../testkit/live/liveDeployment";
 import { pullPushLoad } from "../../testkit/live/loops";
 import { RegistryClient } from "../../testkit/live/registryClient";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
@@ -200,5 +204,41 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         const layer = doomed.blobs[doomed.blobs.length - 1].digest;
         assert.equal((await admin.request("HEAD", `/v2/swarm/doomed/blobs/${layer}`)).status, 404, "the shared cache was flushed too");
         await admin.pullAndVerify("swarm/app", "1");
+    });
+
+    it("destroy --exclude-protected, then up: the same CA and passwords; docker and a raw client holding the old ca.crt and login pull and push; the next preview is empty", async () => {
+        await ensureTestImage(live.docker);
+        const address = live.outputs.registryAddress;
+        const untrust = live.trustCaForDocker();
+        const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
+        try {
+            const ref = `${address}/swarm/docker:1`;
+            await dockerCli(["tag", PUSHABLE_IMAGE, ref]);
+            const pushed = await docker(["push", ref]);
+            assert.ok(pushed.ok, pushed.output);
+            const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.output)?.[1];
+            const app = await admin.pullAndVerify("swarm/app", "1");
+            const { caCertificate, generatedPasswords } = live.outputs;
+
+            await live.destroy({ excludeProtected: true });
+            assert.deepEqual(await live.docker.listServices({ filters: JSON.stringify({ label: [LIVE_LABEL] }) }), []);
+            const users = [{ name: "admin" }, { name: "ci-bot", password: "live-swarm-ci-bot-password-0002" }];
+            const recreated = config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, users });
+            await live.up(recreated);
+            assert.deepEqual([live.outputs.caCertificate, live.outputs.generatedPasswords], [caCertificate, generatedPasswords]);
+
+            // The clients from before the destroy, as they were: the old CA and the old login.
+            assert.equal(await admin.pullAndVerify("swarm/app", "1"), app);
+            await dockerCli(["rmi", ref]);
+            const pulled = await docker(["pull", ref]);
+            assert.ok(pulled.ok && digest !== undefined && pulled.output.includes(digest), pulled.output);
+            const fresh = await admin.pushRandomImage("swarm/recreated", "1", 64 * 1024);
+            assert.equal(await admin.pullAndVerify("swarm/recreated", "1"), fresh.manifestDigest);
+            const preview = await live.preview(recreated);
+            assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
+        } finally {
+            cleanup();
+            untrust();
+        }
     });
 });
