@@ -9,13 +9,17 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Docker from "dockerode";
 import { sleep } from "../../testkit/harness/docker";
-import { dockerLoggedIn } from "../../testkit/live/clients";
+import { dockerLoggedIn, skopeo } from "../../testkit/live/clients";
 import {
     CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
 } from "../../testkit/live/liveDeployment";
-import { pullPushLoad } from "../../testkit/live/loops";
+import { loopWhile, pullPushLoad } from "../../testkit/live/loops";
 import { RegistryClient } from "../../testkit/live/registryClient";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
@@ -193,6 +197,64 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         const tasks = await runningTasks("registry");
         assert.equal(tasks.length, REPLICAS);
         assert.ok(!tasks.some((t) => t.ID === victim.ID), "the swarm replaced the killed task");
+    });
+
+    it("a registry task killed in the middle of uploads: what docker and skopeo see, and whether they recover by themselves", async () => {
+        await ensureTestImage(live.docker);
+        const address = live.outputs.registryAddress;
+        const untrust = live.trustCaForDocker();
+        const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
+        const work = mkdtempSync(join(tmpdir(), "pr-mid-upload-"));
+        const seen = { dockerPushes: 0, dockerRetries: 0, dockerFailed: [] as string[], skopeoCopies: 0, skopeoFailed: [] as string[] };
+        /** A local image with one fresh 8 MiB layer: an upload a killed task can cut in the middle. */
+        const freshImage = async (ref: string) => {
+            const dir = mkdtempSync(join(work, "layer-"));
+            writeFileSync(join(dir, "blob"), randomBytes(8 * 1024 * 1024));
+            execFileSync("tar", ["-cf", `${dir}.tar`, "-C", dir, "blob"]);
+            await dockerCli(["import", `${dir}.tar`, ref]);
+            rmSync(dir, { recursive: true, force: true });
+            rmSync(`${dir}.tar`, { force: true });
+        };
+        const creds = `admin:${live.adminPassword}`;
+        const certDir = `/etc/docker/certs.d/${address}`;
+        const dockerPush = (loop: string) => async (i: number) => {
+            const ref = `${address}/swarm/mid-docker-${loop}:${i}`;
+            await freshImage(ref);
+            const pushed = await docker(["push", ref]);
+            seen.dockerRetries += (pushed.output.match(/Retrying in/g) ?? []).length;
+            if (pushed.ok) seen.dockerPushes++;
+            else seen.dockerFailed.push(pushed.output.slice(-400));
+            await dockerCli(["rmi", ref]);
+        };
+        const skopeoCopy = (loop: string) => async (i: number) => {
+            const local = `private-registry-mid-upload/${loop}:${i}`;
+            await freshImage(local);
+            const copied = await skopeo(["copy", "--dest-cert-dir", certDir, "--dest-creds", creds, `docker-daemon:${local}`, `docker://${address}/swarm/mid-skopeo-${loop}:${i}`]);
+            if (copied.ok) seen.skopeoCopies++;
+            else seen.skopeoFailed.push(copied.output.split("\n").filter((l) => /level=(error|fatal)|FATA|Error/.test(l)).join(" | ").slice(-400));
+            await dockerCli(["rmi", local]);
+        };
+        try {
+            const [victim] = await runningTasks("registry");
+            const failures = await loopWhile({ "docker a": dockerPush("a"), "docker b": dockerPush("b"), "skopeo a": skopeoCopy("a"), "skopeo b": skopeoCopy("b") }, async () => {
+                await sleep(4000);
+                await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
+                const deadline = Date.now() + 90_000;
+                while (Date.now() < deadline) {
+                    const tasks = await runningTasks("registry");
+                    if (tasks.length === REPLICAS && !tasks.some((t) => t.ID === victim.ID)) break;
+                    await sleep(1000);
+                }
+                await sleep(4000);
+            });
+            console.log(`      a task killed mid-upload: ${JSON.stringify(seen, null, 1).replace(/\n\s*/g, " ")}`);
+            assert.deepEqual(failures, [], "the loops themselves (import, rmi) failed");
+            assert.ok(seen.dockerPushes > 0 && seen.skopeoCopies > 0, JSON.stringify(seen));
+        } finally {
+            cleanup();
+            untrust();
+            rmSync(work, { recursive: true, force: true });
+        }
     });
 
     it("garbage collection runs through the gcCommand on the entrypoint's node and frees a deleted image's blobs", async () => {
