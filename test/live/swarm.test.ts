@@ -54,6 +54,18 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
     /** The tasks the swarm wants running. */
     const runningTasks = async (role: string): Promise<Task[]> =>
         ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service(role)], "desired-state": ["running"] }) })) as Task[]).filter((t) => t.Status.State === "running");
+    /** Kills a registry task's container `settleMs` from now, waits until the swarm runs its successor, then `settleMs` more. */
+    const killAndAwaitSuccessor = async (victim: Task, settleMs: number): Promise<void> => {
+        await sleep(settleMs);
+        await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
+        const deadline = Date.now() + 90_000;
+        while (Date.now() < deadline) {
+            const tasks = await runningTasks("registry");
+            if (tasks.length === REPLICAS && !tasks.some((t) => t.ID === victim.ID)) break;
+            await sleep(1000);
+        }
+        await sleep(settleMs);
+    };
     const load = (pushes: boolean, retries: number, during: () => Promise<void>) =>
         pullPushLoad(admin, { pull: ["swarm/app", "1"], pushPrefix: "swarm/", pushes, retries }, during);
 
@@ -180,17 +192,7 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
 
     it("a registry task killed under load: no pull fails (the entrypoint retries another), and the swarm starts a new one", async () => {
         const [victim] = await runningTasks("registry");
-        const { failures, counts } = await load(false, 2, async () => {
-            await sleep(1500);
-            await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
-            const deadline = Date.now() + 90_000;
-            while (Date.now() < deadline) {
-                const tasks = await runningTasks("registry");
-                if (tasks.length === REPLICAS && !tasks.some((t) => t.ID === victim.ID)) break;
-                await sleep(1000);
-            }
-            await sleep(1500);
-        });
+        const { failures, counts } = await load(false, 2, () => killAndAwaitSuccessor(victim, 1500));
         console.log(`      ${counts.pulls} pulls verified while a task was killed and replaced, ${counts.retried} retried, ${failures.length} failed`);
         assert.deepEqual(failures, []);
         assert.ok(counts.retried <= 2, `${counts.retried} pulls needed a retry: more than were in flight on the killed task`);
@@ -236,17 +238,8 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         };
         try {
             const [victim] = await runningTasks("registry");
-            const failures = await loopWhile({ "docker a": dockerPush("a"), "docker b": dockerPush("b"), "skopeo a": skopeoCopy("a"), "skopeo b": skopeoCopy("b") }, async () => {
-                await sleep(4000);
-                await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
-                const deadline = Date.now() + 90_000;
-                while (Date.now() < deadline) {
-                    const tasks = await runningTasks("registry");
-                    if (tasks.length === REPLICAS && !tasks.some((t) => t.ID === victim.ID)) break;
-                    await sleep(1000);
-                }
-                await sleep(4000);
-            });
+            const loops = { "docker a": dockerPush("a"), "docker b": dockerPush("b"), "skopeo a": skopeoCopy("a"), "skopeo b": skopeoCopy("b") };
+            const failures = await loopWhile(loops, () => killAndAwaitSuccessor(victim, 4000));
             console.log(`      a task killed mid-upload: ${JSON.stringify(seen, null, 1).replace(/\n\s*/g, " ")}`);
             assert.deepEqual(failures, [], "the loops themselves (import, rmi) failed");
             assert.ok(seen.dockerPushes > 0 && seen.skopeoCopies > 0, JSON.stringify(seen));
