@@ -238,10 +238,12 @@ function clearLeftovers(): void {
         const owner = new RegExp(`^${ROOT_PREFIX}(\\d+)-`).exec(name)?.[1];
         if (owner === undefined || isRunning(Number(owner))) continue;
         const root = join(tmpdir(), name);
-        for (const [file, target] of [["nginx.pid", 1], [WATCHER_PID, -1]] as const) {
-            const pid = Number(readOptional(join(root, file)).trim());
-            if (pid > 0 && isRunning(pid)) signal(target * pid, file === WATCHER_PID ? "SIGKILL" : "SIGTERM");
-        }
+        const pidIn = (file: string) => Number(readOptional(join(root, file)).trim());
+        // nginx first, then the watcher's whole process group, as stop() does.
+        const master = pidIn("nginx.pid");
+        if (master > 0 && isRunning(master)) signal(master, "SIGTERM");
+        const watcher = pidIn(WATCHER_PID);
+        if (watcher > 0 && isRunning(watcher)) signal(-watcher, "SIGKILL");
         rmSync(root, { recursive: true, force: true });
     }
 }
