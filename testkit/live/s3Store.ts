@@ -18,7 +18,8 @@ export interface S3Store {
 
 /** Starts radosgw unless it answers already. */
 export function startS3Store(): S3Store {
-    run("bash", [SCRIPT, "start"]);
+    // s3.sh may first wait for another start (up to 360 s), then start up to twice.
+    run("bash", [SCRIPT, "start"], 600_000);
     const env = Object.fromEntries(run("bash", [SCRIPT, "env"]).trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2)));
     return { hostEndpoint: env.S3_ENDPOINT_HOST, containerEndpoint: env.S3_ENDPOINT_CONTAINERS, accessKey: env.S3_ACCESS_KEY, secretKey: env.S3_SECRET_KEY };
 }
@@ -37,8 +38,8 @@ export function listObjects(store: S3Store, bucket: string, prefix = ""): { key:
     });
 }
 
-function run(command: string, args: string[]): string {
-    const result = spawnSync(command, args, { encoding: "utf8", timeout: 120_000 });
+function run(command: string, args: string[], timeoutMs = 120_000): string {
+    const result = spawnSync(command, args, { encoding: "utf8", timeout: timeoutMs });
     if (result.status !== 0) throw new Error(`${command} ${args.filter((a) => !a.startsWith("--secret_key")).join(" ")} failed (${result.status}): ${result.stderr}${result.error ?? ""}`);
     return result.stdout;
 }

@@ -84,6 +84,40 @@ start_daemon() { # NAME COMMAND...
     setsid "$@" -f -c "$CONF" >"$DIR/log/$name.out" 2>&1 </dev/null 9>&- &
 }
 
+# Auth is off, so a monitor client may send its first command before it has the monitor
+# map, with the fsid still zero; the monitor refuses it ("wrong fsid", EPERM) and the new OSD
+# exits. The same command sent again, once the map is there, is accepted.
+with_mon_retries() { # COMMAND...
+    local attempt
+    for attempt in 1 2 3 4 5 6 7 8; do
+        "$@" && return 0
+        log "$1 failed (attempt $attempt of 8); trying again"
+        sleep 0.5
+    done
+    tail -n 20 "$DIR"/log/*.out >&2
+    die "$1 failed 8 times (logs: $DIR/log)"
+}
+
+create_osd() { # OSD-UUID: the first OSD gets id 0
+    local id
+    id=$(timeout 30 ceph -c "$CONF" osd create "$1" 2>>"$DIR/log/mkfs.out") || return 1
+    [ "$id" = 0 ] || die "ceph osd create returned '$id'"
+}
+
+start_osd() { # true once the OSD is past init, false if it exited (or hung) before that
+    : >"$DIR/log/osd.0.log"
+    start_daemon osd ceph-osd -i 0
+    local pid=$! tries
+    for tries in $(seq 1 60); do
+        grep -q "done with init" "$DIR/log/osd.0.log" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.5
+    done
+    log "the OSD was not past init after $((tries / 2)) s"
+    kill -9 "$pid" 2>/dev/null || true
+    return 1
+}
+
 start() {
     if answers; then log "radosgw answers on 127.0.0.1:$PORT"; return; fi
     command -v radosgw >/dev/null || die "radosgw is not installed (provision.sh installs it)"
@@ -95,15 +129,13 @@ start() {
     monmaptool --create --add a v1:127.0.0.1:6789 --fsid "$(awk '/^fsid/ {print $3}' "$CONF")" "$DIR/monmap" >/dev/null
     ceph-mon --mkfs -i a --monmap "$DIR/monmap" -c "$CONF" >"$DIR/log/mkfs.out" 2>&1
     start_daemon mon ceph-mon -i a
-    local id osd_uuid
+    local osd_uuid
     osd_uuid=$(uuidgen)
-    id=$(timeout 30 ceph -c "$CONF" osd create "$osd_uuid")
-    [ "$id" = 0 ] || die "ceph osd create returned '$id'"
+    with_mon_retries create_osd "$osd_uuid"
     ceph-osd -i 0 --mkfs --osd-uuid "$osd_uuid" -c "$CONF" >>"$DIR/log/mkfs.out" 2>&1
-    start_daemon osd ceph-osd -i 0
+    with_mon_retries start_osd
     start_daemon rgw radosgw -n client.rgw
-    local i
-    for i in $(seq 1 120); do
+    for _ in $(seq 1 120); do
         answers && break
         sleep 0.5
     done
@@ -117,8 +149,7 @@ stop_daemons() {
     local name
     for name in radosgw ceph-osd ceph-mon; do pkill -x "$name" 2>/dev/null || true; done
     for name in radosgw ceph-osd ceph-mon; do
-        local i
-        for i in $(seq 1 40); do pgrep -x "$name" >/dev/null || break; sleep 0.25; done
+        for _ in $(seq 1 40); do pgrep -x "$name" >/dev/null || break; sleep 0.25; done
         pkill -9 -x "$name" 2>/dev/null || true
     done
 }
@@ -127,11 +158,11 @@ case "${1:-}" in
     start)
         mkdir -p /run/lock
         exec 9>/run/lock/private-registry-s3.lock
-        # Another start may be retrying (up to twice its 150 s).
+        # Another start may be under way (about 15 s; minutes when it has to retry).
         flock -w 360 9
-        # Now and then the new OSD's first command to the new monitor is refused ("wrong
-        # fsid") and radosgw never answers: once, start again from nothing (a radosgw that
-        # came up late, without the test user, is stopped too).
+        # A start that still fails (with_mon_retries gave up, or radosgw never answered):
+        # once, start again from nothing (a radosgw that came up late, without the test
+        # user, is stopped too).
         bash "$0" start-locked || {
             log "the start failed; starting again from nothing"
             stop_daemons
