@@ -237,6 +237,24 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.deepEqual(tree.repositories(), ["apps/a"]);
         });
 
+        it("a manifest pushed while the job lists revisions (right after its first listing) is never untagged", async () => {
+            tree.image("apps/web", "v1", ["a"]);
+            tree.age(2 * DAY);
+            // Pushed now, its revision link held back and written the moment the job's first
+            // listing of revisions returns: what a push landing mid-listing does.
+            const late = tree.image("apps/web", undefined, ["late"]);
+            const link = join(tree.root, revision("apps/web", late.manifest), "link");
+            renameSync(link, join(dir, "held-link"));
+            const pushMidListing = `find() {
+                command find "$@"
+                case "$*" in *_manifests/revisions/*) [ -e "${dir}/pushed" ] || { mv "${dir}/held-link" "${link}"; : > "${dir}/pushed"; } ;; esac
+            }`;
+            const out = lines(await succeeds(`${pushMidListing}; ${untag}`));
+            assert.ok(existsSync(join(dir, "pushed")), "the job never listed revisions: the test proves nothing");
+            assert.ok(!out.some((line) => line.includes(late.manifest) && !line.startsWith("recent")), out.join("\n"));
+            assert.ok(tree.hasRevision("apps/web", late.manifest), "the manifest pushed mid-listing was untagged");
+        });
+
         it("a manifest written within the window is kept with what it names, said as recent, and so is its untagged repository", async () => {
             const arm = tree.image("multi/app", undefined, ["arm"]);
             const amd = tree.image("multi/app", undefined, ["amd"]);

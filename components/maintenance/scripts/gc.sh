@@ -312,17 +312,19 @@ remove_untagged() {
     # -prune: never look inside _manifests (a tag may itself be named "_manifests").
     find "$ROOT/repositories" -type d -name _manifests -prune 2>/dev/null |
         awk -v root="$ROOT/repositories/" '{ print substr($0, length(root) + 1, length($0) - length(root) - length("/_manifests")) }' > "$WORK/repositories"
+    # Every revision first, then the recent ones: a revision written in between is not listed
+    # at all (so not untagged), rather than listed as old.
+    find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f 2>/dev/null > "$WORK/revision-links" || true
     find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f -newer "$WORK/cutoff" 2>/dev/null > "$WORK/recent-links" || true
     # repository TAB digest TAB 1 if written within the window
-    find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f 2>/dev/null |
-        awk -v root="$ROOT/repositories/" -v recent="$WORK/recent-links" '
+    awk -v root="$ROOT/repositories/" -v recent="$WORK/recent-links" '
             BEGIN { while ((getline line < recent) > 0) fresh[line] = 1 }
             {
                 rel = substr($0, length(root) + 1)
                 at = index(rel, "/_manifests/revisions/sha256/")
                 n = split($0, part, "/")
                 printf "%s\t%s\t%d\n", substr(rel, 1, at - 1), "sha256:" part[n - 1], ($0 in fresh)
-            }' > "$WORK/revisions"
+            }' "$WORK/revision-links" > "$WORK/revisions"
     cut -f2 "$WORK/revisions" | sort -u > "$WORK/revision-list"
     index_children < "$WORK/revision-list" > "$WORK/children"
     subjects < "$WORK/revision-list" > "$WORK/subjects"
