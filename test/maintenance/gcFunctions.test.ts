@@ -182,6 +182,16 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.ok(existsSync(`${item("repositories/apps/web/_manifests/tags/1")}%origin`));
         });
 
+        it("delete_tags leaves a chosen tag that was pushed again after the listing began", async () => {
+            tree.image("apps/web", "1", ["a"]);
+            tree.image("apps/web", "2", ["b"]);
+            tree.age(2 * DAY);
+            writeFileSync(join(work(), "deleted"), "apps/web\t1\napps/web\t2\n");
+            const pushedAgain = join(tree.root, "repositories/apps/web/_manifests/tags/2/current/link");
+            assert.equal(await succeeds(`stamp "$WORK/listed"; touch "${pushedAgain}"; delete_tags; cat "$WORK/deleted.moved"`), "apps/web\t1\n");
+            assert.deepEqual(tree.tags("apps/web"), ["2"]);
+        });
+
         it("delete_tags in a dry run lists every chosen tag and moves none", async () => {
             tree.image("apps/web", "1", ["a"]);
             writeFileSync(join(work(), "deleted"), "apps/web\t1\n");
@@ -253,6 +263,24 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.ok(existsSync(join(dir, "pushed")), "the job never listed revisions: the test proves nothing");
             assert.ok(!out.some((line) => line.includes(late.manifest) && !line.startsWith("recent")), out.join("\n"));
             assert.ok(tree.hasRevision("apps/web", late.manifest), "the manifest pushed mid-listing was untagged");
+        });
+
+        it("an old untagged manifest pushed again after the job listed revisions is not moved aside", async () => {
+            tree.image("apps/web", "v1", ["a"]);
+            const old = tree.image("apps/web", undefined, ["old"]);
+            tree.age(2 * DAY);
+            const link = join(tree.root, revision("apps/web", old.manifest), "link");
+            // Pushed again (the registry rewrites its revision link) once the job has listed
+            // the recent revisions, so the plan holds it as old and untagged.
+            const pushAgainAfterListing = `find() {
+                command find "$@"
+                case "$*" in *_manifests/revisions/*-newer*) [ -e "${dir}/pushed" ] || { touch "${link}"; : > "${dir}/pushed"; } ;; esac
+            }`;
+            const out = lines(await succeeds(`stamp "$WORK/listed"; ${pushAgainAfterListing}; ${untag}`));
+            assert.ok(existsSync(join(dir, "pushed")), "the job never listed recent revisions: the test proves nothing");
+            assert.deepEqual(out, [], "the manifest pushed again was moved aside");
+            assert.ok(tree.hasRevision("apps/web", old.manifest));
+            assert.deepEqual(readdirSync(quarantine()), []);
         });
 
         it("a manifest written within the window is kept with what it names, said as recent, and so is its untagged repository", async () => {

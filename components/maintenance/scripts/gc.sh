@@ -245,6 +245,13 @@ quarantine() { # relative-path
     return 1
 }
 
+# The same, unless something at or below the path was written since the listing began: a push
+# that rewrote it meanwhile (a tag pushed again, an old manifest pushed under a new tag) keeps
+# it, rather than losing it until the settle step puts it back.
+quarantine_unless_written() { # relative-path
+    ! written_since "$ROOT/$1" "$WORK/listed" && quarantine "$1"
+}
+
 item_for() { # relative-path
     echo "$QUARANTINE/$(printf '%s' "$1" | tr / %)"
 }
@@ -288,7 +295,7 @@ purge_all() {
 # Retention: removes the tags decide chose ($WORK/deleted), each moved aside.
 delete_tags() {
     while IFS="$TAB" read -r repo tag; do
-        if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$tag"; then printf '%s\t%s\n' "$repo" "$tag"; fi
+        if [ "$DRY_RUN" = true ] || quarantine_unless_written "repositories/$repo/_manifests/tags/$tag"; then printf '%s\t%s\n' "$repo" "$tag"; fi
     done < "$WORK/deleted" > "$WORK/deleted.moved"
 }
 
@@ -416,12 +423,12 @@ remove_untagged() {
     while IFS="$TAB" read -r kind repo name; do
         case "$kind" in
             tag)
-                if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/tags/$name"; then
+                if [ "$DRY_RUN" = true ] || quarantine_unless_written "repositories/$repo/_manifests/tags/$name"; then
                     printf 'tag\t%s\t%s\n' "$repo" "$name"
                 fi ;;
             recent-tag) printf '%s\t%s\n' "$repo" "$name" >> "$WORK/recent-tags" ;;
             manifest)
-                if [ "$DRY_RUN" = true ] || quarantine "repositories/$repo/_manifests/revisions/sha256/${name#sha256:}"; then
+                if [ "$DRY_RUN" = true ] || quarantine_unless_written "repositories/$repo/_manifests/revisions/sha256/${name#sha256:}"; then
                     printf 'manifest\t%s\t%s\n' "$repo" "$name"
                 fi ;;
             recent) printf 'recent\t%s\t%s\n' "$repo" "$name" ;;
