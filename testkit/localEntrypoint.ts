@@ -168,6 +168,10 @@ export function startLocalEntrypoint(
         "worker_processes 1;",
         "events {}",
         "http {",
+        // As the UI image's nginx.conf has them: a response without a type of its own says
+        // application/octet-stream, not nginx's built-in text/plain.
+        "    include /etc/nginx/mime.types;",
+        "    default_type application/octet-stream;",
         // The site's own access_log directives apply; everything else is logged here.
         `    access_log ${join(root, "access.log")};`,
         `    client_body_temp_path ${join(root, "body")};`,
