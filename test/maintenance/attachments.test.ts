@@ -171,7 +171,7 @@ describe("attachments follow their subject (busybox, synthetic store)", function
             const orphanArtifact = tree.artifact("apps/web", `sha256:${hex}`);
             tree.age(2 * DAY);
             const recent = tree.attach("apps/web", `sha256:${"9".repeat(64)}`, "sig");
-            const out = await succeeds(`touch -d "@$(( $(now) - GRACE_SECONDS ))" "$WORK/cutoff"; : > "$WORK/recent-tags"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"; echo --; cat "$WORK/recent-tags"`);
+            const out = await succeeds(`touch -d "@$(( $(now) - GRACE_SECONDS ))" "$WORK/cutoff"; stamp "$WORK/listed"; : > "$WORK/recent-tags"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"; echo --; cat "$WORK/recent-tags"`);
             const [plan, recentTags] = out.split("--\n");
             assert.deepEqual(plan.split("\n").filter(Boolean).sort(), [
                 `tag\tapps/web\tsha256-${hex}.att`,

@@ -176,8 +176,9 @@ describe("garbage-collection job, function by function (busybox, synthetic store
         it("delete_tags moves each chosen tag aside and lists those it moved: one already gone is not listed, so it stays among the remaining", async () => {
             tree.image("apps/web", "1", ["a"]);
             tree.image("apps/web", "2", ["b"]);
+            tree.age(2 * DAY);
             writeFileSync(join(work(), "deleted"), "apps/web\t1\napps/web\tgone\n");
-            assert.equal(await succeeds('delete_tags; cat "$WORK/deleted.moved"'), "apps/web\t1\n");
+            assert.equal(await succeeds('stamp "$WORK/listed"; delete_tags; cat "$WORK/deleted.moved"'), "apps/web\t1\n");
             assert.deepEqual(tree.tags("apps/web"), ["2"]);
             assert.ok(existsSync(`${item("repositories/apps/web/_manifests/tags/1")}%origin`));
         });
@@ -200,7 +201,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.deepEqual(readdirSync(quarantine()), []);
         });
 
-        const untag = `${CUTOFF}; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
+        const untag = `${CUTOFF}; stamp "$WORK/listed"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
 
         it("remove_untagged untags each manifest no tag names (its revision moved aside, its blobs left to the sweep), and leaves tagged ones", async () => {
             const tagged = tree.image("apps/web", "v1", ["a"]);
@@ -283,6 +284,67 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.deepEqual(readdirSync(quarantine()), []);
         });
 
+        /**
+         * A whole filesystem collection, with `retag` run the moment the job has listed the
+         * recent revisions, then 3 s of untagging (so the mark comes after the push).
+         */
+        function collectWithPushAfterListing(retag: string): Promise<string> {
+            const pushAfterListing = `find() {
+                command find "$@"
+                case "$*" in *'revisions/sha256/*/link'*-newer*) [ -e "${dir}/pushed" ] || { ${retag}; : > "${dir}/pushed"; sleep 3; } ;; esac
+            }`;
+            return succeeds(`${pushAfterListing}; collect_filesystem`);
+        }
+        const tagCommand = (repository: string, tag: string, digest: string) => {
+            const at = `${tree.root}/repositories/${repository}/_manifests`;
+            return [
+                `touch "${at}/revisions/sha256/${digest.slice(7)}/link"`,
+                `mkdir -p "${at}/tags/${tag}/current" "${at}/tags/${tag}/index/sha256/${digest.slice(7)}"`,
+                `printf '%s' ${digest} > "${at}/tags/${tag}/current/link"`,
+                `printf '%s' ${digest} > "${at}/tags/${tag}/index/sha256/${digest.slice(7)}/link"`,
+            ].join("; ");
+        };
+
+        it("an old untagged index tagged after the listing keeps its platform manifests and their layers", async () => {
+            const arm = tree.image("multi/app", undefined, ["arm"]);
+            const index = tree.index("multi/app", undefined, [arm.manifest]);
+            tree.image("multi/app", "other", ["keeps-the-repository"]);
+            tree.age(2 * DAY);
+            await collectWithPushAfterListing(tagCommand("multi/app", "v1", index));
+            assert.ok(existsSync(join(dir, "pushed")), "the job never listed recent revisions: the test proves nothing");
+            assert.deepEqual(tree.tags("multi/app"), ["other", "v1"]);
+            for (const digest of [index, arm.manifest]) assert.ok(tree.hasRevision("multi/app", digest), digest);
+            for (const digest of [index, ...arm.blobs]) assert.ok(tree.hasBlob(digest), digest);
+        });
+
+        it("an old untagged image tagged after the listing keeps its cosign signature", async () => {
+            const image = tree.image("apps/web", undefined, ["signed"]);
+            const signature = tree.attach("apps/web", image.manifest);
+            tree.image("apps/web", "other", ["keeps-the-repository"]);
+            tree.age(2 * DAY);
+            await collectWithPushAfterListing(tagCommand("apps/web", "v1", image.manifest));
+            assert.ok(existsSync(join(dir, "pushed")), "the job never listed recent revisions: the test proves nothing");
+            assert.deepEqual(tree.tags("apps/web"), ["other", `sha256-${image.manifest.slice(7)}.sig`, "v1"]);
+            for (const digest of [image.manifest, ...image.blobs, signature.manifest, ...signature.blobs]) assert.ok(tree.hasBlob(digest), digest);
+        });
+
+        it("a manifest pushed again in the moment its revision moves aside gets back its own blob with the rest", async () => {
+            const image = tree.image("apps/web", undefined, ["late"]);
+            tree.image("apps/web", "other", ["keeps-the-repository"]);
+            tree.age(2 * DAY);
+            const origin = join(tree.root, revision("apps/web", image.manifest));
+            // Past quarantine_unless_written's check, just before the rename: the registry rewrites
+            // the link. Then 3 s more of untagging, so the mark comes after the push.
+            const pushAtTheMove = `mv() {
+                [ "\${2:-}" = "${origin}" ] && [ ! -e "${dir}/pushed" ] && { touch "${origin}/link"; : > "${dir}/pushed"; }
+                command mv "$@" && { [ "\${3:-}" = "$(item_for ${revision("apps/web", image.manifest)})" ] && sleep 3; true; }
+            }`;
+            await succeeds(`${pushAtTheMove}; collect_filesystem`);
+            assert.ok(existsSync(join(dir, "pushed")), "the job never moved the revision: the test proves nothing");
+            assert.ok(tree.hasRevision("apps/web", image.manifest));
+            for (const digest of [image.manifest, ...image.blobs]) assert.ok(tree.hasBlob(digest), digest);
+        });
+
         it("a manifest written within the window is kept with what it names, said as recent, and so is its untagged repository", async () => {
             const arm = tree.image("multi/app", undefined, ["arm"]);
             const amd = tree.image("multi/app", undefined, ["amd"]);
@@ -297,7 +359,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
     });
 
     describe("empty repositories", () => {
-        const untag = `${CUTOFF}; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
+        const untag = `${CUTOFF}; stamp "$WORK/listed"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
 
         it("a repository with no tag and nothing recent goes: its _manifests, _layers and _uploads moved aside, a nested repository untouched", async () => {
             const parent = tree.image("apps/web", undefined, ["p"]);

@@ -180,8 +180,10 @@ stamp() { # file
 }
 
 # True when a file at or below the path was written after the stamp file's mtime. Files only:
-# a directory's mtime changes when this job moves an entry out of it.
+# a directory's mtime changes when this job moves an entry out of it. Without the stamp, true:
+# what cannot be judged is kept.
 written_since() { # path stamp
+    [ -e "$2" ] || return 0
     [ -n "$(find "$1" -type f -newer "$2" 2>/dev/null | head -n 1)" ]
 }
 
@@ -496,14 +498,19 @@ sweep() {
     done < "$WORK/candidates"
 }
 
-# Puts back whatever something written since the mark needs: the blobs and manifests that a
-# manifest or link written since names (and, through what comes back, what those name), the
-# items a write landed in just before they moved, and the items whose origin the registry
-# has written anew (a push into a repository being removed). A subject that comes back or is
-# written again brings back what followed it out ($WORK/followers: its attachment tags and
-# artifacts, and through those what they name).
+# Puts back whatever something written during the run needs: the blobs and manifests that a
+# manifest written since the listing or a link written since the mark names (and, through
+# what comes back, what those name, and their own blobs), the items a write landed in just
+# before they moved, and the items whose origin the registry has written anew (a push into
+# a repository being removed). A subject that comes back or is written again brings back
+# what followed it out ($WORK/followers: its attachment tags and artifacts, and through
+# those what they name).
 take_back() {
-    { manifest_references "$WORK/marked"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named"
+    # Manifests written since the listing, not only since the mark: one the untagging left in
+    # place because it was pushed again meanwhile (quarantine_unless_written), or one pushed
+    # after the listing, names what the untagging moved aside (an index its platform
+    # manifests, a subject its attachments). Links: the sweep kept those written before the mark.
+    { manifest_references "$WORK/listed"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named"
     # The subjects there again: the revisions written since the mark, and those put back.
     { cat "$WORK/revision-digests"; awk -F/ '/\/_manifests\/revisions\/sha256\// { print "sha256:" $NF }' "$WORK/restored"; } | sort -u > "$WORK/revived"
     [ -e "$WORK/followers" ] || : > "$WORK/followers"
@@ -540,7 +547,8 @@ take_back() {
                 find "$ROOT/$part" -path '*/revisions/sha256/*/link' -type f | awk -F/ '{ print "sha256:" $(NF - 1) }'
             done
         } | sort -u > "$WORK/back-digests"
-        mentioned < "$WORK/back-digests" >> "$WORK/named"
+        # A manifest back needs its own blob too, not only what it names.
+        { cat "$WORK/back-digests"; mentioned < "$WORK/back-digests"; } >> "$WORK/named"
         # What followed a subject now back comes back too, and what it names.
         sort -u -o "$WORK/revived" "$WORK/revived" "$WORK/back-digests"
         awk -F "$TAB" -v revived="$WORK/revived" 'FILENAME == revived { r[$1] = 1; next } ($2 in r) { print $3 }' "$WORK/revived" "$WORK/followers" |
