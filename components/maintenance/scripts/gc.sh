@@ -327,13 +327,13 @@ remove_untagged() {
     find "$ROOT/repositories" -path '*/_manifests/revisions/sha256/*/link' -type f -newer "$WORK/cutoff" 2>/dev/null > "$WORK/recent-links" || true
     # repository TAB digest TAB 1 if written within the window
     awk -v root="$ROOT/repositories/" -v recent="$WORK/recent-links" '
-            BEGIN { while ((getline line < recent) > 0) fresh[line] = 1 }
-            {
-                rel = substr($0, length(root) + 1)
-                at = index(rel, "/_manifests/revisions/sha256/")
-                n = split($0, part, "/")
-                printf "%s\t%s\t%d\n", substr(rel, 1, at - 1), "sha256:" part[n - 1], ($0 in fresh)
-            }' "$WORK/revision-links" > "$WORK/revisions"
+        BEGIN { while ((getline line < recent) > 0) fresh[line] = 1 }
+        {
+            rel = substr($0, length(root) + 1)
+            at = index(rel, "/_manifests/revisions/sha256/")
+            n = split($0, part, "/")
+            printf "%s\t%s\t%d\n", substr(rel, 1, at - 1), "sha256:" part[n - 1], ($0 in fresh)
+        }' "$WORK/revision-links" > "$WORK/revisions"
     cut -f2 "$WORK/revisions" | sort -u > "$WORK/revision-list"
     index_children < "$WORK/revision-list" > "$WORK/children"
     subjects < "$WORK/revision-list" > "$WORK/subjects"
@@ -511,7 +511,7 @@ take_back() {
     # after the listing, names what the untagging moved aside (an index its platform
     # manifests, a subject its attachments). Links: the sweep kept those written before the mark.
     { manifest_references "$WORK/listed"; linked_since "$WORK/marked"; } | sort -u > "$WORK/named"
-    # The subjects there again: the revisions written since the mark, and those put back.
+    # The subjects there again: the revisions written since the listing, and those put back.
     { cat "$WORK/revision-digests"; awk -F/ '/\/_manifests\/revisions\/sha256\// { print "sha256:" $NF }' "$WORK/restored"; } | sort -u > "$WORK/revived"
     [ -e "$WORK/followers" ] || : > "$WORK/followers"
     find "$QUARANTINE" -mindepth 2 -type f -newer "$WORK/listed" 2>/dev/null |
