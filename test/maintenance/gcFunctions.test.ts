@@ -38,6 +38,17 @@ describe("garbage-collection job, function by function (busybox, synthetic store
     const item = (relative: string) => join(quarantine(), relative.replaceAll("/", "%"));
     const revision = (repository: string, digest: string) => `repositories/${repository}/_manifests/revisions/sha256/${digest.slice(7)}`;
     const lines = (text: string) => text.split("\n").filter(Boolean).sort();
+    /** The job's listings of every manifest revision, and of the recent ones (shell case patterns on find's arguments). */
+    const REVISION_LISTING = "*'revisions/sha256/*/link'*";
+    const RECENT_REVISION_LISTING = "*'revisions/sha256/*/link'*-newer*";
+    /**
+     * A `find` shell function that runs `push` once, right after the job's first `find` whose
+     * arguments match `listing`, and then leaves the marker file `pushed`: a push landing there.
+     */
+    const pushAfterFind = (listing: string, push: string) => `find() {
+        command find "$@"
+        case "$*" in ${listing}) [ -e "${dir}/pushed" ] || { ${push}; : > "${dir}/pushed"; } ;; esac
+    }`;
     const policy = (p: Partial<RetentionPolicy>): RetentionPolicy => ({ repositories: "*", keepLast: undefined, olderThanDays: undefined, protect: undefined, ...p });
 
     before(function () {
@@ -256,10 +267,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const late = tree.image("apps/web", undefined, ["late"]);
             const link = join(tree.root, revision("apps/web", late.manifest), "link");
             renameSync(link, join(dir, "held-link"));
-            const pushMidListing = `find() {
-                command find "$@"
-                case "$*" in *_manifests/revisions/*) [ -e "${dir}/pushed" ] || { mv "${dir}/held-link" "${link}"; : > "${dir}/pushed"; } ;; esac
-            }`;
+            const pushMidListing = pushAfterFind(REVISION_LISTING, `mv "${dir}/held-link" "${link}"`);
             const out = lines(await succeeds(`${pushMidListing}; ${untag}`));
             assert.ok(existsSync(join(dir, "pushed")), "the job never listed revisions: the test proves nothing");
             assert.ok(!out.some((line) => line.includes(late.manifest) && !line.startsWith("recent")), out.join("\n"));
@@ -273,11 +281,8 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const link = join(tree.root, revision("apps/web", old.manifest), "link");
             // Pushed again (the registry rewrites its revision link) once the job has listed
             // the recent revisions, so the plan holds it as old and untagged.
-            const pushAgainAfterListing = `find() {
-                command find "$@"
-                case "$*" in *_manifests/revisions/*-newer*) [ -e "${dir}/pushed" ] || { touch "${link}"; : > "${dir}/pushed"; } ;; esac
-            }`;
-            const out = lines(await succeeds(`stamp "$WORK/listed"; ${pushAgainAfterListing}; ${untag}`));
+            const pushAgainAfterListing = pushAfterFind(RECENT_REVISION_LISTING, `touch "${link}"`);
+            const out = lines(await succeeds(`${pushAgainAfterListing}; ${untag}`));
             assert.ok(existsSync(join(dir, "pushed")), "the job never listed recent revisions: the test proves nothing");
             assert.deepEqual(out, [], "the manifest pushed again was moved aside");
             assert.ok(tree.hasRevision("apps/web", old.manifest));
@@ -289,11 +294,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
          * recent revisions, then 3 s of untagging (so the mark comes after the push).
          */
         function collectWithPushAfterListing(retag: string): Promise<string> {
-            const pushAfterListing = `find() {
-                command find "$@"
-                case "$*" in *'revisions/sha256/*/link'*-newer*) [ -e "${dir}/pushed" ] || { ${retag}; : > "${dir}/pushed"; sleep 3; } ;; esac
-            }`;
-            return succeeds(`${pushAfterListing}; collect_filesystem`);
+            return succeeds(`${pushAfterFind(RECENT_REVISION_LISTING, `${retag}; sleep 3`)}; collect_filesystem`);
         }
         const tagCommand = (repository: string, tag: string, digest: string) => {
             const at = `${tree.root}/repositories/${repository}/_manifests`;
