@@ -38,7 +38,11 @@ export async function underClientLoad(options: ClientLoadOptions, label: string,
     const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
     options.cleanups.push(cleanup);
     const must = (result: ClientResult, what: string) => { if (!result.ok) throw new Error(`${what}: ${result.output.slice(-800)}`); };
-    const source = `${address}/${label}/docker:seed`;
+    // Pulls read a repository nobody pushes to meanwhile. Registry 2.8 on filesystem storage
+    // can answer a pull 500 while a push of the same image rewrites its link in the same
+    // repository (docs/operations.md, "the race it keeps"); that race is its own scenario
+    // (test/live/seedReleases.test.ts), not something a change of the deployment causes.
+    const source = `${address}/${label}/source:seed`;
     must(await docker(["tag", PUSHABLE_IMAGE, source]), "docker tag");
     must(await docker(["push", source]), "docker push (seed)");
     const creds = `admin:${live.adminPassword}`;
