@@ -55,6 +55,17 @@ const gcOptions = {
 };
 const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 
+/** The list starting at its `by`-th element (modulo its length), wrapping around. */
+function rotated<T>(list: readonly T[], by: number): T[] {
+    const start = by % list.length;
+    return [...list.slice(start), ...list.slice(0, start)];
+}
+
+/** Per round, `a[r] / b[r]`; the median of those, to two places. */
+function pairedRatio(a: number[], b: number[]): number {
+    return round2(median(a.map((seconds, r) => seconds / b[r])));
+}
+
 const median = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
@@ -145,7 +156,8 @@ async function main(): Promise<void> {
         }
         for (let r = 1; r <= rounds; r++) {
             for (const tool of ["skopeo", "raw"] as const) {
-                for (const path of PATHS) {
+                // Each round starts at another path: none is always first (or right after another).
+                for (const path of rotated(PATHS, r - 1)) {
                     const run = tool === "skopeo" ? skopeoRound : rawHttpRound;
                     const result = await run(endpoints[path], `bench/${tool}-${path}-${r}`, sizeMiB * MIB);
                     for (const op of ["push", "pull"] as const) {
@@ -258,20 +270,17 @@ async function main(): Promise<void> {
                 medians[tool][path] = { push: round2(median(transfers[tool][path].push)), pull: round2(median(transfers[tool][path].pull)) };
                 cpuMedians[tool][path] = { push: round2(median(cpu[tool][path].push)), pull: round2(median(cpu[tool][path].pull)) };
             }
-            // Throughput of (a) nginx over (b) direct: direct time / nginx time.
-            ratios[tool] = {
-                push: round2(medians[tool].direct.push / medians[tool].nginx.push),
-                pull: round2(medians[tool].direct.pull / medians[tool].nginx.pull),
-            };
+            // Throughput of (a) nginx over (b) direct: direct time / nginx time, paired by round
+            // (the two ran minutes apart at most), then the median of the rounds' ratios: a
+            // machine that is slower in one round is slower for both sides of its ratio.
+            const paired = (fast: DataPath, slow: DataPath) => ({
+                push: pairedRatio(transfers[tool][fast].push, transfers[tool][slow].push),
+                pull: pairedRatio(transfers[tool][fast].pull, transfers[tool][slow].pull),
+            });
+            ratios[tool] = paired("direct", "nginx");
             // The same on the seed's releases, and registry 3.1.1 against 2.8.2 (both direct).
-            seedRatios[tool] = {
-                push: round2(medians[tool].seed_direct.push / medians[tool].seed_nginx.push),
-                pull: round2(medians[tool].seed_direct.pull / medians[tool].seed_nginx.pull),
-            };
-            registryRatios[tool] = {
-                push: round2(medians[tool].seed_direct.push / medians[tool].direct.push),
-                pull: round2(medians[tool].seed_direct.pull / medians[tool].direct.pull),
-            };
+            seedRatios[tool] = paired("seed_direct", "seed_nginx");
+            registryRatios[tool] = paired("seed_direct", "direct");
         }
         const authRatios = {
             get_v2: round2(load.direct_auth_get_v2.requestsPerSecond / load.direct_noauth_get_v2.requestsPerSecond),
@@ -378,7 +387,7 @@ function printTable(results: {
         ratios: Record<string, number>;
     };
 }): void {
-    const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct"]];
+    const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct (median of the rounds' own)"]];
     for (const [tool, m] of Object.entries(results.medians)) {
         for (const op of ["push", "pull"] as const) {
             const spread = (path: string) => `${m[path][op].toFixed(2)} (${Math.min(...results.transfers[tool][path][op]).toFixed(1)}-${Math.max(...results.transfers[tool][path][op]).toFixed(1)})`;
