@@ -156,7 +156,7 @@ async function main(): Promise<void> {
         }
         for (let r = 1; r <= rounds; r++) {
             for (const tool of ["skopeo", "raw"] as const) {
-                // Each round starts at another path: none is always first (or right after another).
+                // Each round starts at the next path: none is always first.
                 for (const path of rotated(PATHS, r - 1)) {
                     const run = tool === "skopeo" ? skopeoRound : rawHttpRound;
                     const result = await run(endpoints[path], `bench/${tool}-${path}-${r}`, sizeMiB * MIB);
@@ -273,9 +273,9 @@ async function main(): Promise<void> {
             // Throughput of (a) nginx over (b) direct: direct time / nginx time, paired by round
             // (the two ran minutes apart at most), then the median of the rounds' ratios: a
             // machine that is slower in one round is slower for both sides of its ratio.
-            const paired = (fast: DataPath, slow: DataPath) => ({
-                push: pairedRatio(transfers[tool][fast].push, transfers[tool][slow].push),
-                pull: pairedRatio(transfers[tool][fast].pull, transfers[tool][slow].pull),
+            const paired = (numerator: DataPath, denominator: DataPath) => ({
+                push: pairedRatio(transfers[tool][numerator].push, transfers[tool][denominator].push),
+                pull: pairedRatio(transfers[tool][numerator].pull, transfers[tool][denominator].pull),
             });
             ratios[tool] = paired("direct", "nginx");
             // The same on the seed's releases, and registry 3.1.1 against 2.8.2 (both direct).
