@@ -22,6 +22,8 @@ import { RegistrySeries } from "../../components/registry/release";
 const DAY = 86_400;
 /** What the job's steps start from: the window's edge, as collect_filesystem sets it. */
 const CUTOFF = 'touch -d "@$(( $(now) - GRACE_SECONDS ))" "$WORK/cutoff"';
+/** The untagging step as collect_filesystem runs it: the window's edge, the listing's stamp, the tags. */
+const UNTAG = `${CUTOFF}; stamp "$WORK/listed"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
 
 interface Report {
     dryRun: boolean; tagsDeleted: number; manifestsDeleted: number; blobsDeleted: number; bytesFreed: number | null; windowSeconds: number;
@@ -212,13 +214,11 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.deepEqual(readdirSync(quarantine()), []);
         });
 
-        const untag = `${CUTOFF}; stamp "$WORK/listed"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
-
         it("remove_untagged untags each manifest no tag names (its revision moved aside, its blobs left to the sweep), and leaves tagged ones", async () => {
             const tagged = tree.image("apps/web", "v1", ["a"]);
             const orphan = tree.image("apps/web", undefined, ["b"]);
             tree.age(2 * DAY);
-            assert.deepEqual(lines(await succeeds(untag)), [`manifest\tapps/web\t${orphan.manifest}`]);
+            assert.deepEqual(lines(await succeeds(UNTAG)), [`manifest\tapps/web\t${orphan.manifest}`]);
             assert.ok(!tree.hasRevision("apps/web", orphan.manifest));
             assert.equal(readFileSync(`${item(revision("apps/web", orphan.manifest))}%origin`, "utf8"), `${revision("apps/web", orphan.manifest)}\n`);
             assert.ok(tree.hasRevision("apps/web", tagged.manifest));
@@ -230,7 +230,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const orphan = tree.image("apps/web", undefined, ["b"]);
             tree.image("apps/gone", undefined, ["g"]);
             tree.age(2 * DAY);
-            const out = lines(await succeeds(untag, { dryRun: true }));
+            const out = lines(await succeeds(UNTAG, { dryRun: true }));
             assert.ok(out.includes(`manifest\tapps/web\t${orphan.manifest}`) && out.includes("repository\tapps/gone"), out.join("\n"));
             assert.ok(tree.hasRevision("apps/web", orphan.manifest));
             assert.deepEqual(tree.repositories(), ["apps/gone", "apps/web"]);
@@ -245,7 +245,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const loose = tree.image("multi/app", undefined, ["loose"]);
             const orphanIndex = tree.index("multi/app", undefined, [loose.manifest]);
             tree.age(2 * DAY);
-            assert.deepEqual(lines(await succeeds(untag)), [`manifest\tmulti/app\t${loose.manifest}`, `manifest\tmulti/app\t${orphanIndex}`].sort());
+            assert.deepEqual(lines(await succeeds(UNTAG)), [`manifest\tmulti/app\t${loose.manifest}`, `manifest\tmulti/app\t${orphanIndex}`].sort());
             for (const digest of [arm.manifest, amd.manifest, inner]) assert.ok(tree.hasRevision("multi/app", digest), digest);
         });
 
@@ -254,7 +254,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             mkdirSync(join(tree.root, revision("apps/b", shared.manifest)), { recursive: true });
             writeFileSync(join(tree.root, revision("apps/b", shared.manifest), "link"), shared.manifest);
             tree.age(2 * DAY);
-            assert.deepEqual(lines(await succeeds(untag)), [`manifest\tapps/b\t${shared.manifest}`, "repository\tapps/b"]);
+            assert.deepEqual(lines(await succeeds(UNTAG)), [`manifest\tapps/b\t${shared.manifest}`, "repository\tapps/b"]);
             assert.ok(tree.hasRevision("apps/a", shared.manifest));
             assert.deepEqual(tree.repositories(), ["apps/a"]);
         });
@@ -268,7 +268,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const link = join(tree.root, revision("apps/web", late.manifest), "link");
             renameSync(link, join(dir, "held-link"));
             const pushMidListing = pushAfterFind(REVISION_LISTING, `mv "${dir}/held-link" "${link}"`);
-            const out = lines(await succeeds(`${pushMidListing}; ${untag}`));
+            const out = lines(await succeeds(`${pushMidListing}; ${UNTAG}`));
             assert.ok(existsSync(join(dir, "pushed")), "the job never listed revisions: the test proves nothing");
             assert.ok(!out.some((line) => line.includes(late.manifest) && !line.startsWith("recent")), out.join("\n"));
             assert.ok(tree.hasRevision("apps/web", late.manifest), "the manifest pushed mid-listing was untagged");
@@ -282,7 +282,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             // Pushed again (the registry rewrites its revision link) once the job has listed
             // the recent revisions, so the plan holds it as old and untagged.
             const pushAgainAfterListing = pushAfterFind(RECENT_REVISION_LISTING, `touch "${link}"`);
-            const out = lines(await succeeds(`${pushAgainAfterListing}; ${untag}`));
+            const out = lines(await succeeds(`${pushAgainAfterListing}; ${UNTAG}`));
             assert.ok(existsSync(join(dir, "pushed")), "the job never listed recent revisions: the test proves nothing");
             assert.deepEqual(out, [], "the manifest pushed again was moved aside");
             assert.ok(tree.hasRevision("apps/web", old.manifest));
@@ -351,7 +351,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const amd = tree.image("multi/app", undefined, ["amd"]);
             tree.age(2 * DAY);
             const index = tree.index("multi/app", undefined, [arm.manifest, amd.manifest]);
-            assert.deepEqual(lines(await succeeds(untag)), [
+            assert.deepEqual(lines(await succeeds(UNTAG)), [
                 `recent\tmanifest\tmulti/app\t${arm.manifest}`, `recent\tmanifest\tmulti/app\t${amd.manifest}`, `recent\tmanifest\tmulti/app\t${index}`,
                 "recent\trepository\tmulti/app",
             ].sort());
@@ -360,15 +360,13 @@ describe("garbage-collection job, function by function (busybox, synthetic store
     });
 
     describe("empty repositories", () => {
-        const untag = `${CUTOFF}; stamp "$WORK/listed"; list_tags > "$WORK/tags"; remove_untagged "$WORK/tags"`;
-
         it("a repository with no tag and nothing recent goes: its _manifests, _layers and _uploads moved aside, a nested repository untouched", async () => {
             const parent = tree.image("apps/web", undefined, ["p"]);
             mkdirSync(join(tree.root, "repositories", "apps", "web", "_uploads", "an-upload"), { recursive: true });
             writeFileSync(join(tree.root, "repositories", "apps", "web", "_uploads", "an-upload", "data"), "partial");
             tree.image("apps/web/sub", "v1", ["n"]);
             tree.age(2 * DAY);
-            assert.deepEqual(lines(await succeeds(untag)), [`manifest\tapps/web\t${parent.manifest}`, "repository\tapps/web"]);
+            assert.deepEqual(lines(await succeeds(UNTAG)), [`manifest\tapps/web\t${parent.manifest}`, "repository\tapps/web"]);
             const origins = readdirSync(quarantine()).filter((n) => n.endsWith("%origin")).map((n) => readFileSync(join(quarantine(), n), "utf8").trim());
             assert.deepEqual(origins.sort(), [revision("apps/web", parent.manifest), ...["_layers", "_manifests", "_uploads"].map((p) => `repositories/apps/web/${p}`)].sort());
             assert.deepEqual(tree.repositories(), ["apps/web/sub"]);
@@ -386,7 +384,7 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             // Only the directory is new (something moved out of it): that is no write.
             const now = Date.now() / 1000;
             utimesSync(join(tree.root, "repositories", "apps", "touched", "_layers"), now, now);
-            assert.deepEqual(lines(await succeeds(untag)), [
+            assert.deepEqual(lines(await succeeds(UNTAG)), [
                 `manifest\tapps/linking\t${linking.manifest}`, `manifest\tapps/touched\t${touched.manifest}`, `manifest\tapps/uploading\t${uploading.manifest}`,
                 "recent\trepository\tapps/linking", "recent\trepository\tapps/uploading", "repository\tapps/touched",
             ].sort());
