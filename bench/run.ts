@@ -55,6 +55,13 @@ const gcOptions = {
 };
 const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 
+const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
 /** The list starting at its `by`-th element (modulo its length), wrapping around. */
 function rotated<T>(list: readonly T[], by: number): T[] {
     const start = by % list.length;
@@ -66,12 +73,6 @@ function pairedRatio(a: number[], b: number[]): number {
     return round2(median(a.map((seconds, r) => seconds / b[r])));
 }
 
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const best = (runs: LoadResult[]) => Math.max(...runs.map((r) => r.requestsPerSecond));
 /** `action` the first time it is called; later calls do nothing. */
 const once = (action: () => Promise<unknown>) => {
