@@ -3,6 +3,7 @@
  * names, no privilege escalation, a restart policy, bounded logs, an HTTP health check the
  * provider waits for, and the replacement options its fixed name and ports need.
  */
+import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DRAIN_SECONDS } from "./drain";
@@ -33,6 +34,15 @@ export interface ContainerSpec {
     labels: DockerLabel[];
     /** Absent: no network at all. */
     network?: { name: pulumi.Input<string>; aliases?: string[] };
+    /**
+     * Default false: the old container goes before the new one starts (a fixed name and
+     * fixed host ports need that). True: the new one starts beside the old one, which goes
+     * once the new one is healthy; Docker's name is then `<name>-<digest of the inputs>`,
+     * a new one for every change that replaces it.
+     */
+    createBeforeDelete?: boolean;
+    /** Default false: true keeps the image the container was made with (a container whose image does not matter). */
+    keepImage?: boolean;
     /** The health check command (see `httpHealth`). */
     healthCheck: string[];
     /** How long the process may take to come up before failed probes count. */
@@ -62,8 +72,33 @@ export function httpHealth(url: string): string[] {
 }
 
 export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource): docker.Container {
+    const args = containerArgs(spec);
     return new docker.Container(spec.name, {
-        name: spec.name,
+        name: spec.createBeforeDelete ? digestName(spec, args) : spec.name,
+        ...args,
+    }, {
+        parent,
+        dependsOn: spec.dependsOn,
+        // A fixed name and fixed host ports: the old container must go before the new one starts.
+        deleteBeforeReplace: !spec.createBeforeDelete,
+        // The provider silently ignores health check changes (it updates nothing in place).
+        replaceOnChanges: ["healthcheck"],
+        ignoreChanges: spec.keepImage ? ["image"] : undefined,
+    });
+}
+
+/**
+ * `<name>-<digest>`: the digest covers every input but the secret files' contents (a name is
+ * no place for a digest of a private key; the certificate beside it changes with it).
+ */
+function digestName(spec: ContainerSpec, args: Omit<docker.ContainerArgs, "name">): pulumi.Output<string> {
+    const uploads = spec.uploads?.map(({ file, content, permissions, secret }) => ({ file, content: secret ? "" : content, permissions }));
+    return pulumi.unsecret(pulumi.output({ ...args, uploads }).apply((inputs) =>
+        `${spec.name}-${createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8)}`));
+}
+
+function containerArgs(spec: ContainerSpec): Omit<docker.ContainerArgs, "name"> {
+    return {
         image: spec.image,
         restart: RESTART_POLICY,
         ...(spec.network ? { networksAdvanced: [spec.network] } : { networkMode: "none" }),
@@ -90,12 +125,5 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         securityOpts: NO_NEW_PRIVILEGES,
         ...LOGGING,
         labels: spec.labels,
-    }, {
-        parent,
-        dependsOn: spec.dependsOn,
-        // A fixed name and fixed host ports: the old container must go before the new one starts.
-        deleteBeforeReplace: true,
-        // The provider silently ignores health check changes (it updates nothing in place).
-        replaceOnChanges: ["healthcheck"],
-    });
+    };
 }
