@@ -111,8 +111,8 @@ async function main(): Promise<void> {
         });
         const ca = live.outputs.caCertificate;
         const admin = { user: "admin", password: live.adminPassword };
-        const certificatePem = (await live.exec("ui", ["cat", "/etc/nginx/certs/server.crt"])).output;
-        const privateKeyPem = (await live.exec("ui", ["cat", "/etc/nginx/certs/server.key"])).output;
+        const certificatePem = (await live.exec("ui-nginx", ["cat", "/etc/nginx/certs/server.crt"])).output;
+        const privateKeyPem = (await live.exec("ui-nginx", ["cat", "/etc/nginx/certs/server.key"])).output;
         // The baseline registries check the same bcrypt hashes the entrypoint checks.
         const htpasswd = (await live.exec("users", ["cat", "/access-source/htpasswd"])).output;
 
@@ -134,8 +134,8 @@ async function main(): Promise<void> {
         const seedDirect = await startDirectRegistry({
             name: "private-registry-bench-seed-direct", image: TEST_IMAGES_SEED.registry, port: PORTS.seedDirect, auth: true,
             htpasswd: (await seed.exec("users", ["cat", "/access-source/htpasswd"])).output,
-            certificatePem: (await seed.exec("ui", ["cat", "/etc/nginx/certs/server.crt"])).output,
-            privateKeyPem: (await seed.exec("ui", ["cat", "/etc/nginx/certs/server.key"])).output,
+            certificatePem: (await seed.exec("ui-nginx", ["cat", "/etc/nginx/certs/server.crt"])).output,
+            privateKeyPem: (await seed.exec("ui-nginx", ["cat", "/etc/nginx/certs/server.key"])).output,
         });
         const removeSeedDirect = once(() => seedDirect.remove());
         cleanups.push(removeSeedDirect);
@@ -185,11 +185,11 @@ async function main(): Promise<void> {
         }
         const staticFile = mkdtempSync(join("/dev/shm", "bench-static-"));
         writeFileSync(join(staticFile, "bench.bin"), sample);
-        await dockerCli(["cp", join(staticFile, "bench.bin"), `${live.containerName("ui")}:/usr/share/nginx/html/bench.bin`]);
+        await dockerCli(["cp", join(staticFile, "bench.bin"), `${await live.dockerName("ui-nginx")}:/usr/share/nginx/html/bench.bin`]);
         rmSync(staticFile, { recursive: true, force: true });
         const staticTimes: number[] = [];
         for (let i = 0; i < 3; i++) staticTimes.push((await timedGet(endpoints.nginx, "/bench.bin", sample.length)).seconds);
-        await live.exec("ui", ["rm", "-f", "/usr/share/nginx/html/bench.bin"]);
+        await live.exec("ui-nginx", ["rm", "-f", "/usr/share/nginx/html/bench.bin"]);
 
         // ---------------------------------------------------------------- authentication
         log(`authenticated vs unauthenticated small requests (wrk, ${loadSeconds} s each)`);

@@ -42,7 +42,7 @@ const splitConfig: StackConfigValues = {
 };
 
 const name = "private-registry-test";
-const container = (run: ProgramRun, role: "registry" | "ui" | "users" | "maintenance") => run.byName(`${name}-${role}`);
+const container = (run: ProgramRun, role: "registry" | "ui" | "ui-nginx" | "users" | "maintenance") => run.byName(`${name}-${role}`);
 type Upload = { file: string; content: string; permissions?: string };
 const upload = (resource: RecordedResource, file: string): Upload => {
     const found = (resource.inputs.uploads as Upload[]).find((u) => u.file === file);
@@ -73,12 +73,14 @@ describe("program under the mock runtime", () => {
                 `${T.container} ${name}-maintenance`,
                 `${T.container} ${name}-registry`,
                 `${T.container} ${name}-ui`,
+                `${T.container} ${name}-ui-nginx`,
                 `${T.container} ${name}-users`,
                 `${T.image} ${name}-registry-image`,
                 `${T.image} ${name}-ui-image`,
                 `${T.network} ${name}-network`,
                 `${T.volume} ${name}-access`,
                 `${T.volume} ${name}-data`,
+                `${T.volume} ${name}-front`,
                 `${T.volume} ${name}-maintenance-state`,
                 `${T.volume} ${name}-upstreams`,
                 `${T.stack} ${name}`,
@@ -119,8 +121,9 @@ describe("program under the mock runtime", () => {
             // The collector reads the registry's storage settings, and only those.
             const registryConfig = parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content);
             assert.deepEqual(parse(upload(maintenance, "/etc/distribution/config.yml").content), { version: registryConfig.version, storage: registryConfig.storage });
-            assert.deepEqual(container(run, "ui").inputs.volumes, [
+            assert.deepEqual(container(run, "ui-nginx").inputs.volumes, [
                 { volumeName: `${name}-access`, containerPath: "/run/registry-access", readOnly: true },
+                { volumeName: `${name}-front`, containerPath: "/run/registry-front" },
                 { volumeName: `${name}-maintenance-state`, containerPath: "/run/registry-maintenance", readOnly: true },
                 { volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams", readOnly: true },
             ]);
@@ -146,7 +149,7 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(registryImage.inputs, { name: "registry:3.1.1", keepLocally: true });
             assert.deepEqual(uiImage.inputs, { name: "joxit/docker-registry-ui:2.6.0", keepLocally: true });
             assert.match(String(container(run, "registry").inputs.image), /^sha256:[0-9a-f]{64}$/);
-            assert.notEqual(container(run, "registry").inputs.image, container(run, "ui").inputs.image);
+            assert.notEqual(container(run, "registry").inputs.image, container(run, "ui-nginx").inputs.image);
         });
 
         it("publishes only the UI container, on the bind address, HTTPS and the HTTP redirect", () => {
@@ -155,6 +158,45 @@ describe("program under the mock runtime", () => {
                 { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
                 { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
             ]);
+        });
+
+        it("puts nginx behind a front: the ui container holds the ports and forwards each to nginx's socket; nginx has no network, is replaced create-first, its name a digest of its inputs", async () => {
+            const front = container(run, "ui");
+            const nginx = container(run, "ui-nginx");
+            assert.deepEqual([front.inputs.entrypoints, front.inputs.command], [["nginx"], ["-c", "/etc/nginx/front.conf", "-g", "daemon off;"]]);
+            const frontConfig = upload(front, "/etc/nginx/front.conf").content;
+            // Plain HTTP (its health check) and HTTPS; no metrics port without metrics.port.
+            assert.deepEqual([...frontConfig.matchAll(/server \{ listen (\d+); proxy_pass (\S+); \}/g)].map((m) => [m[1], m[2]]), [
+                ["80", "unix:/run/registry-front/80.sock"], ["443", "unix:/run/registry-front/443.sock"],
+            ]);
+            assert.match(frontConfig, /^\s*proxy_protocol on;$/m);
+            assert.deepEqual(front.inputs.volumes, [{ volumeName: `${name}-front`, containerPath: "/run/registry-front", readOnly: true }]);
+            assert.deepEqual((front.inputs.capabilities as { adds: string[] }).adds, ["NET_BIND_SERVICE", "SETGID", "SETUID"]);
+            assert.equal(front.inputs.envs, undefined);
+            // Its image does not matter: an upgrade of the UI's must not replace it.
+            assert.equal(front.inputs.image, nginx.inputs.image);
+            assert.deepEqual(front.options.ignoreChanges, ["image"]);
+            assert.deepEqual(front.options.dependsOn, [`${name}-ui-nginx`]);
+            // nginx: sockets only, in a folder of its own in the front's volume.
+            assert.deepEqual([nginx.inputs.ports, nginx.inputs.networksAdvanced, nginx.inputs.networkMode], [undefined, undefined, "none"]);
+            const site = upload(nginx, "/etc/nginx/conf.d/default.conf").content;
+            assert.match(site, /listen unix:\/run\/registry-front-listen\/443\.sock ssl proxy_protocol default_server;/);
+            assert.match(site, /listen unix:\/run\/registry-front-listen\/80\.sock proxy_protocol default_server;/);
+            assert.match(site, /listen 127\.0\.0\.1:80 default_server;/);
+            assert.match(site, /^set_real_ip_from unix:;$/m);
+            assert.deepEqual(nginx.inputs.healthcheck && (nginx.inputs.healthcheck as { tests: string[] }).tests,
+                ["CMD", "/bin/sh", "/usr/local/bin/entrypoint-upstreams", "--health"]);
+            assert.equal(nginx.options.deleteBeforeReplace, false);
+            assert.deepEqual(nginx.options.ignoreChanges ?? [], []);
+            assert.match(String(nginx.inputs.name), new RegExp(`^${name}-ui-nginx-[0-9a-f]{8}$`));
+            assert.ok(!secretPaths(nginx.rawInputs).includes("name"), "the name is no secret");
+            // The same config, the same name; any change to nginx's inputs, a new one, and the front unchanged.
+            assert.equal(container(await runProgram(oneOriginConfig), "ui-nginx").inputs.name, nginx.inputs.name);
+            const retitledRun = await runProgram({ ...oneOriginConfig, ui: JSON.stringify({ title: "Other" }) });
+            const retitled = container(retitledRun, "ui-nginx");
+            assert.notEqual(retitled.inputs.name, nginx.inputs.name);
+            assert.notDeepEqual(retitled.inputs.envs, nginx.inputs.envs);
+            assert.deepEqual(container(retitledRun, "ui").inputs, front.inputs);
         });
 
         it("puts both containers on the private network without a name to reach the registry by: it listens on its socket only", () => {
@@ -172,7 +214,7 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(registry.inputs.command, ["registry", "serve", "/etc/distribution/config.yml"]);
             assert.equal(upload(registry, "/usr/local/bin/registry-serve").permissions, "0755");
             assert.match(upload(registry, "/usr/local/bin/registry-serve").content, /^SOCKET=\/run\/registry-upstreams\/replica-1\.sock$/m);
-            const ui = container(run, "ui");
+            const ui = container(run, "ui-nginx");
             assert.deepEqual(ui.inputs.entrypoints, ["/bin/sh", "/usr/local/bin/entrypoint-upstreams"]);
             assert.deepEqual(ui.inputs.command, ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]);
             assert.equal(upload(ui, "/usr/local/bin/entrypoint-upstreams").permissions, "0755");
@@ -216,14 +258,14 @@ describe("program under the mock runtime", () => {
             assert.equal(upload(users, "/access-source/grants").content, [
                 "admin/delete/*", "admin/pull/*", "admin/push/*", "ci-bot/delete/*", "ci-bot/pull/*", "ci-bot/push/*", "",
             ].join("\n"));
-            const nginx = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
+            const nginx = upload(container(run, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content;
             assert.match(nginx, /auth_basic_user_file \/run\/registry-access\/current\/htpasswd;/);
             assert.match(nginx, /auth_basic "private-registry-test registry";/);
-            assert.deepEqual(container(run, "ui").options.dependsOn, [`${name}-registry`, `${name}-users`]);
+            assert.deepEqual(container(run, "ui-nginx").options.dependsOn, [`${name}-registry`, `${name}-users`]);
         });
 
         it("uploads our nginx config (TLS 1.2/1.3, /v2/ proxy) and the certificate chain to the UI container", () => {
-            const ui = container(run, "ui");
+            const ui = container(run, "ui-nginx");
             const nginx = upload(ui, "/etc/nginx/conf.d/default.conf").content;
             assert.match(nginx, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
             assert.match(nginx, /server_name localhost;/);
@@ -239,7 +281,7 @@ describe("program under the mock runtime", () => {
         });
 
         it("hardens every container", () => {
-            for (const role of ["registry", "ui", "users", "maintenance"] as const) {
+            for (const role of ["registry", "ui", "ui-nginx", "users", "maintenance"] as const) {
                 const c = container(run, role);
                 assert.equal(c.inputs.restart, "unless-stopped");
                 assert.deepEqual(c.inputs.securityOpts, ["no-new-privileges:true"]);
@@ -251,12 +293,12 @@ describe("program under the mock runtime", () => {
                 // Unhealthy after 3 failed checks of 5 s each, 10 s apart: what `wait` and the replacement drain wait for.
                 assert.deepEqual([healthcheck.interval, healthcheck.timeout, healthcheck.retries], ["10s", "5s", 3]);
                 assert.equal(c.inputs.wait, true);
-                assert.equal(c.options.deleteBeforeReplace, true, `${role}: fixed name and ports need delete-before-replace`);
+                if (role !== "ui-nginx") assert.equal(c.options.deleteBeforeReplace, true, `${role}: fixed name and ports need delete-before-replace`);
                 assert.deepEqual(c.options.replaceOnChanges, ["healthcheck"], `${role}: the provider ignores healthcheck updates`);
                 assert.equal((c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "private-registry.role")?.value, role);
             }
             assert.equal((container(run, "registry").inputs.capabilities as { adds?: string[] }).adds, undefined);
-            assert.deepEqual((container(run, "ui").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"]);
+            assert.deepEqual((container(run, "ui-nginx").inputs.capabilities as { adds: string[] }).adds, ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"]);
         });
 
         it("issues a CA and a server certificate for the host", () => {
@@ -282,7 +324,7 @@ describe("program under the mock runtime", () => {
             const registry = container(run, "registry");
             assert.ok(secretPaths(registry.rawInputs).includes("envs"), "http secret env");
             assert.ok(secretPaths(container(run, "users").rawInputs).some((p) => p.startsWith("uploads")), "htpasswd upload");
-            assert.ok(secretPaths(container(run, "ui").rawInputs).some((p) => p.startsWith("uploads")), "private key upload");
+            assert.ok(secretPaths(container(run, "ui-nginx").rawInputs).some((p) => p.startsWith("uploads")), "private key upload");
             assert.ok(secretPaths(run.byName(`${name}-server-cert`).rawInputs).includes("caPrivateKeyPem"));
             assert.ok(secretPaths(run.byName(`${name}-server-csr`).rawInputs).includes("privateKeyPem"));
         });
@@ -312,7 +354,7 @@ describe("program under the mock runtime", () => {
         });
 
         it("renders two server blocks on one port with CORS for the UI origin and the allow-list", () => {
-            const nginx = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
+            const nginx = upload(container(run, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content;
             assert.match(nginx, /server_name registry\.example\.com;/);
             assert.match(nginx, /server_name ui\.example\.com;/);
             assert.match(nginx, /"https:\/\/ui\.example\.com" \$http_origin;/);
@@ -325,7 +367,7 @@ describe("program under the mock runtime", () => {
         });
 
         it("points the UI at the registry origin and exports both URLs", () => {
-            assert.ok((container(run, "ui").inputs.envs as string[]).includes("REGISTRY_URL=https://registry.example.com"));
+            assert.ok((container(run, "ui-nginx").inputs.envs as string[]).includes("REGISTRY_URL=https://registry.example.com"));
             assert.equal(run.outputs.registryUrl, "https://registry.example.com");
             assert.equal(run.outputs.uiUrl, "https://ui.example.com/");
             assert.equal(run.outputs.caCertificatePath, "/etc/docker/certs.d/registry.example.com/ca.crt");
@@ -344,20 +386,20 @@ describe("program under the mock runtime", () => {
 
         it("creates no TLS resources and uploads the given certificate and key", () => {
             assert.equal(run.resources.filter((r) => r.type.startsWith("tls:")).length, 0);
-            const ui = container(run, "ui");
+            const ui = container(run, "ui-nginx");
             assert.equal(upload(ui, "/etc/nginx/certs/server.crt").content, providedCert.certificatePem);
             assert.equal(upload(ui, "/etc/nginx/certs/server.key").content, providedCert.privateKeyPem);
             assert.equal(run.outputs.caCertificate, "");
         });
 
         it("keeps the provided key secret and publishes no HTTP port when httpPort is 0", () => {
-            const ui = container(run, "ui");
+            const ui = container(run, "ui-nginx");
             assert.ok(secretPaths(ui.rawInputs).some((p) => p.startsWith("uploads")));
             const keyBody = providedCert.privateKeyPem.split("\n")[1];
             for (const resource of run.resources) {
                 assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(keyBody), resource.name);
             }
-            assert.deepEqual((ui.inputs.ports as unknown[]).length, 1);
+            assert.deepEqual((container(run, "ui").inputs.ports as unknown[]).length, 1);
         });
     });
 
@@ -402,17 +444,17 @@ describe("program under the mock runtime", () => {
         // A filesystem collector of 2.8 gets no environment at all: unchanged inputs for stacks pinned to 2.8.
         assert.equal(maintenance.inputs.envs, undefined);
         assert.equal(container(run, "users").inputs.envs, undefined);
-        const uiEnvs = container(run, "ui").inputs.envs as string[];
+        const uiEnvs = container(run, "ui-nginx").inputs.envs as string[];
         assert.ok(!uiEnvs.some((line) => /^(SHOW_TAG_HISTORY|ENABLE_VERSION_NOTIFICATION)=/.test(line)));
         const current = await runProgram(oneOriginConfig);
         assert.deepEqual(container(current, "maintenance").inputs.envs, ["OTEL_TRACES_EXPORTER=none"]);
-        assert.ok((container(current, "ui").inputs.envs as string[]).includes("ENABLE_VERSION_NOTIFICATION=false"));
+        assert.ok((container(current, "ui-nginx").inputs.envs as string[]).includes("ENABLE_VERSION_NOTIFICATION=false"));
     });
 
     it("stops both containers gracefully: their draining signal and a grace period; the registry drains in flight requests", async () => {
         const run = await runProgram(oneOriginConfig);
         assert.equal(container(run, "registry").inputs.stopSignal, "SIGTERM");
-        assert.equal(container(run, "ui").inputs.stopSignal, "SIGQUIT");
+        assert.equal(container(run, "ui-nginx").inputs.stopSignal, "SIGQUIT");
         for (const role of ["registry", "ui"] as const) assert.equal(container(run, role).inputs.destroyGraceSeconds, 70);
         assert.equal(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).http.draintimeout, "60s");
     });
@@ -420,7 +462,7 @@ describe("program under the mock runtime", () => {
     it("labels the fixed-name network and volume with the project's labels only, and ignores label changes on them", async () => {
         const run = await runProgram({ ...oneOriginConfig, labels: JSON.stringify({ "com.example.team": "platform" }) });
         const fixedNames = [...run.ofType(T.network), ...run.ofType(T.volume)];
-        assert.deepEqual(fixedNames.map((r) => r.name).sort(), [`${name}-access`, `${name}-data`, `${name}-maintenance-state`, `${name}-network`, `${name}-upstreams`]);
+        assert.deepEqual(fixedNames.map((r) => r.name).sort(), [`${name}-access`, `${name}-data`, `${name}-front`, `${name}-maintenance-state`, `${name}-network`, `${name}-upstreams`]);
         for (const resource of fixedNames) {
             // Found again by `clean up` and the live suite's sweep: its stack and what it is.
             assert.deepEqual(resource.inputs.labels, [
@@ -438,7 +480,7 @@ describe("program under the mock runtime", () => {
         const off = await runProgram(oneOriginConfig);
         assert.deepEqual(parse(upload(container(off, "registry"), "/etc/distribution/config.yml").content).http.debug, { addr: "127.0.0.1:5001" });
         assert.match(upload(container(off, "registry"), "/usr/local/bin/registry-serve").content, /^METRICS_FILE=$/m);
-        assert.doesNotMatch(upload(container(off, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
+        assert.doesNotMatch(upload(container(off, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
         const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true, port: 9091, bindAddress: "10.0.0.5" }) });
         assert.deepEqual(parse(upload(container(run, "registry"), "/etc/distribution/config.yml").content).http.debug,
             { addr: "127.0.0.1:5001", prometheus: { enabled: true, path: "/metrics" } });
@@ -449,10 +491,10 @@ describe("program under the mock runtime", () => {
             { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
             { internal: 9091, external: 9091, ip: "10.0.0.5", protocol: "tcp" },
         ]);
-        assert.match(upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091;/);
+        assert.match(upload(container(run, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content, /listen unix:\/run\/registry-front-listen\/9091\.sock proxy_protocol;/);
         const privateOnly = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ enabled: true }) });
         assert.equal(container(privateOnly, "ui").inputs.ports && (container(privateOnly, "ui").inputs.ports as unknown[]).length, 2);
-        assert.doesNotMatch(upload(container(privateOnly, "ui"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
+        assert.doesNotMatch(upload(container(privateOnly, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content, /listen 9091/);
     });
 
     it("metrics.password: the metrics server asks for basic auth, checked against an htpasswd the users container installs (a secret upload); the password is nowhere in plaintext; a new one replaces only the users container", async () => {
@@ -460,10 +502,10 @@ describe("program under the mock runtime", () => {
         const metrics = { enabled: true, port: 9091 };
         const asSecret = { secretKeys: ["users", "metrics"] };
         const open = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify(metrics) });
-        assert.doesNotMatch(upload(container(open, "ui"), "/etc/nginx/conf.d/default.conf").content, /auth_basic "metrics"/);
+        assert.doesNotMatch(upload(container(open, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content, /auth_basic "metrics"/);
         assert.ok(!(container(open, "users").inputs.uploads as { file: string }[]).some((u) => u.file === "/access-source/metrics.htpasswd"));
         const run = await runProgram({ ...oneOriginConfig, metrics: JSON.stringify({ ...metrics, password }) }, asSecret);
-        assert.match(upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content,
+        assert.match(upload(container(run, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content,
             /auth_basic "metrics";\n\s*auth_basic_user_file \/run\/registry-access\/current\/metrics\.htpasswd;/);
         const users = container(run, "users");
         assert.equal(upload(users, "/access-source/metrics.htpasswd").permissions, "0400");
@@ -509,8 +551,8 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(replica.options.dependsOn, i === 0 ? [] : [replicas[i - 1].name]);
             assert.equal(replica.options.deleteBeforeReplace, true);
         });
-        assert.deepEqual(container(run, "ui").options.dependsOn, [...replicas.map((r) => r.name), `${name}-users`]);
-        const site = upload(container(run, "ui"), "/etc/nginx/conf.d/default.conf").content;
+        assert.deepEqual(container(run, "ui-nginx").options.dependsOn, [...replicas.map((r) => r.name), `${name}-users`]);
+        const site = upload(container(run, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content;
         assert.match(site, /location ~ \^\/metrics\/replicas\/\(1\|2\|3\|4\|5\|6\|7\|8\)\$/);
     });
 
@@ -527,7 +569,7 @@ describe("program under the mock runtime", () => {
             .map((r) => r.name);
         // Only the entrypoint's dependsOn differs, which updates nothing in a container.
         assert.deepEqual(changed, []);
-        assert.notDeepEqual(container(three, "ui").options.dependsOn, container(one, "ui").options.dependsOn);
+        assert.notDeepEqual(container(three, "ui-nginx").options.dependsOn, container(one, "ui-nginx").options.dependsOn);
     });
 
     it("s3 storage: no data volume, the bucket in the registry's and the collector's config, the keys only as secret environment", async () => {

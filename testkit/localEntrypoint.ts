@@ -9,13 +9,14 @@
  * does, then reloads nginx, as the entrypoint's watcher does.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerPorts, paths, REGISTRY_ALIAS, REPLICA_ALIAS_PREFIX, replicaUpstreamFiles } from "../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
+import { renderFrontConfig } from "../components/entrypoint/frontConfig";
 import { MAX_REPLICAS } from "../components/registry/config";
 import { renderUpstreamsScript, UI_IMAGE_COMMAND } from "../components/entrypoint/upstreamsScript";
 import { replicaServerLine } from "../components/registry/serveScript";
@@ -55,12 +56,26 @@ export interface LocalEntrypoint {
     errorLog(): string;
     /** Unix transport: publishes exactly these stub replicas, and reloads nginx. */
     publish(replicas: number[]): void;
+    /**
+     * Behind the front: a new nginx under its own watcher, in a folder of its own (as a new
+     * container), takes over once it has published its sockets; the old one is told to quit.
+     */
+    handOver(): Promise<void>;
+    /** Behind the front: the current nginx's container health check (the watcher script's `--health`). */
+    healthCheck(): { ok: boolean; output: string };
+    /** Behind the front: the front's folder (the published links, each nginx's own folder). */
+    frontDir: string;
+    /** Behind the front: the folder of the nginx serving now (its pid files, its watcher's). */
+    currentDir(): string;
     stop(): void;
 }
 
-/** Relocates the container paths of a rendered file into `root`. */
-function relocate(text: string, root: string): string {
+/** Relocates the container paths of a rendered file into `root` (and the container's own ones into `own`). */
+function relocate(text: string, root: string, own = root): string {
     return text
+        // Before the front's folder, whose name starts its own.
+        .replaceAll(paths.frontListenDir, join(own, "front-listen"))
+        .replaceAll(paths.frontDir, join(root, "front"))
         .replaceAll(paths.accessDir, join(root, "access"))
         .replaceAll(ACCESS_SOURCE_DIR, join(root, "access-source"))
         .replaceAll(paths.maintenanceDir, join(root, "maintenance"))
@@ -113,11 +128,16 @@ export interface EntrypointPorts {
     metrics: number;
     /** The listener that answers writes while the collector pauses them. */
     paused: number;
+    /** Behind the front: nginx's own plain-HTTP listener, for its health check. */
+    health: number;
 }
+
+/** The ports an nginx listens on inside its container only. */
+type Loopback = Pick<EntrypointPorts, "health" | "paused">;
 
 /** Free ports for one local entrypoint (testkit/localPorts.ts). */
 export function entrypointPorts(): Promise<EntrypointPorts> {
-    return freeLocalPorts("https", "http", "upstream", "metrics", "paused");
+    return freeLocalPorts("https", "http", "upstream", "metrics", "paused", "health");
 }
 
 /**
@@ -138,21 +158,26 @@ export function startLocalEntrypoint(
     const upstreamsDir = join(root, "upstreams");
     mkdirSync(upstreamsDir);
     const unix = options.registryTransport === "unix";
+    const behindFront = options.behindFront ?? false;
+    if (behindFront && !run.watcher) throw new Error("behindFront: the watcher publishes nginx's sockets to the front");
     const cert = run.certificate ?? makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
-    const site = relocate(renderNginxConfig(options), root)
+    /**
+     * The site as one nginx runs it: `own` holds what is its container's own (the link to its
+     * sockets), and `loopback` its ports on the container's own loopback.
+     */
+    const site = (own: string, loopback: Loopback) => relocate(renderNginxConfig(options), root, own)
         .replaceAll(paths.tlsCertificate, join(root, "server.crt"))
         .replaceAll(paths.tlsPrivateKey, join(root, "server.key"))
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${ports.http}$1;`)
+        .replaceAll(new RegExp(`listen 127\\.0\\.0\\.1:${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${loopback.health}$1;`)
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
         .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
         // The stub answers for each replica's debug listener too: replica N is 127.0.0.N.
         .replaceAll(new RegExp(`http://${REPLICA_ALIAS_PREFIX}(\\d+|\\$1):${containerPorts.registryDebug}`, "g"), (_, replica: string) => `http://127.0.0.${replica}:${ports.upstream}`)
         .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics};`)
-        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${ports.paused}`);
-    writeFileSync(join(root, "site.conf"), site);
-    const nginx = (...args: string[]) => spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), ...args], { encoding: "utf8" });
+        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${loopback.paused}`);
     const publish = (replicas: number[]) => {
         const line = (replica: number) => relocate(replicaUpstreamFiles(replica).upstream, root);
         // The new ones first: a watcher's look in between never sees fewer than both sets share.
@@ -161,35 +186,49 @@ export function startLocalEntrypoint(
         for (const replica of STUB_REPLICAS.filter((r) => !replicas.includes(r))) rmSync(line(replica), { force: true });
     };
     if (unix) publish([1]);
-    writeFileSync(join(root, "nginx.conf"), [
-        `pid ${join(root, "nginx.pid")};`,
-        `error_log ${join(root, "error.log")} notice;`,
-        "user nobody nogroup;",
-        "worker_processes 1;",
-        "events {}",
-        "http {",
-        // As the UI image's nginx.conf has them: a response without a type of its own says
-        // application/octet-stream, not nginx's built-in text/plain.
-        "    include /etc/nginx/mime.types;",
-        "    default_type application/octet-stream;",
-        // The site's own access_log directives apply; everything else is logged here.
-        `    access_log ${join(root, "access.log")};`,
-        `    client_body_temp_path ${join(root, "body")};`,
-        `    proxy_temp_path ${join(root, "proxy")};`,
-        `    include ${join(root, "site.conf")};`,
+    const stubs = [
         ...(unix ? STUB_REPLICAS.flatMap((replica) => stubRegistry([`unix:${relocate(replicaUpstreamFiles(replica).socket, root)}`], `replica-${replica}`)) : []),
         ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstream}`), "$server_addr")),
-        "}",
-    ].join("\n"));
-    let watcher: ChildProcess | undefined;
+    ];
+    /** One nginx with the site, in its own folder `own` (root, or the next one's); the stubs run in the front when there is one. */
+    const writeNginx = (own: string, loopback: Loopback) => {
+        writeFileSync(join(own, "site.conf"), site(own, loopback));
+        writeFileSync(join(own, "nginx.conf"), [
+            `pid ${join(own, "nginx.pid")};`,
+            `error_log ${join(own, "error.log")} notice;`,
+            "user nobody nogroup;",
+            "worker_processes 1;",
+            "events {}",
+            "http {",
+            // As the UI image's nginx.conf has them: a response without a type of its own says
+            // application/octet-stream, not nginx's built-in text/plain.
+            "    include /etc/nginx/mime.types;",
+            "    default_type application/octet-stream;",
+            // The site's own access_log directives apply; everything else is logged here.
+            `    access_log ${join(root, "access.log")};`,
+            `    client_body_temp_path ${join(own, "body")};`,
+            `    proxy_temp_path ${join(own, "proxy")};`,
+            `    include ${join(own, "site.conf")};`,
+            ...(behindFront ? [] : stubs),
+            "}",
+        ].join("\n"));
+    };
+    writeNginx(root, ports);
+    const nginx = (...args: string[]) => spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), ...args], { encoding: "utf8" });
+    if (behindFront) startFront(root, ports, options.metricsServer ?? false, stubs);
+    const watchers: ChildProcess[] = [];
     if (run.watcher) {
         if (!unix) throw new Error("watcher: only the unix transport has one");
-        watcher = startUnderWatcher(root);
-        writeFileSync(join(root, WATCHER_PID), `${watcher.pid}\n`);
+        watchers.push(startUnderWatcher(root, root, "first", ports.health));
+        writeFileSync(join(root, WATCHER_PID), `${watchers[0].pid}\n`);
+        if (behindFront) waitForFile(join(root, "published"), readLog(root));
     } else {
         const started = nginx("-e", join(root, "error.log"));
         if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}${readLog(root)}`);
     }
+    /** The nginx serving now (behind the front, the last one handed over to). */
+    let current = root;
+    let handovers = 0;
 
     return {
         installUsers(htpasswd: string, grants: string, metricsHtpasswd?: string) {
@@ -204,18 +243,45 @@ export function startLocalEntrypoint(
         errorLog: () => readLog(root),
         publish(replicas) {
             if (!unix) throw new Error("publish: the tcp transport has no published replicas");
-            const before = workers(root);
+            const before = workers(current);
             publish(replicas);
-            if (!watcher) {
+            if (watchers.length === 0) {
                 const reloaded = nginx("-s", "reload");
                 if (reloaded.status !== 0) throw new Error(`nginx did not reload: ${reloaded.stderr}`);
             }
-            waitForReload(root, before);
+            waitForReload(current, before);
         },
+        async handOver() {
+            if (!behindFront) throw new Error("handOver: only behind the front");
+            const next = join(root, `next-${++handovers}`);
+            mkdirSync(next);
+            chmodSync(next, 0o755);
+            // Its own loopback's ports: in a container of its own, they would be.
+            const loopback = await freeLocalPorts("health", "paused");
+            writeNginx(next, loopback);
+            watchers.push(startUnderWatcher(next, root, `next-${handovers}`, loopback.health));
+            waitForFile(join(next, "published"), readLog(next));
+            // The old one, as Docker stops it: nginx's graceful stop, requests in flight finished.
+            const quit = spawnSync("nginx", ["-p", current, "-c", join(current, "nginx.conf"), "-s", "quit"], { encoding: "utf8" });
+            if (quit.status !== 0) throw new Error(`the old nginx did not quit: ${quit.stderr}`);
+            current = next;
+        },
+        healthCheck() {
+            const check = spawnSync("sh", [join(current, "entrypoint-upstreams"), "--health"], {
+                encoding: "utf8", env: { PATH: `${join(current, "bin")}:${busyboxPath()}` },
+            });
+            return { ok: check.status === 0, output: `${check.stdout}${check.stderr}` };
+        },
+        frontDir: join(root, "front"),
+        currentDir: () => current,
         stop() {
-            nginx("-s", "stop");
-            // The watcher and its nginx: their own process group.
-            if (watcher?.pid !== undefined) {
+            for (const own of [root, ...Array.from({ length: handovers }, (_, i) => join(root, `next-${i + 1}`))]) {
+                spawnSync("nginx", ["-p", own, "-c", join(own, "nginx.conf"), "-s", "stop"]);
+            }
+            if (behindFront) spawnSync("nginx", ["-p", root, "-c", join(root, "front.conf"), "-s", "stop"]);
+            // Each watcher and its nginx: their own process group.
+            for (const watcher of watchers) {
+                if (watcher.pid === undefined) continue;
                 try {
                     process.kill(-watcher.pid, "SIGKILL");
                 } catch {
@@ -244,8 +310,10 @@ function clearLeftovers(): void {
         const root = join(tmpdir(), name);
         const pidIn = (file: string) => Number(readOptional(join(root, file)).trim());
         // nginx first, then the watcher's whole process group, as stop() does.
-        const master = pidIn("nginx.pid");
-        if (master > 0 && isRunning(master)) signal(master, "SIGTERM");
+        for (const pidFile of ["nginx.pid", "front.pid"]) {
+            const master = pidIn(pidFile);
+            if (master > 0 && isRunning(master)) signal(master, "SIGTERM");
+        }
         const watcher = pidIn(WATCHER_PID);
         if (watcher > 0 && isRunning(watcher)) signal(-watcher, "SIGKILL");
         rmSync(root, { recursive: true, force: true });
@@ -283,12 +351,21 @@ function readOptional(file: string): string {
  * command). A shim named nginx gives every nginx it calls, `-s reload` included, this
  * root's prefix and config, as the container's paths are nginx's defaults.
  */
-function startUnderWatcher(root: string): ChildProcess {
-    const shims = join(root, "bin");
+function startUnderWatcher(own: string, root: string, instance: string, healthPort: number): ChildProcess {
+    const shims = join(own, "bin");
     mkdirSync(shims);
     const real = spawnSync("sh", ["-c", "command -v nginx"], { encoding: "utf8" }).stdout.trim();
-    writeScript(shims, "nginx", `#!/bin/sh\nexec ${real} -p ${root} -c ${join(root, "nginx.conf")} -e ${join(root, "error.log")} "$@"\n`);
-    const script = writeScript(root, "entrypoint-upstreams", withSettings(renderUpstreamsScript(), { UPSTREAMS: join(root, "upstreams") }));
+    writeScript(shims, "nginx", `#!/bin/sh\nexec ${real} -p ${own} -c ${join(own, "nginx.conf")} -e ${join(own, "error.log")} "$@"\n`);
+    writeFileSync(join(own, "hostname"), `${instance}\n`);
+    const script = writeScript(own, "entrypoint-upstreams", withSettings(renderUpstreamsScript(), {
+        UPSTREAMS: join(root, "upstreams"),
+        FRONT: join(root, "front"),
+        FRONT_LISTEN: join(own, "front-listen"),
+        NAME_FILE: join(own, "hostname"),
+        HEALTH_URL: `http://127.0.0.1:${healthPort}/healthz`,
+        PUBLISHED: join(own, "published"),
+        WATCHER_PID: join(own, "watcher-upstreams.pid"),
+    }));
     const child = spawn("sh", [script, ...UI_IMAGE_COMMAND.slice(1)], {
         env: { PATH: `${shims}:${busyboxPath()}` }, stdio: "ignore", detached: true,
     });
@@ -296,18 +373,56 @@ function startUnderWatcher(root: string): ChildProcess {
     while (Date.now() < deadline) {
         let first: string[] = [];
         try {
-            first = workers(root);
+            first = workers(own);
         } catch {
             // no pid file yet
         }
         if (first.length > 0) {
             // The watcher reloads once at its start, whatever it saw: nginx may have read the volume before it looked.
-            waitForReload(root, first);
+            waitForReload(own, first);
             return child;
         }
         spawnSync("sleep", ["0.05"]);
     }
-    throw new Error(`nginx did not start under the watcher: ${readLog(root)}`);
+    throw new Error(`nginx did not start under the watcher: ${readLog(own)}`);
+}
+
+/**
+ * The front's rendered config, on this test's ports and folders, workers as nobody (as the
+ * image's nginx user), run as its own nginx; the stub registries run in it too, so that they
+ * outlive every nginx handed over.
+ */
+function startFront(root: string, ports: EntrypointPorts, metrics: boolean, stubs: string[]): void {
+    const published: Record<number, number> = { [containerPorts.uiHttp]: ports.http, [containerPorts.uiHttps]: ports.https, [containerPorts.uiMetrics]: ports.metrics };
+    mkdirSync(join(root, "front"));
+    chmodSync(join(root, "front"), 0o755);
+    // Debian's dynamic stream module, named relative to nginx's prefix (its load_module line).
+    symlinkSync("/usr/lib/nginx/modules", join(root, "modules"));
+    const frontPorts = [containerPorts.uiHttp, containerPorts.uiHttps, ...(metrics ? [containerPorts.uiMetrics] : [])];
+    const config = relocate(renderFrontConfig(frontPorts), root)
+        .replace(/^user nginx;$/m, "user nobody nogroup;")
+        .replace(/^pid .*$/m, `pid ${join(root, "front.pid")};`)
+        .replace(/^error_log .*$/m, `error_log ${join(root, "front-error.log")} notice;`)
+        .replaceAll(/listen (\d+);/g, (_, port: string) => `listen 127.0.0.1:${published[Number(port)]};`);
+    writeFileSync(join(root, "front.conf"), [
+        config,
+        "http {",
+        "    access_log off;",
+        `    client_body_temp_path ${join(root, "stub-body")};`,
+        ...stubs,
+        "}",
+    ].join("\n"));
+    const started = spawnSync("nginx", ["-p", root, "-c", join(root, "front.conf"), "-e", join(root, "front-error.log")], { encoding: "utf8" });
+    if (started.status !== 0) throw new Error(`the front did not start: ${started.stderr}${readOptional(join(root, "front-error.log"))}`);
+}
+
+function waitForFile(file: string, log: string): void {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+        if (readOptional(file) !== "" || spawnSync("test", ["-e", file]).status === 0) return;
+        spawnSync("sleep", ["0.05"]);
+    }
+    throw new Error(`${file} did not appear within 10 s: ${log}`);
 }
 
 /** The stub registry: says what it received, and as which replica. */

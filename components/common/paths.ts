@@ -21,7 +21,31 @@ export const paths = {
      * entrypoint mount: the registry has no TCP listener anyone else could reach.
      */
     upstreamsDir: "/run/registry-upstreams",
+    /**
+     * Target docker: the entrypoint's front (the container that holds the published ports)
+     * and the nginx behind it meet here. Each nginx listens in a folder of its own in this
+     * volume and publishes its sockets at `<port>.sock`, links the front connects through
+     * (see entrypoint/frontConfig.ts). Only the front and the nginx mount it.
+     */
+    frontDir: "/run/registry-front",
+    /**
+     * In each nginx behind the front: a link to its own folder in paths.frontDir, so that
+     * one rendered config gives each container its own sockets.
+     */
+    frontListenDir: "/run/registry-front-listen",
+    /** The front's nginx config (a main config of its own: a `stream` block, no `http`). */
+    frontConfig: "/etc/nginx/front.conf",
 } as const;
+
+/** The socket of the nginx behind the front for a port the front listens on, as the front connects to it. */
+export function frontSocket(port: number): string {
+    return `${paths.frontDir}/${port}.sock`;
+}
+
+/** The same socket as that nginx listens on it (in its own folder: paths.frontListenDir). */
+export function frontListenSocket(port: number): string {
+    return `${paths.frontListenDir}/${port}.sock`;
+}
 
 /**
  * Replica i's files in paths.upstreamsDir (1-based; or an nginx capture such as `$1`): its

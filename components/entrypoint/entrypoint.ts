@@ -1,20 +1,30 @@
 /**
- * The entrypoint part: the UI container, whose nginx runs our config. It terminates TLS,
- * serves the UI and streams `/v2/` to the registry; its ports are the only published ones.
- * On target docker it mounts the upstreams volume, where the replicas publish their
- * sockets, and reloads nginx as they come and go (./upstreamsScript.ts).
+ * The entrypoint part: nginx in the UI image, with our config. It terminates TLS, serves
+ * the UI and streams `/v2/` to the registry; its ports are the only published ones.
+ *
+ * Target docker: two containers. `<stack>-ui`, the front, holds the published ports and
+ * hands each connection to nginx (./frontConfig.ts); it keeps the image it was made with
+ * and changes only with the ports. nginx runs in `<stack>-ui-nginx-<digest>`, with no
+ * network at all: a change to it (an image upgrade, a renewed certificate, a config
+ * change) starts the next one beside it, which takes every new connection once it answers,
+ * and the old one then finishes its requests and quits. It mounts the upstreams volume,
+ * where the replicas publish their sockets, and reloads nginx as they come and go
+ * (./upstreamsScript.ts). A swarm: one service that publishes the ports itself.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { httpHealth } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { containerPorts, paths } from "../common/paths";
-import { Runtime } from "../common/runtime";
+import { Runtime, WorkloadSpec } from "../common/runtime";
 import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
+import { renderFrontConfig } from "./frontConfig";
 import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
-import { renderUpstreamsScript, UI_IMAGE_COMMAND, UPSTREAMS_SCRIPT } from "./upstreamsScript";
+import {
+    ENTRYPOINT_HEALTH_URL, renderUpstreamsScript, UI_IMAGE_COMMAND, UPSTREAMS_HEALTH_CHECK, UPSTREAMS_SCRIPT,
+} from "./upstreamsScript";
 import { UserAccessResources } from "../users/userAccess";
 import { MetricsSettings } from "../metrics/config";
 
@@ -37,12 +47,62 @@ export interface EntrypointInputs {
 }
 
 export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): pulumi.Resource {
-    const { settings, tls, upstreams } = inputs;
-    const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
+    const image = inputs.runtime.image(`${name}-ui-image`, inputs.settings.image, parent);
+    const nginx = nginxWorkload(inputs, image);
+    if (!inputs.upstreams) return inputs.runtime.run({ ...nginx, name: `${name}-ui`, labels: inputs.labels.container("ui") }, parent);
+
+    const front = frontVolume(name, inputs.labels, parent);
+    const behindFront = inputs.runtime.run({
+        ...nginx,
+        name: `${name}-ui-nginx`,
+        labels: inputs.labels.container("ui-nginx"),
+        createBeforeDelete: true,
+        // Connections come through the front's volume; the registry through the upstreams volume.
+        network: undefined,
+        ports: undefined,
+        volumes: sortedVolumes([
+            ...nginx.volumes ?? [],
+            // Read-write: it makes its folder there and publishes its sockets.
+            { volumeName: front.name, containerPath: paths.frontDir },
+            // Read-only: nginx reads the lines and connects to the sockets (a connect is no write to the volume).
+            { volumeName: inputs.upstreams.name, containerPath: paths.upstreamsDir, readOnly: true },
+        ]),
+        // The image's own start, with the watcher that publishes and reloads nginx beside it.
+        entrypoint: ["/bin/sh", UPSTREAMS_SCRIPT],
+        command: UI_IMAGE_COMMAND,
+        uploads: [...nginx.uploads ?? [], { file: UPSTREAMS_SCRIPT, content: renderUpstreamsScript(), permissions: "0755" }],
+        healthCheck: UPSTREAMS_HEALTH_CHECK,
+    }, parent);
     return inputs.runtime.run({
         name: `${name}-ui`,
-        image: inputs.runtime.image(`${name}-ui-image`, settings.image, parent),
+        image,
+        // Whatever UI image it was made with: only nginx's stream module runs here, and a UI
+        // upgrade must not replace the container that holds the ports.
+        keepImage: true,
         labels: inputs.labels.container("ui"),
+        network: {},
+        ports: nginx.ports,
+        volumes: [{ volumeName: front.name, containerPath: paths.frontDir, readOnly: true }],
+        entrypoint: ["nginx"],
+        command: ["-c", paths.frontConfig, "-g", "daemon off;"],
+        uploads: [{ file: paths.frontConfig, content: renderFrontConfig(frontPorts(inputs)) }],
+        // Answered by nginx behind it: the whole way a connection goes.
+        healthCheck: httpHealth(ENTRYPOINT_HEALTH_URL),
+        startPeriod: "5s",
+        stopSignal: "SIGQUIT",
+        // The master binds the ports as root; its workers run as the image's nginx user.
+        capabilities: ["NET_BIND_SERVICE", "SETGID", "SETUID"],
+        // Made after the first nginx, so that its health check has something to reach.
+        dependsOn: [behindFront],
+    }, parent);
+}
+
+/** nginx with our config, publishing the ports itself (a swarm); target docker takes it behind the front. */
+function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): Omit<WorkloadSpec, "name" | "labels"> {
+    const { settings, tls } = inputs;
+    const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
+    return {
+        image,
         network: {},
         // Sorted by internal port, as the provider reads them back: any other order is a diff on every up.
         ports: [
@@ -51,23 +111,16 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
             ...(inputs.metrics.port === undefined ? [] : [{ internal: containerPorts.uiMetrics, external: inputs.metrics.port, ip: inputs.metrics.bindAddress, protocol: "tcp" }]),
         ],
         envs: renderUiEnvironment(settings.ui, settings.uiSeries, settings.topology, settings.httpsPort),
-        // Sorted by container path, as the provider reads them back.
         volumes: [
             { volumeName: inputs.access.volume.name, containerPath: paths.accessDir, readOnly: true },
             { volumeName: inputs.maintenanceVolume.name, containerPath: paths.maintenanceDir, readOnly: true },
-            // Read-only: nginx reads the lines and connects to the sockets (a connect is no write to the volume).
-            ...(upstreams ? [{ volumeName: upstreams.name, containerPath: paths.upstreamsDir, readOnly: true }] : []),
         ],
-        // The image's own start, with the watcher that reloads nginx beside it.
-        entrypoint: upstreams ? ["/bin/sh", UPSTREAMS_SCRIPT] : undefined,
-        command: upstreams ? UI_IMAGE_COMMAND : undefined,
         uploads: [
             { file: paths.nginxSiteConfig, content: nginxSiteConfig(inputs) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400", secret: true },
-            ...(upstreams ? [{ file: UPSTREAMS_SCRIPT, content: renderUpstreamsScript(), permissions: "0755" as const }] : []),
         ],
-        healthCheck: httpHealth(`http://127.0.0.1:${containerPorts.uiHttp}/healthz`),
+        healthCheck: httpHealth(ENTRYPOINT_HEALTH_URL),
         startPeriod: "5s",
         // nginx's graceful shutdown (the nginx and joxit images' own STOPSIGNAL); SIGTERM is its fast one.
         stopSignal: "SIGQUIT",
@@ -76,7 +129,26 @@ export function createEntrypoint(name: string, inputs: EntrypointInputs, parent:
         // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.
         capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"],
         dependsOn: [...inputs.registryReplicas, inputs.access.container],
-    }, parent);
+    };
+}
+
+/** Sorted by container path, as the provider reads them back. */
+function sortedVolumes(volumes: docker.types.input.ContainerVolume[]): docker.types.input.ContainerVolume[] {
+    return [...volumes].sort((a, b) => String(a.containerPath).localeCompare(String(b.containerPath)));
+}
+
+/** The ports the front listens on: the published ones, and plain HTTP always (its health check). */
+function frontPorts(inputs: EntrypointInputs): number[] {
+    const metrics = inputs.metrics.port === undefined ? [] : [containerPorts.uiMetrics];
+    return [containerPorts.uiHttp, containerPorts.uiHttps, ...metrics];
+}
+
+/** Holds nothing but sockets and links: removed with the stack. */
+function frontVolume(name: string, labels: LabelSets, parent: pulumi.Resource): docker.Volume {
+    return new docker.Volume(`${name}-front`, { name: `${name}-front`, labels: labels.fixedName("front") }, {
+        // As the other volumes: labels changed later do not replace it.
+        parent, ignoreChanges: ["labels"],
+    });
 }
 
 /** The site nginx serves: the entrypoint's settings, with the metrics server when its port is published. */
@@ -85,6 +157,7 @@ function nginxSiteConfig(inputs: EntrypointInputs): string {
     return renderNginxConfig({
         topology: settings.topology,
         registryTransport: inputs.upstreams ? "unix" : "tcp",
+        behindFront: inputs.upstreams !== undefined,
         httpsPort: settings.httpsPort,
         cors: settings.cors,
         realm: inputs.realm,

@@ -13,6 +13,8 @@
  *   service's name, re-resolved at request time through Docker's embedded DNS.
  * - Split domains: CORS answered by nginx for an allow-list of exact origins (the registry
  *   answers preflight with 401 under basic auth and can only send one static origin).
+ * - Target docker: nginx listens behind the front, which holds the published ports
+ *   (./listen.ts, ./frontConfig.ts).
  */
 import { httpsOrigin } from "../common/hosts";
 import { containerPorts, paths, REGISTRY_ALIAS } from "../common/paths";
@@ -20,12 +22,15 @@ import { RegistryTransport } from "../registry/registryConfig";
 import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
+import { clientAddressDirectives, listenLines } from "./listen";
 import { Topology, uiHostName } from "./topology";
 
 export interface NginxConfigOptions {
     topology: Topology;
     /** How nginx reaches the replicas: their published unix sockets (target docker), or by DNS (a swarm). */
     registryTransport: RegistryTransport["kind"];
+    /** Default false: listen on the ports. True (target docker): behind the front, on sockets (./listen.ts). */
+    behindFront?: boolean;
     /** Published HTTPS port: redirects must keep it. */
     httpsPort: number;
     /** Split domains only. */
@@ -48,6 +53,9 @@ export const RETRY_AFTER_SECONDS = 10;
 
 /** The upstream block of the replicas' published sockets (target docker). */
 const REPLICAS_UPSTREAM = "registry_replicas";
+/** How long nginx waits on the registry between two reads or writes (a large layer's digest check takes a while). */
+export const REGISTRY_TIMEOUT_SECONDS = 900;
+
 /** Idle kept-alive connections to the replicas, per worker. */
 export const REPLICA_KEEPALIVE_CONNECTIONS = 32;
 
@@ -79,14 +87,15 @@ const OLD_DOCKER_USER_AGENT = String.raw`^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go 
 
 export function renderNginxConfig(options: NginxConfigOptions): string {
     const { topology, httpsPort } = options;
+    const behindFront = options.behindFront ?? false;
     // The realm sits in a quoted nginx string and in a header: plain characters only.
     const realm = options.realm.replace(/[^A-Za-z0-9 ._-]/g, "-");
     const blocks = [
-        header(options.registryTransport),
+        header(options.registryTransport, behindFront),
         ...(options.registryTransport === "unix" ? [publishedReplicasUpstream()] : []),
         authorizationMaps(),
         writesPausedServer(),
-        ...httpRedirectServers(topology, httpsPort),
+        ...httpRedirectServers(topology, httpsPort, behindFront),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
         registryApiLocation(options.registryTransport, cors, realm),
@@ -95,22 +104,22 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     ];
     if (topology.kind === "one-origin") {
         const locations = [...registryLocations(undefined), uiLocation(options.uiUpdateCheck)];
-        blocks.push(httpsServer(topology.host, locations, true));
+        blocks.push(httpsServer(topology.host, locations, true, behindFront));
     } else {
         if (!options.cors) throw new Error("split-domains needs CORS settings");
         blocks.push(corsOriginMap(options.cors));
         const registryHostLocations = [...registryLocations(options.cors), registryRootLocation()];
-        blocks.push(httpsServer(topology.registryHost, registryHostLocations, true));
+        blocks.push(httpsServer(topology.registryHost, registryHostLocations, true, behindFront));
         const ui = uiLocation(options.uiUpdateCheck, httpsOrigin(topology.registryHost, httpsPort));
-        blocks.push(httpsServer(topology.uiHost, [ui], false));
+        blocks.push(httpsServer(topology.uiHost, [ui], false, behindFront));
     }
     if (options.metricsServer) {
-        blocks.push(renderMetricsServer(options.registryTransport, options.metricsPassword ?? false));
+        blocks.push(renderMetricsServer(options.registryTransport, options.metricsPassword ?? false, behindFront));
     }
     return blocks.join("\n") + "\n";
 }
 
-function header(transport: RegistryTransport["kind"]): string {
+function header(transport: RegistryTransport["kind"], behindFront: boolean): string {
     const resolver = transport === "unix" ? [] : [
         // Short: while a replaced registry's new address is not yet known, requests fail.
         `resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`,
@@ -134,6 +143,7 @@ function header(transport: RegistryTransport["kind"]): string {
         // the published port it used (an absolute one would name the container's port, and
         // the client's Host).
         "absolute_redirect off;",
+        ...clientAddressDirectives(behindFront),
         "",
         "# The registry sends this header itself; nginx adds it to answers the registry never saw.",
         "map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {",
@@ -167,16 +177,17 @@ function publishedReplicasUpstream(): string {
  * never to the client's `Host` (which would make the entrypoint an open redirect). Any
  * other name (an IP address, a typo) lands on the UI's host.
  */
-function httpRedirectServers(topology: Topology, httpsPort: number): string[] {
-    const toUi = httpRedirectServer("_", httpsOrigin(uiHostName(topology), httpsPort), true);
+function httpRedirectServers(topology: Topology, httpsPort: number, behindFront: boolean): string[] {
+    const toUi = httpRedirectServer("_", httpsOrigin(uiHostName(topology), httpsPort), true, behindFront);
     if (topology.kind === "one-origin") return [toUi];
-    return [toUi, httpRedirectServer(topology.registryHost, httpsOrigin(topology.registryHost, httpsPort), false)];
+    const registryOrigin = httpsOrigin(topology.registryHost, httpsPort);
+    return [toUi, httpRedirectServer(topology.registryHost, registryOrigin, false, behindFront)];
 }
 
-function httpRedirectServer(serverName: string, origin: string, defaultServer: boolean): string {
+function httpRedirectServer(serverName: string, origin: string, defaultServer: boolean, behindFront: boolean): string {
     return lines(
         "server {",
-        `    listen ${containerPorts.uiHttp}${defaultServer ? " default_server" : ""};`,
+        ...listenLines(containerPorts.uiHttp, { behindFront, defaultServer, healthCheck: true }),
         `    server_name ${serverName};`,
         "",
         // In every server: the check's Host (127.0.0.1) may be a configured host name.
@@ -194,10 +205,10 @@ function httpRedirectServer(serverName: string, origin: string, defaultServer: b
     );
 }
 
-function httpsServer(host: string, locations: string[], defaultServer: boolean): string {
+function httpsServer(host: string, locations: string[], defaultServer: boolean, behindFront: boolean): string {
     return lines(
         "server {",
-        `    listen ${containerPorts.uiHttps} ssl${defaultServer ? " default_server" : ""};`,
+        ...listenLines(containerPorts.uiHttps, { behindFront, ssl: true, defaultServer }),
         `    server_name ${host};`,
         "",
         `    ssl_certificate ${paths.tlsCertificate};`,
@@ -286,8 +297,8 @@ function streamingDirectives(): string[] {
         "proxy_buffer_size 256k;",
         "proxy_buffers 4 256k;",
         "proxy_busy_buffers_size 256k;",
-        "proxy_read_timeout 900s;",
-        "proxy_send_timeout 900s;",
+        `proxy_read_timeout ${REGISTRY_TIMEOUT_SECONDS}s;`,
+        `proxy_send_timeout ${REGISTRY_TIMEOUT_SECONDS}s;`,
     ];
 }
 

@@ -10,6 +10,7 @@ import { containerPorts, GC_METRICS_FILE, METRICS_PATH, paths, REPLICA_ALIAS_PRE
 import { MAX_REPLICAS } from "../registry/config";
 import { RegistryTransport } from "../registry/registryConfig";
 import { accessPaths } from "../users/installScript";
+import { listenLines } from "../entrypoint/listen";
 import { METRICS_USER } from "./config";
 
 /** Prometheus's text exposition format. */
@@ -20,13 +21,13 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
  * not change the entrypoint's config (that would replace it). A replica that does not run
  * has no metrics: 404 (target docker), or its name does not resolve: 502 (a swarm).
  */
-export function renderMetricsServer(transport: RegistryTransport["kind"], authenticated: boolean): string {
+export function renderMetricsServer(transport: RegistryTransport["kind"], authenticated: boolean, behindFront: boolean): string {
     const numbers = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
     const replicaLocations = transport === "unix" ? relayedReplicaMetrics(numbers) : proxiedReplicaMetrics(numbers);
     return [
         "# Metrics for Prometheus: the registry's and the garbage collector's, nothing else.",
         "server {",
-        `    listen ${containerPorts.uiMetrics};`,
+        ...listenLines(containerPorts.uiMetrics, { behindFront, defaultServer: false }),
         "    server_name _;",
         "    access_log off;",
         ...(authenticated ? [

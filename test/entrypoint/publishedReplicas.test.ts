@@ -28,7 +28,7 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
     before(async function () {
         requireLocalEntrypointTools(this);
         entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry" },
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", behindFront: true, httpsPort: 443, realm: "test registry" },
             await entrypointPorts(),
             { watcher: true },
         );
@@ -138,7 +138,11 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
 
     it("the watcher script renders its settings, the same bytes every time, shellcheck-clean, from a file that ships", function () {
         requireTool(this, "shellcheck", "shellcheck");
-        assert.deepEqual(headerSettings(renderUpstreamsScript()), { UPSTREAMS: "/run/registry-upstreams", POLL_SECONDS: String(UPSTREAMS_POLL_SECONDS) });
+        assert.deepEqual(headerSettings(renderUpstreamsScript()), {
+            UPSTREAMS: "/run/registry-upstreams", POLL_SECONDS: String(UPSTREAMS_POLL_SECONDS),
+            FRONT: "/run/registry-front", FRONT_LISTEN: "/run/registry-front-listen", NAME_FILE: "/etc/hostname",
+            HEALTH_URL: "http://127.0.0.1:80/healthz", PUBLISHED: "/run/entrypoint-published", WATCHER_PID: "/run/entrypoint-upstreams.pid",
+        });
         assert.equal(renderUpstreamsScript(), renderUpstreamsScript());
         assert.equal(shellcheckFindings(renderUpstreamsScript()), "");
         assert.notEqual(gitIgnores("components/entrypoint/scripts/upstreams.sh"), true, "git ignores the script: it would not ship");

@@ -248,7 +248,7 @@ describe("live: access control", function () {
 
     describe("changes without interruption", () => {
         it("pulls and pushes go on without a failure while up adds a user, rotates a password and changes a role; only the users container is replaced", async () => {
-            const ids = { registry: await live.containerId("registry"), ui: await live.containerId("ui"), users: await live.containerId("users") };
+            const ids = { registry: await live.containerId("registry"), ui: await live.containerId("ui"), nginx: await live.containerId("ui-nginx"), users: await live.containerId("users") };
             const counts = { pulls: 0, pushes: 0 };
             const steps = {
                 "reader pull": async () => { await client("reader").pullAndVerify("team-b/secret", "1"); counts.pulls++; },
@@ -272,7 +272,8 @@ describe("live: access control", function () {
             assert.deepEqual(report?.replaced, [live.containerName("users")]);
             assert.deepEqual(report?.created, []);
             assert.equal(await live.containerId("registry"), ids.registry, "the registry was replaced");
-            assert.equal(await live.containerId("ui"), ids.ui, "the entrypoint was replaced");
+            assert.equal(await live.containerId("ui"), ids.ui, "the entrypoint's ports were replaced");
+            assert.equal(await live.containerId("ui-nginx"), ids.nginx, "the entrypoint was replaced");
             assert.notEqual(await live.containerId("users"), ids.users);
             // In force: the old password is refused, the new one and the new user work, the new role pushes.
             assert.equal((await client("rotated").request("GET", "/v2/")).status, 401);

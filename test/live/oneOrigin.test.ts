@@ -6,6 +6,7 @@
  * containers and ends with destroy and up.
  */
 import { strict as assert } from "node:assert";
+import { OWN_LABELS } from "../../components/common/labels";
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
@@ -232,12 +233,12 @@ describe("live: one origin", function () {
         });
 
         it("a replaced registry serves through the running nginx, which is not touched", async () => {
-            const uiBefore = await live.containerId("ui");
+            const uiBefore = await live.containerId("ui-nginx");
             const registryBefore = await live.docker.getContainer(live.containerName("registry")).inspect();
             const report = await live.up(liveConfig({ registryLogLevel: "debug" }));
             assert.deepEqual(report.replaced, [live.containerName("registry")]);
             assert.deepEqual(report.created, []);
-            assert.equal(await live.containerId("ui"), uiBefore, "the UI container was touched");
+            assert.equal(await live.containerId("ui-nginx"), uiBefore, "the UI container was touched");
             const registryAfter = await live.docker.getContainer(live.containerName("registry")).inspect();
             assert.notEqual(registryAfter.Id, registryBefore.Id);
             const ipBefore = Object.values(registryBefore.NetworkSettings.Networks)[0].IPAddress;
@@ -280,7 +281,7 @@ describe("live: one origin", function () {
             assert.deepEqual((await live.up(config)).replaced, [], "renewed before the window (30 days before the end)");
             live.stack.clock = () => new Date(Date.now() + 336 * DAY);
             const renewal = await live.up(config);
-            assert.deepEqual(renewal.replaced.sort(), [live.containerName("ui"), `${live.containerName("ui").replace(/-ui$/, "")}-server-cert`].sort());
+            assert.deepEqual(renewal.replaced.sort(), [live.containerName("ui-nginx"), `${live.namePrefix}-server-cert`].sort(), "nginx handed over; its ports stay");
             assert.equal(live.outputs.caCertificate, ca, "the CA must not change: clients trust it");
             const after = await servedSerial();
             assert.notEqual(after, before);
@@ -292,7 +293,7 @@ describe("live: one origin", function () {
         it("changing user labels replaces only the containers (network and volume keep the project's labels), and the next preview is empty", async () => {
             const labelled = liveConfig({ registryLogLevel: "warn", labels: { "private-registry.test": "live", "com.example.team": "platform" } });
             const report = await live.up(labelled);
-            assert.deepEqual(report.replaced.sort(), [live.containerName("maintenance"), live.containerName("registry"), live.containerName("ui"), live.containerName("users")].sort());
+            assert.deepEqual(report.replaced.sort(), [live.containerName("maintenance"), live.containerName("registry"), live.containerName("ui"), live.containerName("ui-nginx"), live.containerName("users")].sort());
             assert.deepEqual(report.created, []);
             const ui = await live.docker.getContainer(live.containerName("ui")).inspect();
             assert.equal(ui.Config.Labels["com.example.team"], "platform");
@@ -316,9 +317,8 @@ describe("live: one origin", function () {
             assert.deepEqual(report.retained, [volume]);
             const kept = [`${live.namePrefix}-ca`, `${live.namePrefix}-ca-key`, `${live.namePrefix}-htpasswd-salt`, `${live.namePrefix}-http-secret`, `${live.namePrefix}-password-admin`];
             assert.deepEqual(live.stack.resources().map((r) => r.name).sort(), kept);
-            for (const role of ["registry", "ui", "users", "maintenance"] as const) {
-                assert.equal(spawnSync("docker", ["container", "inspect", live.containerName(role)], { stdio: "ignore" }).status, 1, `${role} container left behind`);
-            }
+            const left = await live.docker.listContainers({ all: true, filters: { label: [`${OWN_LABELS.name}=${live.namePrefix}`] } });
+            assert.deepEqual(left.map((c) => c.Names), [], "containers left behind");
             assert.equal(spawnSync("docker", ["volume", "inspect", volume], { stdio: "ignore" }).status, 0, "the data volume was removed");
 
             const recreated = await live.up(liveConfig());

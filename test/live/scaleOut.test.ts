@@ -136,7 +136,7 @@ describe("live: scale-out (replicas on S3)", function () {
 
     it("an up that removes a replica, and one that adds it back, under docker, skopeo and raw pushes and pulls: none fails; the other replica and the entrypoint stay", async () => {
         await live.up(config({ registryLogLevel: "warn" }));
-        const untouched = await Promise.all([replicaNames()[0], live.containerName("ui")].map(containerId));
+        const untouched = await Promise.all([replicaNames()[0], live.containerName("ui"), await live.dockerName("ui-nginx")].map(containerId));
         const load = { live, client: admin, written, cleanups };
         // The load goes on past the up for as long as the entrypoint takes to see a replica
         // come or go (a poll of the upstreams volume, then a reload), and then some.
@@ -156,7 +156,7 @@ describe("live: scale-out (replicas on S3)", function () {
         });
         console.log(`      back to 2 replicas: ${JSON.stringify(up)}`);
         for (const counts of [down, up]) assert.ok(Object.values(counts).every((n) => n > 0), JSON.stringify(counts));
-        assert.deepEqual(await Promise.all([replicaNames()[0], live.containerName("ui")].map(containerId)), untouched);
+        assert.deepEqual(await Promise.all([replicaNames()[0], live.containerName("ui"), await live.dockerName("ui-nginx")].map(containerId)), untouched);
         for (const image of written) assert.equal(await admin.pullAndVerify(image.repository, image.tag), image.manifestDigest);
     });
 

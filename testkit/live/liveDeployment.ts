@@ -17,6 +17,7 @@ import { demuxedText, Modem } from "../harness/dockerStreams";
 import { clearLeftovers, LiveStack, RunReport } from "../harness/liveMocks";
 import { evaluateProgram, PROJECT, setStackConfig, stackOutputs } from "../program";
 import { basicAuthorization } from "../basicAuth";
+import { OWN_LABELS } from "../../components/common/labels";
 
 export const LIVE_LABEL = "private-registry.test=live";
 export { PROJECT } from "../program";
@@ -34,8 +35,12 @@ export { TEST_IMAGE as PUSHABLE_IMAGE, ensureTestImage } from "../harness/testIm
 
 const execFileAsync = promisify(execFile);
 
-/** The deployment's containers, by the role in their name. */
-export type Role = "registry" | "ui" | "maintenance" | "users";
+/**
+ * The deployment's containers, by the role in their name. `ui` holds the entrypoint's ports;
+ * nginx runs in `ui-nginx` (Docker's name `<stack>-ui-nginx-<digest>`, a new one each time
+ * it is replaced: see dockerName).
+ */
+export type Role = "registry" | "ui" | "ui-nginx" | "maintenance" | "users";
 
 export interface StackOutputs {
     registryUrl: string;
@@ -136,8 +141,23 @@ export class LiveDeployment {
         return `${PROJECT}-${this.stackName}`;
     }
 
+    /** The resource's name (what `RunReport` lists); Docker's too, but for `ui-nginx`. */
     containerName(role: Role): string {
         return `${this.namePrefix}-${role}`;
+    }
+
+    /**
+     * Docker's name of the role's container. `ui-nginx` is found by its labels: the newest
+     * running one (in a handover, the old one drains beside the new one until the up ends).
+     */
+    async dockerName(role: Role): Promise<string> {
+        if (role !== "ui-nginx") return this.containerName(role);
+        const found = await this.docker.listContainers({
+            filters: { label: [`${OWN_LABELS.name}=${this.namePrefix}`, `${OWN_LABELS.role}=${role}`], status: ["running"] },
+        });
+        const newest = found.sort((a, b) => b.Created - a.Created)[0];
+        if (!newest) throw new Error(`no running ${role} container of ${this.namePrefix}`);
+        return newest.Names[0].replace(/^\//, "");
     }
 
     /** Target docker: the registry replicas' containers, `<stack>-registry`, `-registry-2`, … (config `replicas`, default 1). */
@@ -174,7 +194,7 @@ export class LiveDeployment {
     }
 
     async exec(role: Role, command: string[]): Promise<{ exitCode: number; output: string }> {
-        const container = this.docker.getContainer(this.containerName(role));
+        const container = this.docker.getContainer(await this.dockerName(role));
         const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
         const stream = await exec.start({});
         const output = await demuxedText(this.docker.modem as Modem, stream);
@@ -193,7 +213,7 @@ export class LiveDeployment {
     }
 
     async containerId(role: Role): Promise<string> {
-        return (await this.docker.getContainer(this.containerName(role)).inspect()).Id;
+        return (await this.docker.getContainer(await this.dockerName(role)).inspect()).Id;
     }
 }
 

@@ -46,7 +46,7 @@ OWNER_LABEL=private-registry.test.owner=provision-$$
 # nginx: the binary package (nginx-light in bookworm is only nginx + the echo module).
 PACKAGES=(
     docker.io iptables cgroupfs-mount ca-certificates curl openssl
-    nginx busybox-static docker-registry shellcheck
+    nginx libnginx-mod-stream busybox-static docker-registry shellcheck
     apache2-utils skopeo wrk chromium fonts-liberation prometheus
     ceph-mon ceph-osd radosgw ceph-common s3cmd redis-server
 )
@@ -294,7 +294,7 @@ pkg_labels() { # PKG... -> LABEL private-registry.test.deb.PKG="VERSION" ...
 SKELETON_PKGS=(busybox-static libc6 ca-certificates openssl libssl3)
 REGISTRY_PKGS=(docker-registry "${SKELETON_PKGS[@]}")
 REGISTRY3_PKGS=("${SKELETON_PKGS[@]}")
-UI_PKGS=(nginx nginx-common libpcre2-8-0 zlib1g libcrypt1 "${SKELETON_PKGS[@]}")
+UI_PKGS=(nginx nginx-common libnginx-mod-stream libpcre2-8-0 zlib1g libcrypt1 "${SKELETON_PKGS[@]}")
 REDIS_PKGS=(redis-server redis-tools libjemalloc2 liblzf1 "${SKELETON_PKGS[@]}")
 
 # build_image TAG BUILD_DIR SMOKE_FN POPULATE_FN PKG...: rebuilt only when the build hash
@@ -445,6 +445,11 @@ populate_ui() { # ROOTFS HASH (UI_VERSION, UI_SOURCE, UI_SOURCE_SHA256: see buil
         install -m 644 "/etc/nginx/$f" "$rootfs/etc/nginx/$f"
     done
     install -m 644 "$IMAGES_DIR/docker-registry-ui/nginx.conf" "$rootfs/etc/nginx/nginx.conf"
+    # The stream module (the entrypoint's front): built into nginx.org's nginx, which the
+    # published image runs; a dynamic module in Debian's, loaded from modules-enabled.
+    install -m 644 /usr/lib/nginx/modules/ngx_stream_module.so "$rootfs/usr/lib/nginx/modules/"
+    mkdir -p "$rootfs/etc/nginx/modules-enabled"
+    install -m 644 /usr/share/nginx/modules-available/mod-stream.conf "$rootfs/etc/nginx/modules-enabled/50-mod-stream.conf"
     # 2.5.2's base image (nginx 1.25) wrote its pid to /var/run, which the script's non-root
     # edit looks for; 2.6.0's writes to /run.
     [ "$UI_VERSION" != 2.5.2 ] || sed -i 's,^pid .*,pid        /var/run/nginx.pid;,' "$rootfs/etc/nginx/nginx.conf"
@@ -569,6 +574,11 @@ smoke_ui() {
     log "smoke test $tag"
     out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" nginx -V 2>&1)
     check "nginx -V: $(grep -m1 "^nginx version" <<<"$out"), with ssl" contains "$out" '--with-http_ssl_module' || return 1
+    # The front's config shape: the stream module from modules-enabled (nginx.org's builds
+    # have it built in), a stream server to a unix socket with the PROXY protocol.
+    out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" sh -c \
+        'printf "include /etc/nginx/modules-enabled/*.conf;\nevents {}\nstream { proxy_protocol on; proxy_half_close on; server { listen 81; proxy_pass unix:/run/x.sock; } }\n" > /tmp/f.conf && nginx -t -c /tmp/f.conf' 2>&1) || true
+    check "the stream module loads: $out" contains "$out" 'test is successful' || return 1
     out=$(docker run --rm --pull never "${RUN_LABELS[@]}" "$tag" sh -c \
         'echo "$(pwd) $(grep -c "\${REGISTRY_TITLE}" index.html) $(stat -c %U index.html) $NGINX_PROXY_HEADER_Host"' 2>&1) || true
     check "another command runs untouched in the web root, index.html still a template, the Dockerfile's ENV: $out" \

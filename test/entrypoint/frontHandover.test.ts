@@ -1,0 +1,88 @@
+/**
+ * Target docker's front, on the real nginx: the front's rendered stream config holds the
+ * ports, and each nginx behind it runs the rendered site under the entrypoint's real watcher
+ * script (busybox sh), which publishes its sockets once it answers. A new nginx takes over
+ * from the old one while clients keep opening connections: none is refused, none fails, and
+ * the registry still learns each client's address.
+ */
+import { strict as assert } from "node:assert";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { renderGrants, UserAccess } from "../../components/users/access";
+import { renderHtpasswd } from "../../components/users/htpasswd";
+import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+
+const PASSWORD = "a-long-enough-test-password";
+const CLIENTS = 8;
+
+describe("the entrypoint's front: nginx handed over with no refused connection (real nginx, real watcher)", function () {
+    this.timeout(60_000);
+    let entrypoint: LocalEntrypoint;
+
+    before(async function () {
+        requireLocalEntrypointTools(this);
+        entrypoint = startLocalEntrypoint(
+            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", behindFront: true, httpsPort: 443, realm: "test registry" },
+            await entrypointPorts(),
+            { watcher: true },
+        );
+        const admin: UserAccess = { name: "admin", access: "admin", repositories: ["*"] };
+        entrypoint.installUsers(renderHtpasswd([{ name: "admin", password: PASSWORD }], 4, "a-stable-seed-of-enough-characters"), renderGrants([admin]));
+    });
+    after(() => entrypoint?.stop());
+
+    /** The links the front connects through, and where each points. */
+    const published = () => Object.fromEntries(readdirSync(entrypoint.frontDir).filter((f) => f.endsWith(".sock"))
+        .map((f) => [f, readlinkSync(join(entrypoint.frontDir, f))]));
+
+    it("publishes the first nginx's sockets: plain HTTP and HTTPS, each a link into its own folder; its health check passes", () => {
+        assert.deepEqual(published(), { "80.sock": "first/80.sock", "443.sock": "first/443.sock" });
+        assert.deepEqual(entrypoint.healthCheck(), { ok: true, output: "" });
+    });
+
+    it("hands over twice while clients open a new TLS connection for each request: every request is answered by the registry, with the client's address", async () => {
+        const counts = { answered: 0, failed: [] as string[] };
+        let running = true;
+        const client = async () => {
+            while (running) {
+                try {
+                    const reply = await entrypoint.send("GET", "/v2/_catalog", { user: "admin", password: PASSWORD });
+                    if (reply.status === 202 && reply.forwardedTo === "replica-1") counts.answered++;
+                    else counts.failed.push(`status ${reply.status}`);
+                    // X-Real-IP and X-Forwarded-For as the registry reads them: the client's, not the front's socket.
+                    const forwarded = String(reply.headers["x-forwarded-client"]).split("|");
+                    if (forwarded[0] !== "127.0.0.1" || forwarded[1] !== "127.0.0.1") counts.failed.push(`forwarded ${forwarded.join("|")}`);
+                } catch (error) {
+                    counts.failed.push((error as NodeJS.ErrnoException).code ?? String(error));
+                }
+            }
+        };
+        const clients = Array.from({ length: CLIENTS }, client);
+        const pause = () => new Promise((resolve) => setTimeout(resolve, 500));
+        await pause();
+        await entrypoint.handOver();
+        await pause();
+        await entrypoint.handOver();
+        await pause();
+        running = false;
+        await Promise.all(clients);
+        assert.deepEqual(counts.failed, []);
+        assert.ok(counts.answered > 100, `only ${counts.answered} requests`);
+        console.log(`      ${counts.answered} requests through two handovers, none failed`);
+        assert.deepEqual(published(), { "80.sock": "next-2/80.sock", "443.sock": "next-2/443.sock" });
+    });
+
+    it("removes the folder of an nginx that has quit when the next one publishes", () => {
+        const folders = readdirSync(entrypoint.frontDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+        assert.ok(!folders.includes("first"), JSON.stringify(folders));
+        assert.ok(folders.includes("next-2"), JSON.stringify(folders));
+    });
+
+    it("the health check fails once the watcher is gone (nginx would no longer follow the replicas)", () => {
+        const watcher = Number(readFileSync(join(entrypoint.currentDir(), "watcher-upstreams.pid"), "utf8"));
+        process.kill(watcher, "SIGKILL");
+        const check = entrypoint.healthCheck();
+        assert.equal(check.ok, false);
+        assert.match(check.output, /the upstreams watcher is not running/);
+    });
+});
