@@ -36,6 +36,8 @@ export default {
         "components/entrypoint/authorization.ts",
         "components/entrypoint/nginxConfig.ts",
         "components/entrypoint/corsConfig.ts",
+        "components/entrypoint/listen.ts",
+        "components/entrypoint/frontConfig.ts",
         "components/users/*.ts",
         "components/maintenance/*.ts",
         "components/tls/certificateChecks.ts",
