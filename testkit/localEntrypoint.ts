@@ -27,6 +27,8 @@ import {
     ACCESS_SOURCE_DIR, renderInstallScript, SOURCE_GRANTS, SOURCE_HTPASSWD, SOURCE_METRICS_HTPASSWD,
 } from "../components/users/installScript";
 import { requireTool } from "./requireTool";
+import { renderGrants } from "../components/users/access";
+import { renderHtpasswd } from "../components/users/htpasswd";
 import { makeCertificate, TestCertificate } from "./selfSignedCertificate";
 import { basicAuthorization } from "./basicAuth";
 
@@ -134,6 +136,23 @@ export interface EntrypointPorts {
 
 /** The ports an nginx listens on inside its container only. */
 type Loopback = Pick<EntrypointPorts, "health" | "paused">;
+
+/**
+ * Target docker's entrypoint as the container runs it: one origin (localhost), behind the
+ * front, under the watcher, with one user `admin` of role admin and this password.
+ */
+export async function startDockerTargetEntrypoint(adminPassword: string): Promise<LocalEntrypoint> {
+    const entrypoint = startLocalEntrypoint(
+        { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", behindFront: true, httpsPort: 443, realm: "test registry" },
+        await entrypointPorts(),
+        { watcher: true },
+    );
+    entrypoint.installUsers(
+        renderHtpasswd([{ name: "admin", password: adminPassword }], 4, "a-stable-seed-of-enough-characters"),
+        renderGrants([{ name: "admin", access: "admin", repositories: ["*"] }]),
+    );
+    return entrypoint;
+}
 
 /** Free ports for one local entrypoint (testkit/localPorts.ts). */
 export function entrypointPorts(): Promise<EntrypointPorts> {

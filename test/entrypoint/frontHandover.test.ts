@@ -8,9 +8,7 @@
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { renderGrants, UserAccess } from "../../components/users/access";
-import { renderHtpasswd } from "../../components/users/htpasswd";
-import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { LocalEntrypoint, requireLocalEntrypointTools, startDockerTargetEntrypoint } from "../../testkit/localEntrypoint";
 
 const PASSWORD = "a-long-enough-test-password";
 const CLIENTS = 8;
@@ -21,13 +19,7 @@ describe("the entrypoint's front: nginx handed over with no refused connection (
 
     before(async function () {
         requireLocalEntrypointTools(this);
-        entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", behindFront: true, httpsPort: 443, realm: "test registry" },
-            await entrypointPorts(),
-            { watcher: true },
-        );
-        const admin: UserAccess = { name: "admin", access: "admin", repositories: ["*"] };
-        entrypoint.installUsers(renderHtpasswd([{ name: "admin", password: PASSWORD }], 4, "a-stable-seed-of-enough-characters"), renderGrants([admin]));
+        entrypoint = await startDockerTargetEntrypoint(PASSWORD);
     });
     after(() => entrypoint?.stop());
 

@@ -9,13 +9,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { renderGrants, UserAccess } from "../../components/users/access";
-import { renderHtpasswd } from "../../components/users/htpasswd";
 import { renderUpstreamsScript } from "../../components/entrypoint/upstreamsScript";
 import { paths } from "../../components/common/paths";
 import { MAX_REPLICAS } from "../../components/registry/config";
 import { replicaServerLine, sameReplicaRetries, UPSTREAMS_POLL_SECONDS } from "../../components/registry/serveScript";
-import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { LocalEntrypoint, requireLocalEntrypointTools, startDockerTargetEntrypoint } from "../../testkit/localEntrypoint";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings } from "../../testkit/shellScripts";
 
@@ -27,13 +25,7 @@ describe("published replicas: the entrypoint's upstream (real nginx, real watche
 
     before(async function () {
         requireLocalEntrypointTools(this);
-        entrypoint = startLocalEntrypoint(
-            { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", behindFront: true, httpsPort: 443, realm: "test registry" },
-            await entrypointPorts(),
-            { watcher: true },
-        );
-        const admin: UserAccess = { name: "admin", access: "admin", repositories: ["*"] };
-        entrypoint.installUsers(renderHtpasswd([{ name: "admin", password: PASSWORD }], 4, "a-stable-seed-of-enough-characters"), renderGrants([admin]));
+        entrypoint = await startDockerTargetEntrypoint(PASSWORD);
     });
     after(() => entrypoint?.stop());
 
