@@ -9,7 +9,7 @@
  * does, then reloads nginx, as the entrypoint's watcher does.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -438,7 +438,7 @@ function startFront(root: string, ports: EntrypointPorts, metrics: boolean, stub
 function waitForFile(file: string, log: string): void {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-        if (readOptional(file) !== "" || spawnSync("test", ["-e", file]).status === 0) return;
+        if (existsSync(file)) return;
         spawnSync("sleep", ["0.05"]);
     }
     throw new Error(`${file} did not appear within 10 s: ${log}`);
