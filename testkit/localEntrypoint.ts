@@ -63,8 +63,15 @@ export interface LocalEntrypoint {
      * container), takes over once it has published its sockets; the old one is told to quit.
      */
     handOver(): Promise<void>;
-    /** Behind the front: the current nginx's container health check (the watcher script's `--health`). */
-    healthCheck(): { ok: boolean; output: string };
+    /**
+     * Behind the front: the nginx before the current one starts again in its folder, as a
+     * replaced container the engine restarts before Pulumi removes it.
+     */
+    restartPrevious(): void;
+    /** Behind the front: the current nginx quits, as its container removed; the one before is current again. */
+    removeCurrent(): void;
+    /** Behind the front: an nginx's container health check (the watcher script's `--health`). */
+    healthCheck(of?: "current" | "previous"): { ok: boolean; output: string };
     /** Behind the front: the front's folder (the published links, each nginx's own folder). */
     frontDir: string;
     /** Behind the front: the folder of the nginx serving now (its pid files, its watcher's). */
@@ -236,9 +243,12 @@ export function startLocalEntrypoint(
     const nginx = (...args: string[]) => spawnSync("nginx", ["-p", root, "-c", join(root, "nginx.conf"), ...args], { encoding: "utf8" });
     if (behindFront) startFront(root, ports, options.metricsServer ?? false, stubs);
     const watchers: ChildProcess[] = [];
+    /** Each nginx behind the front, in the order they were started: its folder, name, health port and watcher. */
+    const instances: { dir: string; name: string; health: number; watcher: ChildProcess }[] = [];
     if (run.watcher) {
         if (!unix) throw new Error("watcher: only the unix transport has one");
         watchers.push(startUnderWatcher(root, root, "first", ports.health));
+        instances.push({ dir: root, name: "first", health: ports.health, watcher: watchers[0] });
         writeFileSync(join(root, WATCHER_PID), `${watchers[0].pid}\n`);
         if (behindFront) waitForFile(join(root, "published"), readLog(root));
     } else {
@@ -279,15 +289,33 @@ export function startLocalEntrypoint(
             const loopback = await freeLocalPorts("health", "paused");
             writeNginx(next, loopback);
             watchers.push(startUnderWatcher(next, root, `next-${handovers}`, loopback.health));
+            instances.push({ dir: next, name: `next-${handovers}`, health: loopback.health, watcher: watchers[watchers.length - 1] });
             waitForFile(join(next, "published"), readLog(next));
             // The old one, as Docker stops it: nginx's graceful stop, requests in flight finished.
             const quit = spawnSync("nginx", ["-p", current, "-c", join(current, "nginx.conf"), "-s", "quit"], { encoding: "utf8" });
             if (quit.status !== 0) throw new Error(`the old nginx did not quit: ${quit.stderr}`);
             current = next;
         },
-        healthCheck() {
-            const check = spawnSync("sh", [join(current, "entrypoint-upstreams"), "--health"], {
-                encoding: "utf8", env: { PATH: `${join(current, "bin")}:${busyboxPath()}` },
+        restartPrevious() {
+            const at = instances.findIndex((i) => i.dir === current);
+            const previous = instances[at - 1];
+            if (!previous) throw new Error("restartPrevious: no nginx before the current one");
+            // The container's end: everything in it killed at once.
+            killGroup(previous.watcher);
+            previous.watcher = startUnderWatcher(previous.dir, root, previous.name, previous.health);
+            watchers.push(previous.watcher);
+        },
+        removeCurrent() {
+            const at = instances.findIndex((i) => i.dir === current);
+            if (at < 1) throw new Error("removeCurrent: no nginx before the current one");
+            const quit = spawnSync("nginx", ["-p", current, "-c", join(current, "nginx.conf"), "-s", "quit"], { encoding: "utf8" });
+            if (quit.status !== 0) throw new Error(`the current nginx did not quit: ${quit.stderr}`);
+            current = instances[at - 1].dir;
+        },
+        healthCheck(of = "current") {
+            const dir = of === "current" ? current : instances[instances.findIndex((i) => i.dir === current) - 1].dir;
+            const check = spawnSync("sh", [join(dir, "entrypoint-upstreams"), "--health"], {
+                encoding: "utf8", env: { PATH: `${join(dir, "bin")}:${busyboxPath()}` },
             });
             return { ok: check.status === 0, output: `${check.stdout}${check.stderr}` };
         },
@@ -299,17 +327,20 @@ export function startLocalEntrypoint(
             }
             if (behindFront) spawnSync("nginx", ["-p", root, "-c", join(root, "front.conf"), "-s", "stop"]);
             // Each watcher and its nginx: their own process group.
-            for (const watcher of watchers) {
-                if (watcher.pid === undefined) continue;
-                try {
-                    process.kill(-watcher.pid, "SIGKILL");
-                } catch {
-                    // already gone
-                }
-            }
+            for (const watcher of watchers) killGroup(watcher);
             rmSync(root, { recursive: true, force: true });
         },
     };
+}
+
+/** A watcher's whole process group (it, and the nginx it started): as a container's processes end. */
+function killGroup(watcher: ChildProcess): void {
+    if (watcher.pid === undefined) return;
+    try {
+        process.kill(-watcher.pid, "SIGKILL");
+    } catch {
+        // already gone
+    }
 }
 
 /** Each entrypoint's temporary root: named with the test process that owns it. */
@@ -372,7 +403,8 @@ function readOptional(file: string): string {
  */
 function startUnderWatcher(own: string, root: string, instance: string, healthPort: number): ChildProcess {
     const shims = join(own, "bin");
-    mkdirSync(shims);
+    // (again, when the same nginx restarts)
+    mkdirSync(shims, { recursive: true });
     const real = spawnSync("sh", ["-c", "command -v nginx"], { encoding: "utf8" }).stdout.trim();
     writeScript(shims, "nginx", `#!/bin/sh\nexec ${real} -p ${own} -c ${join(own, "nginx.conf")} -e ${join(own, "error.log")} "$@"\n`);
     writeFileSync(join(own, "hostname"), `${instance}\n`);

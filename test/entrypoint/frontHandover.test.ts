@@ -70,6 +70,23 @@ describe("the entrypoint's front: nginx handed over with no refused connection (
         assert.ok(folders.includes("next-2"), JSON.stringify(folders));
     });
 
+    it("an old nginx restarted before its removal leaves the links to the current one (and says it is not published), and takes them only once the current one is gone", async () => {
+        const polls = (n: number) => new Promise((resolve) => setTimeout(resolve, n * 1000));
+        entrypoint.restartPrevious();
+        await polls(3);
+        assert.deepEqual(published(), { "80.sock": "next-2/80.sock", "443.sock": "next-2/443.sock" });
+        const previous = entrypoint.healthCheck("previous");
+        assert.equal(previous.ok, false);
+        assert.match(previous.output, /the front's links do not lead to this nginx/);
+        assert.equal(entrypoint.healthCheck().ok, true);
+        entrypoint.removeCurrent();
+        await polls(3);
+        assert.deepEqual(published(), { "80.sock": "next-1/80.sock", "443.sock": "next-1/443.sock" });
+        const reply = await entrypoint.send("GET", "/v2/_catalog", { user: "admin", password: PASSWORD });
+        assert.deepEqual([reply.status, reply.forwardedTo], [202, "replica-1"]);
+        assert.equal(entrypoint.healthCheck().ok, true);
+    });
+
     it("the health check fails once the watcher is gone (nginx would no longer follow the replicas)", () => {
         const watcher = Number(readFileSync(join(entrypoint.currentDir(), "watcher-upstreams.pid"), "utf8"));
         process.kill(watcher, "SIGKILL");

@@ -11,13 +11,17 @@
 #   FRONT_LISTEN   the link to that folder, where nginx's config has it listen
 #   NAME_FILE      holds a name no other container has (Docker's host name file: its ID)
 #   HEALTH_URL     nginx's health check, on the container's loopback
-#   PUBLISHED      a file this container has once its sockets are published
+#   PUBLISHED      a file this container has once it has first published its sockets
 #   WATCHER_PID    the watcher's process ID, for the health check
 #
 # Publishing: once nginx answers, each of its sockets becomes FRONT/<port>.sock, a link
 # replaced in one rename. From then on every new connection the front takes reaches this
 # nginx; the one before (a replaced container) keeps the connections it has, finishes
-# their requests when it is told to stop, and quits. Nothing else ever touches the links.
+# their requests when it is told to stop, and quits. A container takes the links over at
+# its first start only. Restarted, or later, it relinks only a link that leads nowhere (the
+# nginx it named has gone): an old container that restarts before it is removed must not
+# take the links back from its successor, and whichever nginx still runs when the one the
+# links name goes takes them.
 #
 # Upstreams: nginx includes the replicas' lines in its upstream block; beside it, this
 # reloads nginx whenever they change, and once at the start (nginx may have read the volume
@@ -25,16 +29,6 @@
 # old workers, and new ones go only to the replicas published now. A reload that cannot be
 # sent yet (nginx still starting) is tried again at the next look.
 set -u
-
-if [ "${1:-}" = --health ]; then
-    [ -e "$PUBLISHED" ] || { echo "not published to the front yet"; exit 1; }
-    watcher=$(cat "$WATCHER_PID" 2>/dev/null) || watcher=
-    if [ -z "$watcher" ] || ! kill -0 "$watcher" 2>/dev/null; then
-        echo "the upstreams watcher is not running"
-        exit 1
-    fi
-    exec wget -q -O /dev/null "$HEALTH_URL"
-fi
 
 log() {
     echo "entrypoint-upstreams: $*" >&2
@@ -45,6 +39,28 @@ own_name=$(cat "$NAME_FILE")
 [ -n "$own_name" ] || { log "no host name to name this container's sockets by"; exit 1; }
 own_dir=$FRONT/$own_name
 
+# Does every link of a socket of this nginx lead to it (and is there one)?
+links_ours() {
+    found=
+    for socket in "$own_dir"/*.sock; do
+        [ -S "$socket" ] || continue
+        name=${socket##*/}
+        [ "$(readlink "$FRONT/$name")" = "$own_name/$name" ] || return 1
+        found=1
+    done
+    [ -n "$found" ]
+}
+
+if [ "${1:-}" = --health ]; then
+    links_ours || { echo "the front's links do not lead to this nginx"; exit 1; }
+    watcher=$(cat "$WATCHER_PID" 2>/dev/null) || watcher=
+    if [ -z "$watcher" ] || ! kill -0 "$watcher" 2>/dev/null; then
+        echo "the upstreams watcher is not running"
+        exit 1
+    fi
+    exec wget -q -O /dev/null "$HEALTH_URL"
+fi
+
 published() {
     for file in "$UPSTREAMS"/*.conf; do
         [ -e "$file" ] || continue
@@ -53,45 +69,52 @@ published() {
     done | md5sum
 }
 
-# Every socket nginx listens on behind the front, linked where the front connects: each
-# link made beside its place and renamed over it, so the front never finds none.
-publish_sockets() {
-    wget -q -O /dev/null "$HEALTH_URL" 2>/dev/null || return 1
-    found=
+# Links the sockets nginx listens on behind the front where the front connects (all of
+# them when taking over, else those that lead nowhere): each link made beside its place
+# and renamed over it, so the front never finds none.
+keep_published() {
+    wget -q -O /dev/null "$HEALTH_URL" 2>/dev/null || return 0
+    relinked=
     for socket in "$own_dir"/*.sock; do
         [ -S "$socket" ] || continue
         name=${socket##*/}
+        [ -n "$take_over" ] || [ ! -S "$FRONT/$name" ] || continue
         ln -sfn "$own_name/$name" "$FRONT/.$name.$own_name" &&
-            mv -f "$FRONT/.$name.$own_name" "$FRONT/$name" || return 1
-        found=1
+            mv -f "$FRONT/.$name.$own_name" "$FRONT/$name" || return 0
+        relinked="$relinked $name"
     done
-    [ -n "$found" ] || return 1
-    : > "$PUBLISHED"
-    log "published to the front: $(cd "$own_dir" && echo *.sock)"
-    # Folders of containers that have quit (their nginx removed its sockets) are empty.
-    for dir in "$FRONT"/*/; do
-        [ "$dir" = "$own_dir/" ] || rmdir "$dir" 2>/dev/null || true
-    done
+    if [ -n "$relinked" ]; then
+        take_over=
+        log "published to the front:$relinked"
+        # Folders of containers that have quit (their nginx removed its sockets) are empty.
+        for dir in "$FRONT"/*/; do
+            [ "$dir" = "$own_dir/" ] || rmdir "$dir" 2>/dev/null || true
+        done
+    fi
+    if [ ! -e "$PUBLISHED" ] && links_ours; then
+        : > "$PUBLISHED"
+    fi
 }
 
+# Reloads first: the workers that take the first connections after publishing are not the
+# ones a reload then retires.
 watch_upstreams() {
     seen=
-    done_publishing=
     while :; do
         sleep "$POLL_SECONDS"
-        if [ -z "$done_publishing" ] && publish_sockets; then
-            done_publishing=1
-        fi
         now=$(published)
-        [ "$now" != "$seen" ] || continue
-        if nginx -s reload 2>/dev/null; then
+        if [ "$now" != "$seen" ] && nginx -s reload 2>/dev/null; then
             seen=$now
         fi
+        keep_published
     done
 }
 
-# A restarted container's nginx cannot bind over the sockets its last run left.
+# At its first start, a container takes the links over from the nginx before it.
+take_over=
+[ -d "$own_dir" ] || take_over=1
 rm -f "$PUBLISHED"
+# A restarted container's nginx cannot bind over the sockets its last run left.
 if ! { mkdir -p "$own_dir" && rm -f "$own_dir"/*.sock && ln -sfn "$own_dir" "$FRONT_LISTEN"; }; then
     log "cannot prepare $own_dir for nginx's sockets"
     exit 1
