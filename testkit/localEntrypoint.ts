@@ -345,6 +345,8 @@ function killGroup(watcher: ChildProcess): void {
 
 /** Each entrypoint's temporary root: named with the test process that owns it. */
 const ROOT_PREFIX = "pr-entrypoint-";
+/** The soft limit on open files a container starts with on Docker 25 and later. */
+export const CONTAINER_SOFT_OPEN_FILES = 1024;
 /** The watcher's process group, in its root. */
 const WATCHER_PID = "watcher.pid";
 
@@ -463,7 +465,8 @@ function startFront(root: string, ports: EntrypointPorts, metrics: boolean, stub
         ...stubs,
         "}",
     ].join("\n"));
-    const started = spawnSync("nginx", ["-p", root, "-c", join(root, "front.conf"), "-e", join(root, "front-error.log")], { encoding: "utf8" });
+    // The soft limit on open files Docker 25 and later give a container (hard: the host's).
+    const started = spawnSync("prlimit", [`--nofile=${CONTAINER_SOFT_OPEN_FILES}:`, "nginx", "-p", root, "-c", join(root, "front.conf"), "-e", join(root, "front-error.log")], { encoding: "utf8" });
     if (started.status !== 0) throw new Error(`the front did not start: ${started.stderr}${readOptional(join(root, "front-error.log"))}`);
 }
 

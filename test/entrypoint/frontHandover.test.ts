@@ -7,8 +7,9 @@
  */
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
-import { LocalEntrypoint, requireLocalEntrypointTools, startDockerTargetEntrypoint } from "../../testkit/localEntrypoint";
+import { dirname, join } from "node:path";
+import { FRONT_WORKER_CONNECTIONS } from "../../components/entrypoint/frontConfig";
+import { CONTAINER_SOFT_OPEN_FILES, LocalEntrypoint, requireLocalEntrypointTools, startDockerTargetEntrypoint } from "../../testkit/localEntrypoint";
 
 const PASSWORD = "a-long-enough-test-password";
 const CLIENTS = 8;
@@ -85,6 +86,38 @@ describe("the entrypoint's front: nginx handed over with no refused connection (
         const reply = await entrypoint.send("GET", "/v2/_catalog", { user: "admin", password: PASSWORD });
         assert.deepEqual([reply.status, reply.forwardedTo], [202, "replica-1"]);
         assert.equal(entrypoint.healthCheck().ok, true);
+    });
+
+    it("lets each of the front's workers open a file for every connection it may take, from the soft limit of 1024 a container starts with (Docker 25 and later)", () => {
+        const root = dirname(entrypoint.frontDir);
+        const master = readFileSync(join(root, "front.pid"), "utf8").trim();
+        const workers = readFileSync(`/proc/${master}/task/${master}/children`, "utf8").trim().split(/\s+/);
+        assert.ok(workers.length >= 1, `front master ${master} has no workers`);
+        for (const worker of workers) {
+            const limit = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${worker}/limits`, "utf8"));
+            assert.ok(limit, `no open files limit for worker ${worker}`);
+            assert.ok(Number(limit[1]) > FRONT_WORKER_CONNECTIONS, `worker ${worker}: soft limit ${limit[1]}, ${FRONT_WORKER_CONNECTIONS} connections`);
+            assert.ok(Number(limit[1]) > CONTAINER_SOFT_OPEN_FILES);
+        }
+        assert.doesNotMatch(readFileSync(join(root, "front-error.log"), "utf8"), /exceed open file resource limit/);
+    });
+
+    it("never cuts a connection before nginx behind it gives up on it: its idle timeout is longer than each of nginx's", () => {
+        const seconds = (config: string, directive: string, fallback?: number) => {
+            const found = [...config.matchAll(new RegExp(`^\\s*${directive} (\\d+)s;`, "gm"))].map((m) => Number(m[1]));
+            if (found.length === 0 && fallback !== undefined) return [fallback];
+            assert.ok(found.length > 0, `no ${directive}`);
+            return found;
+        };
+        const front = seconds(readFileSync(join(dirname(entrypoint.frontDir), "front.conf"), "utf8"), "proxy_timeout");
+        const site = readFileSync(join(entrypoint.currentDir(), "site.conf"), "utf8");
+        // nginx's defaults where the site sets none: 60 s each.
+        const nginx = [
+            ...seconds(site, "proxy_read_timeout"), ...seconds(site, "proxy_send_timeout"),
+            ...seconds(site, "client_body_timeout", 60), ...seconds(site, "send_timeout", 60),
+        ];
+        assert.equal(front.length, 1);
+        assert.ok(front[0] > Math.max(...nginx), `front ${front[0]} s, nginx up to ${Math.max(...nginx)} s`);
     });
 
     it("the health check fails once the watcher is gone (nginx would no longer follow the replicas)", () => {
