@@ -6,6 +6,7 @@
  * is one stack state; each run is one `pulumi up`. README.md beside this file describes
  * the behaviour (what a run does, each resource, secrets, what is not implemented).
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -52,6 +53,22 @@ export const realizers: Readonly<Record<string, Realizer>> = {
     "random:index/randomBytes:RandomBytes": randomBytesRealizer,
     "random:index/randomId:RandomId": randomIdRealizer,
 };
+
+/**
+ * Types whose provider names an object the program leaves unnamed (pulumi-docker's
+ * SetAutonaming): `<logical name>-<7 random hex digits>`.
+ */
+const AUTONAMED = new Set(["docker:index/container:Container"]);
+
+function autoName(logical: string): string {
+    return `${logical}-${randomBytes(4).toString("hex").slice(0, 7)}`;
+}
+
+/** What one run is asked to do beyond the program (`pulumi up` flags). */
+export interface RunOptions {
+    /** `--replace`: the logical names of resources to replace whatever their diff. */
+    replace?: string[];
+}
 
 /** The resource options the engine would see, as read from the registration request. */
 export interface RecordedOptions {
@@ -179,6 +196,7 @@ export class LiveStack {
     private effectiveRetain = new Map<string, boolean>();
     private errors: Error[] = [];
     private capture: RegistrationCapture | undefined;
+    private forcedReplacements = new Set<string>();
 
     constructor(opts: LiveStackOptions) {
         const eq = opts.label.indexOf("=");
@@ -217,8 +235,11 @@ export class LiveStack {
      * Starts a run: installs the mocks (setMocks, not a preview) and the option capture.
      * Set config (pulumi.runtime.setAllConfig) before evaluating the program.
      */
-    async begin(): Promise<void> {
+    async begin(options: RunOptions = {}): Promise<void> {
         if (this.running) throw new Error(`a run of this LiveStack is already in progress`);
+        const unknown = (options.replace ?? []).filter((n) => !this.state.resources.some((r) => r.custom && r.name === n));
+        if (unknown.length > 0) throw new Error(`--replace: no resource named ${unknown.join(", ")} in the stack`);
+        this.forcedReplacements = new Set(options.replace);
         this.running = true;
         this.report = emptyReport();
         this.seen = new Set();
@@ -254,8 +275,8 @@ export class LiveStack {
     }
 
     /** One run: begin(), evaluate the program, end(). Returns the program's value and the report. */
-    async up<T>(program: () => T | Promise<T>): Promise<{ result: T; report: RunReport }> {
-        await this.begin();
+    async up<T>(program: () => T | Promise<T>, options: RunOptions = {}): Promise<{ result: T; report: RunReport }> {
+        await this.begin(options);
         let result: T;
         try {
             result = await program();
@@ -274,11 +295,11 @@ export class LiveStack {
      * Like `pulumi preview`: evaluates the program against the state and reports what an
      * `up` would do, changing nothing (no realizer runs, the state is not written).
      */
-    async preview<T>(program: () => T | Promise<T>): Promise<RunReport> {
+    async preview<T>(program: () => T | Promise<T>, options: RunOptions = {}): Promise<RunReport> {
         const saved = structuredClone(this.state);
         this.previewing = true;
         try {
-            await this.begin();
+            await this.begin(options);
             try {
                 await program();
             } finally {
@@ -446,8 +467,13 @@ export class LiveStack {
         checkInputs(args.type, args.name, realizer, inputs);
 
         const old = this.find(urn);
+        // The engine's Check with the old inputs keeps an autonamed object's name; a replacement
+        // checks again without them, so the new object gets a name of its own.
+        const autonamed = AUTONAMED.has(args.type) && inputs.name === undefined;
+        if (autonamed) inputs.name = old?.inputs.name ?? autoName(args.name);
+        const rename = autonamed ? () => { inputs.name = autoName(args.name); } : () => undefined;
         const rec = old
-            ? await this.change(realizer, old, { ...base, custom: true }, inputs, retain)
+            ? await this.change(realizer, old, { ...base, custom: true }, inputs, retain, rename)
             : await this.createNew(realizer, { ...base, custom: true }, inputs);
         if (!this.previewing) this.put(rec);
         const secretOutputs = new Set([...secretInputs, ...options.additionalSecretOutputs]);
@@ -487,7 +513,7 @@ export class LiveStack {
      * changed input forces it (schema, replaceOnChanges) or the provider wants it (renewal,
      * taint); else updated in place (what the provider applies) or left unchanged.
      */
-    private async change(realizer: Realizer, old: ResourceRecord, base: RecordBase, inputs: Inputs, retain: boolean): Promise<ResourceRecord> {
+    private async change(realizer: Realizer, old: ResourceRecord, base: RecordBase, inputs: Inputs, retain: boolean, rename: () => void): Promise<ResourceRecord> {
         const { options } = base;
         // Ignored properties keep their old value, as in the engine; a nested path (through
         // objects) is also left out of the provider's diff, as the bridge does with the paths
@@ -505,7 +531,9 @@ export class LiveStack {
         const forcing = changed.flatMap((k) =>
             options.replaceOnChanges.includes(k) || options.replaceOnChanges.includes("*") ? [k] : replacingChanges(base.type, k, before[k], compared[k], realizer.sets),
         );
-        const reason = old.tainted ? "its create failed" : realizer.replaceReason?.(this.context(), stored(old));
+        const reason = old.tainted ? "its create failed"
+            : this.forcedReplacements.has(base.name) ? "pulumi up --replace"
+            : realizer.replaceReason?.(this.context(), stored(old));
         if (changed.length === 0 && !reason) {
             this.report.unchanged.push(base.name);
             return { ...old, ...base };
@@ -519,6 +547,7 @@ export class LiveStack {
         if (old.options.protect) throw new Error(`resource is protected and cannot be replaced (changed: ${changed.join(", ")})`);
         this.log(`${base.name}: replacing (${reason ?? `changed: ${forcing.join(", ")}`})`);
         this.report.replaced.push(base.name);
+        rename();
         if (this.previewing) return { ...old, ...base };
         if (options.deleteBeforeReplace) {
             await this.deletePhysical(old, retain);

@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { demuxedText, Modem } from "../harness/dockerStreams";
-import { clearLeftovers, LiveStack, RunReport } from "../harness/liveMocks";
+import { clearLeftovers, LiveStack, RunOptions, RunReport } from "../harness/liveMocks";
 import { evaluateProgram, PROJECT, setStackConfig, stackOutputs } from "../program";
 import { basicAuthorization } from "../basicAuth";
 import { OWN_LABELS } from "../../components/common/labels";
@@ -37,8 +37,8 @@ const execFileAsync = promisify(execFile);
 
 /**
  * The deployment's containers, by the role in their name. `ui` holds the entrypoint's ports;
- * nginx runs in `ui-nginx` (Docker's name `<stack>-ui-nginx-<digest>`, a new one each time
- * it is replaced: see dockerName).
+ * nginx runs in `ui-nginx` (Docker's name `<stack>-ui-nginx-<7 hex>`, the provider's, a new
+ * one each time it is replaced: see dockerName).
  */
 export type Role = "registry" | "ui" | "ui-nginx" | "maintenance" | "users";
 
@@ -98,11 +98,11 @@ export class LiveDeployment {
         await clearLeftovers(LIVE_LABEL, { volumes: true });
     }
 
-    /** `pulumi up`: evaluates index.ts against this stack's state. */
-    async up(config: Record<string, string> = this.config): Promise<RunReport> {
+    /** `pulumi up` (with `options.replace`: `--replace`): evaluates index.ts against this stack's state. */
+    async up(config: Record<string, string> = this.config, options: RunOptions = {}): Promise<RunReport> {
         this.config = config;
         setStackConfig(config);
-        const { result, report } = await this.stack.up(() => evaluateProgram());
+        const { result, report } = await this.stack.up(() => evaluateProgram(), options);
         this.outputs = (await stackOutputs(result)).outputs as unknown as StackOutputs;
         this.lastReport = report;
         return report;

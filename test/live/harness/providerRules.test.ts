@@ -84,6 +84,41 @@ describe("live mocks: replacement, read-back and update rules (Docker)", functio
         await stack.destroy();
     });
 
+    it("names a container the program leaves unnamed as the provider does: `<logical name>-<7 hex>`, kept while it lives, new at each replacement (--replace too), so it can start beside the old one", async () => {
+        const stack = new LiveStack({ label: LABEL });
+        const unnamed = (seconds: string) => () => container({ name: undefined, command: ["sleep", seconds] }, { deleteBeforeReplace: false });
+        const nameOfC = () => String(stack.resources().find((r) => r.name === "c")?.outputs.name);
+        const running = async () => (await engine.listContainers({ filters: { label: [LABEL] } })).map((c) => c.Names[0].slice(1));
+        await stack.up(unnamed("3600"));
+        const first = nameOfC();
+        assert.match(first, /^c-[0-9a-f]{7}$/);
+        assert.deepEqual(await running(), [first]);
+        assert.ok((await stack.up(unnamed("3600"))).report.unchanged.includes("c"));
+        assert.equal(nameOfC(), first);
+        assert.deepEqual((await stack.up(unnamed("3601"))).report.replaced, ["c"]);
+        const second = nameOfC();
+        assert.match(second, /^c-[0-9a-f]{7}$/);
+        assert.notEqual(second, first);
+        assert.deepEqual(await running(), [second], "the old one went at the end of the run");
+        assert.deepEqual((await stack.preview(unnamed("3601"), { replace: ["c"] })).replaced, ["c"]);
+        assert.deepEqual((await stack.up(unnamed("3601"), { replace: ["c"] })).report.replaced, ["c"]);
+        assert.notEqual(nameOfC(), second);
+        assert.deepEqual(await running(), [nameOfC()]);
+        await assert.rejects(stack.up(unnamed("3601"), { replace: ["nothing"] }), /--replace: no resource named nothing in the stack/);
+        await stack.destroy();
+    });
+
+    it("a fixed-name container replaced create-first (--replace) fails on the engine's name conflict, and the old one keeps running", async () => {
+        const stack = new LiveStack({ label: LABEL });
+        const fixed = () => container({}, { deleteBeforeReplace: false });
+        await stack.up(fixed);
+        const id = (await engine.getContainer(NAME).inspect()).Id;
+        await assert.rejects(stack.up(fixed, { replace: ["c"] }), /already in use|Conflict/);
+        const info = await engine.getContainer(NAME).inspect();
+        assert.deepEqual([info.Id, info.State.Running], [id, true]);
+        await stack.destroy();
+    });
+
     it("a fixed-name volume whose labels change is 'replaced' by the old volume: its old labels read back, a diff on every preview", async () => {
         const stack = new LiveStack({ label: LABEL });
         const volume = (value: string) => () => new docker.Volume("data", { name: `${NAME}-data`, labels: [{ label: "team", value }] }, { retainOnDelete: true });
