@@ -3,7 +3,6 @@
  * names, no privilege escalation, a restart policy, bounded logs, an HTTP health check the
  * provider waits for, and the replacement options its fixed name and ports need.
  */
-import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DRAIN_SECONDS } from "./drain";
@@ -37,8 +36,9 @@ export interface ContainerSpec {
     /**
      * Default false: the old container goes before the new one starts (a fixed name and
      * fixed host ports need that). True: the new one starts beside the old one, which goes
-     * once the new one is healthy; Docker's name is then `<name>-<digest of the inputs>`,
-     * a new one for every change that replaces it.
+     * once the new one is healthy; Docker's name is then the provider's: `<name>-<7 random
+     * hex digits>`, kept while the container is, and new at every replacement (whatever
+     * causes it, `pulumi up --replace` too).
      */
     createBeforeDelete?: boolean;
     /** Default false: true keeps the image the container was made with (a container whose image does not matter). */
@@ -72,10 +72,10 @@ export function httpHealth(url: string): string[] {
 }
 
 export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource): docker.Container {
-    const args = containerArgs(spec);
     return new docker.Container(spec.name, {
-        name: spec.createBeforeDelete ? digestName(spec, args) : spec.name,
-        ...args,
+        // Else the provider names it (autonaming): a name no predecessor has.
+        ...(spec.createBeforeDelete ? {} : { name: spec.name }),
+        ...containerArgs(spec),
     }, {
         parent,
         dependsOn: spec.dependsOn,
@@ -85,16 +85,6 @@ export function hardenedContainer(spec: ContainerSpec, parent: pulumi.Resource):
         replaceOnChanges: ["healthcheck"],
         ignoreChanges: spec.keepImage ? ["image"] : undefined,
     });
-}
-
-/**
- * `<name>-<digest>`: the digest covers every input but the secret files' contents (a name is
- * no place for a digest of a private key; the certificate beside it changes with it).
- */
-function digestName(spec: ContainerSpec, args: Omit<docker.ContainerArgs, "name">): pulumi.Output<string> {
-    const uploads = spec.uploads?.map(({ file, content, permissions, secret }) => ({ file, content: secret ? "" : content, permissions }));
-    return pulumi.unsecret(pulumi.output({ ...args, uploads }).apply((inputs) =>
-        `${spec.name}-${createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8)}`));
 }
 
 function containerArgs(spec: ContainerSpec): Omit<docker.ContainerArgs, "name"> {

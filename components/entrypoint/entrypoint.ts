@@ -4,12 +4,13 @@
  *
  * Target docker: two containers. `<stack>-ui`, the front, holds the published ports and
  * hands each connection to nginx (./frontConfig.ts); it keeps the image it was made with
- * and changes only with the ports. nginx runs in `<stack>-ui-nginx-<digest>`, with no
- * network at all: a change to it (an image upgrade, a renewed certificate, a config
- * change) starts the next one beside it, which takes every new connection once it answers,
- * and the old one then finishes its requests and quits. It mounts the upstreams volume,
- * where the replicas publish their sockets, and reloads nginx as they come and go
- * (./upstreamsScript.ts). A swarm: one service that publishes the ports itself.
+ * and changes only with the ports. nginx runs in `<stack>-ui-nginx-<7 hex>` (the provider
+ * names it, anew at each replacement), with no network at all: a change to it (an image
+ * upgrade, a renewed certificate, a config change) starts the next one beside it, which
+ * takes every new connection once it answers, and the old one then finishes its requests
+ * and quits. It mounts the upstreams volume, where the replicas publish their sockets,
+ * and reloads nginx as they come and go (./upstreamsScript.ts). A swarm: one service
+ * that publishes the ports itself.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";

@@ -14,6 +14,7 @@ import { deployFresh, tearDown } from "../../testkit/live/freshStack";
 import {
     canConnect, CI_BOT_PASSWORD, dockerCli, LiveDeployment, liveConfig, PUSHABLE_IMAGE, TEST_IMAGES,
 } from "../../testkit/live/liveDeployment";
+import { loopWhile } from "../../testkit/live/loops";
 import { RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
     assertUpdateCheckRefused, catalogRepositories, launchChromium, navbarTitle, newContext, openTagHistory, openTagList, screenshotPath, servedKeyPin,
@@ -288,6 +289,28 @@ describe("live: one origin", function () {
             assert.equal((await live.request("/v2/", { auth: admin })).status, 200);
             assert.deepEqual((await live.up(config)).replaced, [], "the renewed certificate is not due again");
             live.stack.clock = () => new Date();
+        });
+
+        it("`pulumi up --replace` of nginx hands over to a successor of a new Docker name while pulls go on: none fails, the front keeps its container, the next preview is empty", async () => {
+            const config = liveConfig({ registryLogLevel: "warn" });
+            const nginx = live.containerName("ui-nginx");
+            const [before, front] = [await live.dockerName("ui-nginx"), await live.containerId("ui")];
+            const client = registryClient(live, admin);
+            let pulls = 0;
+            const failures = await loopWhile({
+                pull: async () => { await client.pullAndVerify("live/busybox", "1"); pulls++; },
+            }, async () => {
+                assert.deepEqual((await live.up(config, { replace: [nginx] })).replaced, [nginx]);
+            });
+            assert.deepEqual(failures, []);
+            assert.ok(pulls > 0);
+            console.log(`      ${pulls} verified pulls during the up, none failed`);
+            const after = await live.dockerName("ui-nginx");
+            assert.match(after, new RegExp(`^${nginx}-[0-9a-f]{7}$`));
+            assert.notEqual(after, before);
+            await assert.rejects(live.docker.getContainer(before).inspect(), /no such container/i);
+            assert.equal(await live.containerId("ui"), front);
+            assert.deepEqual((await live.preview(config)).replaced, []);
         });
 
         it("changing user labels replaces only the containers (network and volume keep the project's labels), and the next preview is empty", async () => {
