@@ -64,11 +64,15 @@ export interface LocalEntrypoint {
      */
     handOver(): Promise<void>;
     /**
-     * Behind the front: the nginx before the current one starts again in its folder, as a
-     * replaced container the engine restarts before Pulumi removes it.
+     * Behind the front: an nginx starts again in its folder, as its container restarted
+     * (it crashed, the engine restarted): the one before the current one (a replaced
+     * container not yet removed), or the current one.
      */
-    restartPrevious(): void;
-    /** Behind the front: the current nginx quits, as its container removed; the one before is current again. */
+    restart(of: "current" | "previous"): void;
+    /**
+     * Behind the front: the current nginx's container is removed (nginx quits, then the rest
+     * of it goes); the one before is the one a handOver then stops.
+     */
     removeCurrent(): void;
     /** Behind the front: an nginx's container health check (the watcher script's `--health`). */
     healthCheck(of?: "current" | "previous"): { ok: boolean; output: string };
@@ -296,20 +300,23 @@ export function startLocalEntrypoint(
             if (quit.status !== 0) throw new Error(`the old nginx did not quit: ${quit.stderr}`);
             current = next;
         },
-        restartPrevious() {
+        restart(of) {
             const at = instances.findIndex((i) => i.dir === current);
-            const previous = instances[at - 1];
-            if (!previous) throw new Error("restartPrevious: no nginx before the current one");
+            const instance = instances[of === "current" ? at : at - 1];
+            if (!instance) throw new Error("restart: no nginx before the current one");
             // The container's end: everything in it killed at once.
-            killGroup(previous.watcher);
-            previous.watcher = startUnderWatcher(previous.dir, root, previous.name, previous.health);
-            watchers.push(previous.watcher);
+            killGroup(instance.watcher);
+            instance.watcher = startUnderWatcher(instance.dir, root, instance.name, instance.health);
+            watchers.push(instance.watcher);
         },
         removeCurrent() {
             const at = instances.findIndex((i) => i.dir === current);
             if (at < 1) throw new Error("removeCurrent: no nginx before the current one");
             const quit = spawnSync("nginx", ["-p", current, "-c", join(current, "nginx.conf"), "-s", "quit"], { encoding: "utf8" });
             if (quit.status !== 0) throw new Error(`the current nginx did not quit: ${quit.stderr}`);
+            // nginx removes its pid file (and its sockets) as it exits.
+            waitForNoFile(join(current, "nginx.pid"), readLog(current));
+            killGroup(instances[at].watcher);
             current = instances[at - 1].dir;
         },
         healthCheck(of = "current") {
@@ -468,6 +475,15 @@ function startFront(root: string, ports: EntrypointPorts, metrics: boolean, stub
     // The soft limit on open files Docker 25 and later give a container (hard: the host's).
     const started = spawnSync("prlimit", [`--nofile=${CONTAINER_SOFT_OPEN_FILES}:`, "nginx", "-p", root, "-c", join(root, "front.conf"), "-e", join(root, "front-error.log")], { encoding: "utf8" });
     if (started.status !== 0) throw new Error(`the front did not start: ${started.stderr}${readOptional(join(root, "front-error.log"))}`);
+}
+
+function waitForNoFile(file: string, log: string): void {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+        if (!existsSync(file)) return;
+        spawnSync("sleep", ["0.05"]);
+    }
+    throw new Error(`${file} was still there after 10 s: ${log}`);
 }
 
 function waitForFile(file: string, log: string): void {

@@ -8,7 +8,8 @@
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { FRONT_WORKER_CONNECTIONS } from "../../components/entrypoint/frontConfig";
+import { FRONT_WORKER_CONNECTIONS, FRONT_WORKER_OPEN_FILES } from "../../components/entrypoint/frontConfig";
+import { UPSTREAMS_POLL_SECONDS } from "../../components/registry/serveScript";
 import { CONTAINER_SOFT_OPEN_FILES, LocalEntrypoint, requireLocalEntrypointTools, startDockerTargetEntrypoint } from "../../testkit/localEntrypoint";
 
 const PASSWORD = "a-long-enough-test-password";
@@ -71,20 +72,31 @@ describe("the entrypoint's front: nginx handed over with no refused connection (
         assert.ok(folders.includes("next-2"), JSON.stringify(folders));
     });
 
-    it("an old nginx restarted before its removal leaves the links to the current one (and says it is not published), and takes them only once the current one is gone", async () => {
-        const polls = (n: number) => new Promise((resolve) => setTimeout(resolve, n * 1000));
-        entrypoint.restartPrevious();
+    it("hands the links over only to a new nginx: an old one restarted before its removal, alone or with the current one, leaves them to the current one and says it is not published; once the current one is gone, the next new one takes them", async () => {
+        const polls = (n: number) => new Promise((resolve) => setTimeout(resolve, n * UPSTREAMS_POLL_SECONDS * 1000));
+        const current = { "80.sock": "next-2/80.sock", "443.sock": "next-2/443.sock" };
+        entrypoint.restart("previous");
         await polls(3);
-        assert.deepEqual(published(), { "80.sock": "next-2/80.sock", "443.sock": "next-2/443.sock" });
+        assert.deepEqual(published(), current);
         const previous = entrypoint.healthCheck("previous");
         assert.equal(previous.ok, false);
         assert.match(previous.output, /the front's links do not lead to this nginx/);
         assert.equal(entrypoint.healthCheck().ok, true);
-        entrypoint.removeCurrent();
+        // As after an engine restart: both at once, the old one first.
+        entrypoint.restart("previous");
+        entrypoint.restart("current");
         await polls(3);
-        assert.deepEqual(published(), { "80.sock": "next-1/80.sock", "443.sock": "next-1/443.sock" });
+        assert.deepEqual(published(), current);
+        assert.deepEqual([entrypoint.healthCheck().ok, entrypoint.healthCheck("previous").ok], [true, false]);
         const reply = await entrypoint.send("GET", "/v2/_catalog", { user: "admin", password: PASSWORD });
         assert.deepEqual([reply.status, reply.forwardedTo], [202, "replica-1"]);
+        entrypoint.removeCurrent();
+        await polls(3);
+        assert.deepEqual(published(), current, "the links stay until a new nginx takes them");
+        await entrypoint.handOver();
+        assert.deepEqual(published(), { "80.sock": "next-3/80.sock", "443.sock": "next-3/443.sock" });
+        const after = await entrypoint.send("GET", "/v2/_catalog", { user: "admin", password: PASSWORD });
+        assert.deepEqual([after.status, after.forwardedTo], [202, "replica-1"]);
         assert.equal(entrypoint.healthCheck().ok, true);
     });
 
@@ -96,18 +108,24 @@ describe("the entrypoint's front: nginx handed over with no refused connection (
         for (const worker of workers) {
             const limit = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${worker}/limits`, "utf8"));
             assert.ok(limit, `no open files limit for worker ${worker}`);
-            assert.ok(Number(limit[1]) > FRONT_WORKER_CONNECTIONS, `worker ${worker}: soft limit ${limit[1]}, ${FRONT_WORKER_CONNECTIONS} connections`);
+            // A file per connection, and room for its listeners and logs.
+            assert.ok(FRONT_WORKER_OPEN_FILES > FRONT_WORKER_CONNECTIONS);
+            assert.ok(Number(limit[1]) >= FRONT_WORKER_OPEN_FILES, `worker ${worker}: soft limit ${limit[1]}, ${FRONT_WORKER_CONNECTIONS} connections`);
             assert.ok(Number(limit[1]) > CONTAINER_SOFT_OPEN_FILES);
         }
         assert.doesNotMatch(readFileSync(join(root, "front-error.log"), "utf8"), /exceed open file resource limit/);
     });
 
     it("never cuts a connection before nginx behind it gives up on it: its idle timeout is longer than each of nginx's", () => {
+        // Every setting of the directive, in seconds; nginx's default where there is none.
         const seconds = (config: string, directive: string, fallback?: number) => {
-            const found = [...config.matchAll(new RegExp(`^\\s*${directive} (\\d+)s;`, "gm"))].map((m) => Number(m[1]));
-            if (found.length === 0 && fallback !== undefined) return [fallback];
-            assert.ok(found.length > 0, `no ${directive}`);
-            return found;
+            const values = [...config.matchAll(new RegExp(`^\\s*${directive}\\s+([^;]*);`, "gm"))].map((m) => m[1]);
+            if (values.length === 0 && fallback !== undefined) return [fallback];
+            assert.ok(values.length > 0, `no ${directive}`);
+            return values.map((value) => {
+                assert.match(value, /^\d+s$/, `${directive} ${value}: in seconds, as the comparison reads it`);
+                return Number.parseInt(value, 10);
+            });
         };
         const front = seconds(readFileSync(join(dirname(entrypoint.frontDir), "front.conf"), "utf8"), "proxy_timeout");
         const site = readFileSync(join(entrypoint.currentDir(), "site.conf"), "utf8");

@@ -11,17 +11,18 @@
 #   FRONT_LISTEN   the link to that folder, where nginx's config has it listen
 #   NAME_FILE      holds a name no other container has (Docker's host name file: its ID)
 #   HEALTH_URL     nginx's health check, on the container's loopback
-#   PUBLISHED      a file this container has once it has first published its sockets
+#   PUBLISHED      a file in the container's own layer once it has published its sockets
+#                  (it survives the container's restarts, not its replacement)
 #   WATCHER_PID    the watcher's process ID, for the health check
 #
 # Publishing: once nginx answers, each of its sockets becomes FRONT/<port>.sock, a link
 # replaced in one rename. From then on every new connection the front takes reaches this
 # nginx; the one before (a replaced container) keeps the connections it has, finishes
-# their requests when it is told to stop, and quits. A container takes the links over at
-# its first start only. Restarted, or later, it relinks only a link that leads nowhere (the
-# nginx it named has gone): an old container that restarts before it is removed must not
-# take the links back from its successor, and whichever nginx still runs when the one the
-# links name goes takes them.
+# their requests when it is told to stop, and quits. Links change hands only then, once
+# per container, at the start of the newest: a container that restarts (it crashed, the
+# engine restarted) never takes them again, so an old one restarting before Pulumi removes
+# it cannot take them back from its successor, however the two restarts interleave. A
+# restarted nginx binds the same paths again, so the links that named it lead to it again.
 #
 # Upstreams: nginx includes the replicas' lines in its upstream block; beside it, this
 # reloads nginx whenever they change, and once at the start (nginx may have read the volume
@@ -69,35 +70,30 @@ published() {
     done | md5sum
 }
 
-# Links the sockets nginx listens on behind the front where the front connects (all of
-# them when taking over, else those that lead nowhere): each link made beside its place
-# and renamed over it, so the front never finds none.
-keep_published() {
-    wget -q -O /dev/null "$HEALTH_URL" 2>/dev/null || return 0
-    relinked=
+# Once nginx answers: links every socket it listens on behind the front where the front
+# connects, each link made beside its place and renamed over it, so the front never finds
+# none. Fails (to be tried again at the next look) until then.
+publish_sockets() {
+    wget -q -O /dev/null "$HEALTH_URL" 2>/dev/null || return 1
+    found=
     for socket in "$own_dir"/*.sock; do
         [ -S "$socket" ] || continue
         name=${socket##*/}
-        [ -n "$take_over" ] || [ ! -S "$FRONT/$name" ] || continue
         ln -sfn "$own_name/$name" "$FRONT/.$name.$own_name" &&
-            mv -f "$FRONT/.$name.$own_name" "$FRONT/$name" || return 0
-        relinked="$relinked $name"
+            mv -f "$FRONT/.$name.$own_name" "$FRONT/$name" || return 1
+        found="$found $name"
     done
-    if [ -n "$relinked" ]; then
-        take_over=
-        log "published to the front:$relinked"
-        # Folders of containers that have quit (their nginx removed its sockets) are empty.
-        for dir in "$FRONT"/*/; do
-            [ "$dir" = "$own_dir/" ] || rmdir "$dir" 2>/dev/null || true
-        done
-    fi
-    if [ ! -e "$PUBLISHED" ] && links_ours; then
-        : > "$PUBLISHED"
-    fi
+    [ -n "$found" ] || return 1
+    : > "$PUBLISHED"
+    log "published to the front:$found"
+    # Folders of containers that have quit (their nginx removed its sockets) are empty.
+    for dir in "$FRONT"/*/; do
+        [ "$dir" = "$own_dir/" ] || rmdir "$dir" 2>/dev/null || true
+    done
 }
 
-# Reloads first: the workers that take the first connections after publishing are not the
-# ones a reload then retires.
+# Reloads before publishing, so that the first connections mostly reach the workers that
+# reload starts rather than the ones it retires (graceful either way).
 watch_upstreams() {
     seen=
     while :; do
@@ -106,14 +102,15 @@ watch_upstreams() {
         if [ "$now" != "$seen" ] && nginx -s reload 2>/dev/null; then
             seen=$now
         fi
-        keep_published
+        if [ -n "$take_over" ] && publish_sockets; then
+            take_over=
+        fi
     done
 }
 
-# At its first start, a container takes the links over from the nginx before it.
+# Until it has published once, a container takes the links over from the nginx before it.
 take_over=
-[ -d "$own_dir" ] || take_over=1
-rm -f "$PUBLISHED"
+[ -e "$PUBLISHED" ] || take_over=1
 # A restarted container's nginx cannot bind over the sockets its last run left.
 if ! { mkdir -p "$own_dir" && rm -f "$own_dir"/*.sock && ln -sfn "$own_dir" "$FRONT_LISTEN"; }; then
     log "cannot prepare $own_dir for nginx's sockets"
