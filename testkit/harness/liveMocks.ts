@@ -103,6 +103,8 @@ export interface ResourceRecord {
     readBack?: Inputs;
     /** Created, then failed (a health wait that timed out): the next run replaces it. */
     tainted?: boolean;
+    /** Inputs the provider filled in (its `__defaults`): an autonamed resource's `name`. */
+    generated?: string[];
 }
 
 /** What one run (or destroy) did, by logical resource name; custom resources only. */
@@ -439,6 +441,10 @@ export class LiveStack {
             inputs[k] = r.value;
         }
 
+        // The provider names a resource the program leaves unnamed; its Check with the old
+        // inputs keeps a name it generated (never one the program had set), and a replacement
+        // checks again without them, so the new object gets a name of its own.
+        const autonamed = AUTONAMED.has(args.type) && inputs.name === undefined;
         const base = {
             urn,
             type: args.type,
@@ -446,6 +452,7 @@ export class LiveStack {
             secretInputs: [...secretInputs].sort(),
             options,
             deps,
+            generated: autonamed ? ["name"] : undefined,
         };
         if (!args.custom) {
             // Components have no provider: record them (for parent/dependency order) and echo inputs.
@@ -467,10 +474,7 @@ export class LiveStack {
         checkInputs(args.type, args.name, realizer, inputs);
 
         const old = this.find(urn);
-        // The engine's Check with the old inputs keeps an autonamed object's name; a replacement
-        // checks again without them, so the new object gets a name of its own.
-        const autonamed = AUTONAMED.has(args.type) && inputs.name === undefined;
-        if (autonamed) inputs.name = old?.inputs.name ?? autoName(args.name);
+        if (autonamed) inputs.name = (old?.generated?.includes("name") ? old.inputs.name : undefined) ?? autoName(args.name);
         const rename = autonamed ? () => { inputs.name = autoName(args.name); } : () => undefined;
         const rec = old
             ? await this.change(realizer, old, { ...base, custom: true }, inputs, retain, rename)

@@ -84,12 +84,15 @@ describe("live mocks: replacement, read-back and update rules (Docker)", functio
         await stack.destroy();
     });
 
-    it("names a container the program leaves unnamed as the provider does: `<logical name>-<7 hex>`, kept while it lives, new at each replacement (--replace too), so it can start beside the old one", async () => {
+    it("names a container the program leaves unnamed as the provider does: `<logical name>-<7 hex>`, kept while it lives (a name the program had set is not), new at each replacement (--replace too), so it can start beside the old one", async () => {
         const stack = new LiveStack({ label: LABEL });
         const unnamed = (seconds: string) => () => container({ name: undefined, command: ["sleep", seconds] }, { deleteBeforeReplace: false });
         const nameOfC = () => String(stack.resources().find((r) => r.name === "c")?.outputs.name);
         const running = async () => (await engine.listContainers({ filters: { label: [LABEL] } })).map((c) => c.Names[0].slice(1));
-        await stack.up(unnamed("3600"));
+        // A name the program had set is never kept: leaving it out replaces the container.
+        await stack.up(() => container({ command: ["sleep", "3600"] }, { deleteBeforeReplace: false }));
+        assert.deepEqual(await running(), [NAME]);
+        assert.deepEqual((await stack.up(unnamed("3600"))).report.replaced, ["c"]);
         const first = nameOfC();
         assert.match(first, /^c-[0-9a-f]{7}$/);
         assert.deepEqual(await running(), [first]);
