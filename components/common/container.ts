@@ -27,7 +27,7 @@ export interface ContainerFile {
 }
 
 export interface ContainerSpec {
-    /** Docker's container name, and the resource name. */
+    /** The resource name, and Docker's container name (with createBeforeDelete, its start: see there). */
     name: string;
     image: pulumi.Input<string>;
     labels: DockerLabel[];
