@@ -17,10 +17,17 @@ export interface ServerTls {
     caCertificatePem: pulumi.Output<string> | undefined;
 }
 
-const HOURS_PER_DAY = 24;
-const CA_VALIDITY_DAYS = 3650;
+export const HOURS_PER_DAY = 24;
+export const CA_VALIDITY_HOURS = 3650 * HOURS_PER_DAY;
 /** Renewed by the next `pulumi up` this long before expiry. */
 const EARLY_RENEWAL_DAYS = 30;
+/** Every key the stack makes. */
+export const KEY_ALGORITHM = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
+
+/** How long before its end the next `pulumi up` renews a certificate: 30 days, or a third of its life if shorter. */
+export function earlyRenewalHours(validityDays: number): number {
+    return Math.min(EARLY_RENEWAL_DAYS, Math.floor(validityDays / 3)) * HOURS_PER_DAY;
+}
 
 /** `identity`: the options of the CA (its key and certificate), which clients trust. */
 export function createServerTls(
@@ -63,15 +70,15 @@ function selfSignedTls(
     parent: pulumi.Resource, identity: pulumi.CustomResourceOptions,
 ): ServerTls {
     const opts = { parent };
-    const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, identity);
+    const caKey = new tls.PrivateKey(`${name}-ca-key`, KEY_ALGORITHM, identity);
     const ca = new tls.SelfSignedCert(`${name}-ca`, {
         privateKeyPem: caKey.privateKeyPem,
         subject: { commonName: `${name} CA`, organization: "private-registry" },
         isCaCertificate: true,
-        validityPeriodHours: CA_VALIDITY_DAYS * HOURS_PER_DAY,
+        validityPeriodHours: CA_VALIDITY_HOURS,
         allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
     }, identity);
-    const serverKey = new tls.PrivateKey(`${name}-server-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
+    const serverKey = new tls.PrivateKey(`${name}-server-key`, KEY_ALGORITHM, opts);
     const request = new tls.CertRequest(`${name}-server-csr`, {
         privateKeyPem: serverKey.privateKeyPem,
         subject: { commonName: hosts[0], organization: "private-registry" },
@@ -83,7 +90,7 @@ function selfSignedTls(
         caPrivateKeyPem: caKey.privateKeyPem,
         caCertPem: ca.certPem,
         validityPeriodHours: validityDays * HOURS_PER_DAY,
-        earlyRenewalHours: Math.min(EARLY_RENEWAL_DAYS, Math.floor(validityDays / 3)) * HOURS_PER_DAY,
+        earlyRenewalHours: earlyRenewalHours(validityDays),
         allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
     }, opts);
     return {
