@@ -6,7 +6,7 @@
  *                                    / -> UI, /v2/ -> registry
  *                                 -> registry replicas (delete on): each on its own unix socket in
  *                                    a volume only they and the entrypoint mount (a swarm: TCP
- *                                    on the private network)
+ *                                    on the private network, mutual TLS)
  *                                 -> named volume /var/lib/registry (kept on destroy), or an S3 bucket
  *   redis container: the replicas' shared blob-descriptor cache (cache.driver redis)
  *   users container: installs the htpasswd and grants into the access volume
@@ -33,6 +33,7 @@ import { createRedisCache } from "./cache/redisCache";
 import { createMaintenance } from "./maintenance/maintenance";
 import { createRegistry } from "./registry/registry";
 import { identityOptions } from "./identity/config";
+import { createMutualTls } from "./tls/mutualTls";
 import { createServerTls } from "./tls/serverTls";
 import { createRegistryUsers } from "./users/registryUsers";
 import { createUserAccess } from "./users/userAccess";
@@ -96,9 +97,11 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     const tls = createServerTls(name, hostNames(entrypoint.topology), deployment.tls, parent, identity);
     const users = createRegistryUsers(name, deployment.users.list, deployment.users.bcryptCost, identity);
     const redis = createRedisCache(name, { settings: deployment.cache, runtime, labels }, parent);
+    // A swarm's registry listens where other processes may reach it: only the entrypoint's certificate gets in.
+    const link = runtime.kind === "swarm" ? createMutualTls(name, parent) : undefined;
     const registry = createRegistry(name, {
         settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis,
-        metrics: deployment.metrics.enabled, runtime, labels, identity,
+        metrics: deployment.metrics.enabled, runtime, labels, identity, link,
     }, parent);
     const metricsPassword = deployment.metrics.password;
     const access = createUserAccess(name, {
@@ -114,7 +117,7 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     createEntrypoint(name, {
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
         registryReplicas: registry.replicas, upstreams: registry.upstreams,
-        access, maintenanceVolume: maintenance.volume,
+        access, maintenanceVolume: maintenance.volume, link,
     }, parent);
     return { tls, users, registry, maintenance };
 }

@@ -664,7 +664,7 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(registry.inputs.mode, { replicated: { replicas: 3 } });
         assert.deepEqual(registry.inputs.endpointSpec, { mode: "dnsrr" }, "nginx sees every task through the alias, and retries another; no IPVS");
         const task = (r: RecordedResource) => r.inputs.taskSpec as { containerSpec: Record<string, unknown>; networksAdvanceds: unknown; placement?: unknown };
-        assert.deepEqual(task(registry).networksAdvanceds, [{ id: `${name}-network-id`, aliases: ["registry"] }], "the network by id, as the provider reads it back");
+        assert.deepEqual(task(registry).networksAdvanceds, [{ id: `${name}-network-id`, aliases: ["registry-tls"] }], "the network by id, as the provider reads it back");
         assert.equal(task(registry).containerSpec.image, "registry:3.1.1", "the pinned reference");
         assert.equal(task(registry).placement, undefined, "stateless: any node");
         assert.equal(task(registry).containerSpec.stopGracePeriod, "1m10s");
@@ -673,10 +673,24 @@ describe("program under the mock runtime", () => {
         assert.ok(secretPaths(registry.rawInputs).some((p) => p.startsWith("taskSpec")), "the env with the http secret and the S3 keys is secret");
         // Files: the registry's config as a Swarm config named after its content, the TLS key and the htpasswd as Swarm secrets.
         const configs = task(registry).containerSpec.configs as { configName: string; fileName: string; fileMode: number }[];
-        assert.deepEqual(configs.map((c) => [c.fileName, c.fileMode]), [["/etc/distribution/config.yml", 0o644], ["/usr/local/bin/registry-health", 0o755]]);
+        assert.deepEqual(configs.map((c) => [c.fileName, c.fileMode]), [
+            ["/etc/distribution/config.yml", 0o644], ["/usr/local/bin/registry-health", 0o755],
+            // The link's mutual TLS: the registry's certificate, and the CA of the one client it accepts.
+            ["/etc/registry-link/server.crt", 0o644], ["/etc/registry-link/clients-ca.crt", 0o644],
+        ]);
         for (const c of configs) assert.match(c.configName, new RegExp(`^${name}-registry-[0-9a-f]{16}$`));
         const secrets = (role: string) => (task(service(role)).containerSpec.secrets ?? []) as { secretName: string; fileName: string; fileMode: number }[];
-        assert.deepEqual(secrets("ui").map((x) => [x.fileName, x.fileMode]), [["/etc/nginx/certs/server.key", 0o400]]);
+        assert.deepEqual(secrets("registry").map((x) => [x.fileName, x.fileMode]), [["/etc/registry-link/server.key", 0o400]]);
+        assert.deepEqual(secrets("ui").map((x) => [x.fileName, x.fileMode]), [["/etc/nginx/certs/server.key", 0o400], ["/etc/nginx/certs/registry-link-client.key", 0o400]]);
+        const uiConfigs = task(service("ui")).containerSpec.configs as { fileName: string }[];
+        assert.deepEqual(uiConfigs.map((c) => c.fileName).filter((f) => f.includes("registry-link")), ["/etc/nginx/certs/registry-link-client.crt", "/etc/nginx/certs/registry-link-ca.crt"]);
+        // One CA for the link, its own: the registry's certificate for the alias, the entrypoint's for client auth.
+        const linkCertificates = run.ofType("tls:index/locallySignedCert:LocallySignedCert").filter((r) => r.name.includes("-link-"));
+        assert.deepEqual(linkCertificates.map((r) => [r.name, r.inputs.allowedUses]), [
+            [`${name}-registry-link-cert`, ["digital_signature", "key_encipherment", "server_auth"]],
+            [`${name}-entrypoint-link-cert`, ["digital_signature", "key_encipherment", "client_auth"]],
+        ]);
+        assert.deepEqual(run.byName(`${name}-registry-link-csr`).inputs.dnsNames, ["registry-tls"]);
         assert.deepEqual(secrets("users").map((x) => x.fileMode), [0o400]);
         for (const secret of run.ofType("docker:index/secret:Secret")) assert.ok(secretPaths(secret.rawInputs).includes("data"), `${secret.name}: data is secret`);
         // The entrypoint publishes on its node (host mode: no routing mesh), and runs with the users and maintenance jobs on one manager (their shared volumes).

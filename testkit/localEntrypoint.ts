@@ -29,7 +29,7 @@ import {
 import { requireTool } from "./requireTool";
 import { renderGrants } from "../components/users/access";
 import { renderHtpasswd } from "../components/users/htpasswd";
-import { makeCertificate, TestCertificate } from "./selfSignedCertificate";
+import { makeCertificate, makeLink, TestCertificate } from "./selfSignedCertificate";
 import { basicAuthorization } from "./basicAuth";
 
 export interface EntrypointReply {
@@ -56,6 +56,11 @@ export interface LocalEntrypoint {
     accessLog(): string;
     /** nginx's error log (notice level and up). */
     errorLog(): string;
+    /**
+     * The tcp transport: the stub registry presents this certificate (default: the link's
+     * own, issued for the alias), and nginx reloads.
+     */
+    presentAsRegistry(certificate?: TestCertificate): void;
     /** Unix transport: publishes exactly these stub replicas, and reloads nginx. */
     publish(replicas: number[]): void;
     /**
@@ -135,8 +140,10 @@ const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
 export interface EntrypointPorts {
     https: number;
     http: number;
-    /** The tcp transport's stub registry, on 127.0.0.N for replica N. */
+    /** The tcp transport's stub registry, on 127.0.0.N for replica N: its debug listener (plain HTTP). */
     upstream: number;
+    /** The same stub's API, with mutual TLS as the registry has it on a swarm. */
+    upstreamTls: number;
     /** The metrics server, when the options render it. */
     metrics: number;
     /** The listener that answers writes while the collector pauses them. */
@@ -167,7 +174,7 @@ export async function startDockerTargetEntrypoint(adminPassword: string): Promis
 
 /** Free ports for one local entrypoint (testkit/localPorts.ts). */
 export function entrypointPorts(): Promise<EntrypointPorts> {
-    return freeLocalPorts("https", "http", "upstream", "metrics", "paused", "health");
+    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "paused", "health");
 }
 
 /**
@@ -193,6 +200,12 @@ export function startLocalEntrypoint(
     const cert = run.certificate ?? makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
+    // The tcp transport (a swarm): the link's mutual TLS, nginx's side and the stub registry's.
+    const link = unix ? undefined : makeLink(REGISTRY_ALIAS);
+    if (link) {
+        for (const [file, content] of [["link-ca.crt", link.ca], ["link-client.crt", link.client.certificatePem], ["link-client.key", link.client.privateKeyPem],
+            ["link-server.crt", link.server.certificatePem], ["link-server.key", link.server.privateKeyPem]]) writeFileSync(join(root, file), content);
+    }
     /**
      * The site as one nginx runs it: `own` holds what is its container's own (the link to its
      * sockets), and `loopback` its ports on the container's own loopback.
@@ -203,7 +216,10 @@ export function startLocalEntrypoint(
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${ports.http}$1;`)
         .replaceAll(new RegExp(`listen 127\\.0\\.0\\.1:${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${loopback.health}$1;`)
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
-        .replace(`http://${REGISTRY_ALIAS}:${containerPorts.registry}`, `http://127.0.0.1:${ports.upstream}`)
+        .replace(`https://${REGISTRY_ALIAS}:${containerPorts.registry}`, `https://127.0.0.1:${ports.upstreamTls}`)
+        .replaceAll(paths.entrypointLinkCertificate, join(root, "link-client.crt"))
+        .replaceAll(paths.entrypointLinkPrivateKey, join(root, "link-client.key"))
+        .replaceAll(paths.entrypointLinkCa, join(root, "link-ca.crt"))
         // The stub answers for each replica's debug listener too: replica N is 127.0.0.N.
         .replaceAll(new RegExp(`http://${REPLICA_ALIAS_PREFIX}(\\d+|\\$1):${containerPorts.registryDebug}`, "g"), (_, replica: string) => `http://127.0.0.${replica}:${ports.upstream}`)
         .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics};`)
@@ -219,6 +235,13 @@ export function startLocalEntrypoint(
     const stubs = [
         ...(unix ? STUB_REPLICAS.flatMap((replica) => stubRegistry([`unix:${relocate(replicaUpstreamFiles(replica).socket, root)}`], `replica-${replica}`)) : []),
         ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstream}`), "$server_addr")),
+        ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstreamTls} ssl`), "$server_addr", [
+            `        ssl_certificate ${join(root, "link-server.crt")};`,
+            `        ssl_certificate_key ${join(root, "link-server.key")};`,
+            // As the registry's clientcas: the link's CA, a certificate required.
+            `        ssl_client_certificate ${join(root, "link-ca.crt")};`,
+            "        ssl_verify_client on;",
+        ])),
     ];
     /** One nginx with the site, in its own folder `own` (root, or the next one's); the stubs run in the front when there is one. */
     const writeNginx = (own: string, loopback: Loopback) => {
@@ -282,6 +305,16 @@ export function startLocalEntrypoint(
                 const reloaded = nginx("-s", "reload");
                 if (reloaded.status !== 0) throw new Error(`nginx did not reload: ${reloaded.stderr}`);
             }
+            waitForReload(current, before);
+        },
+        presentAsRegistry(certificate) {
+            if (!link || behindFront) throw new Error("presentAsRegistry: the tcp transport's stub, in the entrypoint's own nginx");
+            const server = certificate ?? link.server;
+            writeFileSync(join(root, "link-server.crt"), server.certificatePem);
+            writeFileSync(join(root, "link-server.key"), server.privateKeyPem);
+            const before = workers(current);
+            const reloaded = nginx("-s", "reload");
+            if (reloaded.status !== 0) throw new Error(`nginx did not reload: ${reloaded.stderr}`);
             waitForReload(current, before);
         },
         async handOver() {
@@ -496,10 +529,11 @@ function waitForFile(file: string, log: string): void {
 }
 
 /** The stub registry: says what it received, and as which replica. */
-function stubRegistry(listens: string[], replica: string): string[] {
+function stubRegistry(listens: string[], replica: string, tls: string[] = []): string[] {
     return [
         "    server {",
         ...listens.map((listen) => `        listen ${listen};`),
+        ...tls,
         // The entrypoint's log only (LocalEntrypoint.accessLog).
         "        access_log off;",
         "        location / {",

@@ -92,3 +92,31 @@ function inTempDir<T>(work: (dir: string) => T): T {
         rmSync(dir, { recursive: true, force: true });
     }
 }
+
+/** The entrypoint-registry link as tls/mutualTls.ts makes it: a CA, the registry's server certificate, the entrypoint's client certificate. */
+export interface TestLink {
+    ca: string;
+    server: TestCertificate;
+    client: TestCertificate;
+}
+
+/** A link issued by its own CA, for the registry's alias; two calls give two CAs (a stranger's client). */
+export function makeLink(serverName: string): TestLink {
+    return inTempDir((dir) => {
+        const file = (name: string) => join(dir, name);
+        const ext = (name: string, lines: string[]) => { writeFileSync(file(name), lines.join("\n")); return file(name); };
+        openssl(["req", "-x509", ...keyArgs(), "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-subj", "/CN=Test Link CA", "-days", "30",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        const issue = (name: string, usage: string, san: string[]) => {
+            const extFile = ext(`${name}.ext`, ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", `extendedKeyUsage=${usage}`, ...san]);
+            openssl(["req", "-new", ...keyArgs(), "-nodes", "-keyout", file(`${name}.key`), "-out", file(`${name}.csr`), "-subj", `/CN=${name}`]);
+            openssl(["x509", "-req", "-in", file(`${name}.csr`), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file(`${name}.pem`), "-days", "20", "-extfile", extFile]);
+            return { certificatePem: readFileSync(file(`${name}.pem`), "utf8"), privateKeyPem: readFileSync(file(`${name}.key`), "utf8") };
+        };
+        return {
+            ca: readFileSync(file("ca.pem"), "utf8"),
+            server: issue("server", "serverAuth", [`subjectAltName=DNS:${serverName}`]),
+            client: issue("client", "clientAuth", []),
+        };
+    });
+}

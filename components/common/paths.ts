@@ -35,6 +35,15 @@ export const paths = {
     frontListenDir: "/run/registry-front-listen",
     /** The front's nginx config (a main config of its own: a `stream` block, no `http`). */
     frontConfig: "/etc/nginx/front.conf",
+    /** A swarm: the registry's side of the mutual TLS with the entrypoint (see tls/mutualTls.ts). */
+    registryLinkCertificate: "/etc/registry-link/server.crt",
+    registryLinkPrivateKey: "/etc/registry-link/server.key",
+    /** The CA whose clients the registry accepts: the entrypoint's alone. */
+    registryLinkClientCa: "/etc/registry-link/clients-ca.crt",
+    /** A swarm: nginx's side, its client certificate and the CA it checks the registry's against. */
+    entrypointLinkCertificate: "/etc/nginx/certs/registry-link-client.crt",
+    entrypointLinkPrivateKey: "/etc/nginx/certs/registry-link-client.key",
+    entrypointLinkCa: "/etc/nginx/certs/registry-link-ca.crt",
 } as const;
 
 /** The socket of the nginx behind the front for a port the front listens on, as the front connects to it. */
@@ -87,8 +96,14 @@ export const containerPorts = {
     uiHttps: 443,
 } as const;
 
-/** The network alias by which nginx reaches the registry on a swarm: every task has it. */
-export const REGISTRY_ALIAS = "registry";
+/**
+ * The network alias by which nginx reaches the registry on a swarm: every task has it, and
+ * its certificate names it. It was `registry` before the link had mutual TLS: while a
+ * stack made then rolls its registry tasks onto TLS, the entrypoint it still runs reaches
+ * only the old tasks under the old name, and never a new one, which would refuse its plain
+ * HTTP; the entrypoint's own update, right after, moves to this name.
+ */
+export const REGISTRY_ALIAS = "registry-tls";
 
 /** The network alias of the Redis cache. */
 export const REDIS_ALIAS = "redis";

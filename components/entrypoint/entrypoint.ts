@@ -18,6 +18,7 @@ import { httpHealth } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { containerPorts, paths } from "../common/paths";
 import { Runtime, WorkloadSpec } from "../common/runtime";
+import { MutualTls } from "../tls/mutualTls";
 import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
 import { renderFrontConfig } from "./frontConfig";
@@ -45,6 +46,8 @@ export interface EntrypointInputs {
     access: UserAccessResources;
     /** Holds the maintenance job's flag that pauses writes; mounted read-only. */
     maintenanceVolume: docker.Volume;
+    /** A swarm: the link to the registry (the entrypoint's client certificate, and the CA of the registry's). */
+    link: MutualTls | undefined;
 }
 
 export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): pulumi.Resource {
@@ -120,6 +123,12 @@ function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): O
             { file: paths.nginxSiteConfig, content: nginxSiteConfig(inputs) },
             { file: paths.tlsCertificate, content: tls.certificatePem },
             { file: paths.tlsPrivateKey, content: tls.privateKeyPem, permissions: "0400", secret: true },
+            ...inputs.link ? [
+                { file: paths.entrypointLinkCertificate, content: inputs.link.client.certificatePem },
+                // Read by nginx's master, as root, like the server key.
+                { file: paths.entrypointLinkPrivateKey, content: inputs.link.client.privateKeyPem, permissions: "0400" as const, secret: true },
+                { file: paths.entrypointLinkCa, content: inputs.link.caCertificatePem },
+            ] : [],
         ],
         healthCheck: httpHealth(ENTRYPOINT_HEALTH_URL),
         startPeriod: "5s",

@@ -273,7 +273,8 @@ function registryProxy(transport: RegistryTransport["kind"]): string[] {
         : [
             "# A variable in proxy_pass makes nginx resolve the name per request (see resolver);",
             "# the URI goes as the client sent it (or without a refused mount's query).",
-            `set $registry_upstream http://${REGISTRY_ALIAS}:${containerPorts.registry};`,
+            `set $registry_upstream https://${REGISTRY_ALIAS}:${containerPorts.registry};`,
+            ...registryLinkTls(),
         ];
     return [
         ...upstream,
@@ -284,6 +285,23 @@ function registryProxy(transport: RegistryTransport["kind"]): string[] {
         "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
+    ];
+}
+
+/**
+ * A swarm: the registry requires mutual TLS. nginx shows the entrypoint's client
+ * certificate, and accepts only a registry certificate of the link's CA for the alias.
+ */
+function registryLinkTls(): string[] {
+    return [
+        "# Mutual TLS with the registry: only this client certificate gets past its handshake.",
+        `proxy_ssl_certificate ${paths.entrypointLinkCertificate};`,
+        `proxy_ssl_certificate_key ${paths.entrypointLinkPrivateKey};`,
+        `proxy_ssl_trusted_certificate ${paths.entrypointLinkCa};`,
+        "proxy_ssl_verify on;",
+        `proxy_ssl_name ${REGISTRY_ALIAS};`,
+        "# nginx before 1.23.4 offers no TLSv1.3 unless told.",
+        "proxy_ssl_protocols TLSv1.2 TLSv1.3;",
     ];
 }
 

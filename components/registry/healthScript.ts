@@ -1,7 +1,8 @@
 /**
- * The registry's health check. Healthy: on target docker, the replica is published to the
- * entrypoint (./serveScript.ts) and its storage check passes; on a swarm, its API answers
- * `/` with 200, which the registry does only while that check passes. The check runs
+ * The registry's health check. Healthy: its storage check passes, and on target docker the
+ * replica is published to the entrypoint (./serveScript.ts), on a swarm its TLS listener
+ * is up (it answers plain HTTP with Go's 400: busybox has no TLS client that could show a
+ * client certificate, and the listener takes no request without one). The check runs
  * every second, unhealthy after 2 failures (registryConfig.ts), so a missing bucket, a
  * wrong key or an unreachable store shows within 2 s, before the engine's first probe at
  * 10 s: `wait` never takes such a replica for healthy, and a rolling replacement stops
@@ -20,6 +21,8 @@ import { shellScript } from "../common/shellScript";
 
 export const HEALTH_SCRIPT = "/usr/local/bin/registry-health";
 
+export const TLS_LISTENING = "HTTP/1.0 400 Bad Request";
+
 /** busybox sh and nc, as in the registry image. */
 const HEALTH = shellScript(__dirname, "health.sh", "check");
 
@@ -28,6 +31,8 @@ export function renderHealthScript(transport: RegistryTransport): string {
     return HEALTH.render([
         `UPSTREAM=${transport.kind === "unix" ? replicaUpstreamFiles(transport.replica).upstream : ""}`,
         `REGISTRY_PORT=${containerPorts.registry}`,
+        // Go's net/http, to a plain request on a TLS listener (then "Client sent an HTTP request to an HTTPS server.").
+        `TLS_LISTENING='${TLS_LISTENING}'`,
         `DEBUG_PORT=${containerPorts.registryDebug}`,
         // The container's log: PID 1's stderr.
         "LOG=/proc/1/fd/2",

@@ -4,17 +4,19 @@
  * nothing else reaches it. On target docker each replica listens on its own unix socket in
  * the upstreams volume, which only the replicas and the entrypoint mount, and publishes
  * itself to the entrypoint there (./serveScript.ts); on a swarm the tasks listen on the
- * private network under the alias nginx proxies to.
+ * private network under the alias nginx proxies to, with mutual TLS (../tls/mutualTls.ts).
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { ContainerFile } from "../common/container";
 import { LabelSets } from "../common/labels";
 import { paths, REGISTRY_ALIAS } from "../common/paths";
 import { Runtime } from "../common/runtime";
 import { CacheDriver } from "../cache/config";
 import { RedisCache } from "../cache/redisCache";
 import { StorageSettings } from "../storage/config";
+import { MutualTls } from "../tls/mutualTls";
 import { storageEnvironment } from "../storage/environment";
 import { RegistrySettings } from "./config";
 import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
@@ -34,6 +36,8 @@ export interface RegistryInputs {
     labels: LabelSets;
     /** The options of the http secret, which upload sessions and clients' state carry. */
     identity: pulumi.CustomResourceOptions;
+    /** A swarm: the link to the entrypoint (the registry's certificate, and the CA of the client it accepts). */
+    link: MutualTls | undefined;
 }
 
 export interface Registry {
@@ -62,8 +66,9 @@ export function createRegistry(name: string, inputs: RegistryInputs, parent: pul
     };
     const first = inputs.redis ? [inputs.redis.container] : [];
     if (inputs.runtime.kind === "swarm") {
+        if (!inputs.link) throw new Error("a swarm's registry needs the link's mutual TLS");
         // One service: the swarm replaces its tasks one at a time; its DNS name lists them all.
-        const service = runRegistryWorkload(inputs, content, {
+        const service = runRegistryWorkload(inputs, { ...content, linkFiles: linkFiles(inputs.link) }, {
             name: `${name}-registry`, transport: { kind: "tcp" }, replicas: inputs.settings.replicas, dependsOn: first,
         }, parent);
         return { replicas: [service], volume, upstreams: undefined, image };
@@ -117,6 +122,17 @@ interface ReplicaContent {
     /** Where the image's default command reads it. */
     configPath: string;
     config: (transport: RegistryTransport) => string;
+    /** A swarm: the certificate, key and client CA its TLS listener reads (./registryConfig.ts). */
+    linkFiles?: ContainerFile[];
+}
+
+/** Where the config's http.tls finds them; the key a secret, for root (the registry's user) alone. */
+function linkFiles(link: MutualTls): ContainerFile[] {
+    return [
+        { file: paths.registryLinkCertificate, content: link.server.certificatePem },
+        { file: paths.registryLinkPrivateKey, content: link.server.privateKeyPem, permissions: "0400", secret: true },
+        { file: paths.registryLinkClientCa, content: link.caCertificatePem },
+    ];
 }
 
 /** Where replicas run, how nginx reaches them, and after what. */
@@ -158,6 +174,7 @@ function runRegistryWorkload(
             { file: content.configPath, content: content.config(transport) },
             { file: HEALTH_SCRIPT, content: renderHealthScript(transport), permissions: "0755" },
             ...(serve ? [serve.upload] : []),
+            ...content.linkFiles ?? [],
         ],
         envs: content.envs,
         healthCheck: ["CMD", HEALTH_SCRIPT],

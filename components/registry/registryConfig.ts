@@ -5,7 +5,7 @@
  *
  * No `auth` section: the entrypoint authenticates and authorizes every request (see
  * ../entrypoint/authorization.ts), and the registry is reachable only from it: through a
- * unix socket only they share (target docker), or on the private network (a swarm). One
+ * unix socket only they share (target docker), or over mutual TLS (a swarm). One
  * bcrypt per request, not two, and a user change touches neither.
  *
  * The http secret is not in here: it is secret, this file is not (so previews show config
@@ -24,7 +24,8 @@ export const STORAGE_CHECK = { intervalSeconds: 1, threshold: 2 } as const;
 
 /**
  * Where a replica listens for nginx: target docker, its own unix socket in the upstreams
- * volume (no TCP listener at all); a swarm, TCP on the private network.
+ * volume (no TCP listener at all); a swarm, TCP on the private network, with mutual TLS
+ * (only the entrypoint's client certificate gets past the handshake).
  */
 export type RegistryTransport = { kind: "unix"; replica: number } | { kind: "tcp" };
 
@@ -73,6 +74,11 @@ interface RegistryConfigDocument {
         /** unix, or absent for TCP. */
         net?: "unix";
         addr: string;
+        /**
+         * TCP only: the server certificate, and the CA of the one client it accepts (with
+         * clientcas, both series require a client certificate and verify it).
+         */
+        tls?: { certificate: string; key: string; clientcas: string[] };
         headers: Record<string, string[]>;
         /** On SIGTERM, stop accepting and let requests in flight finish for this long. */
         draintimeout: string;
@@ -134,10 +140,16 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
     };
 }
 
-function listener(transport: RegistryTransport): Pick<RegistryConfigDocument["http"], "net" | "addr"> {
-    return transport.kind === "unix"
-        ? { net: "unix", addr: replicaUpstreamFiles(transport.replica).socket }
-        : { addr: `:${containerPorts.registry}` };
+function listener(transport: RegistryTransport): Pick<RegistryConfigDocument["http"], "net" | "addr" | "tls"> {
+    if (transport.kind === "unix") return { net: "unix", addr: replicaUpstreamFiles(transport.replica).socket };
+    return {
+        addr: `:${containerPorts.registry}`,
+        tls: {
+            certificate: paths.registryLinkCertificate,
+            key: paths.registryLinkPrivateKey,
+            clientcas: [paths.registryLinkClientCa],
+        },
+    };
 }
 
 /**

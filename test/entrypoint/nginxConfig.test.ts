@@ -3,10 +3,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { paths } from "../../components/common/paths";
+import { paths, REGISTRY_ALIAS } from "../../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../../components/entrypoint/nginxConfig";
 import { requireTool } from "../../testkit/requireTool";
-import { makeCertificate } from "../../testkit/selfSignedCertificate";
+import { makeCertificate, makeLink } from "../../testkit/selfSignedCertificate";
 
 const oneOrigin: NginxConfigOptions = { topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 8443, realm: "dev registry" };
 const splitDomains: NginxConfigOptions = {
@@ -24,7 +24,13 @@ function nginxTest(site: string): { status: number | null; output: string } {
         const cert = makeCertificate({ dnsNames: ["localhost"] });
         writeFileSync(join(dir, "server.crt"), cert.certificatePem);
         writeFileSync(join(dir, "server.key"), cert.privateKeyPem);
-        const relocated = site.replaceAll(paths.tlsCertificate, join(dir, "server.crt")).replaceAll(paths.tlsPrivateKey, join(dir, "server.key"));
+        const link = makeLink(REGISTRY_ALIAS);
+        writeFileSync(join(dir, "link-ca.crt"), link.ca);
+        writeFileSync(join(dir, "link-client.crt"), link.client.certificatePem);
+        writeFileSync(join(dir, "link-client.key"), link.client.privateKeyPem);
+        const relocated = site.replaceAll(paths.tlsCertificate, join(dir, "server.crt")).replaceAll(paths.tlsPrivateKey, join(dir, "server.key"))
+            .replaceAll(paths.entrypointLinkCertificate, join(dir, "link-client.crt")).replaceAll(paths.entrypointLinkPrivateKey, join(dir, "link-client.key"))
+            .replaceAll(paths.entrypointLinkCa, join(dir, "link-ca.crt"));
         writeFileSync(join(dir, "site.conf"), relocated);
         writeFileSync(join(dir, "nginx.conf"), [
             `pid ${join(dir, "nginx.pid")};`,
@@ -159,9 +165,17 @@ describe("nginx config renderer", () => {
         assert.doesNotMatch(conf, /resolver|registry:5000/);
     });
 
-    it("on a swarm, proxies /v2/ to the service's name, resolved per request, and has no upstream block", () => {
+    it("on a swarm, proxies /v2/ to the service's name, resolved per request, over mutual TLS, and has no upstream block", () => {
         const conf = renderNginxConfig({ ...oneOrigin, registryTransport: "tcp" });
-        assert.ok(locationBlock(conf, "localhost", "/v2/").includes("set $registry_upstream http://registry:5000;"));
+        const v2 = locationBlock(conf, "localhost", "/v2/");
+        assert.ok(v2.includes("set $registry_upstream https://registry-tls:5000;"));
+        for (const directive of [
+            "proxy_ssl_certificate /etc/nginx/certs/registry-link-client.crt;", "proxy_ssl_certificate_key /etc/nginx/certs/registry-link-client.key;",
+            "proxy_ssl_trusted_certificate /etc/nginx/certs/registry-link-ca.crt;", "proxy_ssl_verify on;", "proxy_ssl_name registry-tls;",
+            "proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+        ]) assert.ok(v2.includes(`\n    ${directive}\n`) || v2.includes(`${directive}\n`), `no ${directive}`);
+        // Target docker's sockets need none of it.
+        assert.doesNotMatch(renderNginxConfig(oneOrigin), /proxy_ssl|https:\/\/registry/);
         assert.match(conf, /^resolver 127\.0\.0\.11 valid=2s ipv6=off;\nresolver_timeout 5s;$/m);
         assert.doesNotMatch(conf, /upstream registry_replicas|registry-upstreams/);
         assert.equal(nginxTest(conf).status, 0, nginxTest(conf).output);

@@ -113,6 +113,24 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         for (const line of lines) assert.ok(Number(line.split(" ")[1]) >= 1, `no registry_http_requests_total from ${line}`);
     });
 
+    it("a neighbour on the overlay network gets no API from any registry task (mutual TLS) and nothing from Redis without its password", async () => {
+        // Each task's API port, asked in plain HTTP (busybox speaks no TLS: test/registry/linkTls.test.ts
+        // refuses TLS clients without the link's certificate on the same binaries); Redis, asked to PING.
+        const script = [
+            `for ip in $(nslookup tasks.${service("registry")} 2>/dev/null | awk '/^Address/ && NR > 2 {print $NF}'); do`,
+            `  echo "registry $ip $(printf 'GET /v2/_catalog HTTP/1.0\r\n\r\n' | nc -w 5 $ip 5000 | head -n 1 | tr -d '\r')"`,
+            "done",
+            `echo "redis $(printf 'PING\r\n' | nc -w 5 redis 6379 | head -n 1 | tr -d '\r')"`,
+        ].join("\n");
+        const lines = (await dockerCli(["run", "--rm", "--label", LIVE_LABEL, "--network", "private-registry-swarm-network", "--pull", "never", "--entrypoint", "sh", TEST_IMAGES.registry, "-c", script])).trim().split("\n");
+        const registryLines = lines.filter((l) => l.startsWith("registry "));
+        assert.equal(registryLines.length, REPLICAS, lines.join("\n"));
+        for (const line of registryLines) assert.match(line, /^registry \S+ HTTP\/1\.0 400 Bad Request$/, "the TLS listener answers plain HTTP with Go's 400, and no API");
+        assert.match(lines.find((l) => l.startsWith("redis ")) ?? "", /^redis -NOAUTH/);
+        // The control: the same catalog through the entrypoint, which holds the link's certificate.
+        assert.equal((await admin.request("GET", "/v2/_catalog")).status, 200);
+    });
+
     it("an image upgrade rolls the registry tasks one at a time under load: no pull or push fails, every task is replaced", async () => {
         const before = new Set((await runningTasks("registry")).map((t) => t.ID));
         const { failures, counts } = await load(true, 0, async () => {

@@ -3,7 +3,8 @@
  * busybox sh and nc, as in the registry image, against stub listeners on this machine that
  * answer as the registry's API and debug listener would: the exit status the engine judges
  * by, and what an unhealthy check writes to the container's log. Target docker's check
- * (published, and the storage check passes) and a swarm's (the API answers over TCP).
+ * (published, and the storage check passes) and a swarm's (the TLS listener is up, and the
+ * storage check passes); test/registry/linkTls.test.ts runs it against the real registry.
  */
 import { strict as assert } from "node:assert";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -75,50 +76,50 @@ describe("registry health check (busybox sh and nc)", function () {
     const STORAGE_DOWN = '{"storagedriver_s3":"s3aws: NoSuchBucket: The specified bucket does not exist"}';
     const answer = (status: string, body = "") => `${status}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
 
-    for (const status of ["HTTP/1.1 200 OK", "HTTP/1.0 200 OK"]) {
-        it(`healthy when the API answers / with 200 (${status.slice(0, 8)}), without asking the debug listener or logging`, async () => {
-            const api = await listener(answer(status, "{}"));
-            const debug = await listener(answer("HTTP/1.1 200 OK", "{}"));
-            const result = await check(api.port, debug.port);
-            assert.equal(result.code, 0);
-            assert.equal(result.log, undefined);
-            assert.deepEqual(api.requests, ["GET / HTTP/1.0\r\n\r\n"]);
-            assert.deepEqual(debug.requests, []);
-        });
-    }
+    /** What Go's net/http answers a plain request on a TLS listener. */
+    const GO_TLS_ANSWER = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
-    it("unhealthy on a 503: the API's status line and the storage check's message go to the container's log", async () => {
-        const api = await listener(answer("HTTP/1.1 503 Service Unavailable", STORAGE_DOWN));
-        const debug = await listener(answer("HTTP/1.1 503 Service Unavailable", STORAGE_DOWN));
+    it("healthy when the API's TLS listener is up (Go's 400 to plain HTTP) and /debug/health is 200, without logging", async () => {
+        const api = await listener(GO_TLS_ANSWER);
+        const debug = await listener(answer("HTTP/1.1 200 OK", "{}"));
         const result = await check(api.port, debug.port);
-        assert.equal(result.code, 1);
-        assert.equal(result.log, `registry-health: unhealthy: HTTP/1.1 503 Service Unavailable; storage check: ${STORAGE_DOWN}\n`);
+        assert.equal(result.code, 0);
+        assert.equal(result.log, undefined);
+        assert.deepEqual(api.requests, ["GET / HTTP/1.0\r\n\r\n"]);
         assert.deepEqual(debug.requests, ["GET /debug/health HTTP/1.0\r\n\r\n"]);
     });
 
-    for (const status of ["HTTP/1.1 204 No Content", "HTTP/1.1 404 Not Found", "HTTP/1.1 2000 Nonsense"]) {
-        it(`only 200 is healthy: ${status} is not`, async () => {
-            const api = await listener(answer(status));
+    it("unhealthy when the storage check fails: says so, with its message, in the container's log", async () => {
+        const api = await listener(GO_TLS_ANSWER);
+        const debug = await listener(answer("HTTP/1.1 503 Service Unavailable", STORAGE_DOWN));
+        const result = await check(api.port, debug.port);
+        assert.equal(result.code, 1);
+        assert.equal(result.log, `registry-health: unhealthy: storage check failing; storage check: ${STORAGE_DOWN}\n`);
+    });
+
+    for (const status of ["HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request", "HTTP/1.0 404 Not Found"]) {
+        it(`unhealthy when the API answers plain HTTP (${status}): that listener has no TLS`, async () => {
+            const api = await listener(answer(status, "{}"));
             const debug = await listener(answer("HTTP/1.1 200 OK", "{}"));
             const result = await check(api.port, debug.port);
             assert.equal(result.code, 1);
-            assert.equal(result.log, `registry-health: unhealthy: ${status}; storage check: {}\n`);
+            assert.equal(result.log, `registry-health: unhealthy: the TLS listener on :${api.port}: ${status}; storage check: {}\n`);
         });
     }
 
     it("unhealthy when nothing listens: says so for the API's port and the storage check", async () => {
-        const registryPort = await closedPort();
-        const result = await check(registryPort, await closedPort());
+        const [registryPort, debugPort] = [await closedPort(), await closedPort()];
+        const result = await check(registryPort, debugPort);
         assert.equal(result.code, 1);
-        assert.equal(result.log, `registry-health: unhealthy: no answer on :${registryPort}; storage check: no answer\n`);
+        assert.equal(result.log, `registry-health: unhealthy: the TLS listener on :${registryPort}: no answer; storage check: no answer on :${debugPort}\n`);
     });
 
     it("unhealthy when the API closes without a word: the debug listener's answer still goes to the log", async () => {
         const api = await listener("");
-        const debug = await listener(answer("HTTP/1.1 503 Service Unavailable", STORAGE_DOWN));
+        const debug = await listener(answer("HTTP/1.1 200 OK", "{}"));
         const result = await check(api.port, debug.port);
         assert.equal(result.code, 1);
-        assert.equal(result.log, `registry-health: unhealthy: no answer on :${api.port}; storage check: ${STORAGE_DOWN}\n`);
+        assert.equal(result.log, `registry-health: unhealthy: the TLS listener on :${api.port}: no answer; storage check: {}\n`);
     });
 
     describe("target docker: published, and the storage check passes", () => {
@@ -162,7 +163,9 @@ describe("registry health check (busybox sh and nc)", function () {
     });
 
     it("renders the container's files, ports and log, the same bytes every time, from a file that ships with the package", () => {
-        const settings = { REGISTRY_PORT: String(containerPorts.registry), DEBUG_PORT: String(containerPorts.registryDebug), LOG: "/proc/1/fd/2" };
+        const settings = {
+            REGISTRY_PORT: String(containerPorts.registry), TLS_LISTENING: "HTTP/1.0 400 Bad Request", DEBUG_PORT: String(containerPorts.registryDebug), LOG: "/proc/1/fd/2",
+        };
         assert.deepEqual(headerSettings(renderHealthScript(swarm)), { UPSTREAM: "", ...settings });
         assert.deepEqual(headerSettings(renderHealthScript({ kind: "unix", replica: 3 })), { UPSTREAM: "/run/registry-upstreams/replica-3.conf", ...settings });
         assert.equal(renderHealthScript(swarm), renderHealthScript(swarm));
