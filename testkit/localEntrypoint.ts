@@ -510,22 +510,22 @@ function startFront(root: string, ports: EntrypointPorts, metrics: boolean, stub
     if (started.status !== 0) throw new Error(`the front did not start: ${started.stderr}${readOptional(join(root, "front-error.log"))}`);
 }
 
-function waitForNoFile(file: string, log: string): void {
+/** Polls every 50 ms for up to 10 s until `done`; then throws with what did not happen. */
+function waitFor(done: () => boolean, failure: () => string): void {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-        if (!existsSync(file)) return;
+        if (done()) return;
         spawnSync("sleep", ["0.05"]);
     }
-    throw new Error(`${file} was still there after 10 s: ${log}`);
+    throw new Error(failure());
+}
+
+function waitForNoFile(file: string, log: string): void {
+    waitFor(() => !existsSync(file), () => `${file} was still there after 10 s: ${log}`);
 }
 
 function waitForFile(file: string, log: string): void {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-        if (existsSync(file)) return;
-        spawnSync("sleep", ["0.05"]);
-    }
-    throw new Error(`${file} did not appear within 10 s: ${log}`);
+    waitFor(() => existsSync(file), () => `${file} did not appear within 10 s: ${log}`);
 }
 
 /** The stub registry: says what it received, and as which replica. */
