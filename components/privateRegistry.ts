@@ -19,6 +19,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { PrivateRegistryArgs } from "./args";
 import { hostWithPort, httpsOrigin } from "./common/hosts";
 import { dockerLabels, LabelSets } from "./common/labels";
@@ -99,9 +100,12 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     const redis = createRedisCache(name, { settings: deployment.cache, runtime, labels }, parent);
     // A swarm's registry listens where other processes may reach it: only the entrypoint's certificate gets in.
     const link = runtime.kind === "swarm" ? createMutualTls(name, parent) : undefined;
+    // A swarm's tasks hand their metrics to the entrypoint over the overlay, with a token only they and it know.
+    const metricsRelayToken = runtime.kind === "swarm" && deployment.metrics.enabled
+        ? new random.RandomPassword(`${name}-metrics-relay-token`, { length: 48, special: false }, { parent }).result : undefined;
     const registry = createRegistry(name, {
         settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis,
-        metrics: deployment.metrics.enabled, runtime, labels, identity, link,
+        metrics: deployment.metrics.enabled, runtime, labels, identity, link, metricsRelayToken,
     }, parent);
     const metricsPassword = deployment.metrics.password;
     const access = createUserAccess(name, {
@@ -117,7 +121,7 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     createEntrypoint(name, {
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
         registryReplicas: registry.replicas, upstreams: registry.upstreams,
-        access, maintenanceVolume: maintenance.volume, link,
+        access, maintenanceVolume: maintenance.volume, link, metricsRelayToken,
     }, parent);
     return { tls, users, registry, maintenance };
 }

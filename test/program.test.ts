@@ -711,6 +711,35 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(debug.byName(`${name}-ui`).rawInputs, service("ui").rawInputs);
     });
 
+    it("target swarm with metrics: each task's relay runs the registry and hands its metrics to the entrypoint under its slot; the entrypoint publishes them behind the password", async () => {
+        const relayPassword = "a-prometheus-password-long-enough";
+        const run = await runProgram({
+            ...oneOriginConfig, bindAddress: "0.0.0.0", replicas: "2", target: "swarm",
+            storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://10.0.0.7:7480", accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } }),
+            metrics: JSON.stringify({ enabled: true, port: 9091, password: relayPassword }),
+        });
+        const task = (role: string) => (run.byName(`${name}-${role}`).inputs.taskSpec as { containerSpec: Record<string, unknown>; networksAdvanceds: { aliases?: string[] }[] });
+        const registry = task("registry").containerSpec;
+        assert.deepEqual([registry.commands, registry.args], [["/bin/sh", "/usr/local/bin/registry-relay"], ["registry", "serve", "/etc/distribution/config.yml"]]);
+        const env = registry.env as Record<string, string>;
+        assert.equal(env.REGISTRY_TASK_SLOT, "{{.Task.Slot}}", "Swarm fills in each task's slot");
+        assert.match(env.METRICS_RELAY_TOKEN, /^[A-Za-z0-9]{48}$/);
+        assert.ok(secretPaths(run.byName(`${name}-registry`).rawInputs).some((p) => p.startsWith("taskSpec")), "the token is secret with the other secrets");
+        // The entrypoint: reached by the tasks under its alias; the token's check a Swarm secret; the metrics port published on its node.
+        assert.deepEqual(task("ui").networksAdvanceds.map((n) => n.aliases), [["entrypoint"]]);
+        const uiSecrets = (task("ui").containerSpec.secrets as { fileName: string; secretName: string }[]);
+        assert.ok(uiSecrets.some((x) => x.fileName === "/etc/nginx/metrics-relay-token.conf"));
+        const tokenMap = run.ofType("docker:index/secret:Secret").find((r) => uiSecrets.some((x) => x.fileName === "/etc/nginx/metrics-relay-token.conf" && x.secretName === r.inputs.name));
+        assert.ok(tokenMap, "the token's check is a Swarm secret of its own");
+        assert.equal(Buffer.from(String(tokenMap.inputs.data), "base64").toString(), `if ($http_authorization != "Bearer ${env.METRICS_RELAY_TOKEN}") {\n    return 401;\n}\n`);
+        const ports = (run.byName(`${name}-ui`).inputs.endpointSpec as { ports: { targetPort: number; publishedPort: number; publishMode: string }[] }).ports;
+        assert.deepEqual(ports.find((p) => p.targetPort === 9091), { targetPort: 9091, publishedPort: 9091, protocol: "tcp", publishMode: "host" });
+        // The registry's debug listener, pprof and all, on its loopback only.
+        const configs = task("registry").containerSpec.configs as { configName: string; fileName: string }[];
+        const registryConfig = run.ofType("docker:index/serviceConfig:ServiceConfig").find((r) => r.inputs.name === configs.find((c) => c.fileName === "/etc/distribution/config.yml")?.configName);
+        assert.match(Buffer.from(String(registryConfig?.inputs.data), "base64").toString(), /\n {4}addr: 127\.0\.0\.1:5001\n/);
+    });
+
     it("a changed password, role or scope, or a new user, changes only the users container: never the registry or the entrypoint", async () => {
         const before = await runProgram(oneOriginConfig);
         const changes = [

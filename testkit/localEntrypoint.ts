@@ -14,7 +14,8 @@ import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerPorts, paths, REGISTRY_ALIAS, REPLICA_ALIAS_PREFIX, replicaUpstreamFiles } from "../components/common/paths";
+import { containerPorts, paths, REGISTRY_ALIAS, replicaUpstreamFiles } from "../components/common/paths";
+import { renderRelayTokenCheck } from "../components/metrics/metricsServer";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
 import { renderFrontConfig } from "../components/entrypoint/frontConfig";
 import { MAX_REPLICAS } from "../components/registry/config";
@@ -46,6 +47,8 @@ export interface LocalEntrypoint {
     /** Installs users (htpasswd + grants text, and Prometheus's htpasswd when given) as the users container would. */
     installUsers(htpasswd: string, grants: string, metricsHtpasswd?: string): void;
     send(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
+    /** A swarm: the port of the metrics relay's listener (127.0.0.1), as the tasks reach it on the overlay. */
+    relayPort: number;
     /** A plain-HTTP GET to the metrics server, with basic auth when given. */
     getMetrics(path: string, auth?: { user: string; password: string }): Promise<EntrypointReply>;
     /** Where the maintenance volume is (the GC job's files). */
@@ -134,6 +137,9 @@ export function requireLocalEntrypointTools(ctx: Mocha.Context): void {
     requireTool(ctx, "openssl", "openssl");
 }
 
+/** The tcp transport: the token the local entrypoint takes relayed metrics with. */
+export const RELAY_TOKEN = "aRelayTokenOfTheTestEntrypoint0123456789abcdefgh";
+
 const STUB_REPLICAS = Array.from({ length: MAX_REPLICAS }, (_, i) => i + 1);
 
 /** Where one local entrypoint listens: all on 127.0.0.1. */
@@ -146,6 +152,8 @@ export interface EntrypointPorts {
     upstreamTls: number;
     /** The metrics server, when the options render it. */
     metrics: number;
+    /** A swarm's metrics relay listener (with the metrics server). */
+    relay: number;
     /** The listener that answers writes while the collector pauses them. */
     paused: number;
     /** Behind the front: nginx's own plain-HTTP listener, for its health check. */
@@ -174,7 +182,7 @@ export async function startDockerTargetEntrypoint(adminPassword: string): Promis
 
 /** Free ports for one local entrypoint (testkit/localPorts.ts). */
 export function entrypointPorts(): Promise<EntrypointPorts> {
-    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "paused", "health");
+    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "relay", "paused", "health");
 }
 
 /**
@@ -200,6 +208,8 @@ export function startLocalEntrypoint(
     const cert = run.certificate ?? makeCertificate({ dnsNames: ["localhost"] });
     writeFileSync(join(root, "server.crt"), cert.certificatePem);
     writeFileSync(join(root, "server.key"), cert.privateKeyPem);
+    // The tcp transport (a swarm): the token the registry tasks relay their metrics with.
+    if (!unix) writeFileSync(join(root, "relay-token.conf"), renderRelayTokenCheck(RELAY_TOKEN));
     // The tcp transport (a swarm): the link's mutual TLS, nginx's side and the stub registry's.
     const link = unix ? undefined : makeLink(REGISTRY_ALIAS);
     if (link) {
@@ -220,8 +230,10 @@ export function startLocalEntrypoint(
         .replaceAll(paths.entrypointLinkCertificate, join(root, "link-client.crt"))
         .replaceAll(paths.entrypointLinkPrivateKey, join(root, "link-client.key"))
         .replaceAll(paths.entrypointLinkCa, join(root, "link-ca.crt"))
-        // The stub answers for each replica's debug listener too: replica N is 127.0.0.N.
-        .replaceAll(new RegExp(`http://${REPLICA_ALIAS_PREFIX}(\\d+|\\$1):${containerPorts.registryDebug}`, "g"), (_, replica: string) => `http://127.0.0.${replica}:${ports.upstream}`)
+        // A swarm: the relay's listener, its token's check, and where the relayed metrics land.
+        .replace(`listen ${containerPorts.uiMetricsRelay};`, `listen 127.0.0.1:${ports.relay};`)
+        .replace(`include ${paths.metricsRelayToken};`, `include ${join(root, "relay-token.conf")};`)
+        .replaceAll(paths.relayedMetricsDir, join(root, "relayed"))
         .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics};`)
         .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${loopback.paused}`);
     const publish = (replicas: number[]) => {
@@ -292,6 +304,7 @@ export function startLocalEntrypoint(
             if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
+        relayPort: ports.relay,
         getMetrics: (path, auth) => plainGet(ports.metrics, path, auth),
         maintenanceDir: join(root, "maintenance"),
         upstreamsDir,

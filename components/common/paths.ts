@@ -44,6 +44,13 @@ export const paths = {
     entrypointLinkCertificate: "/etc/nginx/certs/registry-link-client.crt",
     entrypointLinkPrivateKey: "/etc/nginx/certs/registry-link-client.key",
     entrypointLinkCa: "/etc/nginx/certs/registry-link-ca.crt",
+    /**
+     * A swarm: where the entrypoint keeps the metrics the registry tasks relay to it, one
+     * file per slot (in the container's own layer: they are a few seconds old at most).
+     */
+    relayedMetricsDir: "/tmp/registry-metrics",
+    /** A swarm: the check of the relay's bearer token, included by nginx's relay location (a Swarm secret). */
+    metricsRelayToken: "/etc/nginx/metrics-relay-token.conf",
 } as const;
 
 /** The socket of the nginx behind the front for a port the front listens on, as the front connects to it. */
@@ -81,15 +88,14 @@ export const METRICS_PATH = "/metrics";
 /** Ports inside the containers (not the published ones). */
 export const containerPorts = {
     registry: 5000,
-    /**
-     * The registry's debug listener (health, Prometheus metrics, pprof, expvar): on its own
-     * loopback, but on a swarm with metrics on. Never published.
-     */
+    /** The registry's debug listener (health, Prometheus metrics, pprof, expvar): on its own loopback only. */
     registryDebug: 5001,
     /** nginx's own answer to writes during a garbage-collection window (inside the container only). */
     uiWritesPaused: 8503,
     /** The entrypoint's plain-HTTP metrics server (published only with metrics.port). */
     uiMetrics: 9091,
+    /** A swarm: where the registry tasks hand the entrypoint their metrics, on the overlay (never published). */
+    uiMetricsRelay: 9092,
     /** The shared blob-descriptor cache (cache.driver: redis). */
     redis: 6379,
     uiHttp: 80,
@@ -105,12 +111,8 @@ export const containerPorts = {
  */
 export const REGISTRY_ALIAS = "registry-tls";
 
+/** A swarm: the entrypoint's alias on the overlay network, where the registry tasks relay their metrics to it. */
+export const ENTRYPOINT_ALIAS = "entrypoint";
+
 /** The network alias of the Redis cache. */
 export const REDIS_ALIAS = "redis";
-
-/** One replica's own alias is this and its number (1-based), for what must reach one replica: its metrics. */
-export const REPLICA_ALIAS_PREFIX = `${REGISTRY_ALIAS}-`;
-
-export function replicaAlias(replica: number): string {
-    return `${REPLICA_ALIAS_PREFIX}${replica}`;
-}

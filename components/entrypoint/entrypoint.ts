@@ -16,7 +16,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { httpHealth } from "../common/container";
 import { LabelSets } from "../common/labels";
-import { containerPorts, paths } from "../common/paths";
+import { containerPorts, ENTRYPOINT_ALIAS, paths } from "../common/paths";
+import { renderRelayTokenCheck } from "../metrics/metricsServer";
 import { Runtime, WorkloadSpec } from "../common/runtime";
 import { MutualTls } from "../tls/mutualTls";
 import { ServerTls } from "../tls/serverTls";
@@ -48,6 +49,8 @@ export interface EntrypointInputs {
     maintenanceVolume: docker.Volume;
     /** A swarm: the link to the registry (the entrypoint's client certificate, and the CA of the registry's). */
     link: MutualTls | undefined;
+    /** A swarm with metrics: the token the registry tasks relay their metrics with (secret). */
+    metricsRelayToken: pulumi.Output<string> | undefined;
 }
 
 export function createEntrypoint(name: string, inputs: EntrypointInputs, parent: pulumi.Resource): pulumi.Resource {
@@ -107,7 +110,8 @@ function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): O
     const publish = (internal: number, external: number) => ({ internal, external, ip: settings.bindAddress, protocol: "tcp" });
     return {
         image,
-        network: {},
+        // A swarm with metrics: the registry tasks relay theirs to it under this name.
+        network: inputs.metricsRelayToken ? { aliases: [ENTRYPOINT_ALIAS] } : {},
         // Sorted by internal port, as the provider reads them back: any other order is a diff on every up.
         ports: [
             ...(settings.httpPort === undefined ? [] : [publish(containerPorts.uiHttp, settings.httpPort)]),
@@ -129,6 +133,9 @@ function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): O
                 { file: paths.entrypointLinkPrivateKey, content: inputs.link.client.privateKeyPem, permissions: "0400" as const, secret: true },
                 { file: paths.entrypointLinkCa, content: inputs.link.caCertificatePem },
             ] : [],
+            ...inputs.metricsRelayToken ? [{
+                file: paths.metricsRelayToken, content: pulumi.secret(inputs.metricsRelayToken.apply(renderRelayTokenCheck)), permissions: "0400" as const, secret: true,
+            }] : [],
         ],
         healthCheck: httpHealth(ENTRYPOINT_HEALTH_URL),
         startPeriod: "5s",

@@ -14,7 +14,7 @@ export const METRICS_USER = "prometheus";
 export const metricsKeys: readonly KeySpec[] = [
     {
         key: "metrics.enabled", type: "boolean", default: false, example: "true",
-        description: "Turns on the registry's Prometheus metrics, which the entrypoint serves on `metrics.port` (each replica's, copied every 5 s from its debug listener, which also serves profiling endpoints and stays inside the replica's container). On a swarm: every task at `tasks.<stack>-registry:5001` on the stack's network.",
+        description: "Turns on the registry's Prometheus metrics, which the entrypoint serves on `metrics.port` (each replica's, copied every 5 s from its debug listener, which also serves profiling endpoints and stays inside the replica's container). On a swarm each task relays its own to the entrypoint, and `metrics.port` with `metrics.password` is required.",
     },
     {
         key: "metrics.port", type: "integer", default: 0, range: { min: 0, max: 65535, why: "a TCP port, 0 for none" }, example: "9091",
@@ -26,7 +26,7 @@ export const metricsKeys: readonly KeySpec[] = [
     },
     {
         key: "metrics.bindAddress", type: "string", default: "127.0.0.1", example: "10.0.0.5",
-        description: "Host address `metrics.port` is published on: loopback by default, the address your Prometheus reaches otherwise.",
+        description: "Host address `metrics.port` is published on: loopback by default, the address your Prometheus reaches otherwise. Target docker only: a swarm publishes on every address of the entrypoint's node.",
     },
 ];
 
@@ -63,9 +63,8 @@ export function readMetrics(v: Validator, given: unknown, endpoints: EntrypointP
 function readPassword(v: Validator, given: unknown, port: number | undefined): pulumi.Input<string> | undefined {
     if (given === undefined) return undefined;
     if (port === undefined) {
-        // Not "set metrics.port" alone: a swarm refuses the port.
-        v.problem("metrics.password", "protects a metrics port that is not published (metrics.port, target docker only)",
-            v.rm("metrics.password", `or, on target docker: ${v.set("metrics.port", "9091")}`));
+        v.problem("metrics.password", "protects a metrics port that is not published (metrics.port)",
+            v.rm("metrics.password", `or: ${v.set("metrics.port", "9091")}`));
         return undefined;
     }
     if (isDeferred(given)) return given as pulumi.Input<string>;

@@ -22,6 +22,7 @@ import { RegistrySettings } from "./config";
 import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
 import { RegistryTransport, renderRegistryConfig } from "./registryConfig";
 import { registryConfigPath, registryProcessEnvironment } from "./release";
+import { RELAY_SCRIPT, RELAY_TOKEN_VARIABLE, renderRelayScript, TASK_SLOT_ENV } from "./relayScript";
 import { renderServeScript, sameReplicaRetries, SERVE_SCRIPT } from "./serveScript";
 
 export interface RegistryInputs {
@@ -38,6 +39,8 @@ export interface RegistryInputs {
     identity: pulumi.CustomResourceOptions;
     /** A swarm: the link to the entrypoint (the registry's certificate, and the CA of the client it accepts). */
     link: MutualTls | undefined;
+    /** A swarm with metrics: the token each task relays its metrics to the entrypoint with (secret). */
+    metricsRelayToken: pulumi.Output<string> | undefined;
 }
 
 export interface Registry {
@@ -105,11 +108,14 @@ function dataVolume(name: string, labels: LabelSets, parent: pulumi.Resource): d
 function registryEnvironment(name: string, inputs: RegistryInputs): pulumi.Output<string[]> {
     // Shared by every replica: an upload started on one may continue on another.
     const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 64, special: false }, inputs.identity);
-    const secrets = pulumi.all([httpSecret.result, storageEnvironment(inputs.storage) ?? [], inputs.redis?.password]);
+    const secrets = pulumi.all([
+        httpSecret.result, storageEnvironment(inputs.storage) ?? [], inputs.redis?.password, inputs.metricsRelayToken,
+    ]);
     return pulumi.secret(secrets
-        .apply(([secret, storageEnvs, redisPassword]) => [
+        .apply(([secret, storageEnvs, redisPassword, relayToken]) => [
             `REGISTRY_HTTP_SECRET=${secret}`, ...storageEnvs,
             ...(redisPassword === undefined ? [] : [`REGISTRY_REDIS_PASSWORD=${redisPassword}`]),
+            ...(relayToken === undefined ? [] : [`${RELAY_TOKEN_VARIABLE}=${relayToken}`, TASK_SLOT_ENV]),
             ...registryProcessEnvironment(inputs.settings.series),
         ]));
 }
@@ -159,7 +165,12 @@ function runRegistryWorkload(
             command: ["registry", "serve", content.configPath],
             upload: { file: SERVE_SCRIPT, content: renderServeScript(transport.replica, inputs.metrics, sameReplicaRetries(inputs.settings.series, inputs.storage.driver)), permissions: "0755" as const },
         }
-        : undefined;
+        : inputs.metricsRelayToken && {
+            // A swarm with metrics: the relay runs the image's own registry command.
+            entrypoint: ["/bin/sh", RELAY_SCRIPT],
+            command: ["registry", "serve", content.configPath],
+            upload: { file: RELAY_SCRIPT, content: renderRelayScript(), permissions: "0755" as const },
+        };
     return inputs.runtime.run({
         name: placement.name,
         replicas: placement.replicas,

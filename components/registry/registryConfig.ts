@@ -84,8 +84,8 @@ interface RegistryConfigDocument {
         draintimeout: string;
         /**
          * Serves /debug/health, the metrics, pprof and expvar: on the container's loopback
-         * (target docker relays the metrics: ./serveScript.ts), but on a swarm with metrics
-         * on, where the private network reaches it. Never published.
+         * only. The metrics leave through a relay (./serveScript.ts on target docker,
+         * ./relayScript.ts on a swarm); the rest never leaves the container.
          */
         debug: { addr: string; prometheus?: { enabled: boolean; path: string } };
     };
@@ -125,7 +125,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
             headers: { "X-Content-Type-Options": ["nosniff"] },
             draintimeout: `${DRAIN_SECONDS}s`,
             debug: {
-                addr: `${options.metrics && options.transport.kind === "tcp" ? "" : "127.0.0.1"}:${containerPorts.registryDebug}`,
+                addr: `127.0.0.1:${containerPorts.registryDebug}`,
                 ...(options.metrics ? { prometheus: { enabled: true, path: METRICS_PATH } } : {}),
             },
         },

@@ -90,7 +90,24 @@ function refuseSingleHostSettings(v: Validator, ctx: TargetContext): void {
     if (ctx.endpoints && ctx.endpoints.bindAddress !== v.default<string>("bindAddress")) {
         v.problem("bindAddress", `(${ctx.endpoints.bindAddress}) cannot be kept with target swarm: a swarm publishes a service's ports on every address of its node; restrict them with the node's firewall`, v.rm("bindAddress"));
     }
-    if (ctx.metrics.port !== undefined) {
-        v.problem("metrics.port", `(${ctx.metrics.port}) cannot be published on one address with target swarm (a swarm publishes on every address of the node). Attach Prometheus to the stack's network instead (docs/metrics.md)`, v.rm("metrics.port"));
+    refuseOpenMetrics(v, ctx.metrics);
+}
+
+/**
+ * A swarm publishes the metrics port on every address of the entrypoint's node: it needs
+ * Prometheus's password, and no bind address. And without a port, metrics that are on
+ * reach nobody: nothing on the overlay network serves them.
+ */
+function refuseOpenMetrics(v: Validator, metrics: MetricsSettings): void {
+    if (!metrics.enabled) return;
+    if (metrics.port === undefined) {
+        v.problem("metrics.enabled", "is true with target swarm, but metrics.port is not set: on a swarm the metrics reach Prometheus only through the entrypoint's metrics port",
+            `${v.set("metrics.port")} && ${v.set("metrics.password")}`);
+    } else if (metrics.password === undefined) {
+        v.problem("metrics.password", `is not set, but target swarm publishes metrics.port (${metrics.port}) on every address of the entrypoint's node: Prometheus must log in`,
+            v.set("metrics.password"));
+    }
+    if (metrics.bindAddress !== v.default<string>("metrics.bindAddress")) {
+        v.problem("metrics.bindAddress", `(${metrics.bindAddress}) cannot be kept with target swarm: a swarm publishes a service's ports on every address of its node; restrict metrics.port with the node's firewall`, v.rm("metrics.bindAddress"));
     }
 }

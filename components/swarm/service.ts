@@ -111,11 +111,11 @@ function taskSpec(spec: WorkloadSpec, placement: ServicePlacement): docker.types
 }
 
 function containerSpec(spec: WorkloadSpec, files: SwarmFile[]): docker.types.input.ServiceTaskSpecContainerSpec {
-    // A service's `commands` is the entrypoint and `args` its arguments: no part needs that here yet.
-    if (spec.entrypoint) throw new Error(`${spec.name}: an entrypoint is not supported on a swarm`);
     return {
         image: spec.image,
-        commands: spec.command,
+        // A service's `commands` replaces the image's entrypoint, and `args` its command:
+        // a spec's command alone replaces the entrypoint too (each such part's command runs whole).
+        ...spec.entrypoint ? { commands: spec.entrypoint, args: spec.command } : { commands: spec.command },
         user: spec.user,
         init: spec.init,
         env: envMap(spec.envs),

@@ -115,7 +115,18 @@ const badInputs: BadInput[] = [
     { name: "unknown target", raw: { ...base, target: "kubernetes" }, key: "target", message: /must be one of: docker, swarm/ },
     { name: "swarm on the filesystem", raw: { ...base, target: "swarm" }, key: "storage.driver", message: /a local volume is not shared between nodes/ },
     { name: "swarm with a bind address", raw: { ...base, ...swarmOnS3, bindAddress: "127.0.0.1" }, key: "bindAddress", message: /every address of its node/ },
-    { name: "swarm with a published metrics port", raw: { ...base, ...swarmOnS3, metrics: JSON.stringify({ enabled: true, port: 9091 }) }, key: "metrics.port", message: /Attach Prometheus to the stack's network/ },
+    {
+        name: "swarm with metrics but no port", raw: { ...base, ...swarmOnS3, metrics: JSON.stringify({ enabled: true }) }, key: "metrics.enabled", message: /only through the entrypoint's metrics port/,
+        fix: /^pulumi config set -s dev --path metrics\.port 9091 && pulumi config set -s dev --secret --path metrics\.password "\$\(openssl rand -base64 24\)"$/,
+    },
+    {
+        name: "swarm with a metrics port but no password", raw: { ...base, ...swarmOnS3, metrics: JSON.stringify({ enabled: true, port: 9091 }) }, key: "metrics.password", message: /on every address of the entrypoint's node: Prometheus must log in/,
+        fix: /^pulumi config set -s dev --secret --path metrics\.password /,
+    },
+    {
+        name: "swarm with a metrics bind address", raw: { ...base, ...swarmOnS3, metrics: JSON.stringify({ enabled: true, port: 9091, password: "a-prometheus-password-long-enough", bindAddress: "10.0.0.5" }) },
+        key: "metrics.bindAddress", message: /every address of its node/, fix: /^pulumi config rm -s dev --path metrics\.bindAddress$/,
+    },
     { name: "swarm settings with target docker", raw: { ...base, swarm: JSON.stringify({ entrypointNode: "node-1" }) }, key: "swarm", message: /target is docker/ },
     { name: "swarm entrypoint node not a hostname", raw: { ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "node 1;" }) }, key: "swarm.entrypointNode", message: /not a node hostname/ },
     { name: "unknown swarm key", raw: { ...base, ...swarmOnS3, swarm: JSON.stringify({ node: "node-1" }) }, key: "swarm.node", message: /not a known key of swarm/ },

@@ -4,7 +4,9 @@
  * entrypoint published on its node (host mode). Under a loop of verified pulls and
  * pushes: a rolling upgrade of the registry image, a config change and a user change fail
  * nothing; a task killed under load fails no pull and the swarm replaces it. Every task's
- * metrics answer on the overlay network; garbage collection runs through the gcCommand.
+ * metrics reach the entrypoint's metrics port; a neighbour on the overlay network gets
+ * nothing (mutual TLS, no debug listener, Redis's password); garbage collection runs
+ * through the gcCommand.
  * Last, a recreate (destroy --exclude-protected, up) keeps what clients hold.
  */
 import { strict as assert } from "node:assert";
@@ -21,6 +23,7 @@ import {
 } from "../../testkit/live/liveDeployment";
 import { loopWhile, pullPushLoad } from "../../testkit/live/loops";
 import { RegistryClient } from "../../testkit/live/registryClient";
+import { get } from "../../testkit/live/prometheus";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
 import { requireTool } from "../../testkit/requireTool";
@@ -28,6 +31,8 @@ import { registryConfigPath } from "../../components/registry/release";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
 
 const PORT = 18963;
+const METRICS_PORT = 18964;
+const METRICS_PASSWORD = "live-swarm-prometheus-password";
 const REPLICAS = 2;
 /** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
 const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
@@ -47,7 +52,8 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
     const bucket = `pr-swarm-${process.pid}`;
     const service = (role: string) => `private-registry-swarm-${role}`;
     const config = (overrides: Record<string, unknown> = {}) => liveConfig({
-        target: "swarm", bindAddress: "0.0.0.0", httpsPort: PORT, httpPort: 0, replicas: REPLICAS, gc: { schedule: "off" }, metrics: { enabled: true },
+        target: "swarm", bindAddress: "0.0.0.0", httpsPort: PORT, httpPort: 0, replicas: REPLICAS, gc: { schedule: "off" },
+        metrics: { enabled: true, port: METRICS_PORT, password: METRICS_PASSWORD },
         storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: store.secretKey } },
         ...overrides,
     });
@@ -105,20 +111,33 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         assert.deepEqual({ replaced: preview.replaced, created: preview.created, updated: preview.updated, deleted: preview.deleted }, { replaced: [], created: [], updated: [], deleted: [] });
     });
 
-    it("every registry task serves its metrics on the overlay network, found through tasks.<service>", async () => {
+    it("every registry task's metrics reach Prometheus through the entrypoint's metrics port, by its slot, behind the password", async () => {
         for (let i = 0; i < 10; i++) await admin.request("GET", "/v2/swarm/app/tags/list");
-        const script = `for ip in $(nslookup tasks.${service("registry")} 2>/dev/null | awk '/^Address/ && NR > 2 {print $NF}'); do echo "$ip $(wget -q -O - http://$ip:5001/metrics | grep -c '^registry_http_requests_total')"; done`;
-        const lines = (await dockerCli(["run", "--rm", "--label", LIVE_LABEL, "--network", "private-registry-swarm-network", "--pull", "never", "--entrypoint", "sh", TEST_IMAGES.registry, "-c", script])).trim().split("\n");
-        assert.equal(lines.length, REPLICAS, lines.join("\n"));
-        for (const line of lines) assert.ok(Number(line.split(" ")[1]) >= 1, `no registry_http_requests_total from ${line}`);
+        for (const path of ["/metrics/replicas/1", "/metrics/gc"]) assert.equal((await get(METRICS_PORT, path)).status, 401, path);
+        const auth = { user: "prometheus", password: METRICS_PASSWORD };
+        const deadline = Date.now() + 30_000;
+        for (const slot of Array.from({ length: REPLICAS }, (_, i) => i + 1)) {
+            // Each task relays every 5 s.
+            let reply = await get(METRICS_PORT, `/metrics/replicas/${slot}`, auth);
+            while (!/^registry_http_requests_total\{/m.test(reply.body) && Date.now() < deadline) {
+                await sleep(1000);
+                reply = await get(METRICS_PORT, `/metrics/replicas/${slot}`, auth);
+            }
+            assert.equal(reply.status, 200, `slot ${slot}`);
+            assert.match(reply.body, /^registry_http_requests_total\{/m, `slot ${slot}`);
+        }
+        assert.equal((await get(METRICS_PORT, `/metrics/replicas/${REPLICAS + 1}`, auth)).status, 404, "no such task");
+        assert.equal((await get(METRICS_PORT, "/debug/pprof/", auth)).status, 404);
     });
 
-    it("a neighbour on the overlay network gets no API from any registry task (mutual TLS) and nothing from Redis without its password", async () => {
+    it("a neighbour on the overlay network gets no API from any registry task (mutual TLS), no debug listener, and nothing from Redis without its password", async () => {
         // Each task's API port, asked in plain HTTP (busybox speaks no TLS: test/registry/linkTls.test.ts
         // refuses TLS clients without the link's certificate on the same binaries); Redis, asked to PING.
         const script = [
             `for ip in $(nslookup tasks.${service("registry")} 2>/dev/null | awk '/^Address/ && NR > 2 {print $NF}'); do`,
             `  echo "registry $ip $(printf 'GET /v2/_catalog HTTP/1.0\r\n\r\n' | nc -w 5 $ip 5000 | head -n 1 | tr -d '\r')"`,
+            // The debug listener (metrics, pprof, expvar): on the task's loopback, nothing on the overlay.
+            `  echo "debug $ip $(printf 'GET /debug/pprof/ HTTP/1.0\r\n\r\n' | nc -w 5 $ip 5001 | head -n 1 | tr -d '\r')"`,
             "done",
             `echo "redis $(printf 'PING\r\n' | nc -w 5 redis 6379 | head -n 1 | tr -d '\r')"`,
         ].join("\n");
@@ -126,6 +145,9 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         const registryLines = lines.filter((l) => l.startsWith("registry "));
         assert.equal(registryLines.length, REPLICAS, lines.join("\n"));
         for (const line of registryLines) assert.match(line, /^registry \S+ HTTP\/1\.0 400 Bad Request$/, "the TLS listener answers plain HTTP with Go's 400, and no API");
+        const debugLines = lines.filter((l) => l.startsWith("debug "));
+        assert.equal(debugLines.length, REPLICAS, lines.join("\n"));
+        for (const line of debugLines) assert.match(line, /^debug \S+ $/, "nothing answers on the debug port");
         assert.match(lines.find((l) => l.startsWith("redis ")) ?? "", /^redis -NOAUTH/);
         // The control: the same catalog through the entrypoint, which holds the link's certificate.
         assert.equal((await admin.request("GET", "/v2/_catalog")).status, 200);
@@ -205,7 +227,9 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         const preview = await live.preview(config({ ...current, registryLogLevel: "info" }));
         assert.deepEqual({ replaced: preview.replaced, created: preview.created, updated: preview.updated, deleted: preview.deleted }, { replaced: [], created: [], updated: [], deleted: [] });
         const configs = (await live.docker.listConfigs({ filters: JSON.stringify({ label: [LIVE_LABEL] }) })).map((c) => c.Spec?.Name ?? "");
-        assert.equal(configs.filter((n) => n.startsWith(service("registry"))).length, 2, `the old registry config objects are gone: ${configs.join(", ")}`);
+        const spec = (await live.docker.getService(service("registry")).inspect()) as { Spec: { TaskTemplate: { ContainerSpec: { Configs: { ConfigName: string }[] } } } };
+        const inUse = spec.Spec.TaskTemplate.ContainerSpec.Configs.map((c) => c.ConfigName).sort();
+        assert.deepEqual(configs.filter((n) => n.startsWith(`${service("registry")}-`)).sort(), inUse, `the old registry config objects are gone: ${configs.join(", ")}`);
     });
 
     it("a registry task killed under load: no pull fails (the entrypoint retries another), and the swarm starts a new one", async () => {

@@ -1,15 +1,23 @@
 /**
  * The entrypoint's metrics server on the real nginx: exactly each registry replica's
  * /metrics and the collector's /metrics/gc, nothing else. Target docker: from the copies
- * the replicas keep in the upstreams volume; a swarm: proxied to a stub registry whose
- * replica N answers on 127.0.0.N.
+ * the replicas keep in the upstreams volume; a swarm: the copies the tasks relay to it
+ * (the real relay script under busybox, and crafted requests that it must refuse).
  */
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { renderRelayScript } from "../../components/registry/relayScript";
+import { busyboxPath } from "../../testkit/busyboxPath";
+import { requireTool } from "../../testkit/requireTool";
+import { withSettings, writeScript } from "../../testkit/shellScripts";
 import { METRICS_USER } from "../../components/metrics/config";
 import { renderHtpasswd } from "../../components/users/htpasswd";
-import { entrypointPorts, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
+import { entrypointPorts, LocalEntrypoint, RELAY_TOKEN, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4";
 const ADMIN_PASSWORD = "a-registry-admin-password";
@@ -80,7 +88,7 @@ describe("metrics server in the entrypoint's nginx, target docker (real nginx)",
     });
 });
 
-describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", function () {
+describe("metrics server in the entrypoint's nginx, a swarm: what the tasks relay (real nginx, the real relay under busybox)", function () {
     this.timeout(60_000);
     const started = entrypointWithMetrics("tcp");
     let entrypoint: LocalEntrypoint;
@@ -88,29 +96,110 @@ describe("metrics server in the entrypoint's nginx, a swarm (real nginx)", funct
         entrypoint = started();
     });
 
-    it("proxies /metrics to the first replica's debug listener, as /metrics", async () => {
-        const reply = await entrypoint.getMetrics("/metrics");
-        assert.equal(reply.status, 202);
-        assert.equal(reply.forwarded, "GET /metrics");
-        assert.equal(reply.forwardedTo, "127.0.0.1");
-    });
+    /** A request to the relay's listener, as a task sends it over the overlay; its status. */
+    function relayRequest(method: string, path: string, token: string | undefined, body = ""): Promise<number> {
+        return new Promise((resolve, reject) => {
+            const req = httpRequest({
+                host: "127.0.0.1", port: entrypoint.relayPort, method, path, agent: false,
+                headers: { ...token === undefined ? {} : { Authorization: `Bearer ${token}` }, "Content-Length": Buffer.byteLength(body) },
+            }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            });
+            req.on("error", reject);
+            req.end(body);
+        });
+    }
 
-    it("proxies /metrics/replicas/N to replica N's own, for every replica number the config allows and no other", async () => {
-        for (const replica of [1, 2, 3, 8]) {
-            const reply = await entrypoint.getMetrics(`/metrics/replicas/${replica}`);
-            assert.equal(reply.status, 202, `replica ${replica}`);
-            assert.equal(reply.forwarded, "GET /metrics", `replica ${replica}`);
-            assert.equal(reply.forwardedTo, `127.0.0.${replica}`, `replica ${replica}`);
-        }
-        for (const path of ["/metrics/replicas/9", "/metrics/replicas/0", "/metrics/replicas/12", "/metrics/replicas/", "/metrics/replicas/1/x", "/metrics/replicas/1%2F"]) {
+    const sample = (slot: number) => `# TYPE registry_http_requests_total counter\nregistry_http_requests_total{slot="${slot}"} ${slot * 10}\n`;
+
+    it("serves what task <slot> relayed as /metrics/replicas/<slot>, slot 1's as /metrics; 404 for a slot that never relayed", async () => {
+        assert.ok([201, 204].includes(await relayRequest("PUT", "/replicas/1", RELAY_TOKEN, sample(1))));
+        assert.ok([201, 204].includes(await relayRequest("PUT", "/replicas/3", RELAY_TOKEN, sample(3))));
+        for (const [path, slot] of [["/metrics", 1], ["/metrics/replicas/1", 1], ["/metrics/replicas/3", 3]] as const) {
             const reply = await entrypoint.getMetrics(path);
-            assert.equal(reply.status, 404, path);
-            assert.equal(reply.forwarded, undefined, path);
+            assert.deepEqual([reply.status, reply.headers["content-type"], reply.body], [200, PROMETHEUS_TEXT, sample(slot)], path);
+        }
+        assert.equal((await entrypoint.getMetrics("/metrics/replicas/8")).status, 404);
+        // A newer copy replaces the last one.
+        assert.equal(await relayRequest("PUT", "/replicas/3", RELAY_TOKEN, sample(30)), 204);
+        assert.equal((await entrypoint.getMetrics("/metrics/replicas/3")).body, sample(30));
+    });
+
+    it("takes a relayed copy only with the token, as a PUT, for a slot the config allows: the copy served stays as it was", async () => {
+        assert.ok([201, 204].includes(await relayRequest("PUT", "/replicas/2", RELAY_TOKEN, sample(2))));
+        const refused: [string, string, string | undefined, number][] = [
+            ["PUT", "/replicas/2", undefined, 401], ["PUT", "/replicas/2", "a-wrong-token", 401], ["PUT", "/replicas/2", `${RELAY_TOKEN}x`, 401],
+            ["PUT", "/replicas/9", RELAY_TOKEN, 404], ["PUT", "/replicas/0", RELAY_TOKEN, 404], ["PUT", "/replicas/2/x", RELAY_TOKEN, 404],
+            ["PUT", "/metrics/replicas/2", RELAY_TOKEN, 404], ["DELETE", "/replicas/2", RELAY_TOKEN, 403], ["GET", "/replicas/2", RELAY_TOKEN, 403],
+        ];
+        for (const [method, path, token, status] of refused) {
+            assert.equal(await relayRequest(method, path, token, "forged 1\n"), status, `${method} ${path} with ${token ?? "no token"}`);
+        }
+        assert.equal((await entrypoint.getMetrics("/metrics/replicas/2")).body, sample(2));
+    });
+
+    it("the task's relay (busybox) runs the registry's command, hands its metrics to the entrypoint under its slot, and passes SIGTERM on", async function () {
+        requireTool(this, "busybox", "busybox-static");
+        const dir = mkdtempSync(join(tmpdir(), "pr-relay-"));
+        const debug = createServer((req, res) => {
+            res.writeHead(req.url === "/metrics" ? 200 : 404, { "Content-Type": PROMETHEUS_TEXT });
+            res.end(req.url === "/metrics" ? sample(5) : "");
+        });
+        await new Promise<void>((r) => debug.listen(0, "127.0.0.1", r));
+        try {
+            const script = writeScript(dir, "registry-relay", withSettings(renderRelayScript(), {
+                METRICS_URL: `http://127.0.0.1:${(debug.address() as AddressInfo).port}/metrics`, RELAY_HOST: "127.0.0.1", RELAY_PORT: entrypoint.relayPort, RELAY_SECONDS: 1,
+            }));
+            // The registry's stand-in: exits 7 on SIGTERM, as the registry exits when it has drained.
+            const relay = spawn("sh", [script, "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 1; done"], {
+                env: { PATH: busyboxPath(), REGISTRY_TASK_SLOT: "5", METRICS_RELAY_TOKEN: RELAY_TOKEN }, stdio: ["ignore", "ignore", "pipe"],
+            });
+            let log = "";
+            relay.stderr.on("data", (d: Buffer) => { log += d.toString(); });
+            const exited = new Promise<number | null>((r) => relay.on("exit", (code) => r(code)));
+            const deadline = Date.now() + 15_000;
+            while ((await entrypoint.getMetrics("/metrics/replicas/5")).body !== sample(5)) {
+                assert.ok(Date.now() < deadline, `nothing relayed within 15 s: ${log}`);
+                await new Promise((r) => setTimeout(r, 200));
+            }
+            assert.equal(log, "", "a relay that works says nothing");
+            relay.kill("SIGTERM");
+            assert.equal(await exited, 7, "the registry's own status");
+        } finally {
+            await new Promise((r) => debug.close(r));
+            rmSync(dir, { recursive: true, force: true });
         }
     });
 
-    it("answers nothing else of the debug listener: pprof and expvar stay on the private network", async () => {
-        for (const path of ["/debug/pprof/", "/debug/vars", "/metrics/../debug/vars", "/metricsx", "/"]) {
+    it("a relay with the wrong token says so once in the task's log, and the entrypoint keeps nothing of it", async function () {
+        requireTool(this, "busybox", "busybox-static");
+        const dir = mkdtempSync(join(tmpdir(), "pr-relay-"));
+        const debug = createServer((_req, res) => res.end(sample(6)));
+        await new Promise<void>((r) => debug.listen(0, "127.0.0.1", r));
+        try {
+            const script = writeScript(dir, "registry-relay", withSettings(renderRelayScript(), {
+                METRICS_URL: `http://127.0.0.1:${(debug.address() as AddressInfo).port}/metrics`, RELAY_HOST: "127.0.0.1", RELAY_PORT: entrypoint.relayPort, RELAY_SECONDS: 1,
+            }));
+            const relay = spawn("sh", [script, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"], {
+                env: { PATH: busyboxPath(), REGISTRY_TASK_SLOT: "6", METRICS_RELAY_TOKEN: "not-the-token" }, stdio: ["ignore", "ignore", "pipe"],
+            });
+            let log = "";
+            relay.stderr.on("data", (d: Buffer) => { log += d.toString(); });
+            const exited = new Promise((r) => relay.on("exit", r));
+            await new Promise((r) => setTimeout(r, 3500));
+            relay.kill("SIGTERM");
+            await exited;
+            assert.equal(log, `registry-relay: metrics not relayed: the entrypoint (127.0.0.1:${entrypoint.relayPort}) answered: HTTP/1.1 401 Unauthorized; trying every 1s\n`);
+            assert.equal((await entrypoint.getMetrics("/metrics/replicas/6")).status, 404);
+        } finally {
+            await new Promise((r) => debug.close(r));
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("answers nothing else: no debug listener behind it (pprof and expvar never leave a task)", async () => {
+        for (const path of ["/debug/pprof/", "/debug/vars", "/metrics/../debug/vars", "/metricsx", "/", "/replicas/1"]) {
             const reply = await entrypoint.getMetrics(path);
             assert.equal(reply.status, 404, path);
             assert.equal(reply.forwarded, undefined, path);

@@ -38,14 +38,14 @@ for (const series of Object.values(RegistrySeries)) describe(`registry config re
         assert.deepEqual(parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: false, transport })).http.debug, { addr: "127.0.0.1:5001" });
     });
 
-    it("on a swarm, listens on TCP :5000 on the private network with mutual TLS, and with metrics, the debug listener there too", () => {
+    it("on a swarm, listens on TCP :5000 on the private network with mutual TLS; the debug listener stays on loopback, metrics or not", () => {
         const tcp = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, transport: swarm }));
         assert.deepEqual({ net: tcp.http.net, addr: tcp.http.addr, debug: tcp.http.debug }, { net: undefined, addr: ":5000", debug: { addr: "127.0.0.1:5001" } });
         // clientcas, without clientauth: both series then require a client certificate and verify it (test/registry/linkTls.test.ts).
         assert.deepEqual(tcp.http.tls, { certificate: "/etc/registry-link/server.crt", key: "/etc/registry-link/server.key", clientcas: ["/etc/registry-link/clients-ca.crt"] });
         assert.equal(config.http.tls, undefined, "target docker's socket: no TLS");
         const withMetrics = parse(renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, metrics: true, transport: swarm }));
-        assert.deepEqual(withMetrics.http.debug, { addr: ":5001", prometheus: { enabled: true, path: "/metrics" } });
+        assert.deepEqual(withMetrics.http.debug, { addr: "127.0.0.1:5001", prometheus: { enabled: true, path: "/metrics" } }, "relayed by the task (relayScript.ts); pprof never leaves it");
     });
 
     it("with s3, renders distribution's s3 parameters (path-style under the endpoint, TLS from the scheme) and no filesystem", () => {
