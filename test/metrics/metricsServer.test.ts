@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { renderRelayScript } from "../../components/registry/relayScript";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { requireTool } from "../../testkit/requireTool";
-import { withSettings, writeScript } from "../../testkit/shellScripts";
+import { gitIgnores, headerSettings, shellcheckFindings, withSettings, writeScript } from "../../testkit/shellScripts";
 import { METRICS_USER } from "../../components/metrics/config";
 import { renderHtpasswd } from "../../components/users/htpasswd";
 import { entrypointPorts, LocalEntrypoint, RELAY_TOKEN, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
@@ -196,6 +196,14 @@ describe("metrics server in the entrypoint's nginx, a swarm: what the tasks rela
             await new Promise((r) => debug.close(r));
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("the relay, header and body, is shellcheck-clean, the same bytes every time, and ships with the package", function () {
+        requireTool(this, "shellcheck", "shellcheck");
+        assert.equal(shellcheckFindings(renderRelayScript()), "");
+        assert.equal(renderRelayScript(), renderRelayScript());
+        assert.deepEqual(headerSettings(renderRelayScript()), { METRICS_URL: "http://127.0.0.1:5001/metrics", RELAY_HOST: "entrypoint", RELAY_PORT: "9092", RELAY_SECONDS: "5" });
+        assert.notEqual(gitIgnores("components/registry/scripts/relay.sh"), true, "git ignores the script: it would not ship");
     });
 
     it("answers nothing else: no debug listener behind it (pprof and expvar never leave a task)", async () => {
