@@ -22,30 +22,20 @@ is_ok() { # status line
     return 1
 }
 
+# The ready part first: target docker, published to the entrypoint by the replica's
+# supervisor; a swarm, the API's TLS listener up, which answers plain HTTP with Go's 400 (nc
+# speaks no TLS). Then the storage check says the rest.
+what=
 if [ -n "$UPSTREAM" ]; then
-    answer=$(get "$DEBUG_PORT" /debug/health)
-    status=$(printf '%s\n' "$answer" | head -n 1 | tr -d '\r')
-    if [ -f "$UPSTREAM" ]; then
-        is_ok "$status" && exit 0
-        what="storage check failing"
-    else
-        what="not published to the entrypoint"
-    fi
-    checks=$(printf '%s\n' "$answer" | tail -n 1)
-    echo "registry-health: unhealthy: $what; storage check: ${checks:-no answer on :$DEBUG_PORT}" > "$LOG"
-    exit 1
-fi
-
-# A swarm: the API listens with TLS, which answers plain HTTP with Go's 400 (nc speaks no
-# TLS); that answer shows the listener is up, and the storage check says the rest.
-listener=$(get "$REGISTRY_PORT" / | head -n 1 | tr -d '\r')
-answer=$(get "$DEBUG_PORT" /debug/health)
-status=$(printf '%s\n' "$answer" | head -n 1 | tr -d '\r')
-if [ "$listener" = "$TLS_LISTENING" ]; then
-    is_ok "$status" && exit 0
-    what="storage check failing"
+    [ -f "$UPSTREAM" ] || what="not published to the entrypoint"
 else
-    what="the TLS listener on :$REGISTRY_PORT: ${listener:-no answer}"
+    listener=$(get "$REGISTRY_PORT" / | head -n 1 | tr -d '\r')
+    [ "$listener" = "$TLS_LISTENING" ] || what="the TLS listener on :$REGISTRY_PORT: ${listener:-no answer}"
+fi
+answer=$(get "$DEBUG_PORT" /debug/health)
+if [ -z "$what" ]; then
+    is_ok "$(printf '%s\n' "$answer" | head -n 1 | tr -d '\r')" && exit 0
+    what="storage check failing"
 fi
 checks=$(printf '%s\n' "$answer" | tail -n 1)
 echo "registry-health: unhealthy: $what; storage check: ${checks:-no answer on :$DEBUG_PORT}" > "$LOG"
