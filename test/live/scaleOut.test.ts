@@ -10,11 +10,7 @@
  * log; Prometheus scrapes each replica.
  */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { underClientLoad } from "../../testkit/live/clientLoad";
@@ -22,6 +18,7 @@ import { adminClient } from "../../testkit/live/freshStack";
 import { dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { LocalPrometheus, startPrometheus } from "../../testkit/live/prometheus";
 import { pullPushLoad } from "../../testkit/live/loops";
+import { runCommand, scannerAsNobody, stackAddresses } from "../../testkit/live/neighbour";
 import { loggedAnswers } from "../../testkit/live/replicaLogs";
 import { getFromSocket, replicaSocket } from "../../testkit/live/replicaSockets";
 import { MANIFEST_V2, PushedImage, RegistryClient } from "../../testkit/live/registryClient";
@@ -247,17 +244,12 @@ describe("live: scale-out (replicas on S3)", function () {
         await dockerCli(["run", "-d", "--name", throwaway, "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sleep", TEST_IMAGES.registry, "600"]);
         try {
             const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", throwaway])).trim();
-            // A copy nobody can read wherever the checkout is (a clone under /root is not).
-            const scannerDir = mkdtempSync(join(tmpdir(), "pr-neighbour-"));
-            chmodSync(scannerDir, 0o755);
-            const scanner = join(scannerDir, "portScanner.mjs");
-            copyFileSync(join(__dirname, "../../testkit/live/portScanner.mjs"), scanner);
-            chmodSync(scanner, 0o644);
-            cleanups.push(() => rmSync(scannerDir, { recursive: true, force: true }));
-            const asNobody = (targets: string[]) => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, scanner, ...targets];
+            const scanner = scannerAsNobody();
+            cleanups.push(scanner.cleanup);
+            const asNobody = scanner.command;
             const positions = [["the host", asNobody(hostTargets)], ["a container on the stack's network", ["nsenter", "-t", pid, "-n", ...asNobody(networkTargets)]]] as const;
             for (const [where, command] of positions) {
-                const seen = JSON.parse(await run(command)) as Record<string, number[] | string>;
+                const seen = JSON.parse(await runCommand(command)) as Record<string, number[] | string>;
                 const open = Object.fromEntries(Object.values(members).map((ip) => [byRole(ip), seen[`tcp:${ip}`]]));
                 const stack = live.namePrefix;
                 assert.deepEqual(open, Object.fromEntries(Object.keys(members).map((name) => [name, {
@@ -368,27 +360,6 @@ async function pullFromReplica(live: LiveDeployment, replica: number, repository
     return `sha256:${createHash("sha256").update(manifest.body).digest("hex")}`;
 }
 
-/** Each container of the stack on this network, by name: its address there. */
-async function stackAddresses(live: LiveDeployment, network: string): Promise<Record<string, string>> {
-    const stack = live.namePrefix;
-    const names = (await dockerCli(["ps", "--format", "{{.Names}}", "--filter", `name=^${stack}-`])).trim().split("\n").filter((n) => !n.endsWith("-neighbour"));
-    const addresses: Record<string, string> = {};
-    for (const name of names.sort()) {
-        const ip = (await dockerCli(["inspect", "-f", `{{with index .NetworkSettings.Networks "${network}"}}{{.IPAddress}}{{end}}`, name])).trim();
-        if (ip) addresses[name] = ip;
-    }
-    return addresses;
-}
-
-/** Runs a command to its end; its standard output, or a failure with its standard error. */
-function run(command: readonly string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-        execFile(command[0], command.slice(1), { maxBuffer: 16 * 1024 * 1024, timeout: 240_000 }, (error, stdout, stderr) => {
-            if (error) reject(new Error(`${command.join(" ")}: ${error.message}\n${stderr}`));
-            else resolve(stdout);
-        });
-    });
-}
 
 /** Requests the replica finished, from its log. */
 async function completedRequests(container: string): Promise<number> {
