@@ -104,10 +104,9 @@ export const containerPorts = {
 
 /**
  * The network alias by which nginx reaches the registry on a swarm: every task has it, and
- * its certificate names it. It was `registry` before the link had mutual TLS: while a
- * stack made then rolls its registry tasks onto TLS, the entrypoint it still runs reaches
- * only the old tasks under the old name, and never a new one, which would refuse its plain
- * HTTP; the entrypoint's own update, right after, moves to this name.
+ * its certificate names it. It was `registry` before the link had mutual TLS: a stack made
+ * then, moving onto TLS, never has its old entrypoint send plain HTTP to a new task (which
+ * would answer 400); it gets 502s instead until the new entrypoint runs (docs/swarm.md).
  */
 export const REGISTRY_ALIAS = "registry-tls";
 
