@@ -23,6 +23,7 @@ import {
 } from "../../testkit/live/liveDeployment";
 import { loopWhile, pullPushLoad } from "../../testkit/live/loops";
 import { RegistryClient } from "../../testkit/live/registryClient";
+import { runCommand, scannerAsNobody, stackAddresses } from "../../testkit/live/neighbour";
 import { get } from "../../testkit/live/prometheus";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
@@ -151,6 +152,29 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         assert.match(lines.find((l) => l.startsWith("redis ")) ?? "", /^redis -NOAUTH/);
         // The control: the same catalog through the entrypoint, which holds the link's certificate.
         assert.equal((await admin.request("GET", "/v2/_catalog")).status, 200);
+    });
+
+    it("a neighbour's scan of every TCP port of every task on the overlay, as nobody: the registry's TLS port, the entrypoint's and Redis's, nothing else", async () => {
+        const network = `${live.namePrefix}-network`;
+        // Task containers are named <service>.<slot>.<task id>.
+        const members = await stackAddresses(live, network);
+        const serviceOf = (container: string) => container.split(".")[0];
+        const throwaway = `${live.namePrefix}-neighbour`;
+        await dockerCli(["run", "-d", "--name", throwaway, "--label", LIVE_LABEL, "--network", network, "--pull", "never", "--entrypoint", "sleep", TEST_IMAGES.registry, "600"]);
+        const scanner = scannerAsNobody();
+        try {
+            const pid = (await dockerCli(["inspect", "-f", "{{.State.Pid}}", throwaway])).trim();
+            const seen = JSON.parse(await runCommand(["nsenter", "-t", pid, "-n", ...scanner.command(Object.values(members).map((ip) => `tcp:${ip}`))])) as Record<string, number[] | string>;
+            const open = Object.entries(members).map(([container, ip]) => [serviceOf(container), seen[`tcp:${ip}`]] as const).sort(([a], [b]) => a.localeCompare(b));
+            console.log(`      from a container on the overlay: ${JSON.stringify(open)}`);
+            const expected: Record<string, number[]> = { registry: [5000], ui: [80, 443, 9091, 9092], redis: [6379], users: [], maintenance: [] };
+            assert.deepEqual(open, Object.entries(members).map(([container]) => [serviceOf(container), expected[serviceOf(container).slice(`${live.namePrefix}-`.length)]] as const)
+                .sort(([a], [b]) => a.localeCompare(b)));
+            assert.equal(open.filter(([name]) => name === service("registry")).length, REPLICAS);
+        } finally {
+            scanner.cleanup();
+            await dockerCli(["rm", "-f", throwaway]);
+        }
     });
 
     it("an image upgrade rolls the registry tasks one at a time under load: no pull or push fails, every task is replaced", async () => {
