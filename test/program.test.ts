@@ -722,9 +722,11 @@ describe("program under the mock runtime", () => {
         const registry = task("registry").containerSpec;
         assert.deepEqual([registry.commands, registry.args], [["/bin/sh", "/usr/local/bin/registry-relay"], ["registry", "serve", "/etc/distribution/config.yml"]]);
         const env = registry.env as Record<string, string>;
-        assert.equal(env.REGISTRY_TASK_SLOT, "{{.Task.Slot}}", "Swarm fills in each task's slot");
+        assert.equal(env.RELAY_TASK_SLOT, "{{.Task.Slot}}", "Swarm fills in each task's slot");
         assert.match(env.METRICS_RELAY_TOKEN, /^[A-Za-z0-9]{48}$/);
-        assert.ok(secretPaths(run.byName(`${name}-registry`).rawInputs).some((p) => p.startsWith("taskSpec")), "the token is secret with the other secrets");
+        for (const resource of run.resources) {
+            assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(env.METRICS_RELAY_TOKEN), `${resource.name} carries the relay token in plaintext`);
+        }
         // The entrypoint: reached by the tasks under its alias; the token's check a Swarm secret; the metrics port published on its node.
         assert.deepEqual(task("ui").networksAdvanceds.map((n) => n.aliases), [["entrypoint"]]);
         const uiSecrets = (task("ui").containerSpec.secrets as { fileName: string; secretName: string }[]);

@@ -12,8 +12,11 @@ import { METRICS_RELAY_SECONDS } from "./serveScript";
 
 export const RELAY_SCRIPT = "/usr/local/bin/registry-relay";
 
-/** The task's slot, which Swarm fills into the environment when it creates the task. */
-export const TASK_SLOT_ENV = "REGISTRY_TASK_SLOT={{.Task.Slot}}";
+/**
+ * The task's slot, which Swarm fills into the environment when it creates the task. Not
+ * REGISTRY_*: distribution reads those as its config.
+ */
+export const TASK_SLOT_ENV = "RELAY_TASK_SLOT={{.Task.Slot}}";
 
 /** The environment variable the task's token comes in (secret, with the registry's other secrets). */
 export const RELAY_TOKEN_VARIABLE = "METRICS_RELAY_TOKEN";

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -139,7 +139,7 @@ describe("metrics server in the entrypoint's nginx, a swarm: what the tasks rela
         assert.equal((await entrypoint.getMetrics("/metrics/replicas/2")).body, sample(2));
     });
 
-    it("the task's relay (busybox) runs the registry's command, hands its metrics to the entrypoint under its slot, and passes SIGTERM on", async function () {
+    it("the task's relay (busybox) runs the registry's command without the token, hands its metrics and their time to the entrypoint under its slot; SIGTERM stops it, then the registry", async function () {
         requireTool(this, "busybox", "busybox-static");
         const dir = mkdtempSync(join(tmpdir(), "pr-relay-"));
         const debug = createServer((req, res) => {
@@ -151,20 +151,32 @@ describe("metrics server in the entrypoint's nginx, a swarm: what the tasks rela
             const script = writeScript(dir, "registry-relay", withSettings(renderRelayScript(), {
                 METRICS_URL: `http://127.0.0.1:${(debug.address() as AddressInfo).port}/metrics`, RELAY_HOST: "127.0.0.1", RELAY_PORT: entrypoint.relayPort, RELAY_SECONDS: 1,
             }));
-            // The registry's stand-in: exits 7 on SIGTERM, as the registry exits when it has drained.
-            const relay = spawn("sh", [script, "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 1; done"], {
-                env: { PATH: busyboxPath(), REGISTRY_TASK_SLOT: "5", METRICS_RELAY_TOKEN: RELAY_TOKEN }, stdio: ["ignore", "ignore", "pipe"],
+            // The registry's stand-in: keeps its environment, and on SIGTERM drains for 3 s, then exits 7.
+            const registry = `env > ${join(dir, "registry.env")}; trap 'sleep 3; exit 7' TERM; while :; do sleep 1; done`;
+            const relay = spawn("sh", [script, "sh", "-c", registry], {
+                env: { PATH: busyboxPath(), RELAY_TASK_SLOT: "5", METRICS_RELAY_TOKEN: RELAY_TOKEN }, stdio: ["ignore", "ignore", "pipe"],
             });
             let log = "";
             relay.stderr.on("data", (d: Buffer) => { log += d.toString(); });
             const exited = new Promise<number | null>((r) => relay.on("exit", (code) => r(code)));
+            const served = async () => (await entrypoint.getMetrics("/metrics/replicas/5")).body;
             const deadline = Date.now() + 15_000;
-            while ((await entrypoint.getMetrics("/metrics/replicas/5")).body !== sample(5)) {
+            while (!(await served()).startsWith(sample(5))) {
                 assert.ok(Date.now() < deadline, `nothing relayed within 15 s: ${log}`);
                 await new Promise((r) => setTimeout(r, 200));
             }
+            const pushedAt = Number(/^registry_relay_pushed_timestamp_seconds (\d+)$/m.exec(await served())?.[1]);
+            assert.ok(Math.abs(pushedAt - Date.now() / 1000) < 10, `the copy's time: ${pushedAt}`);
+            assert.match(await served(), /^# TYPE registry_relay_pushed_timestamp_seconds gauge$/m);
             assert.equal(log, "", "a relay that works says nothing");
+            const registryEnv = readFileSync(join(dir, "registry.env"), "utf8");
+            assert.ok(!registryEnv.includes(RELAY_TOKEN) && !registryEnv.includes("METRICS_RELAY_TOKEN"), "the registry's environment holds the token");
             relay.kill("SIGTERM");
+            // While the registry drains, no copy comes any more: its successor relays under the same slot.
+            await new Promise((r) => setTimeout(r, 500));
+            const atStop = await served();
+            await new Promise((r) => setTimeout(r, 2000));
+            assert.equal(await served(), atStop, "the relay went on while the registry drained");
             assert.equal(await exited, 7, "the registry's own status");
         } finally {
             await new Promise((r) => debug.close(r));
@@ -182,7 +194,7 @@ describe("metrics server in the entrypoint's nginx, a swarm: what the tasks rela
                 METRICS_URL: `http://127.0.0.1:${(debug.address() as AddressInfo).port}/metrics`, RELAY_HOST: "127.0.0.1", RELAY_PORT: entrypoint.relayPort, RELAY_SECONDS: 1,
             }));
             const relay = spawn("sh", [script, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"], {
-                env: { PATH: busyboxPath(), REGISTRY_TASK_SLOT: "6", METRICS_RELAY_TOKEN: "not-the-token" }, stdio: ["ignore", "ignore", "pipe"],
+                env: { PATH: busyboxPath(), RELAY_TASK_SLOT: "6", METRICS_RELAY_TOKEN: "not-the-token" }, stdio: ["ignore", "ignore", "pipe"],
             });
             let log = "";
             relay.stderr.on("data", (d: Buffer) => { log += d.toString(); });

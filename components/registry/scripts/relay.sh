@@ -8,18 +8,26 @@
 #   RELAY_HOST           the entrypoint, by its alias on the overlay network
 #   RELAY_PORT           its listener for the relayed metrics (not published)
 #   RELAY_SECONDS        how often
-#   REGISTRY_TASK_SLOT   (environment) this task's slot, Swarm's {{.Task.Slot}}: the replica
+#   RELAY_TASK_SLOT      (environment) this task's slot, Swarm's {{.Task.Slot}}: the replica
 #                        number the entrypoint serves the metrics under
-#   METRICS_RELAY_TOKEN  (environment, secret) the bearer token the entrypoint takes them with
+#   METRICS_RELAY_TOKEN  (environment, secret) the bearer token the entrypoint takes them
+#                        with; kept from the registry's environment
 #
-# Starts the registry, then every RELAY_SECONDS copies its metrics and PUTs them to the
-# entrypoint, which serves them as /metrics/replicas/<slot> on metrics.port. SIGTERM goes to
-# the registry, which drains (http.draintimeout); this exits with its status.
+# Starts the registry, then every RELAY_SECONDS copies its metrics, adds the time of the
+# copy (registry_relay_pushed_timestamp_seconds: a copy that stops coming shows), and PUTs
+# them to the entrypoint, which serves them as /metrics/replicas/<slot> on metrics.port.
+# SIGTERM stops the relay first (during a rolling update the successor already relays under
+# the same slot), then goes to the registry, which drains (http.draintimeout); this exits
+# with the registry's status.
 set -u
 
 registry_pid=
 relay_pid=
+stopping=
 answer=
+# The token stays in this shell: not exported to the registry, nor to any command.
+token=$METRICS_RELAY_TOKEN
+unset METRICS_RELAY_TOKEN
 
 log() {
     echo "registry-relay: $*" >&2
@@ -31,7 +39,7 @@ push() {
     size=$(wc -c < "$1")
     answer=$({
         printf 'PUT /replicas/%s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: text/plain\r\nContent-Length: %s\r\n\r\n' \
-            "$REGISTRY_TASK_SLOT" "$RELAY_HOST" "$METRICS_RELAY_TOKEN" "$size"
+            "$RELAY_TASK_SLOT" "$RELAY_HOST" "$token" "$size"
         cat "$1"
     } | nc -w 5 "$RELAY_HOST" "$RELAY_PORT" 2>/dev/null | head -n 1 | tr -d '\r')
     case "$answer" in "HTTP/1."[01]" 201 "* | "HTTP/1."[01]" 204 "*) return 0 ;; esac
@@ -45,6 +53,8 @@ relay() {
     while :; do
         if ! wget -q -O "$file" "$METRICS_URL" 2>/dev/null; then
             what="no metrics on $METRICS_URL"
+        elif ! printf '# TYPE registry_relay_pushed_timestamp_seconds gauge\nregistry_relay_pushed_timestamp_seconds %s\n' "$(date +%s)" >> "$file"; then
+            what="cannot write $file"
         elif ! push "$file"; then
             what="the entrypoint (${RELAY_HOST}:${RELAY_PORT}) answered: ${answer:-nothing}"
         else
@@ -63,14 +73,21 @@ relay() {
 # PID 1 ignores signals it has no handler for: the handler comes first.
 # shellcheck disable=SC2317 # called by the trap
 stop() {
+    stopping=1
+    [ -z "$relay_pid" ] || kill "$relay_pid" 2>/dev/null
     [ -z "$registry_pid" ] || kill -TERM "$registry_pid" 2>/dev/null
 }
 trap stop TERM INT
 
 "$@" &
 registry_pid=$!
-relay &
-relay_pid=$!
+# A SIGTERM before the line above found no registry to pass on to.
+if [ -n "$stopping" ]; then
+    kill -TERM "$registry_pid" 2>/dev/null
+else
+    relay &
+    relay_pid=$!
+fi
 
 # wait returns early (above 128) for each signal handled: wait again until the registry is gone.
 status=0
@@ -79,5 +96,5 @@ while :; do
     status=$?
     kill -0 "$registry_pid" 2>/dev/null || break
 done
-kill "$relay_pid" 2>/dev/null
+[ -z "$relay_pid" ] || kill "$relay_pid" 2>/dev/null
 exit "$status"
