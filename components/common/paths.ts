@@ -63,13 +63,21 @@ export function frontListenSocket(port: number): string {
     return `${paths.frontListenDir}/${port}.sock`;
 }
 
-/**
- * Replica i's files in paths.upstreamsDir (1-based; or an nginx capture such as `$1`): its
- * socket, its published `server` line, its metrics.
- */
-export function replicaUpstreamFiles(replica: number | string): { socket: string; upstream: string; metrics: string } {
-    const base = `${paths.upstreamsDir}/replica-${replica}`;
-    return { socket: `${base}.sock`, upstream: `${base}.conf`, metrics: `${base}.prom` };
+/** A registry process's files in paths.upstreamsDir: its socket, its published `server` line, its metrics. */
+export interface UpstreamFiles {
+    socket: string;
+    upstream: string;
+    metrics: string;
+}
+
+/** Replica i's files in paths.upstreamsDir (1-based; or an nginx capture such as `$1`). */
+export function replicaUpstreamFiles(replica: number | string): UpstreamFiles {
+    return upstreamFiles(`replica-${replica}`);
+}
+
+function upstreamFiles(base: string): UpstreamFiles {
+    const path = `${paths.upstreamsDir}/${base}`;
+    return { socket: `${path}.sock`, upstream: `${path}.conf`, metrics: `${path}.prom` };
 }
 
 /**

@@ -15,7 +15,7 @@
  * engine would only say "unhealthy": the storage check's message from /debug/health on the
  * debug listener. busybox nc, not wget: wget prints no body for an error status.
  */
-import { containerPorts, replicaUpstreamFiles } from "../common/paths";
+import { containerPorts } from "../common/paths";
 import { RegistryTransport } from "./registryConfig";
 import { shellScript } from "../common/shellScript";
 
@@ -29,7 +29,7 @@ const HEALTH = shellScript(__dirname, "health.sh", "check");
 /** ./scripts/health.sh, with its settings in a header rendered here. */
 export function renderHealthScript(transport: RegistryTransport): string {
     return HEALTH.render([
-        `UPSTREAM=${transport.kind === "unix" ? replicaUpstreamFiles(transport.replica).upstream : ""}`,
+        `UPSTREAM=${transport.kind === "unix" ? transport.files.upstream : ""}`,
         `REGISTRY_PORT=${containerPorts.registry}`,
         // Go's net/http, to a plain request on a TLS listener (then "Client sent an HTTP request to an HTTPS server.").
         `TLS_LISTENING='${TLS_LISTENING}'`,

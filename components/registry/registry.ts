@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ContainerFile } from "../common/container";
 import { LabelSets } from "../common/labels";
-import { paths, REGISTRY_ALIAS } from "../common/paths";
+import { paths, REGISTRY_ALIAS, replicaUpstreamFiles } from "../common/paths";
 import { Runtime } from "../common/runtime";
 import { CacheDriver } from "../cache/config";
 import { RedisCache } from "../cache/redisCache";
@@ -23,7 +23,7 @@ import { HEALTH_SCRIPT, renderHealthScript } from "./healthScript";
 import { RegistryTransport, renderRegistryConfig } from "./registryConfig";
 import { registryConfigPath, registryProcessEnvironment } from "./release";
 import { RELAY_SCRIPT, RELAY_TOKEN_VARIABLE, renderRelayScript, TASK_SLOT_ENV } from "./relayScript";
-import { renderServeScript, sameReplicaRetries, SERVE_SCRIPT } from "./serveScript";
+import { renderSupervisorScript, sameReplicaRetries, SERVE_SCRIPT } from "./serveScript";
 
 export interface RegistryInputs {
     settings: RegistrySettings;
@@ -163,7 +163,7 @@ function runRegistryWorkload(
             // The supervisor runs the image's own registry command.
             entrypoint: ["/bin/sh", SERVE_SCRIPT],
             command: ["registry", "serve", content.configPath],
-            upload: { file: SERVE_SCRIPT, content: renderServeScript(transport.replica, inputs.metrics, sameReplicaRetries(inputs.settings.series, inputs.storage.driver)), permissions: "0755" as const },
+            upload: { file: SERVE_SCRIPT, content: renderSupervisorScript(transport.files, inputs.metrics, sameReplicaRetries(inputs.settings.series, inputs.storage.driver)), permissions: "0755" as const },
         }
         : inputs.metricsRelayToken && {
             // A swarm with metrics: the relay runs the image's own registry command.
@@ -217,7 +217,7 @@ function replicaContainers(
         replicas.push(runRegistryWorkload(inputs, content, {
             // The first keeps the name (and resource) stacks made before replicas have.
             name: i === 1 ? `${name}-registry` : `${name}-registry-${i}`,
-            transport: { kind: "unix", replica: i },
+            transport: { kind: "unix", files: replicaUpstreamFiles(i) },
             upstreams,
             // One at a time: while one replica is replaced, the others serve.
             dependsOn: i === 1 ? first : replicas.slice(-1),

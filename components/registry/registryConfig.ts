@@ -14,7 +14,7 @@
 import { stringify } from "yaml";
 import { DRAIN_SECONDS } from "../common/drain";
 import { CacheDriver } from "../cache/config";
-import { containerPorts, METRICS_PATH, paths, REDIS_ALIAS, replicaUpstreamFiles } from "../common/paths";
+import { containerPorts, METRICS_PATH, paths, REDIS_ALIAS, UpstreamFiles } from "../common/paths";
 import { StorageSettings } from "../storage/config";
 import { LogLevel } from "./config";
 import { RegistrySeries } from "./release";
@@ -27,7 +27,7 @@ export const STORAGE_CHECK = { intervalSeconds: 1, threshold: 2 } as const;
  * volume (no TCP listener at all); a swarm, TCP on the private network, with mutual TLS
  * (only the entrypoint's client certificate gets past the handshake).
  */
-export type RegistryTransport = { kind: "unix"; replica: number } | { kind: "tcp" };
+export type RegistryTransport = { kind: "unix"; files: UpstreamFiles } | { kind: "tcp" };
 
 export interface RegistryConfigOptions {
     /** The release series the file is for: each reads its own keys (checked against their configuration structs). */
@@ -141,7 +141,7 @@ export function registryConfigDocument(options: RegistryConfigOptions): Registry
 }
 
 function listener(transport: RegistryTransport): Pick<RegistryConfigDocument["http"], "net" | "addr" | "tls"> {
-    if (transport.kind === "unix") return { net: "unix", addr: replicaUpstreamFiles(transport.replica).socket };
+    if (transport.kind === "unix") return { net: "unix", addr: transport.files.socket };
     return {
         addr: `:${containerPorts.registry}`,
         tls: {

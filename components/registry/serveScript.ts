@@ -4,7 +4,7 @@
  * once its storage check passes; on SIGTERM it withdraws it first, so nginx has stopped
  * sending new requests (and reusing kept-alive connections) before the registry drains.
  */
-import { containerPorts, METRICS_PATH, replicaUpstreamFiles } from "../common/paths";
+import { containerPorts, METRICS_PATH, replicaUpstreamFiles, UpstreamFiles } from "../common/paths";
 import { shellScript } from "../common/shellScript";
 import { StorageDriver } from "../storage/config";
 import { STORAGE_CHECK } from "./registryConfig";
@@ -49,18 +49,26 @@ export function sameReplicaRetries(series: RegistrySeries, storage: StorageDrive
  * 5xx takes no replica out of rotation.
  */
 export function replicaServerLine(replica: number, retries: number): string {
-    const server = `server unix:${replicaUpstreamFiles(replica).socket} max_fails=0`;
+    return serverLine(replicaUpstreamFiles(replica), retries);
+}
+
+function serverLine(files: UpstreamFiles, retries: number): string {
+    const server = `server unix:${files.socket} max_fails=0`;
     return [`${server};`, ...Array.from({ length: retries }, () => `${server} backup;`)].join(" ");
 }
 
 /** ./scripts/serve.sh for replica i, with its settings in a header rendered here. */
 export function renderServeScript(replica: number, metrics: boolean, retries: number): string {
-    const files = replicaUpstreamFiles(replica);
+    return renderSupervisorScript(replicaUpstreamFiles(replica), metrics, retries);
+}
+
+/** ./scripts/serve.sh for the registry process whose files these are. */
+export function renderSupervisorScript(files: UpstreamFiles, metrics: boolean, retries: number): string {
     const debug = `http://127.0.0.1:${containerPorts.registryDebug}`;
     return SERVE.render([
         `SOCKET=${files.socket}`,
         `UPSTREAM=${files.upstream}`,
-        `SERVER_LINE='${replicaServerLine(replica, retries)}'`,
+        `SERVER_LINE='${serverLine(files, retries)}'`,
         `HEALTH_URL=${debug}/debug/health`,
         `METRICS_URL=${debug}${METRICS_PATH}`,
         `METRICS_FILE=${metrics ? files.metrics : ""}`,

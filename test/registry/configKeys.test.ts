@@ -7,6 +7,7 @@
 import { strict as assert } from "node:assert";
 import { parse, stringify } from "yaml";
 import { CACHE_DRIVERS } from "../../components/cache/config";
+import { replicaUpstreamFiles } from "../../components/common/paths";
 import { LogLevel } from "../../components/registry/config";
 import { RegistryConfigOptions, RegistryTransport, renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
 import { RegistrySeries } from "../../components/registry/release";
@@ -30,7 +31,7 @@ const storages: Record<string, StorageSettings> = {
 type OtherOptions = Omit<RegistryConfigOptions, "series">;
 
 /** Target docker's unix socket, and a swarm's TCP. */
-const TRANSPORTS: RegistryTransport[] = [{ kind: "unix", replica: 1 }, { kind: "tcp" }];
+const TRANSPORTS: RegistryTransport[] = [{ kind: "unix", files: replicaUpstreamFiles(1) }, { kind: "tcp" }];
 
 /** Every combination of the other options, over one storage. */
 function optionsOver(storage: StorageSettings): OtherOptions[] {
@@ -88,7 +89,7 @@ describe("registry config keys: the fixtures", () => {
 });
 
 describe("registry config keys: the check", () => {
-    const rendered = renderRegistryConfig({ series: RegistrySeries.V2_8, logLevel: "info", storage: s3, cache: "redis", metrics: true, transport: { kind: "unix", replica: 1 } });
+    const rendered = renderRegistryConfig({ series: RegistrySeries.V2_8, logLevel: "info", storage: s3, cache: "redis", metrics: true, transport: { kind: "unix", files: replicaUpstreamFiles(1) } });
 
     it("reports a key in the wrong case (yaml.v2 matches keys exactly)", () => {
         const misspelt = rendered.replace("draintimeout:", "drainTimeout:");

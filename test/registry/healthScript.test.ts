@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerPorts } from "../../components/common/paths";
+import { containerPorts, replicaUpstreamFiles } from "../../components/common/paths";
 import { RegistryTransport } from "../../components/registry/registryConfig";
 import { renderHealthScript } from "../../components/registry/healthScript";
 import { requireTool } from "../../testkit/requireTool";
@@ -127,7 +127,7 @@ describe("registry health check (busybox sh and nc)", function () {
 
         async function checkPublished(debugPort: number): Promise<{ code: number | null; log: string | undefined }> {
             const settings = { UPSTREAM: published(), REGISTRY_PORT: await closedPort(), DEBUG_PORT: debugPort, LOG: log() };
-            const script = writeScript(dir, "registry-health", withSettings(renderHealthScript({ kind: "unix", replica: 2 }), settings));
+            const script = writeScript(dir, "registry-health", withSettings(renderHealthScript({ kind: "unix", files: replicaUpstreamFiles(2) }), settings));
             const run = await runScript(script);
             assert.equal(run.stdout, "", "the check prints nothing of its own");
             return { code: run.code, log: existsSync(log()) ? readFileSync(log(), "utf8") : undefined };
@@ -167,7 +167,7 @@ describe("registry health check (busybox sh and nc)", function () {
             REGISTRY_PORT: String(containerPorts.registry), TLS_LISTENING: "HTTP/1.0 400 Bad Request", DEBUG_PORT: String(containerPorts.registryDebug), LOG: "/proc/1/fd/2",
         };
         assert.deepEqual(headerSettings(renderHealthScript(swarm)), { UPSTREAM: "", ...settings });
-        assert.deepEqual(headerSettings(renderHealthScript({ kind: "unix", replica: 3 })), { UPSTREAM: "/run/registry-upstreams/replica-3.conf", ...settings });
+        assert.deepEqual(headerSettings(renderHealthScript({ kind: "unix", files: replicaUpstreamFiles(3) })), { UPSTREAM: "/run/registry-upstreams/replica-3.conf", ...settings });
         assert.equal(renderHealthScript(swarm), renderHealthScript(swarm));
         assert.notEqual(gitIgnores("components/registry/scripts/health.sh"), true, "git ignores the script: it would not ship");
     });
@@ -175,6 +175,6 @@ describe("registry health check (busybox sh and nc)", function () {
     it("the rendered script, header and body, is shellcheck-clean", function () {
         requireTool(this, "shellcheck", "shellcheck");
         assert.equal(shellcheckFindings(renderHealthScript(swarm)), "");
-        assert.equal(shellcheckFindings(renderHealthScript({ kind: "unix", replica: 1 })), "");
+        assert.equal(shellcheckFindings(renderHealthScript({ kind: "unix", files: replicaUpstreamFiles(1) })), "");
     });
 });

@@ -1,3 +1,4 @@
+import { replicaUpstreamFiles } from "../../components/common/paths";
 import { strict as assert } from "node:assert";
 import { parse } from "yaml";
 import { RegistryTransport, renderRegistryConfig, renderStorageConfig } from "../../components/registry/registryConfig";
@@ -11,7 +12,7 @@ for (const series of Object.values(RegistrySeries)) describe(`registry config re
         chunkSizeBytes: 32 * 1024 * 1024, redirect: false, credentials: { accessKey: "AKIAEXAMPLEACCESSKEY", secretKey: "example-secret-key-never-in-the-file" },
     };
     // Target docker's: replica 2's own socket.
-    const transport: RegistryTransport = { kind: "unix", replica: 2 };
+    const transport: RegistryTransport = { kind: "unix", files: replicaUpstreamFiles(2) };
     const swarm: RegistryTransport = { kind: "tcp" };
     const text = renderRegistryConfig({ series, logLevel: "warn", storage: filesystem, transport });
     const config = parse(text);
