@@ -104,6 +104,12 @@ export interface PrivateRegistryArgs {
      * @default Redis with S3 storage, none with the filesystem
      */
     cache?: Cache;
+    /**
+     * Pull-through caches of other registries (Docker Hub and the like), each served under
+     * its own path prefix: `<registry>/<name>/<repository>`. Needs registry 3.1 or later, target docker.
+     * @default none
+     */
+    mirrors?: Mirror[];
     /** When garbage collection runs. */
     gc?: Gc;
     /** Which tags garbage collection deletes (none by default). */
@@ -133,6 +139,30 @@ export interface RegistryUser {
      * @default every repository
      */
     repositories?: string[];
+}
+
+export interface Mirror {
+    /** The path prefix clients pull through (`hub`): 1-30 lower-case letters, digits and inner dashes; unique. */
+    name: string;
+    /** The registry mirrored, `https://host[:port]` (Docker Hub: `https://registry-1.docker.io`). */
+    upstream: string;
+    /**
+     * The upstream account the mirror pulls as, with `password`.
+     * @default anonymous pulls
+     */
+    username?: string;
+    /** That account's password or token; made secret by the component. */
+    password?: pulumi.Input<string>;
+    /**
+     * How long cached content lives from its first pull, as a Go duration (`0`: forever).
+     * @default "168h"
+     */
+    ttl?: string;
+    /**
+     * PEM of a CA to trust for the upstream's certificate, beside the system's.
+     * @default the system's CAs only
+     */
+    caCertificate?: string;
 }
 
 export interface Swarm {

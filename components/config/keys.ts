@@ -7,6 +7,7 @@ import { identityKeys } from "../identity/config";
 import { labelKeys } from "./labels";
 import { maintenanceKeys } from "../maintenance/config";
 import { metricsKeys } from "../metrics/config";
+import { mirrorKeys } from "../mirrors/config";
 import { entrypointKeys } from "../entrypoint/config";
 import { corsKeys } from "../entrypoint/corsConfig";
 import { uiKeys } from "../entrypoint/uiConfig";
@@ -20,7 +21,7 @@ import { KeySpec, topLevelKey } from "../validation/keySpec";
 /** In the order of docs/configuration.md's table. */
 export const configKeys: readonly KeySpec[] = orderForReadme([
     ...entrypointKeys, ...registryKeys, ...targetKeys, ...identityKeys, ...userKeys, ...tlsKeys, ...corsKeys, ...uiKeys,
-    ...storageKeys, ...cacheKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
+    ...storageKeys, ...cacheKeys, ...mirrorKeys, ...maintenanceKeys, ...metricsKeys, ...labelKeys,
 ]);
 
 /** The top-level keys, as `pulumi config set` and the component's args name them. */
@@ -47,7 +48,7 @@ export function defaultOf<T extends string | number | boolean>(key: string): T {
 function orderForReadme(specs: KeySpec[]): KeySpec[] {
     const scalar = specs.filter((s) => s.key === topLevelKey(s.key) && s.type !== "list" && s.type !== "map");
     const rest = specs.filter((s) => !scalar.includes(s));
-    const groups = ["users", "tls", "cors", "ui", "images", "storage", "cache", "swarm", "gc", "retention", "metrics", "labels"];
+    const groups = ["users", "tls", "cors", "ui", "images", "storage", "cache", "mirrors", "swarm", "gc", "retention", "metrics", "labels"];
     const ungrouped = rest.filter((s) => !groups.includes(topLevelKey(s.key)));
     if (ungrouped.length > 0) throw new Error(`add ${ungrouped[0].key}'s group to orderForReadme`);
     const rank = (s: KeySpec) => groups.indexOf(topLevelKey(s.key));

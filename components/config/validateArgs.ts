@@ -14,6 +14,7 @@ import { readUi } from "../entrypoint/uiConfig";
 import { UiSeries } from "../entrypoint/uiRelease";
 import { MaintenanceSettings, readMaintenance } from "../maintenance/config";
 import { MetricsSettings, readMetrics } from "../metrics/config";
+import { MirrorSettings, readMirrors } from "../mirrors/config";
 import { readRegistry, RegistrySettings } from "../registry/config";
 import { readStorage, StorageSettings } from "../storage/config";
 import { readTarget, Target } from "../swarm/config";
@@ -37,6 +38,8 @@ export interface Deployment {
     metrics: MetricsSettings;
     /** Containers on one engine, or services of a swarm. */
     target: Target;
+    /** Pull-through caches of other registries, each under its own path prefix. */
+    mirrors: MirrorSettings[];
     /** Whether what clients hold survives a destroy. */
     identity: IdentitySettings;
     /** Added to every container (the network and volumes carry only the project's own). */
@@ -92,11 +95,12 @@ export function validateArgs(
     const metrics = readMetrics(v, arg("metrics"), endpoints);
     const identity = readIdentity(v, args.keepIdentity);
     const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics, componentName: ctx.componentName });
+    const mirrors = unreadable.has("mirrors") ? [] : readMirrors(v, args.mirrors, { series: registry.series, target: target.kind });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
     const entrypoint = { ...endpoints, cors, ui, image: uiImage.image, uiSeries: uiImage.series };
     const deployment = {
-        entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, identity, labels,
+        entrypoint, registry, storage, cache, tls, users, maintenance, metrics, target, mirrors, identity, labels,
     };
     return { ok: true, deployment, warnings: v.warnings };
 }

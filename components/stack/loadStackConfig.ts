@@ -72,7 +72,7 @@ function warnAboutPlaintextSecrets(raw: Record<string, unknown>, project: string
         const who = index !== undefined && Array.isArray(users) ? ` (${String((users[Number(index)] as { name?: unknown })?.name)})` : "";
         const command = path === "tls.privateKey"
             ? `cat privkey.pem | pulumi config set -s ${stack} --secret --path tls.privateKey`
-            : `pulumi config set -s ${stack} --secret --path '${path}' <${path.startsWith("storage.") ? "key" : "password"}>`;
+            : `pulumi config set -s ${stack} --secret --path '${path}' <${path.startsWith("storage.") ? "key" : path.startsWith("mirrors") ? "token" : "password"}>`;
         void pulumi.log.warn(`${path}${who} is stored in plaintext in Pulumi.${stack}.yaml; store it encrypted: ${command}`);
     }
 }
@@ -95,5 +95,9 @@ function plaintextBySdk(raw: Record<string, unknown>, plaintext: (key: string) =
     const s3Paths = s3 && plaintext("storage") ? S3_KEYS.filter((key) => s3[key] !== undefined).map((key) => `storage.s3.${key}`) : [];
     const metrics = parsedValue(raw, "metrics") as { password?: unknown } | undefined;
     const metricsPaths = metrics?.password !== undefined && plaintext("metrics") ? ["metrics.password"] : [];
-    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : []), ...s3Paths, ...metricsPaths];
+    const mirrors = parsedValue(raw, "mirrors");
+    const mirrorPaths = Array.isArray(mirrors) && plaintext("mirrors")
+        ? mirrors.flatMap((m: { password?: unknown }, i: number) => (m?.password !== undefined ? [`mirrors[${i}].password`] : []))
+        : [];
+    return [...userPaths, ...(tls?.mode === "provided" && plaintext("tls") ? ["tls.privateKey"] : []), ...s3Paths, ...metricsPaths, ...mirrorPaths];
 }

@@ -7,7 +7,7 @@
 import { parse } from "yaml";
 
 /**
- * Paths (`users[1].password`, `tls.privateKey`, `storage.s3.secretKey`, `metrics.password`)
+ * Paths (`users[1].password`, `tls.privateKey`, `storage.s3.secretKey`, `metrics.password`, `mirrors[0].password`)
  * of secret fields stored as plain strings.
  */
 export function plaintextSecretPaths(stackFileText: string, project: string): string[] {
@@ -25,6 +25,12 @@ export function plaintextSecretPaths(stackFileText: string, project: string): st
     for (const key of S3_KEYS) if (s3 && typeof s3 === "object" && isPlain(s3[key])) paths.push(`storage.s3.${key}`);
     const metrics = config[`${project}:metrics`] as Record<string, unknown> | undefined;
     if (metrics && typeof metrics === "object" && isPlain(metrics.password)) paths.push("metrics.password");
+    const mirrors = config[`${project}:mirrors`];
+    if (Array.isArray(mirrors)) {
+        mirrors.forEach((mirror: unknown, i: number) => {
+            if (isPlain((mirror as Record<string, unknown> | null)?.password)) paths.push(`mirrors[${i}].password`);
+        });
+    }
     return paths;
 }
 

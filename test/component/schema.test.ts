@@ -58,7 +58,7 @@ describe("component package schema", function () {
     it("takes secrets and certificates as Inputs (from other resources), and graph-shaping args as plain values", () => {
         const inputs = leafInputs(schema, schema.resources[COMPONENT_TOKEN].inputProperties);
         const inputKeys = [...inputs].filter(([, p]) => !p.plain).map(([k]) => k).sort();
-        assert.deepEqual(inputKeys, ["metrics.password", "storage.s3.accessKey", "storage.s3.secretKey", "tls.certificate", "tls.privateKey", "users[].password"]);
+        assert.deepEqual(inputKeys, ["metrics.password", "mirrors[].password", "storage.s3.accessKey", "storage.s3.secretKey", "tls.certificate", "tls.privateKey", "users[].password"]);
         for (const spec of configKeys.filter((s) => s.secret)) assert.ok(inputKeys.includes(spec.key), `${spec.key} must accept an Output`);
         assert.deepEqual(schema.resources[COMPONENT_TOKEN].requiredInputs, ["users"]);
     });

@@ -17,6 +17,12 @@ const base = { users: adminOnly };
 /** Target swarm with what it needs: S3 storage. */
 const swarmOnS3 = { target: "swarm", storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme-registry", endpoint: "http://s3.internal:7480" } }) };
 
+const hubMirror = { name: "hub", upstream: "https://registry-1.docker.io" };
+/** One mirror: the hub mirror with these fields changed. */
+function mirrorsOf(fields: Record<string, unknown>): string {
+    return JSON.stringify([{ ...hubMirror, ...fields }]);
+}
+
 function problemsOf(raw: Record<string, unknown>, now?: Date) {
     const result = validateStackConfig(raw, { stack, now });
     return result.ok ? [] : result.problems;
@@ -128,6 +134,35 @@ const badInputs: BadInput[] = [
         key: "metrics.bindAddress", message: /every address of its node/, fix: /^pulumi config rm -s dev --path metrics\.bindAddress$/,
     },
     { name: "swarm settings with target docker", raw: { ...base, swarm: JSON.stringify({ entrypointNode: "node-1" }) }, key: "swarm", message: /target is docker/ },
+    { name: "mirror without a name", raw: { ...base, mirrors: JSON.stringify([{ upstream: "https://registry-1.docker.io" }]) }, key: "mirrors[0].name", message: /is missing or empty/, fix: /--path 'mirrors\[0\]\.name' hub$/ },
+    { name: "mirror name not a path component", raw: { ...base, mirrors: mirrorsOf({ name: "Docker_Hub" }) }, key: "mirrors[0].name", message: /lower-case letters, digits and inner dashes/ },
+    { name: "mirror names twice", raw: { ...base, mirrors: JSON.stringify([hubMirror, hubMirror]) }, key: "mirrors[1].name", message: /\("hub"\) is a duplicate/ },
+    { name: "mirror upstream with a path", raw: { ...base, mirrors: mirrorsOf({ upstream: "https://registry-1.docker.io/v2/" }) }, key: "mirrors[0].upstream", message: /host and an optional port, and nothing else/ },
+    {
+        name: "mirror upstream with credentials in it", raw: { ...base, mirrors: mirrorsOf({ upstream: "https://me:a-hub-token-secret@registry-1.docker.io" }) },
+        key: "mirrors[0].upstream", message: /give them as mirrors\[0\]\.username and mirrors\[0\]\.password/, absent: "a-hub-token-secret",
+    },
+    {
+        name: "mirror credentials over plain http", raw: { ...base, mirrors: mirrorsOf({ upstream: "http://registry.internal:5000", username: "me", password: "a-hub-token-secret" }) },
+        key: "mirrors[0].upstream", message: /plain http:\/\/, which would send the upstream's password in the clear/, absent: "a-hub-token-secret",
+    },
+    { name: "mirror username without a password", raw: { ...base, mirrors: mirrorsOf({ username: "me" }) }, key: "mirrors[0].password", message: /is missing: mirrors\[0\]\.username is set/ },
+    {
+        name: "mirror password with a newline", raw: { ...base, mirrors: mirrorsOf({ username: "me", password: "a-hub-token-secret\n" }) },
+        key: "mirrors[0].password", message: /control characters/, fix: /--secret --path 'mirrors\[0\]\.password'/, absent: "a-hub-token-secret",
+    },
+    { name: "mirror ttl in days", raw: { ...base, mirrors: mirrorsOf({ ttl: "7d" }) }, key: "mirrors[0].ttl", message: /hours, minutes and seconds/ },
+    { name: "mirror ttl past a year", raw: { ...base, mirrors: mirrorsOf({ ttl: "9000h" }) }, key: "mirrors[0].ttl", message: /longer than 8760h/ },
+    { name: "mirror CA not PEM", raw: { ...base, mirrors: mirrorsOf({ caCertificate: "upstream-ca.pem" }) }, key: "mirrors[0].caCertificate", message: /must be PEM text/, fix: /^cat upstream-ca\.pem \| pulumi config set -s dev --path 'mirrors\[0\]\.caCertificate'$/ },
+    {
+        name: "mirrors on registry 2.8", raw: { ...base, images: JSON.stringify({ registry: "registry:2.8.2" }), mirrors: mirrorsOf({}) },
+        key: "mirrors", message: /need registry 3\.1 or later: 2\.8's proxy mode sends the upstream's credentials/, fix: /--path images\.registry registry:3\.1\.1 .*config rm -s dev mirrors/,
+    },
+    { name: "mirrors on a swarm", raw: { ...base, ...swarmOnS3, mirrors: mirrorsOf({}) }, key: "mirrors", message: /not yet supported on a swarm/, fix: /^pulumi config rm -s dev mirrors$/ },
+    {
+        name: "nine mirrors", raw: { ...base, mirrors: JSON.stringify(Array.from({ length: 9 }, (_, i) => ({ ...hubMirror, name: `m${i}` }))) },
+        key: "mirrors", message: /has 9 entries; at most 8/, fix: /config rm -s dev --path 'mirrors\[8\]'/,
+    },
     { name: "swarm entrypoint node not a hostname", raw: { ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "node 1;" }) }, key: "swarm.entrypointNode", message: /not a node hostname/ },
     { name: "unknown swarm key", raw: { ...base, ...swarmOnS3, swarm: JSON.stringify({ node: "node-1" }) }, key: "swarm.node", message: /not a known key of swarm/ },
     { name: "unknown access level", raw: { users: JSON.stringify([{ name: "ci", access: "read" }]) }, key: "users[0].access", message: /must be one of: pull, push, admin/ },
@@ -603,8 +638,14 @@ describe("stack config validation", () => {
             "    enabled: true",
             "    port: 9091",
             "    password: a-cleartext-metrics-password",
+            "  private-registry:mirrors:",
+            "    - name: hub",
+            "      password:",
+            "        secure: v1:EEEE",
+            "    - name: vendor",
+            "      password: a-cleartext-token",
         ].join("\n");
-        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password", "storage.s3.secretKey", "metrics.password"]);
+        assert.deepEqual(plaintextSecretPaths(stackFile, "private-registry"), ["users[1].password", "storage.s3.secretKey", "metrics.password", "mirrors[1].password"]);
         assert.deepEqual(plaintextSecretPaths("config:\n  private-registry:users:\n    secure: v1:CCCC\n", "private-registry"), []);
     });
 
@@ -643,6 +684,23 @@ describe("stack config validation", () => {
         assert.deepEqual(problems.map((p) => p.key).sort(), ["host", "httpsPort", "users"]);
         const text = formatProblems(problems, stack);
         assert.match(text, /^Stack "dev" has 3 invalid config values; nothing was created\./);
+    });
+
+    it("reads mirrors: the upstream normalized to its origin, ttl defaulting to a week, credentials kept as given", () => {
+        const result = validateStackConfig({
+            ...base,
+            mirrors: JSON.stringify([
+                { name: "hub", upstream: "HTTPS://Registry-1.Docker.io:443/", username: "me", password: "dckr_pat_a-read-only-token" },
+                { name: "vendor-2", upstream: "http://registry.internal:5000", ttl: "0" },
+            ]),
+        }, { stack });
+        assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+        assert.deepEqual(result.deployment.mirrors, [
+            { name: "hub", upstream: "https://registry-1.docker.io", credentials: { username: "me", password: "dckr_pat_a-read-only-token" }, ttl: "168h", caCertificate: undefined },
+            { name: "vendor-2", upstream: "http://registry.internal:5000", credentials: undefined, ttl: "0", caCertificate: undefined },
+        ]);
+        const none = validateStackConfig({ ...base, mirrors: "[]" }, { stack });
+        assert.deepEqual(none.ok && none.deployment.mirrors, [], "an empty list is no mirror");
     });
 
     it("reads S3 storage with its defaults, normalizes the endpoint, and keeps the keys as given", () => {
