@@ -49,6 +49,10 @@ export const paths = {
      * file per slot (in the container's own layer: they are a few seconds old at most).
      */
     relayedMetricsDir: "/tmp/registry-metrics",
+    /** A mirror's upstream credentials, as a credential helper prints them (secret; root's alone). */
+    mirrorCredentials: "/etc/registry-mirror/credentials.json",
+    /** A mirror's extra CA for its upstream's certificate: Go reads every file of the directories in SSL_CERT_DIR. */
+    mirrorCaDir: "/etc/registry-mirror/ca",
     /** A swarm: the check of the relay's bearer token, included by nginx's relay location (a Swarm secret). */
     metricsRelayToken: "/etc/nginx/metrics-relay-token.conf",
 } as const;
@@ -73,6 +77,14 @@ export interface UpstreamFiles {
 /** Replica i's files in paths.upstreamsDir (1-based; or an nginx capture such as `$1`). */
 export function replicaUpstreamFiles(replica: number | string): UpstreamFiles {
     return upstreamFiles(`replica-${replica}`);
+}
+
+/**
+ * A mirror's files, beside the replicas' (the replicas' upstream block includes
+ * `replica-*.conf` only; each mirror's block its own line).
+ */
+export function mirrorUpstreamFiles(mirror: string): UpstreamFiles {
+    return upstreamFiles(`mirror-${mirror}`);
 }
 
 function upstreamFiles(base: string): UpstreamFiles {

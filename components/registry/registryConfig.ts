@@ -54,7 +54,7 @@ interface S3Parameters {
 }
 
 /** The subset of distribution's configuration that we set (2.8 and 3.1 alike, but for redis and s3). */
-interface RegistryConfigDocument {
+export interface RegistryConfigDocument {
     version: "0.1";
     log: { level: LogLevel; formatter: "text"; fields: Record<string, string> };
     storage: {
