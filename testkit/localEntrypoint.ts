@@ -14,7 +14,7 @@ import { IncomingMessage, request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerPorts, paths, REGISTRY_ALIAS, replicaUpstreamFiles } from "../components/common/paths";
+import { containerPorts, mirrorUpstreamFiles, paths, REGISTRY_ALIAS, replicaUpstreamFiles } from "../components/common/paths";
 import { renderRelayTokenCheck } from "../components/metrics/metricsServer";
 import { NginxConfigOptions, renderNginxConfig } from "../components/entrypoint/nginxConfig";
 import { renderFrontConfig } from "../components/entrypoint/frontConfig";
@@ -156,12 +156,14 @@ export interface EntrypointPorts {
     relay: number;
     /** The listener that answers writes while the collector pauses them. */
     paused: number;
+    /** The listener that answers pushes and deletes under a mirror's prefix. */
+    readOnly: number;
     /** Behind the front: nginx's own plain-HTTP listener, for its health check. */
     health: number;
 }
 
 /** The ports an nginx listens on inside its container only. */
-type Loopback = Pick<EntrypointPorts, "health" | "paused">;
+type Loopback = Pick<EntrypointPorts, "health" | "paused" | "readOnly">;
 
 /**
  * Target docker's entrypoint as the container runs it: one origin (localhost), behind the
@@ -182,7 +184,7 @@ export async function startDockerTargetEntrypoint(adminPassword: string): Promis
 
 /** Free ports for one local entrypoint (testkit/localPorts.ts). */
 export function entrypointPorts(): Promise<EntrypointPorts> {
-    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "relay", "paused", "health");
+    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "relay", "paused", "readOnly", "health");
 }
 
 /**
@@ -235,7 +237,8 @@ export function startLocalEntrypoint(
         .replace(`include ${paths.metricsRelayToken};`, `include ${join(root, "relay-token.conf")};`)
         .replaceAll(paths.relayedMetricsDir, join(root, "relayed"))
         .replace(`listen ${containerPorts.uiMetrics};`, `listen 127.0.0.1:${ports.metrics};`)
-        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${loopback.paused}`);
+        .replaceAll(`127.0.0.1:${containerPorts.uiWritesPaused}`, `127.0.0.1:${loopback.paused}`)
+        .replaceAll(`127.0.0.1:${containerPorts.uiMirrorReadOnly}`, `127.0.0.1:${loopback.readOnly}`);
     const publish = (replicas: number[]) => {
         const line = (replica: number) => relocate(replicaUpstreamFiles(replica).upstream, root);
         // The new ones first: a watcher's look in between never sees fewer than both sets share.
@@ -244,7 +247,15 @@ export function startLocalEntrypoint(
         for (const replica of STUB_REPLICAS.filter((r) => !replicas.includes(r))) rmSync(line(replica), { force: true });
     };
     if (unix) publish([1]);
+    // Each mirror, published as its supervisor would publish it.
+    for (const name of options.mirrors ?? []) {
+        writeFileSync(relocate(mirrorUpstreamFiles(name).upstream, root), `server unix:${relocate(mirrorUpstreamFiles(name).socket, root)} max_fails=0;\n`);
+    }
     const stubs = [
+        ...(options.mirrors ?? []).flatMap((name) => stubRegistry([`unix:${relocate(mirrorUpstreamFiles(name).socket, root)}`], `mirror-${name}`, [], [
+            // As the registry links the next page of tags, by the path it was asked.
+            '            add_header Link "<$uri?last=3.19&n=1>; rel=\\"next\\"" always;',
+        ])),
         ...(unix ? STUB_REPLICAS.flatMap((replica) => stubRegistry([`unix:${relocate(replicaUpstreamFiles(replica).socket, root)}`], `replica-${replica}`)) : []),
         ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstream}`), "$server_addr")),
         ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstreamTls} ssl`), "$server_addr", [
@@ -336,7 +347,7 @@ export function startLocalEntrypoint(
             mkdirSync(next);
             chmodSync(next, 0o755);
             // Its own loopback's ports: in a container of its own, they would be.
-            const loopback = await freeLocalPorts("health", "paused");
+            const loopback = await freeLocalPorts("health", "paused", "readOnly");
             writeNginx(next, loopback);
             watchers.push(startUnderWatcher(next, root, `next-${handovers}`, loopback.health));
             instances.push({ dir: next, name: `next-${handovers}`, health: loopback.health, watcher: watchers[watchers.length - 1] });
@@ -542,7 +553,7 @@ function waitForFile(file: string, log: string): void {
 }
 
 /** The stub registry: says what it received, and as which replica. */
-function stubRegistry(listens: string[], replica: string, tls: string[] = []): string[] {
+function stubRegistry(listens: string[], replica: string, tls: string[] = [], answerHeaders: string[] = []): string[] {
     return [
         "    server {",
         ...listens.map((listen) => `        listen ${listen};`),
@@ -556,6 +567,7 @@ function stubRegistry(listens: string[], replica: string, tls: string[] = []): s
         // The registry sends nosniff on its answers too.
         "            add_header X-Content-Type-Options nosniff always;",
         `            add_header X-Forwarded-To ${replica} always;`,
+        ...answerHeaders,
         "            return 202 \"forwarded\";",
         "        }",
         "    }",

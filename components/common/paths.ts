@@ -112,6 +112,8 @@ export const containerPorts = {
     registryDebug: 5001,
     /** nginx's own answer to writes during a garbage-collection window (inside the container only). */
     uiWritesPaused: 8503,
+    /** nginx's own answer to pushes and deletes under a mirror's prefix (inside the container only). */
+    uiMirrorReadOnly: 8405,
     /** The entrypoint's plain-HTTP metrics server (published only with metrics.port). */
     uiMetrics: 9091,
     /** A swarm: where the registry tasks hand the entrypoint their metrics, on the overlay (never published). */

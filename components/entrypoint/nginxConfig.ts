@@ -23,6 +23,7 @@ import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
 import { clientAddressDirectives, listenLines } from "./listen";
+import { mirrorProxy, mirrorRouteMaps, mirrorUpstream } from "./mirrorRoutes";
 import { Topology, uiHostName } from "./topology";
 
 export interface NginxConfigOptions {
@@ -43,6 +44,8 @@ export interface NginxConfigOptions {
     metricsPassword?: boolean;
     /** Let the UI's page ask api.github.com for its latest release (ui.versionNotification). */
     uiUpdateCheck?: boolean;
+    /** The mirrors' names, each routed at `/v2/<name>/` (target docker). */
+    mirrors?: readonly string[];
 }
 
 /** Where the UI asks for its latest release (joxit's version-notification). */
@@ -90,15 +93,19 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     const behindFront = options.behindFront ?? false;
     // The realm sits in a quoted nginx string and in a header: plain characters only.
     const realm = options.realm.replace(/[^A-Za-z0-9 ._-]/g, "-");
+    const mirrors = options.mirrors ?? [];
+    if (mirrors.length > 0 && options.registryTransport !== "unix") throw new Error("mirrors are routed on target docker only");
     const blocks = [
         header(options.registryTransport, behindFront),
         ...(options.registryTransport === "unix" ? [publishedReplicasUpstream()] : []),
         authorizationMaps(),
         writesPausedServer(),
+        ...(mirrors.length > 0 ? [mirrorRouteMaps(), ...mirrors.map(mirrorUpstream)] : []),
         ...httpRedirectServers(topology, httpsPort, behindFront),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
         registryApiLocation(options.registryTransport, cors, realm),
+        ...mirrors.map((name) => mirrorApiLocation(name, cors, realm)),
         authorizeLocation(),
         ...registryErrorLocations(cors),
     ];
@@ -166,7 +173,7 @@ function publishedReplicasUpstream(): string {
         "# The registry replicas that are ready, each on its own unix socket (see the upstreams volume).",
         `upstream ${REPLICAS_UPSTREAM} {`,
         `    server unix:${paths.upstreamsDir}/none.sock down;`,
-        `    include ${paths.upstreamsDir}/*.conf;`,
+        `    include ${paths.upstreamsDir}/replica-*.conf;`,
         `    keepalive ${REPLICA_KEEPALIVE_CONNECTIONS};`,
         "}",
     );
@@ -251,6 +258,25 @@ function registryApiLocation(transport: RegistryTransport["kind"], cors: CorsSet
         ...registryAnswerHeaders(cors),
     ];
     return lines("location /v2/ {", indent(lines(...directives)), "}");
+}
+
+/**
+ * A mirror's prefix: the same checks as any registry request, then to the mirror with the
+ * prefix taken off (./mirrorRoutes.ts). No retries: there is one mirror process.
+ */
+function mirrorApiLocation(name: string, cors: CorsSettings | undefined, realm: string): string {
+    const directives = [
+        ...oldDockerClientRefusal(),
+        ...(cors ? corsPreflight(cors) : []),
+        "",
+        "# Who (auth_basic), then whether they may (auth_request): pull on <name>/<repository>.",
+        ...authenticationDirectives(realm),
+        "",
+        ...mirrorProxy(name),
+        ...streamingDirectives(),
+        ...registryAnswerHeaders(cors),
+    ];
+    return lines(`location /v2/${name}/ {`, indent(lines(...directives)), "}");
 }
 
 /** Clients too old for the 2.x API get a 404 (as in docker's nginx recipe): the registry cannot serve them. */

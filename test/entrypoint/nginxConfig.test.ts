@@ -69,13 +69,18 @@ describe("nginx config renderer", () => {
         requireTool(this, "openssl", "openssl");
     });
 
-    for (const [topology, options] of [["one-origin", oneOrigin], ["split-domains", splitDomains], ["one-origin with the metrics server", { ...oneOrigin, metricsServer: true }]] as const) {
+    for (const [topology, options] of [["one-origin", oneOrigin], ["split-domains", splitDomains], ["one-origin with the metrics server", { ...oneOrigin, metricsServer: true }],
+        ["split-domains with two mirrors", { ...splitDomains, registryTransport: "unix", mirrors: ["hub", "vendor-2"] }]] as const) {
         it(`passes nginx -t (${topology})`, () => {
             const result = nginxTest(renderNginxConfig(options));
             assert.equal(result.status, 0, result.output);
             assert.match(result.output, /test is successful/);
         });
     }
+
+    it("refuses to route mirrors on a swarm (its config refuses them first)", () => {
+        assert.throws(() => renderNginxConfig({ ...oneOrigin, registryTransport: "tcp", mirrors: ["hub"] }), /^Error: mirrors are routed on target docker only$/);
+    });
 
     it("refuses to render split domains without their CORS settings (the validated config always has them)", () => {
         assert.throws(() => renderNginxConfig({ ...splitDomains, cors: undefined }), /^Error: split-domains needs CORS settings$/);
@@ -157,7 +162,7 @@ describe("nginx config renderer", () => {
         assert.ok(conf.includes([
             "upstream registry_replicas {",
             "    server unix:/run/registry-upstreams/none.sock down;",
-            "    include /run/registry-upstreams/*.conf;",
+            "    include /run/registry-upstreams/replica-*.conf;",
             "    keepalive 32;",
             "}",
         ].join("\n")), "the published replicas' upstream");

@@ -1,0 +1,99 @@
+/**
+ * The entrypoint's routes to the mirrors (../mirrors): `/v2/<name>/...` goes to mirror
+ * `<name>`'s registry as `/v2/...`, after the same authentication and authorization as
+ * every registry request (so `pull` on `hub/library/alpine`, or a grant such as `hub/*`,
+ * is what pulling through `hub` needs). A mirror's repositories are read-only: an
+ * authorized push or delete gets nginx's own 405 in the registry's error format, which
+ * says why (the registry's would only say "The operation is unsupported.").
+ *
+ * Target docker: each mirror publishes its socket in the upstreams volume as a replica
+ * does (../registry/serveScript.ts), in a line of its own that only its upstream block
+ * includes; the replicas' block includes `replica-*.conf` alone.
+ */
+import { containerPorts, mirrorUpstreamFiles, paths } from "../common/paths";
+
+/** Idle kept-alive connections to a mirror, per worker. */
+export const MIRROR_KEEPALIVE_CONNECTIONS = 8;
+
+/** nginx's upstream block for mirror `name`. */
+export function mirrorUpstreamName(name: string): string {
+    return `mirror_${name.replace(/-/g, "_")}`;
+}
+
+/** The http-level blocks every mirror route reads: the rewritten URI, the read-only answer, the Link header. */
+export function mirrorRouteMaps(): string {
+    const body = JSON.stringify({
+        errors: [{
+            code: "UNSUPPORTED",
+            message: "$http_x_mirror/ is a read-only pull-through mirror: push to and delete from repositories outside $http_x_mirror/",
+            detail: null,
+        }],
+    });
+    return lines(
+        "# Mirrors: /v2/<name>/<repository>/... reaches mirror <name> as /v2/<repository>/... (the raw",
+        "# URI, which the authorization has judged).",
+        "map $request_uri $mirror_proxied_uri {",
+        '    default "";',
+        String.raw`    "~^/v2/[^/]+(/.*)$" /v2$1;`,
+        "}",
+        "# A push or delete a user may do under a mirror's prefix: nginx answers it (see below).",
+        "map $registry_permission $mirror_write {",
+        "    default 0;",
+        "    push 1;",
+        "    delete 1;",
+        "}",
+        "map $mirror_write $mirror_or_read_only {",
+        `    1 http://127.0.0.1:${containerPorts.uiMirrorReadOnly};`,
+        "    default $mirror_upstream;",
+        "}",
+        "# Tag and catalog pages link to the next one by the path the mirror saw: put the prefix back.",
+        "map $upstream_http_link $mirror_link {",
+        "    default $upstream_http_link;",
+        String.raw`    "~^</v2/(.*)$" "</v2/$mirror_name/$1";`,
+        "}",
+        "server {",
+        `    listen 127.0.0.1:${containerPorts.uiMirrorReadOnly};`,
+        "    access_log off;",
+        "    location / {",
+        "        default_type application/json;",
+        `        return 405 '${body}';`,
+        "    }",
+        "}",
+    );
+}
+
+/** Target docker: mirror `name`'s published socket, or none (502 at once) while it is not up. */
+export function mirrorUpstream(name: string): string {
+    return lines(
+        `# Mirror ${name}, once it is ready (see the upstreams volume).`,
+        `upstream ${mirrorUpstreamName(name)} {`,
+        `    server unix:${paths.upstreamsDir}/none.sock down;`,
+        // A pattern, so that a line not yet published is no error.
+        `    include ${mirrorUpstreamFiles(name).upstream.replace(/f$/, "[f]")};`,
+        `    keepalive ${MIRROR_KEEPALIVE_CONNECTIONS};`,
+        "}",
+    );
+}
+
+/** Inside `location /v2/<name>/`, after the authorization: where the request goes, and the Link header back. */
+export function mirrorProxy(name: string): string[] {
+    return [
+        `set $mirror_name ${name};`,
+        `set $mirror_upstream http://${mirrorUpstreamName(name)};`,
+        "proxy_pass $mirror_or_read_only$mirror_proxied_uri;",
+        "proxy_http_version 1.1;",
+        "proxy_set_header Connection \"\";",
+        "proxy_set_header Host $http_host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "# For the read-only answer's message.",
+        "proxy_set_header X-Mirror $mirror_name;",
+        "proxy_hide_header Link;",
+        "add_header Link $mirror_link always;",
+    ];
+}
+
+function lines(...text: string[]): string {
+    return text.join("\n");
+}
