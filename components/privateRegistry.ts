@@ -32,6 +32,7 @@ import { createEntrypoint } from "./entrypoint/entrypoint";
 import { hostNames, registryHostName, uiHostName } from "./entrypoint/topology";
 import { createRedisCache } from "./cache/redisCache";
 import { createMaintenance } from "./maintenance/maintenance";
+import { createMirrors } from "./mirrors/mirror";
 import { createRegistry } from "./registry/registry";
 import { identityOptions } from "./identity/config";
 import { createMutualTls } from "./tls/mutualTls";
@@ -107,6 +108,12 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
         settings: deployment.registry, storage: deployment.storage, cache: deployment.cache.driver, redis,
         metrics: deployment.metrics.enabled, runtime, labels, identity, link, metricsRelayToken,
     }, parent);
+    // Target docker (a swarm refuses mirrors): each publishes its socket beside the replicas'.
+    const mirrors = registry.upstreams ? createMirrors(name, {
+        mirrors: deployment.mirrors, image: registry.image, logLevel: deployment.registry.logLevel,
+        storage: deployment.storage, metrics: deployment.metrics.enabled, upstreams: registry.upstreams,
+        runtime, labels,
+    }, parent) : [];
     const metricsPassword = deployment.metrics.password;
     const access = createUserAccess(name, {
         users: deployment.users.list, htpasswd: users.htpasswd, image: registry.image, runtime, labels,
@@ -121,6 +128,7 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     createEntrypoint(name, {
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
         registryReplicas: registry.replicas, upstreams: registry.upstreams,
+        mirrors: { names: deployment.mirrors.map((m) => m.name), workloads: mirrors },
         access, maintenanceVolume: maintenance.volume, link, metricsRelayToken,
     }, parent);
     return { tls, users, registry, maintenance };

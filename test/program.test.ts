@@ -219,7 +219,7 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(ui.inputs.command, ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]);
             assert.equal(upload(ui, "/usr/local/bin/entrypoint-upstreams").permissions, "0755");
             const nginx = upload(ui, "/etc/nginx/conf.d/default.conf").content;
-            assert.match(nginx, /^ {4}include \/run\/registry-upstreams\/\*\.conf;$/m);
+            assert.match(nginx, /^ {4}include \/run\/registry-upstreams\/replica-\*\.conf;$/m);
         });
 
         it("configures the registry: no auth of its own (the entrypoint's), delete on, nosniff, secret from env", () => {
@@ -570,6 +570,96 @@ describe("program under the mock runtime", () => {
         // Only the entrypoint's dependsOn differs, which updates nothing in a container.
         assert.deepEqual(changed, []);
         assert.notDeepEqual(container(three, "ui-nginx").options.dependsOn, container(one, "ui-nginx").options.dependsOn);
+    });
+
+    describe("mirrors", () => {
+        const hubToken = "dckr_pat_a-token-nobody-may-read";
+        let run: ProgramRun;
+        let vendorCa: string;
+        before(async () => {
+            vendorCa = providedCert.certificatePem;
+            run = await runProgram({
+                ...oneOriginConfig,
+                mirrors: JSON.stringify([
+                    { name: "hub", upstream: "https://registry-1.docker.io", username: "me", password: hubToken },
+                    { name: "vendor", upstream: "https://registry.vendor.example:5000", ttl: "24h", caCertificate: vendorCa },
+                ]),
+            });
+        });
+
+        it("runs each mirror as a registry container from the registry's image, under the supervisor, on its own socket and kept volume", () => {
+            const registry = container(run, "registry");
+            for (const mirror of ["hub", "vendor"]) {
+                const resource = run.byName(`${name}-mirror-${mirror}`);
+                assert.equal(resource.type, T.container);
+                assert.equal(resource.inputs.image, registry.inputs.image);
+                assert.deepEqual(resource.inputs.networksAdvanced, [{ name: `${name}-network` }]);
+                assert.deepEqual(resource.inputs.volumes, [
+                    { volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams" },
+                    { volumeName: `${name}-mirror-${mirror}`, containerPath: "/var/lib/registry" },
+                ]);
+                assert.deepEqual(resource.inputs.entrypoints, ["/bin/sh", "/usr/local/bin/registry-serve"]);
+                assert.deepEqual(resource.inputs.command, ["registry", "serve", "/etc/distribution/config.yml"]);
+                assert.match(upload(resource, "/usr/local/bin/registry-serve").content, new RegExp(`^SOCKET=/run/registry-upstreams/mirror-${mirror}\\.sock$`, "m"));
+                const config = parse(upload(resource, "/etc/distribution/config.yml").content) as { proxy: { exec: { command: string } } };
+                assert.equal(config.proxy.exec.command, "/usr/local/bin/mirror-credentials");
+                assert.deepEqual(resource.inputs.capabilities, { drops: ["ALL"] });
+                assert.equal(resource.options.deleteBeforeReplace, true, "never two processes on one mirror's storage");
+                const volume = run.byName(`${name}-mirror-${mirror}-cache`);
+                assert.equal(volume.inputs.name, `${name}-mirror-${mirror}`);
+                assert.equal(volume.options.retainOnDelete, true);
+            }
+            const vendor = run.byName(`${name}-mirror-vendor`);
+            assert.equal(upload(vendor, "/etc/registry-mirror/ca/upstream-ca.crt").content, vendorCa);
+            assert.ok((vendor.inputs.envs as string[]).includes("SSL_CERT_DIR=/etc/ssl/certs:/etc/registry-mirror/ca"));
+            assert.ok(!(run.byName(`${name}-mirror-hub`).inputs.envs as string[]).some((e) => e.startsWith("SSL_CERT_DIR=")));
+        });
+
+        it("hands the upstream's token to the credential helper only, as a secret file for root: in no other input, no output", () => {
+            const hub = run.byName(`${name}-mirror-hub`);
+            const credentials = upload(hub, "/etc/registry-mirror/credentials.json");
+            assert.deepEqual(JSON.parse(credentials.content), { Username: "me", Secret: hubToken });
+            assert.equal(credentials.permissions, "0400");
+            assert.ok(secretPaths(hub.rawInputs).some((p) => p.startsWith("uploads")));
+            assert.deepEqual(JSON.parse(upload(run.byName(`${name}-mirror-vendor`), "/etc/registry-mirror/credentials.json").content), { Username: "", Secret: "" });
+            for (const resource of run.resources) {
+                assert.ok(!JSON.stringify(withoutSecretValues(resource.rawInputs)).includes(hubToken), `${resource.name} carries the token in plaintext`);
+            }
+            assert.ok(!JSON.stringify(run.outputs).includes(hubToken));
+        });
+
+        it("routes /v2/<name>/ in the entrypoint, which starts after the mirrors", () => {
+            const nginx = container(run, "ui-nginx");
+            const site = upload(nginx, "/etc/nginx/conf.d/default.conf").content;
+            assert.match(site, /location \/v2\/hub\/ \{/);
+            assert.match(site, /location \/v2\/vendor\/ \{/);
+            assert.deepEqual(nginx.options.dependsOn, [`${name}-registry`, `${name}-mirror-hub`, `${name}-mirror-vendor`, `${name}-users`]);
+        });
+
+        it("a mirror's change (its ttl) replaces that mirror alone", async () => {
+            const changed = await runProgram({
+                ...oneOriginConfig,
+                mirrors: JSON.stringify([
+                    { name: "hub", upstream: "https://registry-1.docker.io", username: "me", password: hubToken },
+                    { name: "vendor", upstream: "https://registry.vendor.example:5000", ttl: "48h", caCertificate: vendorCa },
+                ]),
+            });
+            const differs = changed.resources.filter((r) => JSON.stringify(run.byName(r.name).rawInputs) !== JSON.stringify(r.rawInputs)).map((r) => r.name);
+            assert.deepEqual(differs, [`${name}-mirror-vendor`]);
+        });
+
+        it("with S3 storage: no volume; each mirror keeps its cache under <root>/mirrors/<name> of the bucket", async () => {
+            const s3 = await runProgram({
+                ...oneOriginConfig,
+                storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480", rootDirectory: "/registry" } }),
+                mirrors: JSON.stringify([{ name: "hub", upstream: "https://registry-1.docker.io" }]),
+            });
+            const hub = s3.byName(`${name}-mirror-hub`);
+            assert.deepEqual(hub.inputs.volumes, [{ volumeName: `${name}-upstreams`, containerPath: "/run/registry-upstreams" }]);
+            const config = parse(upload(hub, "/etc/distribution/config.yml").content) as { storage: { s3: { rootdirectory: string } } };
+            assert.equal(config.storage.s3.rootdirectory, "/registry/mirrors/hub");
+            assert.equal(s3.resources.filter((r) => r.type === T.volume && r.name.includes("mirror")).length, 0);
+        });
     });
 
     it("s3 storage: no data volume, the bucket in the registry's and the collector's config, the keys only as secret environment", async () => {

@@ -41,6 +41,8 @@ export interface EntrypointInputs {
     realm: string;
     /** Started after them (on a swarm, nginx resolves the registry by name). */
     registryReplicas: pulumi.Resource[];
+    /** The mirrors nginx routes `/v2/<name>/` to (target docker), started after their containers. */
+    mirrors: { names: string[]; workloads: pulumi.Resource[] };
     /** Target docker: the replicas' sockets and published `server` lines; mounted read-only. */
     upstreams: docker.Volume | undefined;
     /** The users' htpasswd and grants: mounted read-only, started after the users are installed. */
@@ -145,7 +147,7 @@ function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): O
         // user. The UI image owns its html and nginx folders by that user, so the root
         // entrypoint that fills settings into index.html needs DAC_OVERRIDE to write there.
         capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"],
-        dependsOn: [...inputs.registryReplicas, inputs.access.container],
+        dependsOn: [...inputs.registryReplicas, ...inputs.mirrors.workloads, inputs.access.container],
     };
 }
 
@@ -181,5 +183,6 @@ function nginxSiteConfig(inputs: EntrypointInputs): string {
         metricsServer: inputs.metrics.port !== undefined,
         metricsPassword: inputs.metrics.password !== undefined,
         uiUpdateCheck: settings.ui.versionNotification,
+        mirrors: inputs.mirrors.names,
     });
 }
