@@ -26,7 +26,7 @@ export const SECRET_SIG: string = pulumi.runtime.specialSecretSig;
 export type StackConfigValues = Record<string, string>;
 
 /** README tells users to set these with `--secret`. */
-export const DEFAULT_SECRET_KEYS: readonly string[] = ["users", "tls", "storage"];
+export const DEFAULT_SECRET_KEYS: readonly string[] = ["users", "tls", "storage", "mirrors"];
 
 export function setStackConfig(config: StackConfigValues, secretKeys: readonly string[] = DEFAULT_SECRET_KEYS, project = PROJECT): void {
     pulumi.runtime.setAllConfig(

@@ -5,9 +5,10 @@
  * run, from the file the maintenance job writes. A replica's come from the copy it made
  * last (every few seconds: its debug listener, with pprof and expvar, is on its own
  * loopback): on target docker, in the upstreams volume; on a swarm, relayed to this nginx
- * over the overlay network (../registry/relayScript.ts).
+ * over the overlay network (../registry/relayScript.ts). Target docker:
+ * `/metrics/mirrors/<name>` is mirror <name>'s (../mirrors), the same way.
  */
-import { containerPorts, GC_METRICS_FILE, METRICS_PATH, paths, replicaUpstreamFiles } from "../common/paths";
+import { containerPorts, GC_METRICS_FILE, METRICS_PATH, mirrorUpstreamFiles, paths, replicaUpstreamFiles } from "../common/paths";
 import { MAX_REPLICAS } from "../registry/config";
 import { RegistryTransport } from "../registry/registryConfig";
 import { accessPaths } from "../users/installScript";
@@ -41,6 +42,7 @@ export function renderMetricsServer(transport: RegistryTransport["kind"], authen
         "",
         ...replicaLocations,
         "",
+        ...(transport === "unix" ? [...mirrorMetrics(), ""] : []),
         `    location = ${METRICS_PATH}/gc {`,
         `        root ${paths.maintenanceDir};`,
         `        default_type "${PROMETHEUS_TEXT}";`,
@@ -92,6 +94,23 @@ function replicaMetrics(numbers: number[], copies: ReplicaCopies): string[] {
         `        root ${copies.root};`,
         `        default_type "${PROMETHEUS_TEXT}";`,
         `        try_files ${copies.file("$1")} =404;`,
+        "    }",
+    ];
+}
+
+/**
+ * Target docker: a mirror's own (its proxy hits and misses among them), from the copy its
+ * supervisor keeps beside the replicas'. Any mirror name, so that the mirrors' config never
+ * changes this one; a name without a mirror has no copy: 404.
+ */
+function mirrorMetrics(): string[] {
+    const file = mirrorUpstreamFiles("$1").metrics.slice(paths.upstreamsDir.length);
+    return [
+        "    # One mirror's own.",
+        `    location ~ ^${METRICS_PATH}/mirrors/([a-z0-9-]+)$ {`,
+        `        root ${paths.upstreamsDir};`,
+        `        default_type "${PROMETHEUS_TEXT}";`,
+        `        try_files ${file} =404;`,
         "    }",
     ];
 }

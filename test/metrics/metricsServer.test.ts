@@ -78,6 +78,18 @@ describe("metrics server in the entrypoint's nginx, target docker (real nginx)",
         }
     });
 
+    it("serves /metrics/mirrors/<name> from the copy mirror <name>'s supervisor keeps; 404 for a mirror with none and for other spellings", async () => {
+        const text = "# TYPE registry_proxy_hits_total counter\nregistry_proxy_hits_total{type=\"blob\"} 3\n";
+        writeFileSync(join(entrypoint.upstreamsDir, "mirror-hub.prom"), text, { mode: 0o644 });
+        const reply = await entrypoint.getMetrics("/metrics/mirrors/hub");
+        assert.deepEqual([reply.status, reply.headers["content-type"], reply.body], [200, PROMETHEUS_TEXT, text]);
+        relay(1);
+        for (const path of ["/metrics/mirrors/vendor", "/metrics/mirrors/", "/metrics/mirrors/hub.prom", "/metrics/mirrors/../replica-1", "/metrics/mirrors/Hub",
+            "/metrics/mirrors/hub/x", "/mirror-hub.prom"]) {
+            assert.equal((await entrypoint.getMetrics(path)).status, 404, path);
+        }
+    });
+
     it("answers 404 for a replica that keeps no copy (not running), and for anything else", async () => {
         for (const path of ["/metrics/replicas/4", "/metrics/replicas/9", "/metrics/replicas/0", "/metrics/replicas/", "/metrics/replicas/1/x",
             "/metrics/replicas/1%2F", "/metrics/replicas/1.conf", "/replica-1.prom", "/replica-1.sock", "/replica-1.conf", "/debug/pprof/", "/v2/"]) {
