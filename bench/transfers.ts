@@ -143,13 +143,18 @@ export async function rawHttpRound(endpoint: Endpoint, repository: string, layer
         }, layer);
         if (put.status !== 201) throw new Error(`upload: HTTP ${put.status}`);
     });
-    const pull = await timed(async () => {
+    const pull = await timedBlobGet(endpoint, repository, digest, layerBytes);
+    return { push, pull };
+}
+
+/** A blob's GET, hashed as it streams: it must arrive whole, with its digest. */
+export async function timedBlobGet(endpoint: Endpoint, repository: string, digest: string, bytes: number): Promise<Timing> {
+    return timed(async () => {
         const get = await request(endpoint, "GET", `/v2/${repository}/blobs/${digest}`, {});
-        if (get.status !== 200 || get.digest !== digest || get.bytes !== layerBytes) {
+        if (get.status !== 200 || get.digest !== digest || get.bytes !== bytes) {
             throw new Error(`blob GET: HTTP ${get.status}, ${get.bytes} bytes, ${get.digest === digest ? "digest ok" : "digest MISMATCH"}`);
         }
     });
-    return { push, pull };
 }
 
 /** GET of a static file over HTTPS, hashed as it streams (the nginx ceiling). */
