@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { deployFresh, tearDown } from "../../testkit/live/freshStack";
 import { dockerCli, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
+import { get } from "../../testkit/live/prometheus";
 import { MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
     startUpstreamRegistry, UPSTREAM_CONTAINER_PORT, UPSTREAM_HOST, upstreamCertificates, UpstreamRegistry,
@@ -21,6 +22,7 @@ import {
 
 const PORT = 19543;
 const UPSTREAM_PORT = 19545;
+const METRICS_PORT = 19591;
 const UPSTREAM_USER = "mirror-account";
 const UPSTREAM_PASSWORD = "an-upstream-token-that-must-stay-inside";
 /** The short-lived mirror's ttl: long enough to pull once, short enough to wait out. */
@@ -78,6 +80,7 @@ describe("live: pull-through mirrors", function () {
                 { name: "team", password: password("team"), access: "push", repositories: ["team-a/*"] },
             ],
             mirrors: [mirror("hub", "168h"), mirror("short", `${SHORT_TTL_SECONDS}s`)],
+            metrics: { enabled: true, port: METRICS_PORT },
         });
         live = await deployFresh(this, "mirrors", config, { dockerClients: true });
         address = live.outputs.registryAddress;
@@ -164,6 +167,21 @@ describe("live: pull-through mirrors", function () {
         assert.equal(pull.ok, false);
         assert.match(pull.output, /denied/, pull.output);
         assert.equal((await request("team", "GET", "/v2/hub/library/random/manifests/1", { Accept: MANIFEST_V2 })).status, 403);
+    });
+
+    it("each mirror's metrics count its proxy requests, hits and misses, at /metrics/mirrors/<name> on the metrics port", async () => {
+        // The supervisor copies them every 5 s.
+        const deadline = Date.now() + 30_000;
+        let metrics = await get(METRICS_PORT, "/metrics/mirrors/hub");
+        while (!/registry_proxy_hits_total\{type="blob"\} [1-9]/.test(metrics.body) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 1000));
+            metrics = await get(METRICS_PORT, "/metrics/mirrors/hub");
+        }
+        assert.equal(metrics.status, 200);
+        assert.match(metrics.body, /registry_proxy_hits_total\{type="blob"\} [1-9]/, "cached layers served");
+        assert.match(metrics.body, /registry_proxy_misses_total\{type="blob"\} [1-9]/, "layers fetched");
+        assert.match(metrics.body, /registry_proxy_requests_total\{type="manifest"\} [1-9]/);
+        assert.equal((await get(METRICS_PORT, "/metrics/mirrors/nope")).status, 404);
     });
 
     it("a short ttl frees the cached layers once it has passed, and the next pull fetches them again", async () => {
