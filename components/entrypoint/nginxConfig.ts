@@ -218,14 +218,7 @@ function httpsServer(host: string, locations: string[], defaultServer: boolean, 
         ...listenLines(containerPorts.uiHttps, { behindFront, ssl: true, defaultServer }),
         `    server_name ${host};`,
         "",
-        `    ssl_certificate ${paths.tlsCertificate};`,
-        `    ssl_certificate_key ${paths.tlsPrivateKey};`,
-        "    ssl_protocols TLSv1.2 TLSv1.3;",
-        `    ssl_ciphers ${TLS_CIPHERS};`,
-        "    ssl_prefer_server_ciphers off;",
-        "    ssl_session_cache shared:TLS:10m;",
-        "    ssl_session_timeout 1d;",
-        "    ssl_session_tickets off;",
+        ...tlsDirectives().map((l) => `    ${l}`),
         "",
         "    # Large layers: no size limit, and stream instead of spooling to temp files.",
         "    client_max_body_size 0;",
@@ -234,6 +227,20 @@ function httpsServer(host: string, locations: string[], defaultServer: boolean, 
         locations.map(indent).join("\n\n"),
         "}",
     );
+}
+
+/** The server certificate and Mozilla's "intermediate" TLS settings, in every HTTPS server. */
+function tlsDirectives(): string[] {
+    return [
+        `ssl_certificate ${paths.tlsCertificate};`,
+        `ssl_certificate_key ${paths.tlsPrivateKey};`,
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+        `ssl_ciphers ${TLS_CIPHERS};`,
+        "ssl_prefer_server_ciphers off;",
+        "ssl_session_cache shared:TLS:10m;",
+        "ssl_session_timeout 1d;",
+        "ssl_session_tickets off;",
+    ];
 }
 
 /** Headers every HTTPS answer carries. Repeated per location: `add_header` in a block drops inherited ones. */
