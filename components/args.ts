@@ -163,6 +163,22 @@ export interface Mirror {
      * @default the system's CAs only
      */
     caCertificate?: string;
+    /**
+     * Also serve this mirror at the root of an HTTPS port of its own, without a login and for
+     * pulls only, for Docker Engine's `registry-mirrors`.
+     * @default none
+     */
+    daemonMirror?: DaemonMirror;
+}
+
+export interface DaemonMirror {
+    /** The host port (distinct from every other published port). */
+    port: number;
+    /**
+     * Host address the port is published on: keep it private.
+     * @default "127.0.0.1"
+     */
+    bindAddress?: string;
 }
 
 export interface Swarm {

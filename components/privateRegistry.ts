@@ -128,7 +128,7 @@ function createParts(name: string, deployment: Deployment, parent: pulumi.Resour
     createEntrypoint(name, {
         settings: entrypoint, metrics: deployment.metrics, runtime, tls, labels, realm: `${name} registry`,
         registryReplicas: registry.replicas, upstreams: registry.upstreams,
-        mirrors: { names: deployment.mirrors.map((m) => m.name), workloads: mirrors },
+        mirrors: { settings: deployment.mirrors, workloads: mirrors },
         access, maintenanceVolume: maintenance.volume, link, metricsRelayToken,
     }, parent);
     return { tls, users, registry, maintenance };

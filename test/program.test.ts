@@ -636,6 +636,26 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(nginx.options.dependsOn, [`${name}-registry`, `${name}-mirror-hub`, `${name}-mirror-vendor`, `${name}-users`]);
         });
 
+        it("a daemon mirror: the front publishes its port on its bind address, and nginx serves the mirror there without a login", async () => {
+            const daemon = await runProgram({
+                ...oneOriginConfig,
+                mirrors: JSON.stringify([
+                    { name: "vendor", upstream: "https://registry.vendor.example:5000" },
+                    { name: "hub", upstream: "https://registry-1.docker.io", daemonMirror: { port: 5443, bindAddress: "10.0.0.5" } },
+                ]),
+            });
+            const front = container(daemon, "ui");
+            assert.deepEqual(front.inputs.ports, [
+                { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
+                { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
+                { internal: 9101, external: 5443, ip: "10.0.0.5", protocol: "tcp" },
+            ]);
+            assert.match(upload(front, "/etc/nginx/front.conf").content, /listen 9101;/);
+            const site = upload(container(daemon, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content;
+            assert.match(site, /listen unix:\/run\/registry-front-listen\/9101\.sock ssl proxy_protocol;\n {4}server_name _;/);
+            assert.match(site, /proxy_pass http:\/\/mirror_hub;/);
+        });
+
         it("a mirror's change (its ttl) replaces that mirror alone", async () => {
             const changed = await runProgram({
                 ...oneOriginConfig,

@@ -47,6 +47,8 @@ export interface LocalEntrypoint {
     /** Installs users (htpasswd + grants text, and Prometheus's htpasswd when given) as the users container would. */
     installUsers(htpasswd: string, grants: string, metricsHtpasswd?: string): void;
     send(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
+    /** The same to the first daemon mirror's port (options.daemonMirrors). */
+    sendToDaemonMirror(method: string, uri: string, options?: { user?: string; password?: string; headers?: Record<string, string>; body?: string }): Promise<EntrypointReply>;
     /** A swarm: the port of the metrics relay's listener (127.0.0.1), as the tasks reach it on the overlay. */
     relayPort: number;
     /** A plain-HTTP GET to the metrics server, with basic auth when given. */
@@ -158,6 +160,8 @@ export interface EntrypointPorts {
     paused: number;
     /** The listener that answers pushes and deletes under a mirror's prefix. */
     readOnly: number;
+    /** The first daemon mirror's HTTPS port. */
+    daemonMirror: number;
     /** Behind the front: nginx's own plain-HTTP listener, for its health check. */
     health: number;
 }
@@ -184,7 +188,7 @@ export async function startDockerTargetEntrypoint(adminPassword: string): Promis
 
 /** Free ports for one local entrypoint (testkit/localPorts.ts). */
 export function entrypointPorts(): Promise<EntrypointPorts> {
-    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "relay", "paused", "readOnly", "health");
+    return freeLocalPorts("https", "http", "upstream", "upstreamTls", "metrics", "relay", "paused", "readOnly", "daemonMirror", "health");
 }
 
 /**
@@ -228,6 +232,7 @@ export function startLocalEntrypoint(
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${ports.http}$1;`)
         .replaceAll(new RegExp(`listen 127\\.0\\.0\\.1:${containerPorts.uiHttp}( default_server)?;`, "g"), `listen 127.0.0.1:${loopback.health}$1;`)
         .replaceAll(new RegExp(`listen ${containerPorts.uiHttps} ssl`, "g"), `listen 127.0.0.1:${ports.https} ssl`)
+        .replace(`listen ${containerPorts.uiDaemonMirrors} ssl`, `listen 127.0.0.1:${ports.daemonMirror} ssl`)
         .replace(`https://${REGISTRY_ALIAS}:${containerPorts.registry}`, `https://127.0.0.1:${ports.upstreamTls}`)
         .replaceAll(paths.entrypointLinkCertificate, join(root, "link-client.crt"))
         .replaceAll(paths.entrypointLinkPrivateKey, join(root, "link-client.key"))
@@ -315,6 +320,7 @@ export function startLocalEntrypoint(
             if (!installScriptCheck(root)) throw new Error("install script's check fails right after installing");
         },
         send: (method, uri, opts = {}) => send(ports.https, method, uri, opts),
+        sendToDaemonMirror: (method, uri, opts = {}) => send(ports.daemonMirror, method, uri, opts),
         relayPort: ports.relay,
         getMetrics: (path, auth) => plainGet(ports.metrics, path, auth),
         maintenanceDir: join(root, "maintenance"),

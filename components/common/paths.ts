@@ -118,6 +118,8 @@ export const containerPorts = {
     uiMetrics: 9091,
     /** A swarm: where the registry tasks hand the entrypoint their metrics, on the overlay (never published). */
     uiMetricsRelay: 9092,
+    /** The first daemon mirror's HTTPS port (mirrors[i] listens on this + i; published only as daemonMirror.port). */
+    uiDaemonMirrors: 9100,
     /** The shared blob-descriptor cache (cache.driver: redis). */
     redis: 6379,
     uiHttp: 80,

@@ -95,7 +95,8 @@ export function validateArgs(
     const metrics = readMetrics(v, arg("metrics"), endpoints);
     const identity = readIdentity(v, args.keepIdentity);
     const target = readTarget(v, args.target, arg("swarm"), { storage: storage.driver, endpoints, metrics, componentName: ctx.componentName });
-    const mirrors = unreadable.has("mirrors") ? [] : readMirrors(v, args.mirrors, { series: registry.series, target: target.kind });
+    const publishedPorts = { httpsPort: endpoints?.httpsPort, httpPort: endpoints?.httpPort, "metrics.port": metrics.port };
+    const mirrors = unreadable.has("mirrors") ? [] : readMirrors(v, args.mirrors, { series: registry.series, target: target.kind, publishedPorts });
 
     if (v.problems.length > 0 || !endpoints || !tls) return { ok: false, problems: v.problems, warnings: v.warnings };
     const entrypoint = { ...endpoints, cors, ui, image: uiImage.image, uiSeries: uiImage.series };

@@ -30,6 +30,7 @@ import {
 } from "./upstreamsScript";
 import { UserAccessResources } from "../users/userAccess";
 import { MetricsSettings } from "../metrics/config";
+import { MirrorSettings } from "../mirrors/config";
 
 export interface EntrypointInputs {
     settings: EntrypointSettings;
@@ -42,7 +43,7 @@ export interface EntrypointInputs {
     /** Started after them (on a swarm, nginx resolves the registry by name). */
     registryReplicas: pulumi.Resource[];
     /** The mirrors nginx routes `/v2/<name>/` to (target docker), started after their containers. */
-    mirrors: { names: string[]; workloads: pulumi.Resource[] };
+    mirrors: { settings: readonly MirrorSettings[]; workloads: pulumi.Resource[] };
     /** Target docker: the replicas' sockets and published `server` lines; mounted read-only. */
     upstreams: docker.Volume | undefined;
     /** The users' htpasswd and grants: mounted read-only, started after the users are installed. */
@@ -119,6 +120,7 @@ function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): O
             ...(settings.httpPort === undefined ? [] : [publish(containerPorts.uiHttp, settings.httpPort)]),
             publish(containerPorts.uiHttps, settings.httpsPort),
             ...(inputs.metrics.port === undefined ? [] : [{ internal: containerPorts.uiMetrics, external: inputs.metrics.port, ip: inputs.metrics.bindAddress, protocol: "tcp" }]),
+            ...daemonMirrors(inputs).map((d) => ({ internal: d.internalPort, external: d.port, ip: d.bindAddress, protocol: "tcp" })),
         ],
         envs: renderUiEnvironment(settings.ui, settings.uiSeries, settings.topology, settings.httpsPort),
         volumes: [
@@ -159,7 +161,22 @@ function sortedVolumes(volumes: docker.types.input.ContainerVolume[]): docker.ty
 /** The ports the front listens on: the published ones, and plain HTTP always (its health check). */
 function frontPorts(inputs: EntrypointInputs): number[] {
     const metrics = inputs.metrics.port === undefined ? [] : [containerPorts.uiMetrics];
-    return [containerPorts.uiHttp, containerPorts.uiHttps, ...metrics];
+    const mirrors = daemonMirrors(inputs).map((d) => d.internalPort);
+    return [containerPorts.uiHttp, containerPorts.uiHttps, ...metrics, ...mirrors];
+}
+
+interface PublishedDaemonMirror {
+    name: string;
+    /** Where nginx listens for it (behind the front, the front). */
+    internalPort: number;
+    port: number;
+    bindAddress: string;
+}
+
+/** The mirrors served to Docker Engines as well, each on the container port of its place in the list. */
+function daemonMirrors(inputs: EntrypointInputs): PublishedDaemonMirror[] {
+    return inputs.mirrors.settings.flatMap((mirror, i) => (mirror.daemonMirror
+        ? [{ name: mirror.name, internalPort: containerPorts.uiDaemonMirrors + i, ...mirror.daemonMirror }] : []));
 }
 
 /** Holds nothing but sockets and links: removed with the stack. */
@@ -183,6 +200,7 @@ function nginxSiteConfig(inputs: EntrypointInputs): string {
         metricsServer: inputs.metrics.port !== undefined,
         metricsPassword: inputs.metrics.password !== undefined,
         uiUpdateCheck: settings.ui.versionNotification,
-        mirrors: inputs.mirrors.names,
+        mirrors: inputs.mirrors.settings.map((m) => m.name),
+        daemonMirrors: daemonMirrors(inputs).map((d) => ({ name: d.name, port: d.internalPort })),
     });
 }

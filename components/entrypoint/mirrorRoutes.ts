@@ -9,6 +9,10 @@
  * Target docker: each mirror publishes its socket in the upstreams volume as a replica
  * does (../registry/serveScript.ts), in a line of its own that only its upstream block
  * includes; the replicas' block includes `replica-*.conf` alone.
+ *
+ * A daemon mirror (mirrors[].daemonMirror) serves one mirror again at the root of an HTTPS
+ * port of its own, for Docker Engine's `registry-mirrors`, which sends no credentials: no
+ * login there, and nothing but pulls (the same rules judge the raw URI), unrewritten.
  */
 import { containerPorts, mirrorUpstreamFiles, paths } from "../common/paths";
 
@@ -60,6 +64,36 @@ export function mirrorRouteMaps(): string {
         "    }",
         "}",
     );
+}
+
+/** A daemon mirror takes a pull (or the API check, `GET /v2/`), as the access rules recognize them; nothing else. */
+export function daemonMirrorMaps(): string {
+    return lines(
+        "# A daemon mirror (no login): pulls and the API check only, judged on the raw URI.",
+        'map "$registry_permission $request_uri" $daemon_mirror_pull {',
+        "    default 0;",
+        '    "~^pull " 1;',
+        '    "login /v2/" 1;',
+        "}",
+    );
+}
+
+/** Inside a daemon mirror's `location /v2/`: anything but a pull gets 405; a pull goes to the mirror as it came. */
+export function daemonMirrorProxy(name: string): string[] {
+    const body = JSON.stringify({ errors: [{ code: "UNSUPPORTED", message: `this port serves pulls through mirror ${name} only`, detail: null }] });
+    return [
+        "default_type application/json;",
+        "if ($daemon_mirror_pull = 0) {",
+        `    return 405 '${body}';`,
+        "}",
+        `proxy_pass http://${mirrorUpstreamName(name)};`,
+        "proxy_http_version 1.1;",
+        "proxy_set_header Connection \"\";",
+        "proxy_set_header Host $http_host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+    ];
 }
 
 /** Target docker: mirror `name`'s published socket, or none (502 at once) while it is not up. */

@@ -23,7 +23,7 @@ import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
 import { clientAddressDirectives, listenLines } from "./listen";
-import { mirrorProxy, mirrorRouteMaps, mirrorUpstream } from "./mirrorRoutes";
+import { daemonMirrorMaps, daemonMirrorProxy, mirrorProxy, mirrorRouteMaps, mirrorUpstream } from "./mirrorRoutes";
 import { Topology, uiHostName } from "./topology";
 
 export interface NginxConfigOptions {
@@ -46,6 +46,8 @@ export interface NginxConfigOptions {
     uiUpdateCheck?: boolean;
     /** The mirrors' names, each routed at `/v2/<name>/` (target docker). */
     mirrors?: readonly string[];
+    /** Mirrors also served at the root of a port of their own (the port nginx listens on), without a login. */
+    daemonMirrors?: readonly { name: string; port: number }[];
 }
 
 /** Where the UI asks for its latest release (joxit's version-notification). */
@@ -94,13 +96,12 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     // The realm sits in a quoted nginx string and in a header: plain characters only.
     const realm = options.realm.replace(/[^A-Za-z0-9 ._-]/g, "-");
     const mirrors = options.mirrors ?? [];
-    if (mirrors.length > 0 && options.registryTransport !== "unix") throw new Error("mirrors are routed on target docker only");
     const blocks = [
         header(options.registryTransport, behindFront),
         ...(options.registryTransport === "unix" ? [publishedReplicasUpstream()] : []),
         authorizationMaps(),
         writesPausedServer(),
-        ...(mirrors.length > 0 ? [mirrorRouteMaps(), ...mirrors.map(mirrorUpstream)] : []),
+        ...mirrorBlocks(options),
         ...httpRedirectServers(topology, httpsPort, behindFront),
     ];
     const registryLocations = (cors: CorsSettings | undefined) => [
@@ -120,6 +121,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
         const ui = uiLocation(options.uiUpdateCheck, httpsOrigin(topology.registryHost, httpsPort));
         blocks.push(httpsServer(topology.uiHost, [ui], false, behindFront));
     }
+    blocks.push(...(options.daemonMirrors ?? []).map((d) => daemonMirrorServer(d.name, d.port, behindFront)));
     if (options.metricsServer) {
         blocks.push(renderMetricsServer(options.registryTransport, options.metricsPassword ?? false, behindFront));
     }
@@ -225,6 +227,39 @@ function httpsServer(host: string, locations: string[], defaultServer: boolean, 
         "    chunked_transfer_encoding on;",
         "",
         locations.map(indent).join("\n\n"),
+        "}",
+    );
+}
+
+/** The mirrors' http-level blocks (target docker): the maps their routes read, and each one's upstream. */
+function mirrorBlocks(options: NginxConfigOptions): string[] {
+    const mirrors = options.mirrors ?? [];
+    const daemonMirrors = options.daemonMirrors ?? [];
+    if (mirrors.length === 0 && daemonMirrors.length === 0) return [];
+    if (options.registryTransport !== "unix") throw new Error("mirrors are routed on target docker only");
+    const unknown = daemonMirrors.find((d) => !mirrors.includes(d.name));
+    if (unknown) throw new Error(`daemon mirror ${unknown.name}: no such mirror`);
+    const daemonMaps = daemonMirrors.length > 0 ? [daemonMirrorMaps()] : [];
+    return [mirrorRouteMaps(), ...mirrors.map(mirrorUpstream), ...daemonMaps];
+}
+
+/**
+ * A daemon mirror: the mirror at the root of a port of its own, over the same TLS, with
+ * no login (./mirrorRoutes.ts says what it takes).
+ */
+function daemonMirrorServer(name: string, port: number, behindFront: boolean): string {
+    const api = [...daemonMirrorProxy(name), ...streamingDirectives(), ...registryAnswerHeaders(undefined)];
+    return lines(
+        `# Mirror ${name} for Docker Engine's registry-mirrors: pulls only, without a login.`,
+        "server {",
+        ...listenLines(port, { behindFront, ssl: true, defaultServer: false }),
+        "    server_name _;",
+        "",
+        ...tlsDirectives().map((l) => `    ${l}`),
+        "",
+        indent(lines("location /v2/ {", indent(lines(...api)), "}")),
+        "",
+        indent(registryRootLocation()),
         "}",
     );
 }

@@ -47,12 +47,26 @@ export const mirrorKeys: readonly KeySpec[] = [
         key: "mirrors[].caCertificate", type: "string", defaultText: "(the system's CAs)", example: "PEM", exampleFile: "upstream-ca.pem",
         description: "PEM of a CA to trust for the upstream's certificate, beside the system's: for a private upstream with a certificate of its own.",
     },
+    {
+        key: "mirrors[].daemonMirror.port", type: "integer", defaultText: "(none)", range: { min: 1, max: 65535, why: "a TCP port" }, example: "5443",
+        description: "Also serve this mirror at the root of its own HTTPS port, for Docker Engine's `registry-mirrors` (which mirrors Docker Hub only, and sends no credentials): pulls only, **without a login**, through your upstream account. Off unless set; keep it on a private address (`bindAddress`).",
+    },
+    {
+        key: "mirrors[].daemonMirror.bindAddress", type: "string", default: "127.0.0.1", example: "10.0.0.5",
+        description: "Host address the daemon mirror's port is published on: loopback by default, a private address that only your Docker hosts reach otherwise.",
+    },
 ];
 
 export interface MirrorCredentials {
     username: string;
     /** Secret; may be an Output of another resource. */
     password: pulumi.Input<string>;
+}
+
+/** Docker Engine's `registry-mirrors` endpoint: the mirror at a port's root, pulls only, no login. */
+export interface DaemonMirror {
+    port: number;
+    bindAddress: string;
 }
 
 export interface MirrorSettings {
@@ -64,11 +78,15 @@ export interface MirrorSettings {
     /** A Go duration, `0` for never. */
     ttl: string;
     caCertificate: string | undefined;
+    /** Absent: none. */
+    daemonMirror: DaemonMirror | undefined;
 }
 
 export interface MirrorContext {
     series: RegistrySeries;
     target: "docker" | "swarm";
+    /** The host ports other keys publish, by key: a daemon mirror's port must differ. */
+    publishedPorts: Record<string, number | undefined>;
 }
 
 export function readMirrors(v: Validator, given: unknown, context: MirrorContext): MirrorSettings[] {
@@ -93,23 +111,55 @@ export function readMirrors(v: Validator, given: unknown, context: MirrorContext
     }
     const mirrors: MirrorSettings[] = [];
     given.forEach((entry: unknown, i: number) => {
-        const mirror = readMirror(v, `mirrors[${i}]`, entry, mirrors);
+        const mirror = readMirror(v, `mirrors[${i}]`, entry, mirrors, context.publishedPorts);
         if (mirror) mirrors.push(mirror);
     });
     return mirrors;
 }
 
-function readMirror(v: Validator, key: string, entry: unknown, earlier: MirrorSettings[]): MirrorSettings | undefined {
+function readMirror(
+    v: Validator, key: string, entry: unknown, earlier: MirrorSettings[], publishedPorts: MirrorContext["publishedPorts"],
+): MirrorSettings | undefined {
     const obj = v.object(key, entry, v.set(`${key}.name`, "hub"));
     if (!obj) return undefined;
+    // Each reader reports what it refuses: any report, and the mirror is not taken.
+    const before = v.problems.length;
     const name = readName(v, `${key}.name`, obj.name, earlier);
     const credentials = readCredentials(v, key, obj.username, obj.password);
     const upstream = readUpstream(v, `${key}.upstream`, obj.upstream, credentials !== undefined);
     const ttl = readTtl(v, `${key}.ttl`, obj.ttl);
     const caCertificate = readCaCertificate(v, `${key}.caCertificate`, obj.caCertificate);
-    const refused = [name, upstream, ttl].includes(undefined) || credentials === null || caCertificate === null;
-    if (refused || name === undefined || upstream === undefined || ttl === undefined) return undefined;
-    return { name, upstream, credentials, ttl, caCertificate };
+    const taken = { ...publishedPorts, ...earlierDaemonPorts(earlier) };
+    const daemonMirror = readDaemonMirror(v, `${key}.daemonMirror`, obj.daemonMirror, taken);
+    if (v.problems.length > before || !name || !upstream || !ttl) return undefined;
+    return { name, upstream, credentials, ttl, caCertificate, daemonMirror };
+}
+
+function earlierDaemonPorts(earlier: MirrorSettings[]): Record<string, number | undefined> {
+    return Object.fromEntries(earlier.map((m, i) => [`mirrors[${i}].daemonMirror.port`, m.daemonMirror?.port]));
+}
+
+/** undefined: none, or refused (reported). */
+function readDaemonMirror(
+    v: Validator, key: string, given: unknown, taken: Record<string, number | undefined>,
+): DaemonMirror | undefined {
+    if (given === undefined || given === null) return undefined;
+    const obj = v.object(key, given, v.set(`${key}.port`));
+    if (!obj) return undefined;
+    if (obj.port === undefined) {
+        v.problem(`${key}.port`, "is missing: a daemon mirror is served on a port of its own", v.set(`${key}.port`));
+        return undefined;
+    }
+    const before = v.problems.length;
+    const port = v.integer(`${key}.port`, obj.port);
+    const bindAddress = v.ipAddress(`${key}.bindAddress`, obj.bindAddress);
+    if (v.problems.length > before) return undefined;
+    const clash = Object.entries(taken).find(([, p]) => p === port);
+    if (clash) {
+        v.problem(`${key}.port`, `(${port}) is already published by ${clash[0]}: each port serves one thing`);
+        return undefined;
+    }
+    return { port, bindAddress };
 }
 
 function readName(v: Validator, key: string, given: unknown, earlier: MirrorSettings[]): string | undefined {
@@ -157,29 +207,29 @@ function readUpstream(v: Validator, key: string, given: unknown, withCredentials
     return url.origin;
 }
 
-/** undefined: anonymous; null: refused (reported). */
+/** undefined: anonymous, or refused (reported). */
 function readCredentials(
     v: Validator, key: string, username: unknown, password: unknown,
-): MirrorCredentials | undefined | null {
+): MirrorCredentials | undefined {
     if (username === undefined && password === undefined) return undefined;
     const userKey = `${key}.username`;
     const passwordKey = `${key}.password`;
     if (username === undefined || password === undefined) {
         const missing = username === undefined ? userKey : passwordKey;
         v.problem(missing, `is missing: ${missing === userKey ? passwordKey : userKey} is set, and the two go together (set both, or neither to pull anonymously)`);
-        return null;
+        return undefined;
     }
-    if (v.typedNotText(userKey, username)) return null;
+    if (v.typedNotText(userKey, username)) return undefined;
     if (typeof username !== "string" || username === "" || /[\u0000-\u001f\u007f:]/.test(username)) {
         v.problem(userKey, "must be a non-empty user name without ':' or control characters");
-        return null;
+        return undefined;
     }
     if (isDeferred(password)) return { username, password: password as pulumi.Input<string> };
     if (typeof password !== "string" || password === "" || /[\u0000-\u001f\u007f]/.test(password)) {
         // Never echoed.
         v.problem(passwordKey, "must be non-empty text without control characters (such as a newline from a piped file)",
             `pulumi config set -s ${v.stack} --secret --path '${passwordKey}' <token>`);
-        return null;
+        return undefined;
     }
     return { username, password };
 }
@@ -200,12 +250,12 @@ function readTtl(v: Validator, key: string, given: unknown): string | undefined 
     return (text as string).trim();
 }
 
-/** undefined: none; null: refused (reported). */
-function readCaCertificate(v: Validator, key: string, given: unknown): string | undefined | null {
+/** undefined: none, or refused (reported). */
+function readCaCertificate(v: Validator, key: string, given: unknown): string | undefined {
     if (given === undefined || given === null || given === "") return undefined;
     if (typeof given !== "string" || !/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n?$/.test(given.trim() + "\n")) {
         v.problem(key, "must be PEM text of one or more certificates (-----BEGIN CERTIFICATE----- ...)");
-        return null;
+        return undefined;
     }
     return given.trim() + "\n";
 }

@@ -159,6 +159,14 @@ const badInputs: BadInput[] = [
         key: "mirrors", message: /need registry 3\.1 or later: 2\.8's proxy mode sends the upstream's credentials/, fix: /--path images\.registry registry:3\.1\.1 .*config rm -s dev mirrors/,
     },
     { name: "mirrors on a swarm", raw: { ...base, ...swarmOnS3, mirrors: mirrorsOf({}) }, key: "mirrors", message: /not yet supported on a swarm/, fix: /^pulumi config rm -s dev mirrors$/ },
+    { name: "daemon mirror without a port", raw: { ...base, mirrors: mirrorsOf({ daemonMirror: { bindAddress: "10.0.0.5" } }) }, key: "mirrors[0].daemonMirror.port", message: /is missing: a daemon mirror is served on a port of its own/ },
+    { name: "daemon mirror on the HTTPS port", raw: { ...base, mirrors: mirrorsOf({ daemonMirror: { port: 443 } }) }, key: "mirrors[0].daemonMirror.port", message: /\(443\) is already published by httpsPort/ },
+    {
+        name: "two daemon mirrors on one port", raw: { ...base, mirrors: JSON.stringify([{ ...hubMirror, daemonMirror: { port: 5443 } }, { ...hubMirror, name: "other", daemonMirror: { port: 5443 } }]) },
+        key: "mirrors[1].daemonMirror.port", message: /\(5443\) is already published by mirrors\[0\]\.daemonMirror\.port/,
+    },
+    { name: "daemon mirror on a bad address", raw: { ...base, mirrors: mirrorsOf({ daemonMirror: { port: 5443, bindAddress: "private" } }) }, key: "mirrors[0].daemonMirror.bindAddress", message: /is not an IP address/ },
+    { name: "daemon mirror with a typo", raw: { ...base, mirrors: mirrorsOf({ daemonMirror: { port: 5443, adress: "10.0.0.5" } }) }, key: "mirrors[0].daemonMirror.adress", message: /is not a known key of mirrors\[0\]\.daemonMirror/ },
     {
         name: "nine mirrors", raw: { ...base, mirrors: JSON.stringify(Array.from({ length: 9 }, (_, i) => ({ ...hubMirror, name: `m${i}` }))) },
         key: "mirrors", message: /has 9 entries; at most 8/, fix: /config rm -s dev --path 'mirrors\[8\]'/,
@@ -564,6 +572,7 @@ describe("stack config validation", () => {
             storage: { storage: { driver: "s3", s3: { bucket: "acme" } } },
             metrics: { metrics: { enabled: true } },
             retention: { retention: { policies: [{}] } },
+            mirrors: { mirrors: [{ name: "hub", upstream: "https://registry-1.docker.io" }] },
         };
         /** The raw stack config with `value` at `key` (`a.b`, `a.list[].c`), structured keys as JSON. */
         const withValue = (key: string, value: number): Record<string, unknown> => {
@@ -572,7 +581,8 @@ describe("stack config validation", () => {
             if (top === key) return { ...raw, [key]: String(value) };
             const tree = structuredClone((raw[top] as object | undefined) ?? {}) as Record<string, unknown>;
             let node: Record<string, unknown> = tree;
-            const parts = key.slice(top.length + 1).replace(/\[\]/g, ".0").split(".");
+            // `a.list[].c` -> a, list, 0, c; `list[].c` -> list, 0, c.
+            const parts = key.slice(top.length).replace(/\[\]/g, ".0").replace(/^\./, "").split(".");
             for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
             node[parts[parts.length - 1]] = value;
             return Object.fromEntries(Object.entries({ ...raw, [top]: tree }).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : v]));
@@ -691,13 +701,13 @@ describe("stack config validation", () => {
             ...base,
             mirrors: JSON.stringify([
                 { name: "hub", upstream: "HTTPS://Registry-1.Docker.io:443/", username: "me", password: "dckr_pat_a-read-only-token" },
-                { name: "vendor-2", upstream: "http://registry.internal:5000", ttl: "0" },
+                { name: "vendor-2", upstream: "http://registry.internal:5000", ttl: "0", daemonMirror: { port: 5443, bindAddress: "10.0.0.5" } },
             ]),
         }, { stack });
         assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
         assert.deepEqual(result.deployment.mirrors, [
-            { name: "hub", upstream: "https://registry-1.docker.io", credentials: { username: "me", password: "dckr_pat_a-read-only-token" }, ttl: "168h", caCertificate: undefined },
-            { name: "vendor-2", upstream: "http://registry.internal:5000", credentials: undefined, ttl: "0", caCertificate: undefined },
+            { name: "hub", upstream: "https://registry-1.docker.io", credentials: { username: "me", password: "dckr_pat_a-read-only-token" }, ttl: "168h", caCertificate: undefined, daemonMirror: undefined },
+            { name: "vendor-2", upstream: "http://registry.internal:5000", credentials: undefined, ttl: "0", caCertificate: undefined, daemonMirror: { port: 5443, bindAddress: "10.0.0.5" } },
         ]);
         const none = validateStackConfig({ ...base, mirrors: "[]" }, { stack });
         assert.deepEqual(none.ok && none.deployment.mirrors, [], "an empty list is no mirror");

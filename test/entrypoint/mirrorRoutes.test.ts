@@ -6,6 +6,7 @@
  * never takes a mirror's line.
  */
 import { strict as assert } from "node:assert";
+import { containerPorts } from "../../components/common/paths";
 import { renderGrants, UserAccess } from "../../components/users/access";
 import { renderHtpasswd } from "../../components/users/htpasswd";
 import { entrypointPorts, EntrypointReply, LocalEntrypoint, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
@@ -115,5 +116,57 @@ describe("routes to the mirrors in the entrypoint's nginx (real nginx, real inst
         } finally {
             entrypoint.publish([1]);
         }
+    });
+});
+
+describe("a daemon mirror in the entrypoint's nginx (real nginx): a mirror at a port's root, pulls only, no login", function () {
+    this.timeout(60_000);
+    let entrypoint: LocalEntrypoint;
+
+    before(async function () {
+        requireLocalEntrypointTools(this);
+        entrypoint = startLocalEntrypoint({
+            topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "test registry",
+            mirrors: ["hub", "vendor-2"], daemonMirrors: [{ name: "hub", port: containerPorts.uiDaemonMirrors }],
+        }, await entrypointPorts());
+        entrypoint.installUsers(renderHtpasswd(users.map((u) => ({ name: u.name, password: PASSWORD })), 4, SEED), renderGrants(users));
+    });
+    after(() => entrypoint?.stop());
+
+    it("sends pulls and the API check, without credentials, to the mirror as they came (Docker Hub's names: no prefix)", async () => {
+        for (const uri of ["/v2/", "/v2/library/alpine/manifests/3.20", `/v2/library/alpine/blobs/sha256:${"c".repeat(64)}`, "/v2/library/alpine/tags/list?n=5"]) {
+            for (const method of ["GET", "HEAD"]) {
+                const reply = await entrypoint.sendToDaemonMirror(method, uri);
+                assert.equal(reply.status, 202, `${method} ${uri}: ${reply.body}`);
+                assert.equal(reply.forwardedTo, "mirror-hub");
+                assert.equal(reply.forwarded, `${method} ${uri}`);
+                assertRegistryAnswerHeaders(reply);
+            }
+        }
+    });
+
+    it("refuses anything but a pull with 405, and forwards none of it: writes, deletes, the catalog, other spellings", async () => {
+        for (const [method, uri] of [
+            ["POST", "/v2/library/alpine/blobs/uploads/"],
+            ["PUT", "/v2/library/alpine/manifests/3.20"],
+            ["DELETE", `/v2/library/alpine/manifests/sha256:${"c".repeat(64)}`],
+            ["GET", "/v2/_catalog"],
+            ["GET", "/v2/library/%61lpine/manifests/3.20"],
+            ["GET", "/v2/library/../alpine/manifests/3.20"],
+        ]) {
+            const reply = await entrypoint.sendToDaemonMirror(method, uri);
+            assert.equal(reply.status, 405, `${method} ${uri}`);
+            assert.equal(reply.forwarded, undefined, `${method} ${uri}`);
+            assert.deepEqual(JSON.parse(reply.body).errors[0], { code: "UNSUPPORTED", message: "this port serves pulls through mirror hub only", detail: null });
+        }
+        const root = await entrypoint.sendToDaemonMirror("GET", "/");
+        assert.equal(root.status, 404);
+        assert.equal(root.forwarded, undefined);
+    });
+
+    it("never reaches the registry's own repositories or another mirror; the HTTPS port still asks for a login", async () => {
+        const reply = await entrypoint.sendToDaemonMirror("GET", "/v2/vendor-2/tools/base/manifests/1.0");
+        assert.equal(reply.forwardedTo, "mirror-hub", "a repository named vendor-2/tools/base, of the hub mirror");
+        assert.equal((await entrypoint.send("GET", MANIFEST)).status, 401);
     });
 });

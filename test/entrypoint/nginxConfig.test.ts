@@ -70,7 +70,7 @@ describe("nginx config renderer", () => {
     });
 
     for (const [topology, options] of [["one-origin", oneOrigin], ["split-domains", splitDomains], ["one-origin with the metrics server", { ...oneOrigin, metricsServer: true }],
-        ["split-domains with two mirrors", { ...splitDomains, registryTransport: "unix", mirrors: ["hub", "vendor-2"] }]] as const) {
+        ["split-domains with two mirrors, one also a daemon mirror", { ...splitDomains, registryTransport: "unix", mirrors: ["hub", "vendor-2"], daemonMirrors: [{ name: "hub", port: 9100 }] }]] as const) {
         it(`passes nginx -t (${topology})`, () => {
             const result = nginxTest(renderNginxConfig(options));
             assert.equal(result.status, 0, result.output);
@@ -78,8 +78,9 @@ describe("nginx config renderer", () => {
         });
     }
 
-    it("refuses to route mirrors on a swarm (its config refuses them first)", () => {
+    it("refuses to route mirrors on a swarm (its config refuses them first), and a daemon mirror of no mirror", () => {
         assert.throws(() => renderNginxConfig({ ...oneOrigin, registryTransport: "tcp", mirrors: ["hub"] }), /^Error: mirrors are routed on target docker only$/);
+        assert.throws(() => renderNginxConfig({ ...oneOrigin, mirrors: ["hub"], daemonMirrors: [{ name: "other", port: 9100 }] }), /^Error: daemon mirror other: no such mirror$/);
     });
 
     it("refuses to render split domains without their CORS settings (the validated config always has them)", () => {

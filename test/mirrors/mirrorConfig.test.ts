@@ -89,7 +89,7 @@ describe("a mirror's registry (real registry 3.1.1 in proxy mode, credential hel
 
     const settings = (): MirrorSettings => ({
         name: "hub", upstream: `https://localhost:${upstreamPort}`, ttl: "168h", caCertificate: chain.root,
-        credentials: { username: UPSTREAM_USER, password: UPSTREAM_PASSWORD },
+        credentials: { username: UPSTREAM_USER, password: UPSTREAM_PASSWORD }, daemonMirror: undefined,
     });
 
     function startUpstream(): Process {
@@ -203,7 +203,7 @@ describe("a mirror's registry (real registry 3.1.1 in proxy mode, credential hel
 });
 
 describe("a mirror's config", () => {
-    const hub: MirrorSettings = { name: "hub", upstream: "https://registry-1.docker.io", ttl: "0", caCertificate: undefined, credentials: undefined };
+    const hub: MirrorSettings = { name: "hub", upstream: "https://registry-1.docker.io", ttl: "0", caCertificate: undefined, credentials: undefined, daemonMirror: undefined };
     const s3 = { driver: "s3" as const, bucket: "b", region: "us-east-1", endpoint: "https://s3.test", rootDirectory: "/registry", chunkSizeBytes: 10 << 20, redirect: false, credentials: undefined };
 
     it("uses only keys registry 3.1.1 reads, on either storage", () => {
