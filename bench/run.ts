@@ -11,6 +11,7 @@
  *      BENCH_GC_TAGS / BENCH_GC_MIB / BENCH_GC_REPOS (garbage collection: 2000 tags over
  *      2048 MiB in 20 repositories),
  *      BENCH_STORAGE_MIB (layer size of the S3 against filesystem comparison, default 256),
+ *      BENCH_MIRROR_MIB (layer size of the mirror's pulls, default 256),
  *      BENCH_OUTPUT (default bench/results.json).
  * Writes the results file and ends with one summary line.
  */
@@ -25,6 +26,7 @@ import { RegistryClient } from "../testkit/live/registryClient";
 import { startDirectRegistry } from "./directRegistry";
 import { evaluationSeconds } from "./evaluation";
 import { gcBenchmark, GcBenchResult, gcBenchRetention } from "./gc";
+import { mirrorBenchmark, MirrorBenchResult } from "./mirror";
 import { basicAuth, LoadResult, runLoad } from "./load";
 import { blobCacheBenchmark, replicaBenchmark, storageBenchmark, withS3Bucket } from "./scaleOut";
 import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
@@ -38,7 +40,7 @@ const outputFile = process.env.BENCH_OUTPUT ?? join(__dirname, "results.json");
 const HEAD_ROUNDS = Number(process.env.BENCH_HEAD_ROUNDS ?? 5);
 const PORTS = {
     https: 20443, http: 20080, directAuth: 20500, directNoAuth: 20501, s3Https: 20543, s3Http: 20180, cacheNone: 20502, cacheInmemory: 20503,
-    seedHttps: 20643, seedHttp: 20280, seedDirect: 20504,
+    seedHttps: 20643, seedHttp: 20280, seedDirect: 20504, mirrorHttps: 20843, mirrorHttp: 20880, mirrorUpstream: 20845,
 };
 /**
  * Where each transfer goes: through the entrypoint or straight to a registry doing its own
@@ -48,6 +50,7 @@ const PATHS = ["nginx", "direct", "seed_nginx", "seed_direct"] as const;
 type DataPath = typeof PATHS[number];
 // In memory on the store's side (Ceph's memstore): pushes of several rounds must fit.
 const storageMiB = Number(process.env.BENCH_STORAGE_MIB ?? 256);
+const mirrorMiB = Number(process.env.BENCH_MIRROR_MIB ?? 256);
 const gcOptions = {
     tags: Number(process.env.BENCH_GC_TAGS ?? 2000),
     totalMiB: Number(process.env.BENCH_GC_MIB ?? 2048),
@@ -252,6 +255,13 @@ async function main(): Promise<void> {
             return { storage: storageFigures, blobCache: cache };
         });
 
+        // ---------------------------------------------------------------- mirrors
+        log(`mirror: raw HTTP pulls of ${mirrorMiB} MiB, first (uncached) and cached, against the upstream and the registry's own copy`);
+        const mirror = await mirrorBenchmark({
+            layerMiB: mirrorMiB, rounds: Math.min(rounds, 3),
+            ports: { https: PORTS.mirrorHttps, http: PORTS.mirrorHttp, upstream: PORTS.mirrorUpstream },
+        }, log);
+
         // After the live runs: this re-installs plain mocks in the same runtime.
         log("program evaluation under the mock runtime (1, 10, 100 users)");
         const evaluation: Record<string, number> = {};
@@ -323,6 +333,8 @@ async function main(): Promise<void> {
             gc_s_per_1000_tags: round2((gc.jobSeconds * 1000) / gc.tags),
             replicas_4_vs_1: scaleRatios.manifest_gets_4_vs_1,
             s3_pull_ratio: scaleRatios.s3_pull_vs_filesystem,
+            mirror_first_pull_ratio: mirror.ratios.first_pull_vs_upstream,
+            mirror_cached_pull_ratio: mirror.ratios.cached_pull_vs_own,
         };
         const results = {
             date: new Date().toISOString(),
@@ -354,11 +366,12 @@ async function main(): Promise<void> {
             evaluationSeconds: evaluation,
             garbageCollection: gc,
             scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage.transfers }, blobHeadsThroughEntrypoint: storage.blobHeadsThroughEntrypoint, blobCache, ratios: scaleRatios },
+            mirror,
             summary,
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
         printTable(results);
-        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} seed_push_ratio=${summary.seed_push_ratio.toFixed(2)} seed_pull_ratio=${summary.seed_pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} gc_push_ratio=${summary.gc_push_ratio.toFixed(2)} gc_s_per_1000_tags=${summary.gc_s_per_1000_tags.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)}`);
+        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} seed_push_ratio=${summary.seed_push_ratio.toFixed(2)} seed_pull_ratio=${summary.seed_pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} gc_push_ratio=${summary.gc_push_ratio.toFixed(2)} gc_s_per_1000_tags=${summary.gc_s_per_1000_tags.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)} mirror_first_pull_ratio=${summary.mirror_first_pull_ratio.toFixed(2)} mirror_cached_pull_ratio=${summary.mirror_cached_pull_ratio.toFixed(2)}`);
     } finally {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log(`cleanup: ${e}`));
         await LiveDeployment.clearLeftovers();
@@ -387,6 +400,7 @@ function printTable(results: {
         blobHeadsThroughEntrypoint: Record<"redis" | "none", number>;
         ratios: Record<string, number>;
     };
+    mirror: MirrorBenchResult;
 }): void {
     const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct (median of the rounds' own)"]];
     for (const [tool, m] of Object.entries(results.medians)) {
@@ -432,6 +446,9 @@ function printTable(results: {
     const through = results.scaleOut.blobHeadsThroughEntrypoint;
     rows.push(["S3 stack: blob HEADs/s through the entrypoint, Redis cache / none", String(through.redis), String(through.none), results.scaleOut.ratios.s3_redis_blob_heads_through_entrypoint.toFixed(2)]);
     for (const [k, v] of Object.entries(results.scaleOut.ratios)) if (!k.startsWith("s3_")) rows.push([`scale ratio ${k}`, "", "", v.toFixed(2)]);
+    const m = results.mirror;
+    rows.push([`mirror: first pull of ${m.layerMiB} MiB, s: through the mirror / from the upstream (median)`, median(m.seconds.firstThroughMirror).toFixed(2), median(m.seconds.fromUpstream).toFixed(2), m.ratios.first_pull_vs_upstream.toFixed(2)]);
+    rows.push([`mirror: cached pull of ${m.layerMiB} MiB, s: through the mirror / own copy (median)`, median(m.seconds.cachedThroughMirror).toFixed(2), median(m.seconds.ownThroughEntrypoint).toFixed(2), m.ratios.cached_pull_vs_own.toFixed(2)]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
 }

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { requireDocker } from "../../testkit/live/liveDeployment";
 
 /**
- * The smoke run deploys the stack, the seed's releases beside it, and a stack taken through
- * 1, 2, 4 and 1 replicas, two caches and S3: 6 minutes here, more on a busy CI machine
+ * The smoke run deploys the stack, the seed's releases beside it, a stack taken through
+ * 1, 2, 4 and 1 replicas, two caches and S3, and a stack with a mirror: 6 minutes here, more on a busy CI machine
  * (mocha's 5-minute default for the live suite cut it short once). Mocha's limit sits just
  * above the child's, so a slow run reports the child's output, not a bare timeout.
  */
@@ -27,13 +27,13 @@ describe("live: benchmark smoke run", function () {
             const output = join(dir, "results.json");
             const run = spawnSync("npx", ["tsx", "bench/run.ts"], {
                 cwd: join(__dirname, "..", ".."),
-                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_HEAD_ROUNDS: "1", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2", BENCH_STORAGE_MIB: "16" },
+                env: { ...process.env, BENCH_SIZE_MIB: "16", BENCH_ROUNDS: "1", BENCH_LOAD_SECONDS: "2", BENCH_HEAD_ROUNDS: "1", BENCH_OUTPUT: output, BENCH_GC_TAGS: "40", BENCH_GC_MIB: "8", BENCH_GC_REPOS: "2", BENCH_STORAGE_MIB: "16", BENCH_MIRROR_MIB: "16" },
                 encoding: "utf8",
                 timeout: SMOKE_RUN_MS,
             });
             assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
             const lines = run.stdout.trim().split("\n");
-            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d seed_push_ratio=\d+\.\d\d seed_pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d$/);
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d seed_push_ratio=\d+\.\d\d seed_pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d mirror_first_pull_ratio=\d+\.\d\d mirror_cached_pull_ratio=\d+\.\d\d$/);
             const results = JSON.parse(readFileSync(output, "utf8"));
             for (const tool of ["skopeo", "raw"]) {
                 for (const path of ["nginx", "direct", "seed_nginx", "seed_direct"]) {
@@ -48,6 +48,9 @@ describe("live: benchmark smoke run", function () {
                 assert.equal(load.errors, 0, `${key}: errors`);
             }
             assert.deepEqual(Object.keys(results.evaluationSeconds), ["users_1", "users_10", "users_100"]);
+            for (const [key, seconds] of Object.entries(results.mirror.seconds as Record<string, number[]>)) {
+                assert.ok(seconds.length === 1 && seconds[0] > 0, `mirror ${key}: ${seconds.join(", ")}`);
+            }
             assert.ok(results.ceilings.sha256_GiB_per_s > 0);
             assert.equal(results.garbageCollection.deletedTags, 20, "half of 40 tags");
             assert.ok(results.garbageCollection.bytesFreed >= 4 * 1024 * 1024, "half of 8 MiB");

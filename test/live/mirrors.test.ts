@@ -4,17 +4,19 @@
  * its own and a private CA, standing in for Docker Hub: testkit/live/upstreamRegistry.ts),
  * then from the cache with the upstream stopped; writes under `hub/` are refused with the
  * reason; scopes apply; the upstream's password shows nowhere; a short ttl frees the
- * cached layers. One deployment (stack "mirrors"), made before the upstream exists (a
- * mirror does not need its upstream to start).
+ * cached layers; a second Docker Engine with `registry-mirrors` pulls Docker Hub's names
+ * through the daemon mirror. One deployment (stack "mirrors"), made before the upstream
+ * exists (a mirror does not need its upstream to start).
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployFresh, tearDown } from "../../testkit/live/freshStack";
-import { dockerCli, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
+import { dockerCli, httpsRequest, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
 import { get } from "../../testkit/live/prometheus";
+import { startSecondEngine } from "../../testkit/live/secondEngine";
 import { MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
     startUpstreamRegistry, UPSTREAM_CONTAINER_PORT, UPSTREAM_HOST, upstreamCertificates, UpstreamRegistry,
@@ -23,6 +25,7 @@ import {
 const PORT = 19543;
 const UPSTREAM_PORT = 19545;
 const METRICS_PORT = 19591;
+const DAEMON_MIRROR_PORT = 19547;
 const UPSTREAM_USER = "mirror-account";
 const UPSTREAM_PASSWORD = "an-upstream-token-that-must-stay-inside";
 /** The short-lived mirror's ttl: long enough to pull once, short enough to wait out. */
@@ -79,7 +82,7 @@ describe("live: pull-through mirrors", function () {
                 { name: "hub-puller", password: password("hub-puller"), access: "pull", repositories: ["hub/*"] },
                 { name: "team", password: password("team"), access: "push", repositories: ["team-a/*"] },
             ],
-            mirrors: [mirror("hub", "168h"), mirror("short", `${SHORT_TTL_SECONDS}s`)],
+            mirrors: [{ ...mirror("hub", "168h"), daemonMirror: { port: DAEMON_MIRROR_PORT } }, mirror("short", `${SHORT_TTL_SECONDS}s`)],
             metrics: { enabled: true, port: METRICS_PORT },
         });
         live = await deployFresh(this, "mirrors", config, { dockerClients: true });
@@ -101,6 +104,11 @@ describe("live: pull-through mirrors", function () {
         await dockerCli(["rmi", `${upstream.address}/library/pushable:1`]);
         pushableDigest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.output)?.[1] ?? "";
         assert.ok(pushableDigest, pushed.output);
+        // Docker Hub's name for what a Docker Engine pulls as `alpine:mirror-test`.
+        await dockerCli(["tag", PUSHABLE_IMAGE, `${upstream.address}/library/alpine:mirror-test`]);
+        const alpine = await toUpstream(["push", `${upstream.address}/library/alpine:mirror-test`]);
+        assert.ok(alpine.ok, alpine.output);
+        await dockerCli(["rmi", `${upstream.address}/library/alpine:mirror-test`]);
         seeded = await upstream.client().pushRandomImage("library/random", "1", 512 * 1024);
         multi = await upstream.client().pushMultiPlatform("library/multi", "1", "oci", Buffer.from("a shared base layer\n"), 64 * 1024);
     });
@@ -197,6 +205,32 @@ describe("live: pull-through mirrors", function () {
         assert.ok(now <= cached - 2, `the layer and config were freed: ${cached} -> ${now}`);
         assert.equal(await client("admin").pullAndVerify("short/library/random", "1"), seeded.manifestDigest);
         assert.ok(await blobDataFiles("short") >= cached, "fetched again");
+    });
+
+    it("a daemon mirror: a Docker Engine with registry-mirrors pulls alpine:mirror-test (Docker Hub's name) through it, without a login", async () => {
+        const certs = join("/etc/docker/certs.d", `localhost:${DAEMON_MIRROR_PORT}`);
+        mkdirSync(certs, { recursive: true });
+        writeFileSync(join(certs, "ca.crt"), live.outputs.caCertificate);
+        const engine = await startSecondEngine(`https://localhost:${DAEMON_MIRROR_PORT}`);
+        try {
+            const pulled = await engine.docker(["pull", "alpine:mirror-test"]);
+            answers.push(pulled.output);
+            assert.ok(pulled.ok, `${pulled.output}\n${engine.log()}`);
+            // The upstream's own image (Docker Hub has no such digest), which the mirror fetched from it.
+            assert.match(pulled.output, new RegExp(`Digest: ${pushableDigest}`));
+            assert.match(await upstream.logs(), /GET \/v2\/library\/alpine\/manifests\/mirror-test/, "fetched from the upstream by the mirror");
+        } finally {
+            await engine.stop();
+            rmSync(certs, { recursive: true, force: true });
+        }
+        // No login, and pulls only: the same port refuses an upload and never reaches the registry's own repositories.
+        const daemonPort = (method: string, path: string) => httpsRequest({
+            host: "127.0.0.1", port: DAEMON_MIRROR_PORT, servername: "localhost", ca: live.outputs.caCertificate, method, path,
+            headers: { Host: `localhost:${DAEMON_MIRROR_PORT}`, Accept: MANIFEST_V2 },
+        });
+        assert.equal((await daemonPort("GET", "/v2/library/random/manifests/1")).status, 200);
+        assert.equal((await daemonPort("POST", "/v2/library/random/blobs/uploads/")).status, 405);
+        assert.equal((await daemonPort("GET", "/v2/team-a/app/manifests/1")).status, 404, "hub has no team-a/app: the registry's own is not served here");
     });
 
     it("the upstream's password appears in no answer, no container's log or environment, no output", async () => {

@@ -1,0 +1,57 @@
+/**
+ * A second Docker Engine on this machine, as a Docker host that uses the stack would run
+ * one: its own data root, exec root and socket, no bridge and no iptables rules of its own
+ * (it runs no containers, it only pulls), the vfs storage driver (nothing to mount), and
+ * `registry-mirrors` pointing where the test says. It pulls as Docker Engine does: Docker
+ * Hub's names, through the mirror, falling back to Docker Hub, which this machine cannot
+ * reach. Stopped and removed by `stop`.
+ */
+import { ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClientResult } from "./clients";
+
+export interface SecondEngine {
+    /** The docker CLI against this engine. */
+    docker(args: string[]): Promise<ClientResult>;
+    /** What the engine logged. */
+    log(): string;
+    stop(): Promise<void>;
+}
+
+export async function startSecondEngine(registryMirror: string): Promise<SecondEngine> {
+    const dir = mkdtempSync(join(tmpdir(), "pr-engine-"));
+    const socket = join(dir, "docker.sock");
+    let log = "";
+    const engine: ChildProcess = spawn("dockerd", [
+        "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "docker.pid"),
+        "-H", `unix://${socket}`, "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver", "vfs",
+        "--registry-mirror", registryMirror,
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    engine.stdout?.on("data", (d: Buffer) => { log += d.toString(); });
+    engine.stderr?.on("data", (d: Buffer) => { log += d.toString(); });
+    const docker = (args: string[]) => new Promise<ClientResult>((resolve) => {
+        execFile("docker", ["-H", `unix://${socket}`, ...args], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            resolve({ ok: !error, output: `${stdout}${stderr}` });
+        });
+    });
+    const stop = async () => {
+        if (engine.exitCode === null) {
+            const exited = new Promise((resolve) => engine.once("exit", resolve));
+            engine.kill("SIGTERM");
+            await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+            if (engine.exitCode === null) engine.kill("SIGKILL");
+        }
+        rmSync(dir, { recursive: true, force: true });
+    };
+    const deadline = Date.now() + 60_000;
+    while (!(await docker(["version", "--format", "{{.Server.Version}}"])).ok) {
+        if (Date.now() > deadline || engine.exitCode !== null) {
+            await stop();
+            throw new Error(`the second Docker Engine did not start:\n${log}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    return { docker, log: () => log, stop };
+}
