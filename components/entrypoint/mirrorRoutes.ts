@@ -15,6 +15,7 @@
  * login there, and nothing but pulls (the same rules judge the raw URI), unrewritten.
  */
 import { containerPorts, mirrorUpstreamFiles, paths } from "../common/paths";
+import { upstreamRequestDirectives } from "./upstreamHeaders";
 
 /** Idle kept-alive connections to a mirror, per worker. */
 export const MIRROR_KEEPALIVE_CONNECTIONS = 8;
@@ -87,12 +88,7 @@ export function daemonMirrorProxy(name: string): string[] {
         `    return 405 '${body}';`,
         "}",
         `proxy_pass http://${mirrorUpstreamName(name)};`,
-        "proxy_http_version 1.1;",
-        "proxy_set_header Connection \"\";",
-        "proxy_set_header Host $http_host;",
-        "proxy_set_header X-Real-IP $remote_addr;",
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "proxy_set_header X-Forwarded-Proto $scheme;",
+        ...upstreamRequestDirectives(),
     ];
 }
 
@@ -115,12 +111,7 @@ export function mirrorProxy(name: string): string[] {
         `set $mirror_name ${name};`,
         `set $mirror_upstream http://${mirrorUpstreamName(name)};`,
         "proxy_pass $mirror_or_read_only$mirror_proxied_uri;",
-        "proxy_http_version 1.1;",
-        "proxy_set_header Connection \"\";",
-        "proxy_set_header Host $http_host;",
-        "proxy_set_header X-Real-IP $remote_addr;",
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "proxy_set_header X-Forwarded-Proto $scheme;",
+        ...upstreamRequestDirectives(),
         "# For the read-only answer's message.",
         "proxy_set_header X-Mirror $mirror_name;",
         "proxy_hide_header Link;",

@@ -25,6 +25,7 @@ import { CorsSettings } from "./corsConfig";
 import { clientAddressDirectives, listenLines } from "./listen";
 import { daemonMirrorMaps, daemonMirrorProxy, mirrorProxy, mirrorRouteMaps, mirrorUpstream } from "./mirrorRoutes";
 import { Topology, uiHostName } from "./topology";
+import { upstreamRequestDirectives } from "./upstreamHeaders";
 
 export interface NginxConfigOptions {
     topology: Topology;
@@ -287,19 +288,8 @@ function securityHeaders(): string[] {
 }
 
 function registryApiLocation(transport: RegistryTransport["kind"], cors: CorsSettings | undefined, realm: string): string {
-    const directives = [
-        ...oldDockerClientRefusal(),
-        ...(cors ? corsPreflight(cors) : []),
-        "",
-        "# Who (auth_basic), then whether they may (auth_request): see the maps above.",
-        ...authenticationDirectives(realm),
-        "",
-        ...registryProxy(transport),
-        ...streamingDirectives(),
-        ...replicaFailover(transport),
-        ...registryAnswerHeaders(cors),
-    ];
-    return lines("location /v2/ {", indent(lines(...directives)), "}");
+    const proxy = [...registryProxy(transport), ...streamingDirectives(), ...replicaFailover(transport)];
+    return authenticatedApiLocation("/v2/", "see the maps above", proxy, cors, realm);
 }
 
 /**
@@ -307,18 +297,25 @@ function registryApiLocation(transport: RegistryTransport["kind"], cors: CorsSet
  * prefix taken off (./mirrorRoutes.ts). No retries: there is one mirror process.
  */
 function mirrorApiLocation(name: string, cors: CorsSettings | undefined, realm: string): string {
+    const proxy = [...mirrorProxy(name), ...streamingDirectives()];
+    return authenticatedApiLocation(`/v2/${name}/`, "pull on <name>/<repository>", proxy, cors, realm);
+}
+
+/** A location of the registry API: old clients refused, CORS, who and whether they may, then `proxy`. */
+function authenticatedApiLocation(
+    path: string, authorized: string, proxy: string[], cors: CorsSettings | undefined, realm: string,
+): string {
     const directives = [
         ...oldDockerClientRefusal(),
         ...(cors ? corsPreflight(cors) : []),
         "",
-        "# Who (auth_basic), then whether they may (auth_request): pull on <name>/<repository>.",
+        `# Who (auth_basic), then whether they may (auth_request): ${authorized}.`,
         ...authenticationDirectives(realm),
         "",
-        ...mirrorProxy(name),
-        ...streamingDirectives(),
+        ...proxy,
         ...registryAnswerHeaders(cors),
     ];
-    return lines(`location /v2/${name}/ {`, indent(lines(...directives)), "}");
+    return lines(`location ${path} {`, indent(lines(...directives)), "}");
 }
 
 /** Clients too old for the 2.x API get a 404 (as in docker's nginx recipe): the registry cannot serve them. */
@@ -347,12 +344,7 @@ function registryProxy(transport: RegistryTransport["kind"]): string[] {
     return [
         ...upstream,
         "proxy_pass $registry_or_paused$registry_proxied_uri;",
-        "proxy_http_version 1.1;",
-        "proxy_set_header Connection \"\";",
-        "proxy_set_header Host $http_host;",
-        "proxy_set_header X-Real-IP $remote_addr;",
-        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "proxy_set_header X-Forwarded-Proto $scheme;",
+        ...upstreamRequestDirectives(),
     ];
 }
 
