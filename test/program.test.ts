@@ -636,7 +636,7 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(nginx.options.dependsOn, [`${name}-registry`, `${name}-mirror-hub`, `${name}-mirror-vendor`, `${name}-users`]);
         });
 
-        it("a daemon mirror: the front publishes its port on its bind address, and nginx serves the mirror there without a login", async () => {
+        it("a daemon mirror: the front publishes its port on its bind address, and nginx serves the mirror there without a login; the mirrors without one move no port", async () => {
             const daemon = await runProgram({
                 ...oneOriginConfig,
                 mirrors: JSON.stringify([
@@ -648,12 +648,20 @@ describe("program under the mock runtime", () => {
             assert.deepEqual(front.inputs.ports, [
                 { internal: 80, external: 8080, ip: "127.0.0.1", protocol: "tcp" },
                 { internal: 443, external: 8443, ip: "127.0.0.1", protocol: "tcp" },
-                { internal: 9101, external: 5443, ip: "10.0.0.5", protocol: "tcp" },
+                { internal: 9100, external: 5443, ip: "10.0.0.5", protocol: "tcp" },
             ]);
-            assert.match(upload(front, "/etc/nginx/front.conf").content, /listen 9101;/);
+            assert.match(upload(front, "/etc/nginx/front.conf").content, /listen 9100;/);
             const site = upload(container(daemon, "ui-nginx"), "/etc/nginx/conf.d/default.conf").content;
-            assert.match(site, /listen unix:\/run\/registry-front-listen\/9101\.sock ssl proxy_protocol;\n {4}server_name _;/);
+            assert.match(site, /listen unix:\/run\/registry-front-listen\/9100\.sock ssl proxy_protocol;\n {4}server_name _;/);
             assert.match(site, /proxy_pass http:\/\/mirror_hub;/);
+            const moved = await runProgram({
+                ...oneOriginConfig,
+                mirrors: JSON.stringify([
+                    { name: "hub", upstream: "https://registry-1.docker.io", daemonMirror: { port: 5443, bindAddress: "10.0.0.5" } },
+                    { name: "other", upstream: "https://registry.other.example" },
+                ]),
+            });
+            assert.deepEqual(container(moved, "ui").rawInputs, front.rawInputs, "the front stays as it is");
         });
 
         it("a mirror's change (its ttl) replaces that mirror alone", async () => {
@@ -671,7 +679,7 @@ describe("program under the mock runtime", () => {
         it("with S3 storage: no volume; each mirror keeps its cache under <root>/mirrors/<name> of the bucket", async () => {
             const s3 = await runProgram({
                 ...oneOriginConfig,
-                storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480", rootDirectory: "/registry" } }),
+                storage: JSON.stringify({ driver: "s3", s3: { bucket: "acme", endpoint: "http://s3.internal:7480", rootDirectory: "/registry", accessKey: "AKIAMIRRORTEST", secretKey: "a-mirror-test-secret-key" } }),
                 mirrors: JSON.stringify([{ name: "hub", upstream: "https://registry-1.docker.io" }]),
             });
             const hub = s3.byName(`${name}-mirror-hub`);
@@ -679,6 +687,12 @@ describe("program under the mock runtime", () => {
             const config = parse(upload(hub, "/etc/distribution/config.yml").content) as { storage: { s3: { rootdirectory: string } } };
             assert.equal(config.storage.s3.rootdirectory, "/registry/mirrors/hub");
             assert.equal(s3.resources.filter((r) => r.type === T.volume && r.name.includes("mirror")).length, 0);
+            // The bucket's keys as the replicas have them: in the environment, secret.
+            const envs = hub.inputs.envs as string[];
+            assert.deepEqual(envs.filter((e) => e.startsWith("REGISTRY_STORAGE_S3_")), ["REGISTRY_STORAGE_S3_ACCESSKEY=AKIAMIRRORTEST", "REGISTRY_STORAGE_S3_SECRETKEY=a-mirror-test-secret-key"]);
+            assert.ok(envs.includes("OTEL_TRACES_EXPORTER=none"));
+            assert.ok(secretPaths(hub.rawInputs).includes("envs"));
+            assert.ok(!JSON.stringify(withoutSecretValues(hub.rawInputs)).includes("a-mirror-test-secret-key"));
         });
     });
 

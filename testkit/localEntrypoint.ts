@@ -260,6 +260,8 @@ export function startLocalEntrypoint(
         ...(options.mirrors ?? []).flatMap((name) => stubRegistry([`unix:${relocate(mirrorUpstreamFiles(name).socket, root)}`], `mirror-${name}`, [], [
             // As the registry links the next page of tags, by the path it was asked.
             '            add_header Link "<$uri?last=3.19&n=1>; rel=\\"next\\"" always;',
+            // What the mirror would have been told of the client's credentials (empty: no header).
+            "            add_header X-Forwarded-Authorization $http_authorization always;",
         ])),
         ...(unix ? STUB_REPLICAS.flatMap((replica) => stubRegistry([`unix:${relocate(replicaUpstreamFiles(replica).socket, root)}`], `replica-${replica}`)) : []),
         ...(unix ? [] : stubRegistry(STUB_REPLICAS.map((replica) => `127.0.0.${replica}:${ports.upstream}`), "$server_addr")),

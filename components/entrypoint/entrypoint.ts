@@ -167,16 +167,21 @@ function frontPorts(inputs: EntrypointInputs): number[] {
 
 interface PublishedDaemonMirror {
     name: string;
-    /** Where nginx listens for it (behind the front, the front). */
+    /** The container port: the front listens on it, and nginx behind the front on the socket named by it. */
     internalPort: number;
     port: number;
     bindAddress: string;
 }
 
-/** The mirrors served to Docker Engines as well, each on the container port of its place in the list. */
+/**
+ * The mirrors served to Docker Engines as well, numbered among themselves: adding, removing
+ * or moving a mirror without a daemon mirror changes no port of the front (which holds every
+ * published port, and is replaced stop-first when they change).
+ */
 function daemonMirrors(inputs: EntrypointInputs): PublishedDaemonMirror[] {
-    return inputs.mirrors.settings.flatMap((mirror, i) => (mirror.daemonMirror
-        ? [{ name: mirror.name, internalPort: containerPorts.uiDaemonMirrors + i, ...mirror.daemonMirror }] : []));
+    return inputs.mirrors.settings
+        .flatMap((mirror) => (mirror.daemonMirror ? [{ name: mirror.name, ...mirror.daemonMirror }] : []))
+        .map((mirror, i) => ({ ...mirror, internalPort: containerPorts.uiDaemonMirrors + i }));
 }
 
 /** Holds nothing but sockets and links: removed with the stack. */

@@ -51,7 +51,7 @@ export function mirrorRouteMaps(): string {
         `    1 http://127.0.0.1:${containerPorts.uiMirrorReadOnly};`,
         "    default $mirror_upstream;",
         "}",
-        "# Tag and catalog pages link to the next one by the path the mirror saw: put the prefix back.",
+        "# Tag pages link to the next one by the path the mirror saw: put the prefix back.",
         "map $upstream_http_link $mirror_link {",
         "    default $upstream_http_link;",
         String.raw`    "~^</v2/(.*)$" "</v2/$mirror_name/$1";`,
@@ -89,7 +89,16 @@ export function daemonMirrorProxy(name: string): string[] {
         "}",
         `proxy_pass http://${mirrorUpstreamName(name)};`,
         ...upstreamRequestDirectives(),
+        ...withoutClientCredentials(),
     ];
+}
+
+/**
+ * A mirror handles what an upstream sends, and needs no client's password (nginx has
+ * checked it): it never gets one.
+ */
+function withoutClientCredentials(): string[] {
+    return ["proxy_set_header Authorization \"\";"];
 }
 
 /** Target docker: mirror `name`'s published socket, or none (502 at once) while it is not up. */
@@ -112,6 +121,7 @@ export function mirrorProxy(name: string): string[] {
         `set $mirror_upstream http://${mirrorUpstreamName(name)};`,
         "proxy_pass $mirror_or_read_only$mirror_proxied_uri;",
         ...upstreamRequestDirectives(),
+        ...withoutClientCredentials(),
         "# For the read-only answer's message.",
         "proxy_set_header X-Mirror $mirror_name;",
         "proxy_hide_header Link;",

@@ -159,6 +159,10 @@ function readDaemonMirror(
         v.problem(`${key}.port`, `(${port}) is already published by ${clash[0]}: each port serves one thing`);
         return undefined;
     }
+    if (bindAddress === "0.0.0.0" || bindAddress === "::") {
+        v.warn(`${key}.bindAddress`, `(${bindAddress}) publishes a port that needs no login on every address of the host: anyone who reaches it pulls through your upstream account; use an address only your Docker hosts reach`,
+            v.set(`${key}.bindAddress`, "10.0.0.5"));
+    }
     return { port, bindAddress };
 }
 

@@ -21,6 +21,7 @@ import { HEALTH_SCRIPT, renderHealthScript } from "../registry/healthScript";
 import { registryConfigPath, registryProcessEnvironment, RegistrySeries } from "../registry/release";
 import { renderSupervisorScript, SERVE_SCRIPT } from "../registry/serveScript";
 import { StorageSettings } from "../storage/config";
+import { storageEnvironment } from "../storage/environment";
 import { MirrorSettings } from "./config";
 import { CREDENTIALS_SCRIPT, renderCredentials, renderCredentialsScript, renderMirrorConfig } from "./mirrorConfig";
 
@@ -71,19 +72,29 @@ function createMirror(
             { file: HEALTH_SCRIPT, content: renderHealthScript(transport), permissions: "0755" },
             // One process: no same-replica retries.
             { file: SERVE_SCRIPT, content: renderSupervisorScript(files, inputs.metrics, 0), permissions: "0755" },
-            { file: CREDENTIALS_SCRIPT, content: renderCredentialsScript(), permissions: "0755" },
+            { file: CREDENTIALS_SCRIPT, content: renderCredentialsScript(mirror), permissions: "0755" },
             credentialsFile(mirror),
             ...(mirror.caCertificate ? [{ file: UPSTREAM_CA_FILE, content: mirror.caCertificate }] : []),
         ],
-        envs: [
-            ...registryProcessEnvironment(RegistrySeries.V3_1),
-            // Beside the system's CAs (Go reads SSL_CERT_DIR's directories in addition to its CA file).
-            ...(mirror.caCertificate ? [`SSL_CERT_DIR=/etc/ssl/certs:${paths.mirrorCaDir}`] : []),
-        ],
+        envs: mirrorEnvironment(mirror, storage),
         healthCheck: ["CMD", HEALTH_SCRIPT],
         startPeriod: "10s",
         stopSignal: "SIGTERM",
     }, parent);
+}
+
+/**
+ * The storage's keys as the replicas get them (secret, like the variables that carry
+ * them), then what the image's release needs, and the upstream's CA beside the system's
+ * (Go reads SSL_CERT_DIR's directories in addition to its CA file).
+ */
+function mirrorEnvironment(mirror: MirrorSettings, storage: StorageSettings): pulumi.Input<string[]> {
+    const plain = [
+        ...registryProcessEnvironment(RegistrySeries.V3_1),
+        ...(mirror.caCertificate ? [`SSL_CERT_DIR=/etc/ssl/certs:${paths.mirrorCaDir}`] : []),
+    ];
+    const keys = storageEnvironment(storage);
+    return keys ? pulumi.secret(keys.apply((envs) => [...envs, ...plain])) : plain;
 }
 
 /** The helper's answer: a secret file, for root (the registry's user) alone. */

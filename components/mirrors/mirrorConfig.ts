@@ -41,8 +41,14 @@ interface ProxySection {
     remoteurl: string;
     ttl: string;
     cachewritetimeout: string;
-    exec: { command: string };
+    /** lifetime 0: the helper runs for every request, so it sees which host asks each time. */
+    exec: { command: string; lifetime: string };
 }
+
+/** Token services that live on another host than their registry, known by the registry's host. */
+const TOKEN_HOSTS: Readonly<Record<string, readonly string[]>> = {
+    "registry-1.docker.io": ["auth.docker.io"],
+};
 
 type MirrorConfigDocument = RegistryConfigDocument & { proxy: ProxySection };
 
@@ -61,7 +67,7 @@ export function mirrorConfigDocument(mirror: MirrorSettings, options: MirrorConf
             remoteurl: mirror.upstream,
             ttl: mirror.ttl,
             cachewritetimeout: CACHE_WRITE_TIMEOUT,
-            exec: { command: CREDENTIALS_SCRIPT },
+            exec: { command: CREDENTIALS_SCRIPT, lifetime: "0s" },
         },
     };
 }
@@ -81,9 +87,15 @@ export function mirrorStorage(name: string, storage: StorageSettings): StorageSe
     return { ...storage, rootDirectory: `${root}/mirrors/${name}` };
 }
 
-/** ./scripts/credentials.sh, reading the secret file the mirror's container gets. */
-export function renderCredentialsScript(): string {
-    return CREDENTIALS.render([`CREDENTIALS=${paths.mirrorCredentials}`]);
+/** ./scripts/credentials.sh for this mirror, reading the secret file its container gets. */
+export function renderCredentialsScript(mirror: MirrorSettings): string {
+    return CREDENTIALS.render([`CREDENTIALS=${paths.mirrorCredentials}`, `ALLOWED_HOSTS='${credentialHosts(mirror.upstream).join(" ")}'`]);
+}
+
+/** Who may have the upstream's credentials: its own `host[:port]`, and its known token service. */
+export function credentialHosts(upstream: string): string[] {
+    const { host, hostname } = new URL(upstream);
+    return [host, ...(TOKEN_HOSTS[hostname] ?? [])];
 }
 
 /** What the helper prints: the upstream's account, or empty strings (anonymous pulls). */

@@ -57,12 +57,7 @@ function serverLine(files: UpstreamFiles, retries: number): string {
     return [`${server};`, ...Array.from({ length: retries }, () => `${server} backup;`)].join(" ");
 }
 
-/** ./scripts/serve.sh for replica i, with its settings in a header rendered here. */
-export function renderServeScript(replica: number, metrics: boolean, retries: number): string {
-    return renderSupervisorScript(replicaUpstreamFiles(replica), metrics, retries);
-}
-
-/** ./scripts/serve.sh for the registry process whose files these are. */
+/** ./scripts/serve.sh for the registry process (a replica, a mirror) whose files these are, settings in its header. */
 export function renderSupervisorScript(files: UpstreamFiles, metrics: boolean, retries: number): string {
     const debug = `http://127.0.0.1:${containerPorts.registryDebug}`;
     return SERVE.render([

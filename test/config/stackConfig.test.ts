@@ -538,6 +538,10 @@ describe("stack config validation", () => {
             ["a schedule stepping from one value", gc("5/10 3 * * *"), [/^gc\.schedule: .*reads as 5 alone \(for every 10 from 5: 5-59\/10\)/]],
             ["a schedule that runs once in four years", gc("0 3 29 2 *"), [/^gc\.schedule: .*February 29th/]],
             ["a schedule that runs every 5 minutes", gc("*/5 * * * *"), [/^gc\.schedule: .*runs 12 times an hour; each run reads every manifest/]],
+            [
+                "a daemon mirror on every address", { ...base, mirrors: mirrorsOf({ daemonMirror: { port: 5443, bindAddress: "0.0.0.0" } }) },
+                [/^mirrors\[0\]\.daemonMirror\.bindAddress: \(0\.0\.0\.0\) publishes a port that needs no login on every address/], [/^pulumi config set -s dev --path 'mirrors\[0\]\.daemonMirror\.bindAddress' 10\.0\.0\.5$/],
+            ],
             ["a schedule that pauses S3 writes every minute", gc("* * * * *", s3), [/^gc\.schedule: .*runs 60 times an hour; each run pauses writes \(503\)/]],
             ["a swarm entrypoint node given as an IP address", { ...base, ...swarmOnS3, swarm: JSON.stringify({ entrypointNode: "10.0.0.5" }) }, [/^swarm\.entrypointNode: \(10\.0\.0\.5\) is an IP address, but Swarm places by node hostname/]],
         ];

@@ -16,6 +16,8 @@ import { deployFresh, tearDown } from "../../testkit/live/freshStack";
 import { dockerCli, httpsRequest, LiveDeployment, liveConfig, PUSHABLE_IMAGE } from "../../testkit/live/liveDeployment";
 import { ClientResult, dockerLoggedIn, skopeo } from "../../testkit/live/clients";
 import { get } from "../../testkit/live/prometheus";
+import { listObjects, s3cmd, S3Store, startS3Store } from "../../testkit/live/s3Store";
+import { requireTool } from "../../testkit/requireTool";
 import { startSecondEngine } from "../../testkit/live/secondEngine";
 import { MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
@@ -230,7 +232,9 @@ describe("live: pull-through mirrors", function () {
         });
         assert.equal((await daemonPort("GET", "/v2/library/random/manifests/1")).status, 200);
         assert.equal((await daemonPort("POST", "/v2/library/random/blobs/uploads/")).status, 405);
-        assert.equal((await daemonPort("GET", "/v2/team-a/app/manifests/1")).status, 404, "hub has no team-a/app: the registry's own is not served here");
+        const own = await client("admin").pushRandomImage("team-a/app", "daemon", 1024);
+        assert.equal(await client("admin").pullAndVerify("team-a/app", "daemon"), own.manifestDigest, "the registry's own, through its HTTPS port");
+        assert.equal((await daemonPort("GET", "/v2/team-a/app/manifests/daemon")).status, 404, "hub has no team-a/app: the registry's own is not served here");
     });
 
     it("the upstream's password appears in no answer, no container's log or environment, no output", async () => {
@@ -255,5 +259,50 @@ describe("live: pull-through mirrors", function () {
         assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
         const report = await live.up(config);
         assert.deepEqual([...report.created, ...report.replaced, ...report.updated, ...report.deleted], []);
+    });
+});
+
+describe("live: a mirror on S3 storage", function () {
+    this.timeout(300_000);
+    const S3_PORT = 19643;
+    const bucket = `pr-live-mirror-${process.pid}`;
+    let live: LiveDeployment | undefined;
+    let upstream: UpstreamRegistry | undefined;
+    let store: S3Store | undefined;
+
+    before(async function () {
+        this.timeout(900_000);
+        requireTool(this, "radosgw", "radosgw");
+        requireTool(this, "s3cmd", "s3cmd");
+        await LiveDeployment.clearLeftovers();
+        store = startS3Store();
+        s3cmd(store, ["mb", `s3://${bucket}`]);
+        const chain = upstreamCertificates();
+        live = new LiveDeployment("mirrors-s3", liveConfig({
+            httpsPort: S3_PORT, httpPort: S3_PORT + 37, gc: { schedule: "off" },
+            storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", accessKey: store.accessKey, secretKey: store.secretKey } },
+            mirrors: [{ name: "hub", upstream: `https://${UPSTREAM_HOST}:${UPSTREAM_CONTAINER_PORT}`, username: UPSTREAM_USER, password: UPSTREAM_PASSWORD, caCertificate: chain.root }],
+        }));
+        await live.up();
+        upstream = await startUpstreamRegistry({
+            name: `${live.namePrefix}-upstream`, stackNetwork: `${live.namePrefix}-network`, port: UPSTREAM_PORT,
+            user: UPSTREAM_USER, password: UPSTREAM_PASSWORD, chain,
+        });
+    });
+
+    after(async () => {
+        await upstream?.remove();
+        await tearDown(live);
+        if (store) s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
+    });
+
+    it("keeps what it fetched in the bucket under <root>/mirrors/hub/, with the bucket's keys, outside the registry's own tree", async () => {
+        const image = await upstream!.client().pushRandomImage("library/random", "1", 256 * 1024);
+        const admin = new RegistryClient({ host: "localhost", port: S3_PORT, ca: live!.outputs.caCertificate, user: "admin", password: live!.adminPassword });
+        assert.equal(await admin.pullAndVerify("hub/library/random", "1"), image.manifestDigest);
+        const layer = image.blobs[1].digest.slice("sha256:".length);
+        const mirrored = listObjects(store!, bucket, "registry/mirrors/hub/").map((o) => o.key);
+        assert.ok(mirrored.some((key) => key.endsWith(`/${layer}/data`)), `the layer is not under the mirror's prefix: ${mirrored.join(", ")}`);
+        assert.ok(!listObjects(store!, bucket, "registry/docker/").some((o) => o.key.includes(layer)), "the layer is in the registry's own tree");
     });
 });

@@ -14,7 +14,9 @@ import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { containerPorts, mirrorUpstreamFiles, paths } from "../../components/common/paths";
 import { MirrorSettings } from "../../components/mirrors/config";
-import { CREDENTIALS_SCRIPT, mirrorConfigDocument, renderCredentials, renderCredentialsScript, renderMirrorConfig } from "../../components/mirrors/mirrorConfig";
+import {
+    credentialHosts, CREDENTIALS_SCRIPT, mirrorConfigDocument, renderCredentials, renderCredentialsScript, renderMirrorConfig,
+} from "../../components/mirrors/mirrorConfig";
 import { registryProcessEnvironment, RegistrySeries } from "../../components/registry/release";
 import { freeLocalPorts } from "../../testkit/localPorts";
 import { RegistryClient, sha256 } from "../../testkit/live/registryClient";
@@ -127,7 +129,7 @@ describe("a mirror's registry (real registry 3.1.1 in proxy mode, credential hel
         writeFileSync(join(caDir, "upstream-ca.crt"), chain.root);
         const credentials = join(dir, "credentials.json");
         writeFileSync(credentials, renderCredentials({ username: UPSTREAM_USER, password: UPSTREAM_PASSWORD }));
-        const helper = writeScript(dir, "mirror-credentials", withSettings(renderCredentialsScript(), { CREDENTIALS: credentials })
+        const helper = writeScript(dir, "mirror-credentials", withSettings(renderCredentialsScript(settings()), { CREDENTIALS: credentials })
             .replace(/^#!\/bin\/sh/, "#!/bin/busybox sh"));
         socket = join(dir, "mirror.sock");
         configText = renderMirrorConfig(settings(), { logLevel: "debug", storage: { driver: "filesystem" }, metrics: true })
@@ -224,7 +226,7 @@ describe("a mirror's config", () => {
         assert.deepEqual(config.storage.cache, {});
         assert.equal(config.redis, undefined);
         assert.deepEqual([config.http.net, config.http.addr], ["unix", "/run/registry-upstreams/mirror-hub.sock"]);
-        assert.deepEqual(config.proxy, { remoteurl: "https://registry-1.docker.io", ttl: "0", cachewritetimeout: "1h", exec: { command: CREDENTIALS_SCRIPT } });
+        assert.deepEqual(config.proxy, { remoteurl: "https://registry-1.docker.io", ttl: "0", cachewritetimeout: "1h", exec: { command: CREDENTIALS_SCRIPT, lifetime: "0s" } });
         assert.equal(config.storage.delete.enabled, true, "ttl expiry deletes through the storage's delete");
     });
 });
@@ -237,25 +239,49 @@ describe("a mirror's credential helper (busybox sh)", function () {
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("answers `get` with the account, in docker-credential-helpers' fields, reading the host from stdin", async () => {
+    const hub: MirrorSettings = {
+        name: "hub", upstream: "https://registry-1.docker.io", ttl: "168h", caCertificate: undefined, daemonMirror: undefined,
+        credentials: { username: "me", password: "p\"w\\d" },
+    };
+    let helper: string;
+    before(() => {
         const credentials = join(dir, "credentials.json");
         writeFileSync(credentials, renderCredentials({ username: "me", password: "p\"w\\d" }));
-        const helper = writeScript(dir, "helper", withSettings(renderCredentialsScript(), { CREDENTIALS: credentials }));
-        const run = await runScript(helper, ["get"], { input: "registry-1.docker.io" });
-        assert.equal(run.code, 0, run.stderr);
-        assert.deepEqual(JSON.parse(run.stdout), { Username: "me", Secret: "p\"w\\d" });
+        helper = writeScript(dir, "helper", withSettings(renderCredentialsScript(hub), { CREDENTIALS: credentials }));
+    });
+
+    it("answers `get` with the account, in docker-credential-helpers' fields, to the upstream and its token service (the host on stdin)", async () => {
+        for (const host of ["registry-1.docker.io", "auth.docker.io"]) {
+            const run = await runScript(helper, ["get"], { input: host });
+            assert.equal(run.code, 0, run.stderr);
+            assert.deepEqual(JSON.parse(run.stdout), { Username: "me", Secret: "p\"w\\d" }, host);
+        }
+    });
+
+    it("answers any other host \"not found\", as the protocol says, whatever token realm an upstream names", async () => {
+        for (const host of ["evil.example.com", "registry-1.docker.io:444", "docker.io", "", "registry-1.docker.io auth.docker.io"]) {
+            const run = await runScript(helper, ["get"], { input: host });
+            assert.equal(run.code, 1, host);
+            assert.equal(run.stdout, "credentials not found in native keychain\n", host);
+        }
         const store = await runScript(helper, ["store"], { input: "{}" });
         assert.notEqual(store.code, 0);
         assert.equal(store.stdout, "", "nothing on stdout, which the registry would log");
     });
 
-    it("anonymous: empty strings, which the registry takes for no credentials", () => {
+    it("takes the upstream's host with its port, and Docker Hub's token service only for Docker Hub", () => {
+        assert.deepEqual(credentialHosts("https://registry-1.docker.io"), ["registry-1.docker.io", "auth.docker.io"]);
+        assert.deepEqual(credentialHosts("https://registry.vendor.example:5000"), ["registry.vendor.example:5000"]);
+        assert.deepEqual(credentialHosts("https://localhost:443"), ["localhost"]);
+    });
+
+    it("anonymous pulls: the answer has empty strings (distribution's basic handler then sends nothing)", () => {
         assert.deepEqual(JSON.parse(renderCredentials(undefined)), { Username: "", Secret: "" });
     });
 
     it("reads its settings from the header, is shellcheck-clean and ships", () => {
-        assert.deepEqual(headerSettings(renderCredentialsScript()), { CREDENTIALS: paths.mirrorCredentials });
-        assert.equal(shellcheckFindings(renderCredentialsScript()), "");
+        assert.deepEqual(headerSettings(renderCredentialsScript(hub)), { CREDENTIALS: paths.mirrorCredentials, ALLOWED_HOSTS: "registry-1.docker.io auth.docker.io" });
+        assert.equal(shellcheckFindings(renderCredentialsScript(hub)), "");
         assert.notEqual(gitIgnores("components/mirrors/scripts/credentials.sh"), true);
     });
 });

@@ -12,7 +12,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { METRICS_RELAY_SECONDS, renderServeScript, replicaServerLine, sameReplicaRetries, STORAGE_CHECK_SETTLE_SECONDS, WITHDRAW_SECONDS } from "../../components/registry/serveScript";
+import { replicaUpstreamFiles } from "../../components/common/paths";
+import { METRICS_RELAY_SECONDS, renderSupervisorScript, replicaServerLine, sameReplicaRetries, STORAGE_CHECK_SETTLE_SECONDS, WITHDRAW_SECONDS } from "../../components/registry/serveScript";
 import { busyboxPath } from "../../testkit/busyboxPath";
 import { requireTool } from "../../testkit/requireTool";
 import { gitIgnores, headerSettings, shellcheckFindings, withSettings, writeScript } from "../../testkit/shellScripts";
@@ -72,7 +73,7 @@ describe("registry replica supervisor (busybox sh)", function () {
     function start(options: { delayMs?: number; exitAfterMs?: number; metrics?: boolean; settleSeconds?: number } = {}): Promise<number | null> {
         const f = files();
         const port = (debug.address() as { port: number }).port;
-        const script = writeScript(dir, "registry-serve", withSettings(renderServeScript(2, options.metrics ?? true, 3), {
+        const script = writeScript(dir, "registry-serve", withSettings(renderSupervisorScript(replicaUpstreamFiles(2), options.metrics ?? true, 3), {
             SOCKET: f.socket, UPSTREAM: f.upstream, METRICS_FILE: options.metrics === false ? "" : f.metrics,
             HEALTH_URL: `http://127.0.0.1:${port}/debug/health`, METRICS_URL: `http://127.0.0.1:${port}/metrics`,
             SETTLE_SECONDS: options.settleSeconds ?? 0, RELAY_SECONDS: 1, WITHDRAW_SECONDS: 2,
@@ -176,7 +177,7 @@ describe("registry replica supervisor (busybox sh)", function () {
 
     it("renders replica i's files and the timings, the same bytes every time, shellcheck-clean, from a file that ships", function () {
         requireTool(this, "shellcheck", "shellcheck");
-        assert.deepEqual(headerSettings(renderServeScript(3, true, 0)), {
+        assert.deepEqual(headerSettings(renderSupervisorScript(replicaUpstreamFiles(3), true, 0)), {
             SOCKET: "/run/registry-upstreams/replica-3.sock",
             UPSTREAM: "/run/registry-upstreams/replica-3.conf",
             SERVER_LINE: "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;",
@@ -188,11 +189,11 @@ describe("registry replica supervisor (busybox sh)", function () {
             WITHDRAW_SECONDS: String(WITHDRAW_SECONDS),
         });
         // With retries (registry 2.8 on filesystem storage): the replica, then the same again as backups.
-        assert.equal(headerSettings(renderServeScript(3, true, 3)).SERVER_LINE, "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;"
+        assert.equal(headerSettings(renderSupervisorScript(replicaUpstreamFiles(3), true, 3)).SERVER_LINE, "server unix:/run/registry-upstreams/replica-3.sock max_fails=0;"
             + " server unix:/run/registry-upstreams/replica-3.sock max_fails=0 backup;".repeat(3));
-        assert.equal(headerSettings(renderServeScript(3, false, 0)).METRICS_FILE, "");
-        assert.equal(renderServeScript(3, true, 3), renderServeScript(3, true, 3));
-        assert.equal(shellcheckFindings(renderServeScript(1, true, 3)), "");
+        assert.equal(headerSettings(renderSupervisorScript(replicaUpstreamFiles(3), false, 0)).METRICS_FILE, "");
+        assert.equal(renderSupervisorScript(replicaUpstreamFiles(3), true, 3), renderSupervisorScript(replicaUpstreamFiles(3), true, 3));
+        assert.equal(shellcheckFindings(renderSupervisorScript(replicaUpstreamFiles(1), true, 3)), "");
         assert.notEqual(gitIgnores("components/registry/scripts/serve.sh"), true, "git ignores the script: it would not ship");
     });
 });

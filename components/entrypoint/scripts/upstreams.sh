@@ -3,8 +3,9 @@
 # own entrypoint and command as its arguments (which start nginx); with `--health`, the
 # container's health check. Its settings come from the header the program renders above
 # these lines (see ../upstreamsScript.ts):
-#   UPSTREAMS      the upstreams volume, where each ready registry replica publishes an
-#                  nginx `server` line (replica-<i>.conf) and withdraws it before it stops
+#   UPSTREAMS      the upstreams volume, where each ready registry replica (and mirror)
+#                  publishes an nginx `server` line (replica-<i>.conf, mirror-<name>.conf)
+#                  and withdraws it before it stops
 #   POLL_SECONDS   how often to look
 #   FRONT          the front's volume: this container's sockets go in a folder of its own
 #                  there, and are published at FRONT/<port>.sock (../frontConfig.ts)
@@ -24,11 +25,12 @@
 # it cannot take them back from its successor, however the two restarts interleave. A
 # restarted nginx binds the same paths again, so the links that named it lead to it again.
 #
-# Upstreams: nginx includes the replicas' lines in its upstream block; beside it, this
-# reloads nginx whenever they change, and once at the start (nginx may have read the volume
-# before or after this first looked). A reload is graceful: requests in flight finish on the
-# old workers, and new ones go only to the replicas published now. A reload that cannot be
-# sent yet (nginx still starting) is tried again at the next look.
+# Upstreams: nginx includes the replicas' lines in its upstream block (each mirror's in its
+# own); beside it, this reloads nginx whenever they change, and once at the start (nginx
+# may have read the volume before or after this first looked). A reload is graceful:
+# requests in flight finish on the old workers, and new ones go only to the replicas
+# published now. A reload that cannot be sent yet (nginx still starting) is tried again at
+# the next look.
 set -u
 
 log() {
