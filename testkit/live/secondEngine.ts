@@ -1,12 +1,14 @@
 /**
  * A second Docker Engine on this machine, as a Docker host that uses the stack would run
- * one: its own data root, exec root and socket, no bridge and no iptables rules of its own
- * (it runs no containers, it only pulls), the vfs storage driver (nothing to mount), and
- * `registry-mirrors` pointing where the test says. It pulls as Docker Engine does: Docker
- * Hub's names, through the mirror, falling back to Docker Hub, which this machine cannot
- * reach. Stopped and removed by `stop`.
+ * one: its own data root, exec root and socket, a bridge of its own that the test creates
+ * (never `--bridge=none`: that makes dockerd delete docker0, which the first engine's
+ * containers and the S3 store's address need), no iptables rules (it runs no containers,
+ * it only pulls), the vfs storage driver (nothing to mount), and `registry-mirrors`
+ * pointing where the test says. It pulls as Docker Engine does: Docker Hub's names,
+ * through the mirror, falling back to Docker Hub, which this machine cannot reach. Stopped,
+ * and its bridge and files removed, by `stop`.
  */
-import { ChildProcess, execFile, spawn } from "node:child_process";
+import { ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,13 +22,27 @@ export interface SecondEngine {
     stop(): Promise<void>;
 }
 
+/** The second engine's bridge: a test network of its own (documentation-range addresses, nothing routes there). */
+const BRIDGE = "pr-engine0";
+const BRIDGE_ADDRESS = "198.51.100.1/24";
+
+function ip(args: string[]): void {
+    const result = spawnSync("ip", args, { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`ip ${args.join(" ")}: ${result.stderr}`);
+}
+
 export async function startSecondEngine(registryMirror: string): Promise<SecondEngine> {
+    // What an interrupted run left, first.
+    spawnSync("ip", ["link", "del", BRIDGE], { stdio: "ignore" });
+    ip(["link", "add", BRIDGE, "type", "bridge"]);
+    ip(["addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE]);
+    ip(["link", "set", BRIDGE, "up"]);
     const dir = mkdtempSync(join(tmpdir(), "pr-engine-"));
     const socket = join(dir, "docker.sock");
     let log = "";
     const engine: ChildProcess = spawn("dockerd", [
         "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "docker.pid"),
-        "-H", `unix://${socket}`, "--bridge=none", "--iptables=false", "--ip-masq=false", "--storage-driver", "vfs",
+        "-H", `unix://${socket}`, `--bridge=${BRIDGE}`, "--iptables=false", "--ip-masq=false", "--storage-driver", "vfs",
         "--registry-mirror", registryMirror,
     ], { stdio: ["ignore", "pipe", "pipe"] });
     engine.stdout?.on("data", (d: Buffer) => { log += d.toString(); });
@@ -44,6 +60,7 @@ export async function startSecondEngine(registryMirror: string): Promise<SecondE
             if (engine.exitCode === null) engine.kill("SIGKILL");
         }
         rmSync(dir, { recursive: true, force: true });
+        spawnSync("ip", ["link", "del", BRIDGE], { stdio: "ignore" });
     };
     const deadline = Date.now() + 60_000;
     while (!(await docker(["version", "--format", "{{.Server.Version}}"])).ok) {
