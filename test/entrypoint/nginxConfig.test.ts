@@ -78,6 +78,14 @@ describe("nginx config renderer", () => {
         });
     }
 
+    it("renders the mirrors' maps only with mirrors, and the daemon mirror's only with a daemon mirror", () => {
+        assert.doesNotMatch(renderNginxConfig(oneOrigin), /mirror/);
+        const withMirror = renderNginxConfig({ ...oneOrigin, mirrors: ["hub"] });
+        assert.match(withMirror, /map \$request_uri \$mirror_proxied_uri \{/);
+        assert.doesNotMatch(withMirror, /daemon_mirror/);
+        assert.match(renderNginxConfig({ ...oneOrigin, mirrors: ["hub"], daemonMirrors: [{ name: "hub", port: 9100 }] }), /\$daemon_mirror_pull \{/);
+    });
+
     it("refuses to route mirrors on a swarm (its config refuses them first), and a daemon mirror of no mirror", () => {
         assert.throws(() => renderNginxConfig({ ...oneOrigin, registryTransport: "tcp", mirrors: ["hub"] }), /^Error: mirrors are routed on target docker only$/);
         assert.throws(() => renderNginxConfig({ ...oneOrigin, mirrors: ["hub"], daemonMirrors: [{ name: "other", port: 9100 }] }), /^Error: daemon mirror other: no such mirror$/);
