@@ -13,6 +13,7 @@ import { RegistryClient, sha256 } from "../testkit/live/registryClient";
 import {
     startUpstreamRegistry, UPSTREAM_CONTAINER_PORT, UPSTREAM_HOST, upstreamCertificates,
 } from "../testkit/live/upstreamRegistry";
+import { pairedRatio } from "./stats";
 import { Endpoint, randomLayer, Timing, timedBlobGet } from "./transfers";
 
 const MIB = 1024 * 1024;
@@ -33,14 +34,6 @@ export interface MirrorBenchResult {
     ratios: { first_pull_vs_upstream: number; cached_pull_vs_own: number };
 }
 
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const round2 = (n: number) => Math.round(n * 100) / 100;
-/** Throughput of `a` over `b`, round by round (b's time over a's), then the median. */
-const pairedRatio = (a: number[], b: number[]) => round2(median(a.map((seconds, r) => b[r] / seconds)));
 
 export async function mirrorBenchmark(options: MirrorBenchOptions, log: (message: string) => void): Promise<MirrorBenchResult> {
     const chain = upstreamCertificates();
@@ -89,8 +82,9 @@ export async function mirrorBenchmark(options: MirrorBenchOptions, log: (message
             layerMiB: options.layerMiB,
             seconds,
             ratios: {
-                first_pull_vs_upstream: pairedRatio(seconds.firstThroughMirror, seconds.fromUpstream),
-                cached_pull_vs_own: pairedRatio(seconds.cachedThroughMirror, seconds.ownThroughEntrypoint),
+                // Throughput of the mirror's pull over the other: the other's time over the mirror's.
+                first_pull_vs_upstream: pairedRatio(seconds.fromUpstream, seconds.firstThroughMirror),
+                cached_pull_vs_own: pairedRatio(seconds.ownThroughEntrypoint, seconds.cachedThroughMirror),
             },
         };
     } finally {

@@ -27,6 +27,7 @@ import { startDirectRegistry } from "./directRegistry";
 import { evaluationSeconds } from "./evaluation";
 import { gcBenchmark, GcBenchResult, gcBenchRetention } from "./gc";
 import { mirrorBenchmark, MirrorBenchResult } from "./mirror";
+import { median, pairedRatio, round2 } from "./stats";
 import { basicAuth, LoadResult, runLoad } from "./load";
 import { blobCacheBenchmark, replicaBenchmark, storageBenchmark, withS3Bucket } from "./scaleOut";
 import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
@@ -58,12 +59,6 @@ const gcOptions = {
 };
 const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** The list starting at its `by`-th element (modulo its length), wrapping around. */
 function rotated<T>(list: readonly T[], by: number): T[] {
@@ -71,10 +66,6 @@ function rotated<T>(list: readonly T[], by: number): T[] {
     return [...list.slice(start), ...list.slice(0, start)];
 }
 
-/** Per round, `a[r] / b[r]`; the median of those, to two places. */
-function pairedRatio(a: number[], b: number[]): number {
-    return round2(median(a.map((seconds, r) => seconds / b[r])));
-}
 
 const best = (runs: LoadResult[]) => Math.max(...runs.map((r) => r.requestsPerSecond));
 /** `action` the first time it is called; later calls do nothing. */
