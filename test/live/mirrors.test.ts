@@ -301,8 +301,16 @@ describe("live: a mirror on S3 storage", function () {
         const admin = new RegistryClient({ host: "localhost", port: S3_PORT, ca: live!.outputs.caCertificate, user: "admin", password: live!.adminPassword });
         assert.equal(await admin.pullAndVerify("hub/library/random", "1"), image.manifestDigest);
         const layer = image.blobs[1].digest.slice("sha256:".length);
-        const mirrored = listObjects(store!, bucket, "registry/mirrors/hub/").map((o) => o.key);
-        assert.ok(mirrored.some((key) => key.endsWith(`/${layer}/data`)), `the layer is not under the mirror's prefix: ${mirrored.join(", ")}`);
+        // The proxy streams the layer to the client and to its cache at once, and commits the
+        // cached copy (on S3: a copy and a delete) only after the client has every byte; so the
+        // pull can return before the layer lands. Wait for it, no longer than 30 s.
+        const deadline = Date.now() + 30_000;
+        let mirrored = listObjects(store!, bucket, "registry/mirrors/hub/").map((o) => o.key);
+        while (!mirrored.some((key) => key.endsWith(`/${layer}/data`)) && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            mirrored = listObjects(store!, bucket, "registry/mirrors/hub/").map((o) => o.key);
+        }
+        assert.ok(mirrored.some((key) => key.endsWith(`/${layer}/data`)), `the layer is not under the mirror's prefix after 30 s: ${mirrored.join(", ")}`);
         assert.ok(!listObjects(store!, bucket, "registry/docker/").some((o) => o.key.includes(layer)), "the layer is in the registry's own tree");
     });
 });
