@@ -5,8 +5,9 @@
  * then from the cache with the upstream stopped; writes under `hub/` are refused with the
  * reason; scopes apply; the upstream's password shows nowhere; a short ttl frees the
  * cached layers; a second Docker Engine with `registry-mirrors` pulls Docker Hub's names
- * through the daemon mirror. One deployment (stack "mirrors"), made before the upstream
- * exists (a mirror does not need its upstream to start).
+ * through the daemon mirror; a containerd (its CRI and ctr) pulls them through the
+ * documented hosts.toml. One deployment (stack "mirrors"), made before the upstream exists
+ * (a mirror does not need its upstream to start).
  */
 import { strict as assert } from "node:assert";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { get } from "../../testkit/live/prometheus";
 import { listObjects, s3cmd, S3Store, startS3Store } from "../../testkit/live/s3Store";
 import { requireTool } from "../../testkit/requireTool";
 import { startSecondEngine } from "../../testkit/live/secondEngine";
+import { startContainerdNode } from "../../testkit/live/containerdNode";
 import { MANIFEST_V2, PushedImage, RegistryClient, sha256 } from "../../testkit/live/registryClient";
 import {
     startUpstreamRegistry, UPSTREAM_CONTAINER_PORT, UPSTREAM_HOST, upstreamCertificates, UpstreamRegistry,
@@ -33,6 +35,22 @@ const UPSTREAM_PASSWORD = "an-upstream-token-that-must-stay-inside";
 /** The short-lived mirror's ttl: long enough to pull once, short enough to wait out. */
 const SHORT_TTL_SECONDS = 20;
 const password = (user: string) => `live-mirrors-${user}-password-01`;
+
+/** The TOML blocks of a page of this project's, as a user copies them. */
+function tomlBlocks(page: string): string[] {
+    const text = readFileSync(join(__dirname, "..", "..", page), "utf8");
+    return [...text.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+/** docs/mirrors.md's containerd setup (the hosts.toml, the same in README.md, and the config.toml lines). */
+function containerdSetup(): { hostsToml: string; criConfig: string } {
+    const blocks = tomlBlocks("docs/mirrors.md");
+    const hostsToml = blocks.find((block) => block.startsWith("server = "));
+    const criConfig = blocks.find((block) => block.includes("config_path"));
+    assert.ok(hostsToml && criConfig, "docs/mirrors.md shows a hosts.toml and the config_path lines");
+    assert.deepEqual(tomlBlocks("README.md"), [hostsToml], "README.md shows the same hosts.toml");
+    return { hostsToml, criConfig };
+}
 
 describe("live: pull-through mirrors", function () {
     this.timeout(300_000);
@@ -235,6 +253,31 @@ describe("live: pull-through mirrors", function () {
         const own = await client("admin").pushRandomImage("team-a/app", "daemon", 1024);
         assert.equal(await client("admin").pullAndVerify("team-a/app", "daemon"), own.manifestDigest, "the registry's own, through its HTTPS port");
         assert.equal((await daemonPort("GET", "/v2/team-a/app/manifests/daemon")).status, 404, "hub has no team-a/app: the registry's own is not served here");
+    });
+
+    it("containerd, as on a Kubernetes node: docs/mirrors.md's hosts.toml and config_path, as written, send docker.io/library/alpine:mirror-test through the mirror, for the CRI (as a kubelet asks) and for ctr", async function () {
+        requireTool(this, "containerd", "containerd");
+        const { hostsToml, criConfig } = containerdSetup();
+        const node = await startContainerdNode(criConfig);
+        try {
+            const docker = join(node.hostsDir, "docker.io");
+            mkdirSync(docker);
+            writeFileSync(join(docker, "registry-ca.crt"), live.outputs.caCertificate);
+            const login = Buffer.from(`hub-puller:${password("hub-puller")}`).toString("base64");
+            writeFileSync(join(docker, "hosts.toml"), hostsToml
+                .replaceAll("/etc/containerd/certs.d", node.hostsDir)
+                .replaceAll("registry.example.com", `localhost:${PORT}`)
+                .replace("<base64 of user:password>", login));
+            // The upstream's own digest: Docker Hub has no such image, and this machine cannot reach it.
+            assert.deepEqual(await node.pull("alpine:mirror-test"), [`docker.io/library/alpine@${pushableDigest}`], node.log());
+            const pulled = await node.ctr(["--namespace", "pr-live", "images", "pull", "--snapshotter", "native", "--hosts-dir", node.hostsDir, "docker.io/library/alpine:mirror-test"]);
+            answers.push(pulled.output);
+            assert.ok(pulled.ok, `${pulled.output}\n${node.log()}`);
+            const listed = await node.ctr(["--namespace", "pr-live", "images", "ls"]);
+            assert.match(listed.output, new RegExp(`docker.io/library/alpine:mirror-test .* ${pushableDigest} `), listed.output);
+        } finally {
+            await node.stop();
+        }
     });
 
     it("the upstream's password appears in no answer, no container's log or environment, no output", async () => {

@@ -45,7 +45,7 @@ OWNER_LABEL=private-registry.test.owner=provision-$$
 
 # nginx: the binary package (nginx-light in bookworm is only nginx + the echo module).
 PACKAGES=(
-    docker.io iptables cgroupfs-mount ca-certificates curl openssl
+    docker.io containerd iptables cgroupfs-mount ca-certificates curl openssl
     nginx libnginx-mod-stream busybox-static docker-registry shellcheck
     apache2-utils skopeo wrk chromium fonts-liberation prometheus
     ceph-mon ceph-osd radosgw ceph-common s3cmd redis-server
