@@ -817,9 +817,11 @@ describe("program under the mock runtime", () => {
         assert.deepEqual(run.byName(`${name}-registry-link-csr`).inputs.dnsNames, ["registry-tls"]);
         assert.deepEqual(secrets("users").map((x) => x.fileMode), [0o400]);
         for (const secret of run.ofType("docker:index/secret:Secret")) assert.ok(secretPaths(secret.rawInputs).includes("data"), `${secret.name}: data is secret`);
-        // The entrypoint publishes on its node (host mode: no routing mesh), and runs with the users and maintenance jobs on one manager (their shared volumes).
+        // The entrypoint publishes on its node (host mode: no routing mesh), and runs with the users and maintenance jobs on one manager (their shared volumes),
+        // and with Redis (a single task: losing its node is losing the entrypoint's); the registry's tasks go to any node.
         assert.deepEqual(service("ui").inputs.endpointSpec, { mode: "dnsrr", ports: [80, 443].map((p, i) => ({ targetPort: p, publishedPort: [8080, 8443][i], protocol: "tcp", publishMode: "host" })) });
-        for (const role of ["ui", "users", "maintenance"]) assert.deepEqual(task(service(role)).placement, { constraints: ["node.role==manager"] }, role);
+        for (const role of ["ui", "users", "maintenance", "redis"]) assert.deepEqual(task(service(role)).placement, { constraints: ["node.role==manager"] }, role);
+        assert.equal(task(service("registry")).placement, undefined);
         assert.equal(run.outputs.gcCommand, `docker exec $(docker ps -q -l --filter status=running --filter label=com.docker.swarm.service.name=${name}-maintenance) /maintenance/gc.sh run`);
         for (const role of ["ui", "users", "maintenance"]) assert.equal((service(role).inputs.updateConfig as { order: string }).order, "stop-first", `${role}: a host port or a shared volume`);
         assert.equal((service("redis").inputs.updateConfig as { order: string }).order, "start-first");

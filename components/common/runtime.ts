@@ -11,7 +11,10 @@ import { ContainerSpec, hardenedContainer } from "./container";
 export interface WorkloadSpec extends Omit<ContainerSpec, "network"> {
     /** Joined to the stack's private network, under these aliases. Absent: no network at all. */
     network?: { aliases?: string[] };
-    /** Identical tasks of one workload, where the runtime runs them (`replicates`). */
+    /**
+     * Identical tasks of one workload, spread by the runtime (a swarm: over its nodes). Absent:
+     * a single task, which a swarm runs on the entrypoint's node.
+     */
     replicas?: number;
 }
 
