@@ -3,13 +3,17 @@
  * a network namespace of its own joined as a worker (testkit/live/swarmWorker.ts), the
  * overlay's VXLAN between them across a bridge, S3 on Ceph's RADOS Gateway reachable from
  * both. Two registry tasks, one on each node, both serving what the entrypoint (on the
- * manager) sends them; then the worker is lost under load (every process of it killed at
- * once), and the swarm runs its task on the manager.
+ * manager) sends them; garbage collection with tasks on both nodes frees a deleted image,
+ * which no task serves after; then the worker is lost under load (its link cut, every
+ * process of it killed at once), and the swarm runs its task on the manager; the worker
+ * comes back and a rolling upgrade runs under load, onto it again; destroy and up keep
+ * every image, with a task on each node again.
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
 import { sleep } from "../../testkit/harness/docker";
-import { LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
+import { dockerCli, LIVE_LABEL, LiveDeployment, liveConfig, requireDocker, TEST_IMAGES } from "../../testkit/live/liveDeployment";
 import { pullPushLoad } from "../../testkit/live/loops";
 import { get } from "../../testkit/live/prometheus";
 import { RegistryClient } from "../../testkit/live/registryClient";
@@ -22,6 +26,8 @@ const METRICS_PORT = 19964;
 const METRICS_PASSWORD = "live-nodes-prometheus-password";
 const REPLICAS = 2;
 const METRICS_AUTH = { user: "prometheus", password: METRICS_PASSWORD };
+/** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
+const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
 
 interface Task {
     ID: string;
@@ -38,10 +44,11 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
     let managerId: string;
     const bucket = `pr-nodes-${process.pid}`;
     const service = (role: string) => `private-registry-nodes-${role}`;
-    const config = () => liveConfig({
+    const config = (overrides: Record<string, unknown> = {}) => liveConfig({
         target: "swarm", bindAddress: "0.0.0.0", httpsPort: PORT, httpPort: 0, replicas: REPLICAS, gc: { schedule: "off" },
         metrics: { enabled: true, port: METRICS_PORT, password: METRICS_PASSWORD },
         storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: store.secretKey } },
+        ...overrides,
     });
     const runningTasks = async (): Promise<Task[]> =>
         ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service("registry")], "desired-state": ["running"] }) })) as Task[])
@@ -65,7 +72,8 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
         requireTool(this, "nsenter", "util-linux");
         await LiveDeployment.clearLeftovers();
         store = startS3Store();
-        worker = await startSwarmWorker([TEST_IMAGES.registry], [new URL(store.containerEndpoint).hostname]);
+        await dockerCli(["tag", TEST_IMAGES.registry, UPGRADED_REGISTRY]);
+        worker = await startSwarmWorker([TEST_IMAGES.registry, UPGRADED_REGISTRY], [new URL(store.containerEndpoint).hostname]);
         managerId = ((await new Docker().info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
         s3cmd(store, ["mb", `s3://${bucket}`]);
         live = new LiveDeployment("nodes", config());
@@ -80,6 +88,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
             await LiveDeployment.clearLeftovers();
         }
         await worker?.remove();
+        await dockerCli(["rmi", UPGRADED_REGISTRY]).catch(() => undefined);
         if (store) s3cmd(store, ["rb", "--recursive", "--force", `s3://${bucket}`]);
     });
 
@@ -106,7 +115,25 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
         assert.ok(served.manager > 0 && served.worker > 0, `both tasks served: ${JSON.stringify(served)}`);
     });
 
-    it("the worker lost under load (every process of it killed): no pull fails, pushes in flight fail at most once each; the swarm runs its task on the manager; the next preview changes nothing", async function () {
+    it("garbage collection with tasks on both nodes frees a deleted image's blobs, and no task serves them after", async function () {
+        this.timeout(300_000);
+        const nodes = new Set((await runningTasks()).map((t) => t.NodeID));
+        assert.equal(nodes.size, 2, "a task on each node");
+        const doomed = await admin.pushRandomImage("nodes/doomed", "1", 512 * 1024);
+        const layer = doomed.blobs[doomed.blobs.length - 1].digest;
+        // Cached by both tasks' shared Redis, and asked of each.
+        for (let i = 0; i < 6; i++) assert.equal((await admin.request("HEAD", `/v2/nodes/doomed/blobs/${layer}`)).status, 200);
+        assert.equal((await admin.request("DELETE", `/v2/nodes/doomed/manifests/${doomed.manifestDigest}`)).status, 202);
+        const output = execFileSync("sh", ["-c", live.outputs.gcCommand], { encoding: "utf8" });
+        const report = JSON.parse(output.trim().split("\n").pop() ?? "{}");
+        assert.ok(report.blobsDeleted >= 2, output);
+        const answers: number[] = [];
+        for (let i = 0; i < 10; i++) answers.push((await admin.request("HEAD", `/v2/nodes/doomed/blobs/${layer}`)).status);
+        assert.deepEqual(answers, Array(10).fill(404), "no task serves the collected layer");
+        await admin.pullAndVerify("nodes/app", "1");
+    });
+
+    it("the worker lost under load (its link cut, every process killed): no pull fails, pushes in flight fail at most once each; the swarm runs its task on the manager; the next preview changes nothing", async function () {
         this.timeout(600_000);
         const lostAt = { ms: 0, rescheduledMs: 0 };
         const { failures, counts } = await pullPushLoad(admin, { pull: ["nodes/app", "1"], pushPrefix: "nodes/", pushes: true, retries: 2 }, async () => {
@@ -130,6 +157,49 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
         assert.deepEqual(pullFailures, []);
         assert.ok(failures.length <= 2, `at most the two pushes in flight fail: ${failures.join("; ")}`);
         const preview = await live.preview();
+        assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
+    });
+
+    it("the worker back: a rolling upgrade of the registry image under load fails no pull or push and runs tasks on the worker again; one more rolling update spreads them, one per node", async function () {
+        this.timeout(600_000);
+        await worker!.powerOn();
+        const before = new Set((await runningTasks()).map((t) => t.ID));
+        const { failures, counts } = await pullPushLoad(admin, { pull: ["nodes/app", "1"], pushPrefix: "nodes/", pushes: true, retries: 0 }, async () => {
+            await sleep(1500);
+            await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY } }));
+            await sleep(1500);
+        });
+        const after = await runningTasks();
+        // The swarm does not rebalance by itself, nor keep the spread through a start-first update:
+        // each new task goes to the node with the fewest of the service's tasks, then with the
+        // fewest tasks at all, which the entrypoint's node, holding the single-task services, never is.
+        const placed = after.map((t) => (t.NodeID === managerId ? "manager" : "worker")).sort();
+        console.log(`      ${counts.pulls} pulls and ${counts.pushes} pushes verified during the upgrade, ${failures.length} failed; the new tasks on ${placed.join(" and ")}`);
+        assert.deepEqual(failures, []);
+        assert.ok(counts.pulls >= 10 && counts.pushes >= 5, JSON.stringify(counts));
+        assert.equal(after.length, REPLICAS);
+        assert.ok(after.every((t) => !before.has(t.ID)), "every task was replaced");
+        assert.ok(placed.includes("worker"), "the swarm used the worker again");
+        // From wherever the upgrade left them, one more rolling update (a config change) ends with one task per node.
+        const again = await pullPushLoad(admin, { pull: ["nodes/app", "1"], pushPrefix: "nodes/", pushes: true, retries: 0 }, async () => {
+            await live.up(config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn" }));
+        });
+        assert.deepEqual(again.failures, []);
+        assert.deepEqual((await runningTasks()).map((t) => t.NodeID).sort(), [managerId, worker!.nodeId].sort(), "one task per node");
+    });
+
+    it("destroy --exclude-protected, then up, on two nodes: every image pulls with its digest; the next preview is empty", async function () {
+        this.timeout(600_000);
+        const app = await admin.pullAndVerify("nodes/app", "1");
+        const { caCertificate, generatedPasswords } = live.outputs;
+        await live.destroy({ excludeProtected: true });
+        assert.deepEqual(await live.docker.listServices({ filters: JSON.stringify({ label: [LIVE_LABEL] }) }), []);
+        const recreated = config({ images: { ...TEST_IMAGES, registry: UPGRADED_REGISTRY }, registryLogLevel: "warn" });
+        await live.up(recreated);
+        assert.deepEqual([live.outputs.caCertificate, live.outputs.generatedPasswords], [caCertificate, generatedPasswords]);
+        assert.equal(new Set((await runningTasks()).map((t) => t.NodeID)).size, 2, "a task on each node again");
+        for (let i = 0; i < 6; i++) assert.equal(await admin.pullAndVerify("nodes/app", "1"), app);
+        const preview = await live.preview(recreated);
         assert.deepEqual([...preview.created, ...preview.replaced, ...preview.updated, ...preview.deleted], []);
     });
 });
