@@ -11,11 +11,13 @@ import { ContainerSpec, hardenedContainer } from "./container";
 export interface WorkloadSpec extends Omit<ContainerSpec, "network"> {
     /** Joined to the stack's private network, under these aliases. Absent: no network at all. */
     network?: { aliases?: string[] };
-    /**
-     * Identical tasks of one workload, spread by the runtime (a swarm: over its nodes). Absent:
-     * a single task, which a swarm runs on the entrypoint's node.
-     */
+    /** Identical tasks of one workload (a swarm's service runs them; target docker: one container each). */
     replicas?: number;
+    /**
+     * On a swarm, may run on any node: only for stateless workloads meant to spread (the
+     * registry). Default false: on the entrypoint's node.
+     */
+    anyNode?: boolean;
 }
 
 export interface Runtime {
@@ -39,7 +41,10 @@ export function dockerRuntime(network: docker.Network): Runtime {
         // Pulled once by that engine; never again (hence pinned references).
         image: (resourceName, reference, parent) =>
             new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { parent }).imageId,
-        run: ({ replicas, ...spec }, parent) => {
+        run: (workload, parent) => {
+            // One engine: where a workload may run says nothing here.
+            const { replicas, anyNode, ...spec } = workload;
+            void anyNode;
             if (replicas !== undefined && replicas !== 1) throw new Error(`${spec.name}: one container per workload here`);
             const attachment = spec.network && { name: network.name, aliases: spec.network.aliases };
             return hardenedContainer({ ...spec, network: attachment }, parent);

@@ -174,6 +174,8 @@ function runRegistryWorkload(
     return inputs.runtime.run({
         name: placement.name,
         replicas: placement.replicas,
+        // Stateless, and meant to outlive a node: on a swarm, spread over them.
+        anyNode: true,
         image: content.image,
         labels: inputs.labels.container("registry"),
         // Target docker: no alias, nothing listens; the network only reaches out (the cache, S3).

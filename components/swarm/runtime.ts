@@ -2,9 +2,10 @@
  * The swarm runtime: each workload a service on the stack's overlay network. Images are
  * references each node pulls (a RemoteImage would pull on one node only). A workload with
  * volumes runs where those volumes are, on the entrypoint's node (local volumes are not
- * shared between nodes), and so does every other single-task workload (Redis): that node
- * is the one the stack cannot lose anyway, and a singleton elsewhere would make a second.
- * Only replicated workloads (the registry) go wherever the swarm spreads them.
+ * shared between nodes), and so does every workload not marked `anyNode` (Redis): the
+ * stack stops with that node anyway, while a node lost elsewhere would also take the
+ * registry's cache until the swarm restarts it. Only the registry's tasks go wherever the
+ * swarm spreads them.
  */
 import * as docker from "@pulumi/docker";
 import { LabelSets } from "../common/labels";
@@ -19,7 +20,7 @@ export function swarmRuntime(network: docker.Network, labels: LabelSets, entrypo
         run: (spec, parent) => hardenedService(spec, {
             networkId: network.id,
             replicas: spec.replicas ?? 1,
-            constraints: spec.replicas === undefined || spec.volumes?.length ? entrypointConstraints : [],
+            constraints: spec.anyNode && !spec.volumes?.length ? [] : entrypointConstraints,
             files: swarmFiles(spec.name, spec.uploads ?? [], labels.fixedName("file"), parent),
         }, parent),
         // The newest running task container: during a replacement the old one may still be stopping.
