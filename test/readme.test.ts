@@ -262,6 +262,13 @@ function anchors(text: string): Set<string> {
 }
 
 describe("README and docs/: a front page, and links that lead somewhere", () => {
+    it("README.md's containerd hosts.toml is docs/mirrors.md's, which the live suite pulls through", () => {
+        const toml = (text: string) => [...text.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]);
+        const documented = toml(readFileSync(join(root, "docs", "mirrors.md"), "utf8")).filter((block) => block.startsWith("server = "));
+        assert.equal(documented.length, 1, "docs/mirrors.md shows one hosts.toml");
+        assert.deepEqual(toml(readme), documented);
+    });
+
     it("README.md has at most 350 lines: the depth belongs in docs/", () => {
         const lines = readme.replace(/\n$/, "").split("\n").length;
         assert.ok(lines <= 350, `README.md has ${lines} lines: move detail to a page in docs/`);

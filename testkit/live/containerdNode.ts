@@ -13,10 +13,14 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { isRunning, terminate } from "./childProcess";
 import { ClientResult } from "./clients";
+import { waitUntil } from "./waitUntil";
 
 /** Fixed, so the next run finds what an interrupted one left. */
 const DIR = "/tmp/pr-live-containerd";
+/** How long a CRI call may take: a pull through the mirror takes a second here. */
+const CRI_DEADLINE_MS = 120_000;
 
 export interface ContainerdNode {
     /** Where the node's `/etc/containerd/certs.d` is: `config_path` points here. */
@@ -30,10 +34,9 @@ export interface ContainerdNode {
     stop(): Promise<void>;
 }
 
-interface ImageService extends grpc.Client {
-    PullImage(request: object, callback: (error: grpc.ServiceError | null, response: { image_ref: string }) => void): void;
-    ImageStatus(request: object, callback: (error: grpc.ServiceError | null, response: { image?: { repo_digests: string[] } }) => void): void;
-}
+/** A unary call as grpc-js makes one from a loaded definition. */
+type UnaryCall = (request: object, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void;
+type ImageService = grpc.Client & Record<"PullImage" | "ImageStatus", UnaryCall>;
 
 /**
  * Starts the node. `registryConfig` is TOML appended to its config.toml, with
@@ -41,7 +44,9 @@ interface ImageService extends grpc.Client {
  * is told to write).
  */
 export async function startContainerdNode(registryConfig: string): Promise<ContainerdNode> {
-    spawnSync("pkill", ["-f", `containerd --config ${DIR}/`], { stdio: "ignore" });
+    const leftover = `containerd --config ${DIR}/`;
+    spawnSync("pkill", ["-f", leftover], { stdio: "ignore" });
+    await waitUntil(() => spawnSync("pgrep", ["-f", leftover]).status !== 0, (gone) => gone, 10_000, 200);
     rmSync(DIR, { recursive: true, force: true });
     const hostsDir = join(DIR, "certs.d");
     const socket = join(DIR, "containerd.sock");
@@ -76,31 +81,23 @@ export async function startContainerdNode(registryConfig: string): Promise<Conta
         });
     });
     const stop = async () => {
-        if (daemon.exitCode === null) {
-            const exited = new Promise((resolve) => daemon.once("exit", resolve));
-            daemon.kill("SIGTERM");
-            await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-            if (daemon.exitCode === null) daemon.kill("SIGKILL");
-        }
+        await terminate(daemon);
         rmSync(DIR, { recursive: true, force: true });
     };
-    const deadline = Date.now() + 30_000;
-    while (!(await ctr(["version"])).ok || !/level=info msg="containerd successfully booted/.test(log)) {
-        if (Date.now() > deadline || daemon.exitCode !== null) {
-            await stop();
-            throw new Error(`containerd did not start:\n${log}`);
-        }
-        await new Promise((r) => setTimeout(r, 300));
+    const booted = await waitUntil(async () => (await ctr(["version"])).ok && /msg="containerd successfully booted/.test(log), (up) => up || !isRunning(daemon), 30_000, 300);
+    if (!booted) {
+        await stop();
+        throw new Error(`containerd did not start:\n${log}`);
     }
 
     const definition = protoLoader.loadSync(join(__dirname, "cri", "imageService.proto"), { keepCase: true });
     const { runtime } = grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1: { ImageService: new (address: string, credentials: grpc.ChannelCredentials) => ImageService } } };
     const call = <T>(method: "PullImage" | "ImageStatus", request: object) => new Promise<T>((resolve, reject) => {
         const images = new runtime.v1.ImageService(`unix://${socket}`, grpc.credentials.createInsecure());
-        (images[method] as (r: object, cb: (e: grpc.ServiceError | null, r: T) => void) => void).call(images, request, (error, response) => {
+        images[method](request, new grpc.Metadata(), { deadline: Date.now() + CRI_DEADLINE_MS }, (error, response) => {
             images.close();
             if (error) reject(new Error(`CRI ${method}: ${error.details || error.message}`));
-            else resolve(response);
+            else resolve(response as T);
         });
     });
     const pull = async (image: string) => {

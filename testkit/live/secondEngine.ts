@@ -8,11 +8,13 @@
  * through the mirror, falling back to Docker Hub, which this machine cannot reach. Stopped,
  * and its bridge and files removed, by `stop`.
  */
-import { ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isRunning, terminate } from "./childProcess";
 import { ClientResult } from "./clients";
+import { createBridge, deleteLink } from "./testNetwork";
 
 export interface SecondEngine {
     /** The docker CLI against this engine. */
@@ -26,22 +28,16 @@ export interface SecondEngine {
 const BRIDGE = "pr-engine0";
 const BRIDGE_ADDRESS = "198.51.100.1/24";
 
-function ip(args: string[]): void {
-    const result = spawnSync("ip", args, { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`ip ${args.join(" ")}: ${result.stderr}`);
-}
-
 export async function startSecondEngine(registryMirror: string): Promise<SecondEngine> {
-    // What an interrupted run left, first.
-    spawnSync("ip", ["link", "del", BRIDGE], { stdio: "ignore" });
-    ip(["link", "add", BRIDGE, "type", "bridge"]);
-    ip(["addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE]);
-    ip(["link", "set", BRIDGE, "up"]);
+    // What an interrupted run left goes first.
+    createBridge(BRIDGE, BRIDGE_ADDRESS);
     const dir = mkdtempSync(join(tmpdir(), "pr-engine-"));
     const socket = join(dir, "docker.sock");
+    // Not the host's /etc/docker/daemon.json: its settings are the first engine's.
+    writeFileSync(join(dir, "daemon.json"), "{}\n");
     let log = "";
     const engine: ChildProcess = spawn("dockerd", [
-        "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "docker.pid"),
+        "--config-file", join(dir, "daemon.json"), "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "docker.pid"),
         "-H", `unix://${socket}`, `--bridge=${BRIDGE}`, "--iptables=false", "--ip-masq=false", "--storage-driver", "vfs",
         "--registry-mirror", registryMirror,
     ], { stdio: ["ignore", "pipe", "pipe"] });
@@ -53,18 +49,13 @@ export async function startSecondEngine(registryMirror: string): Promise<SecondE
         });
     });
     const stop = async () => {
-        if (engine.exitCode === null) {
-            const exited = new Promise((resolve) => engine.once("exit", resolve));
-            engine.kill("SIGTERM");
-            await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-            if (engine.exitCode === null) engine.kill("SIGKILL");
-        }
+        await terminate(engine);
         rmSync(dir, { recursive: true, force: true });
-        spawnSync("ip", ["link", "del", BRIDGE], { stdio: "ignore" });
+        deleteLink(BRIDGE);
     };
     const deadline = Date.now() + 60_000;
     while (!(await docker(["version", "--format", "{{.Server.Version}}"])).ok) {
-        if (Date.now() > deadline || engine.exitCode !== null) {
+        if (Date.now() > deadline || !isRunning(engine)) {
             await stop();
             throw new Error(`the second Docker Engine did not start:\n${log}`);
         }

@@ -11,21 +11,25 @@ export interface SwarmState {
 }
 
 /**
- * Makes the engine a swarm manager: `docker swarm init --advertise-addr 127.0.0.1` when its
- * swarm state is inactive; an active manager is used as it is. Any other state (pending,
- * error, locked, a worker) is an error: nothing is changed.
+ * Makes the engine a swarm manager: `docker swarm init --advertise-addr <address>` when its
+ * swarm state is inactive (127.0.0.1 unless `advertise` names an address); an active
+ * manager is used as it is, if it advertises that address when `advertise` is given (other
+ * nodes join there). Any other state (pending, error, locked, a worker) is an error:
+ * nothing is changed.
  */
-export async function ensureSwarm(docker: Docker): Promise<SwarmState> {
-    const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+export async function ensureSwarm(docker: Docker, advertise?: string): Promise<SwarmState> {
+    const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeAddr?: string } };
     const state = info.Swarm?.LocalNodeState ?? "inactive";
+    const address = advertise ?? "127.0.0.1";
     if (state === "inactive") {
-        await docker.swarmInit({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: "127.0.0.1" });
+        await docker.swarmInit({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: address });
         return { initialized: true };
     }
-    if (state === "active" && info.Swarm?.ControlAvailable) return { initialized: false };
+    if (state === "active" && info.Swarm?.ControlAvailable && (advertise === undefined || info.Swarm.NodeAddr === advertise)) return { initialized: false };
+    const why = state !== "active" ? "" : !info.Swarm?.ControlAvailable ? " but this node is not a manager" : ` on ${info.Swarm.NodeAddr}, where no other node can join`;
     throw new Error(
-        `the Docker engine's swarm is "${state}"${state === "active" ? " but this node is not a manager" : ""}: ` +
-            `Swarm services need a manager node (docker swarm init --advertise-addr 127.0.0.1 on an engine without a swarm)`,
+        `the Docker engine's swarm is "${state}"${why}: ` +
+            `Swarm services need a manager node (docker swarm init --advertise-addr ${address} on an engine without a swarm)`,
     );
 }
 
