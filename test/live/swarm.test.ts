@@ -11,13 +11,10 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Docker from "dockerode";
 import { sleep } from "../../testkit/harness/docker";
-import { dockerLoggedIn, skopeo } from "../../testkit/live/clients";
+import { dockerLoggedIn } from "../../testkit/live/clients";
+import { freshUploads } from "../../testkit/live/freshUploads";
 import {
     CI_BOT_PASSWORD, dockerCli, ensureTestImage, LIVE_LABEL, LiveDeployment, liveConfig, PUSHABLE_IMAGE, requireDocker, TEST_IMAGES,
 } from "../../testkit/live/liveDeployment";
@@ -268,43 +265,11 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
     });
 
     it("a registry task killed in the middle of uploads: only the uploads in flight on it fail, and the same command run again succeeds", async () => {
-        await ensureTestImage(live.docker);
-        const address = live.outputs.registryAddress;
-        const untrust = live.trustCaForDocker();
-        const { docker, cleanup } = await dockerLoggedIn(address, "admin", live.adminPassword);
-        const work = mkdtempSync(join(tmpdir(), "pr-mid-upload-"));
-        const seen = { dockerPushes: 0, dockerRetries: 0, dockerFailed: [] as string[], skopeoCopies: 0, skopeoFailed: [] as string[] };
-        /** A local image with one fresh 8 MiB layer: an upload a killed task can cut in the middle. */
-        const freshImage = async (ref: string) => {
-            const dir = mkdtempSync(join(work, "layer-"));
-            writeFileSync(join(dir, "blob"), randomBytes(8 * 1024 * 1024));
-            execFileSync("tar", ["-cf", `${dir}.tar`, "-C", dir, "blob"]);
-            await dockerCli(["import", `${dir}.tar`, ref]);
-            rmSync(dir, { recursive: true, force: true });
-            rmSync(`${dir}.tar`, { force: true });
-        };
-        const creds = `admin:${live.adminPassword}`;
-        const certDir = `/etc/docker/certs.d/${address}`;
-        const dockerPush = (loop: string) => async (i: number) => {
-            const ref = `${address}/swarm/mid-docker-${loop}:${i}`;
-            await freshImage(ref);
-            const pushed = await docker(["push", ref]);
-            seen.dockerRetries += (pushed.output.match(/Retrying in/g) ?? []).length;
-            if (pushed.ok) seen.dockerPushes++;
-            else seen.dockerFailed.push(pushed.output.slice(-400));
-            await dockerCli(["rmi", ref]);
-        };
-        const skopeoCopy = (loop: string) => async (i: number) => {
-            const local = `private-registry-mid-upload/${loop}:${i}`;
-            await freshImage(local);
-            const copied = await skopeo(["copy", "--dest-cert-dir", certDir, "--dest-creds", creds, `docker-daemon:${local}`, `docker://${address}/swarm/mid-skopeo-${loop}:${i}`]);
-            if (copied.ok) seen.skopeoCopies++;
-            else seen.skopeoFailed.push(copied.output.split("\n").filter((l) => /level=(error|fatal)|FATA|Error/.test(l)).join(" | ").slice(-400));
-            await dockerCli(["rmi", local]);
-        };
+        const uploads = await freshUploads(live, "swarm/mid");
+        const { seen } = uploads;
         try {
             const [victim] = await runningTasks("registry");
-            const loops = { "docker a": dockerPush("a"), "docker b": dockerPush("b"), "skopeo a": skopeoCopy("a"), "skopeo b": skopeoCopy("b") };
+            const loops = { "docker a": uploads.dockerPush("a"), "docker b": uploads.dockerPush("b"), "skopeo a": uploads.skopeoCopy("a"), "skopeo b": uploads.skopeoCopy("b") };
             const failures = await loopWhile(loops, () => killAndAwaitSuccessor(victim, 4000));
             console.log(`      a task killed mid-upload: ${JSON.stringify(seen, null, 1).replace(/\n\s*/g, " ")}`);
             assert.deepEqual(failures, [], "the loops themselves (import, rmi) failed");
@@ -313,13 +278,11 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
             assert.ok(seen.dockerFailed.length <= 2 && seen.skopeoFailed.length <= 2, JSON.stringify(seen));
             // Neither client tries again by itself; the same command run again succeeds.
             const before = { pushes: seen.dockerPushes, copies: seen.skopeoCopies };
-            await dockerPush("a")(1000);
-            await skopeoCopy("a")(1000);
+            await uploads.dockerPush("a")(1000);
+            await uploads.skopeoCopy("a")(1000);
             assert.deepEqual({ pushes: seen.dockerPushes, copies: seen.skopeoCopies }, { pushes: before.pushes + 1, copies: before.copies + 1 }, JSON.stringify(seen));
         } finally {
-            cleanup();
-            untrust();
-            rmSync(work, { recursive: true, force: true });
+            uploads.cleanup();
         }
     });
 
