@@ -52,32 +52,56 @@ export interface ScaleBenchResult {
 
 type Log = (message: string) => void;
 
-/** Replica counts on the (filesystem) benchmark stack; leaves it at one replica. */
-export async function replicaBenchmark(live: LiveDeployment, config: Record<string, string>, endpoint: Endpoint, seconds: number, log: Log): Promise<Record<string, ReplicaFigures>> {
+/** What the GET figures read through an entrypoint: a small manifest and a 64 MiB blob. */
+export interface GetTargets {
+    endpoint: Endpoint;
+    manifestPath: string;
+    blobPath: string;
+}
+
+/** Pushes the manifest (under `tag`) and the blob the GET figures read. */
+export async function pushGetTargets(endpoint: Endpoint, tag: string): Promise<GetTargets> {
     const client = new RegistryClient(endpoint);
     const blob = await client.pushImage("bench/blob", "1", randomBytes(BLOB_MIB * 1024 * 1024));
-    await client.pushRandomImage("bench/small", "replicas", 1024);
+    await client.pushRandomImage("bench/small", tag, 1024);
     const layer = blob.blobs[blob.blobs.length - 1].digest;
+    return { endpoint, manifestPath: `/v2/bench/small/manifests/${tag}`, blobPath: `/v2/bench/blob/blobs/${layer}` };
+}
+
+/** Manifest GETs for `seconds`, then blob GETs (wrk, 8 connections, admin credentials); fails on any error. */
+export async function measureGets(targets: GetTargets, seconds: number, label: string): Promise<ReplicaFigures> {
+    const { endpoint } = targets;
     const target = (path: string, headers: Record<string, string> = {}) => ({
         port: endpoint.port, host: `localhost:${endpoint.port}`, method: "GET" as const, path, headers: { ...basicAuth(endpoint.user, endpoint.password), ...headers },
     });
+    const manifests = await runLoad(target(targets.manifestPath, { Accept: MANIFEST_V2 }), seconds);
+    // Eight 64 MiB GETs at once take seconds on one replica: a shorter run (the smoke
+    // test's 2 s) may finish none, which says nothing about the replicas.
+    const blobs = await runLoad(target(targets.blobPath), Math.max(seconds, MIN_BLOB_LOAD_SECONDS));
+    for (const [what, result] of [["manifest", manifests], ["blob", blobs]] as const) {
+        if (result.errors > 0 || result.requests === 0) throw new Error(`${label}, ${what} GETs: ${result.errors} failed of ${result.requests}`);
+    }
+    return {
+        manifestGetsPerSecond: Math.round(manifests.requestsPerSecond),
+        blobGetsPerSecond: Math.round(blobs.requestsPerSecond * 100) / 100,
+        blobMiBPerSecond: Math.round(blobs.requestsPerSecond * BLOB_MIB),
+    };
+}
+
+/** One line of the log: a run's figures. */
+export function describeFigures(label: string, figures: ReplicaFigures): string {
+    return `${label}: ${figures.manifestGetsPerSecond} manifest GETs/s, ${figures.blobMiBPerSecond} MiB/s of ${BLOB_MIB} MiB blob GETs`;
+}
+
+/** Replica counts on the (filesystem) benchmark stack; leaves it at one replica. */
+export async function replicaBenchmark(live: LiveDeployment, config: Record<string, string>, endpoint: Endpoint, seconds: number, log: Log): Promise<Record<string, ReplicaFigures>> {
+    const targets = await pushGetTargets(endpoint, "replicas");
     const figures: Record<string, ReplicaFigures> = {};
     for (const [label, replicas] of [...REPLICA_COUNTS.map((n) => [String(n), n] as const), ["1 again", 1] as const]) {
         await live.up({ ...config, replicas: String(replicas) });
         await sleep(SETTLE_SECONDS * 1000);
-        const manifests = await runLoad(target("/v2/bench/small/manifests/replicas", { Accept: MANIFEST_V2 }), seconds);
-        // Eight 64 MiB GETs at once take seconds on one replica: a shorter run (the smoke
-        // test's 2 s) may finish none, which says nothing about the replicas.
-        const blobs = await runLoad(target(`/v2/bench/blob/blobs/${layer}`), Math.max(seconds, MIN_BLOB_LOAD_SECONDS));
-        for (const [what, result] of [["manifest", manifests], ["blob", blobs]] as const) {
-            if (result.errors > 0 || result.requests === 0) throw new Error(`${replicas} replicas, ${what} GETs: ${result.errors} failed of ${result.requests}`);
-        }
-        figures[label] = {
-            manifestGetsPerSecond: Math.round(manifests.requestsPerSecond),
-            blobGetsPerSecond: Math.round(blobs.requestsPerSecond * 100) / 100,
-            blobMiBPerSecond: Math.round(blobs.requestsPerSecond * BLOB_MIB),
-        };
-        log(`${label} replica(s): ${figures[label].manifestGetsPerSecond} manifest GETs/s, ${figures[label].blobMiBPerSecond} MiB/s of ${BLOB_MIB} MiB blob GETs`);
+        figures[label] = await measureGets(targets, seconds, `${replicas} replicas`);
+        log(describeFigures(`${label} replica(s)`, figures[label]));
     }
     return figures;
 }
