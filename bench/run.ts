@@ -30,6 +30,7 @@ import { mirrorBenchmark, MirrorBenchResult } from "./mirror";
 import { median, pairedRatio, round2 } from "./stats";
 import { basicAuth, LoadResult, runLoad } from "./load";
 import { blobCacheBenchmark, replicaBenchmark, storageBenchmark, withS3Bucket } from "./scaleOut";
+import { twoNodeBenchmark, TwoNodeBenchResult } from "./twoNodes";
 import { Endpoint, randomLayer, rawHttpRound, skopeoRound, timedGet } from "./transfers";
 
 const MIB = 1024 * 1024;
@@ -245,6 +246,10 @@ async function main(): Promise<void> {
             const cache = await blobCacheBenchmark(store, bucket, { image: TEST_IMAGES.registry, htpasswd, certificatePem, privateKeyPem }, [PORTS.cacheNone, PORTS.cacheInmemory], scaleOptions, log);
             return { storage: storageFigures, blobCache: cache };
         });
+        const twoNodes = await withS3Bucket(async (store, bucket) => {
+            log(`swarm: manifest and 64 MiB blob GETs with 1 task, 2 tasks on 2 nodes, 1 task again (wrk, ${loadSeconds} s each)`);
+            return twoNodeBenchmark(store, bucket, loadSeconds, log);
+        });
 
         // ---------------------------------------------------------------- mirrors
         log(`mirror: raw HTTP pulls of ${mirrorMiB} MiB, first (uncached) and cached, against the upstream and the registry's own copy`);
@@ -323,6 +328,7 @@ async function main(): Promise<void> {
             gc_push_ratio: round2(gc.pushesPerSecondDuring / gc.pushesPerSecondOutside),
             gc_s_per_1000_tags: round2((gc.jobSeconds * 1000) / gc.tags),
             replicas_4_vs_1: scaleRatios.manifest_gets_4_vs_1,
+            two_nodes_vs_1_task: twoNodes.ratios.manifest_gets_2_nodes_vs_1_task,
             s3_pull_ratio: scaleRatios.s3_pull_vs_filesystem,
             mirror_first_pull_ratio: mirror.ratios.first_pull_vs_upstream,
             mirror_cached_pull_ratio: mirror.ratios.cached_pull_vs_own,
@@ -357,12 +363,13 @@ async function main(): Promise<void> {
             evaluationSeconds: evaluation,
             garbageCollection: gc,
             scaleOut: { replicas, storage: { layerMiB: storageMiB, ...storage.transfers }, blobHeadsThroughEntrypoint: storage.blobHeadsThroughEntrypoint, blobCache, ratios: scaleRatios },
+            twoNodes,
             mirror,
             summary,
         };
         writeFileSync(outputFile, `${JSON.stringify(results, null, 2)}\n`);
         printTable(results);
-        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} seed_push_ratio=${summary.seed_push_ratio.toFixed(2)} seed_pull_ratio=${summary.seed_pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} gc_push_ratio=${summary.gc_push_ratio.toFixed(2)} gc_s_per_1000_tags=${summary.gc_s_per_1000_tags.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)} mirror_first_pull_ratio=${summary.mirror_first_pull_ratio.toFixed(2)} mirror_cached_pull_ratio=${summary.mirror_cached_pull_ratio.toFixed(2)}`);
+        console.log(`push_ratio=${summary.push_ratio.toFixed(2)} pull_ratio=${summary.pull_ratio.toFixed(2)} seed_push_ratio=${summary.seed_push_ratio.toFixed(2)} seed_pull_ratio=${summary.seed_pull_ratio.toFixed(2)} auth_ratio=${summary.auth_ratio.toFixed(2)} gc_window_s=${summary.gc_window_s.toFixed(2)} gc_pull_ratio=${summary.gc_pull_ratio.toFixed(2)} gc_push_ratio=${summary.gc_push_ratio.toFixed(2)} gc_s_per_1000_tags=${summary.gc_s_per_1000_tags.toFixed(2)} replicas_4_vs_1=${summary.replicas_4_vs_1.toFixed(2)} two_nodes_vs_1_task=${summary.two_nodes_vs_1_task.toFixed(2)} s3_pull_ratio=${summary.s3_pull_ratio.toFixed(2)} mirror_first_pull_ratio=${summary.mirror_first_pull_ratio.toFixed(2)} mirror_cached_pull_ratio=${summary.mirror_cached_pull_ratio.toFixed(2)}`);
     } finally {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log(`cleanup: ${e}`));
         await LiveDeployment.clearLeftovers();
@@ -392,6 +399,7 @@ function printTable(results: {
         ratios: Record<string, number>;
     };
     mirror: MirrorBenchResult;
+    twoNodes: TwoNodeBenchResult;
 }): void {
     const rows: string[][] = [["measure", "through nginx", "direct", "nginx/direct (median of the rounds' own)"]];
     for (const [tool, m] of Object.entries(results.medians)) {
@@ -440,6 +448,10 @@ function printTable(results: {
     const m = results.mirror;
     rows.push([`mirror: first pull of ${m.layerMiB} MiB, s: through the mirror / from the upstream (median)`, median(m.seconds.firstThroughMirror).toFixed(2), median(m.seconds.fromUpstream).toFixed(2), m.ratios.first_pull_vs_upstream.toFixed(2)]);
     rows.push([`mirror: cached pull of ${m.layerMiB} MiB, s: through the mirror / own copy (median)`, median(m.seconds.cachedThroughMirror).toFixed(2), median(m.seconds.ownThroughEntrypoint).toFixed(2), m.ratios.cached_pull_vs_own.toFixed(2)]);
+    for (const [label, r] of Object.entries(results.twoNodes.figures)) {
+        rows.push([`swarm, ${label} (${results.twoNodes.placement[label].join(", ")}): manifest GETs/s, 64 MiB blob GET MiB/s`, String(r.manifestGetsPerSecond), String(r.blobMiBPerSecond), ""]);
+    }
+    for (const [k, v] of Object.entries(results.twoNodes.ratios)) rows.push([`swarm ratio ${k}`, "", "", v.toFixed(2)]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  "));
 }

@@ -12,7 +12,8 @@ import { requireDocker } from "../../testkit/live/liveDeployment";
 
 /**
  * The smoke run deploys the stack, the seed's releases beside it, a stack taken through
- * 1, 2, 4 and 1 replicas, two caches and S3, and a stack with a mirror: 6 minutes here, more on a busy CI machine
+ * 1, 2, 4 and 1 replicas, two caches and S3, a swarm stack on two nodes, and a stack with
+ * a mirror: 8 to 9 minutes here, more on a busy CI machine
  * (mocha's 5-minute default for the live suite cut it short once). Mocha's limit sits just
  * above the child's, so a slow run reports the child's output, not a bare timeout.
  */
@@ -33,7 +34,7 @@ describe("live: benchmark smoke run", function () {
             });
             assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
             const lines = run.stdout.trim().split("\n");
-            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d seed_push_ratio=\d+\.\d\d seed_pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d s3_pull_ratio=\d+\.\d\d mirror_first_pull_ratio=\d+\.\d\d mirror_cached_pull_ratio=\d+\.\d\d$/);
+            assert.match(lines[lines.length - 1], /^push_ratio=\d+\.\d\d pull_ratio=\d+\.\d\d seed_push_ratio=\d+\.\d\d seed_pull_ratio=\d+\.\d\d auth_ratio=\d+\.\d\d gc_window_s=\d+\.\d\d gc_pull_ratio=\d+\.\d\d gc_push_ratio=\d+\.\d\d gc_s_per_1000_tags=\d+\.\d\d replicas_4_vs_1=\d+\.\d\d two_nodes_vs_1_task=\d+\.\d\d s3_pull_ratio=\d+\.\d\d mirror_first_pull_ratio=\d+\.\d\d mirror_cached_pull_ratio=\d+\.\d\d$/);
             const results = JSON.parse(readFileSync(output, "utf8"));
             for (const tool of ["skopeo", "raw"]) {
                 for (const path of ["nginx", "direct", "seed_nginx", "seed_direct"]) {
@@ -58,6 +59,13 @@ describe("live: benchmark smoke run", function () {
             assert.equal(results.garbageCollection.pushFailuresDuring, 0, "a push failed during the collection");
             assert.ok(results.garbageCollection.pushesPerSecondDuring > 0);
             assert.deepEqual(Object.keys(results.scaleOut.replicas), ["1", "2", "4", "1 again"]);
+            assert.deepEqual(Object.keys(results.twoNodes.figures), ["1 task", "2 tasks, 2 nodes", "1 task again"]);
+            assert.deepEqual(results.twoNodes.placement["2 tasks, 2 nodes"], ["manager", "worker"], "one task on each node");
+            for (const run of ["1 task", "1 task again"]) assert.equal(results.twoNodes.placement[run].length, 1, `${run}: where it ran`);
+            for (const [run, figures] of Object.entries(results.twoNodes.figures as Record<string, Record<string, number>>)) {
+                for (const [key, value] of Object.entries(figures)) assert.ok(value > 0, `two nodes, ${run} ${key}: ${value}`);
+            }
+            assert.deepEqual(Object.keys(results.twoNodes.ratios), ["manifest_gets_2_nodes_vs_1_task", "blob_mib_per_s_2_nodes_vs_1_task"]);
             for (const [replicas, figures] of Object.entries(results.scaleOut.replicas as Record<string, Record<string, number>>)) {
                 for (const [key, value] of Object.entries(figures)) assert.ok(value > 0, `${replicas} replicas ${key}: ${value}`);
             }
