@@ -64,6 +64,11 @@ export interface ContainerSpec {
     user?: string;
     /** Docker's init as PID 1, for processes that do not handle signals as PID 1. */
     init?: boolean;
+    /**
+     * Kernel settings of the container's own network namespace (`net.*`). Default: none, so
+     * the kernel's values for a new namespace (not the host's tuned ones).
+     */
+    sysctls?: Readonly<Record<string, string>>;
 }
 
 /** A health check that fetches a URL inside the container with busybox `wget`. */
@@ -96,6 +101,7 @@ function containerArgs(spec: ContainerSpec): Omit<docker.ContainerArgs, "name"> 
         command: spec.command,
         user: spec.user,
         init: spec.init,
+        sysctls: spec.sysctls,
         ports: spec.ports,
         envs: spec.envs,
         uploads: spec.uploads?.map(({ file, content, permissions }) => ({ file, content, permissions })),

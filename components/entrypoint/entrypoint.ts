@@ -23,6 +23,7 @@ import { MutualTls } from "../tls/mutualTls";
 import { ServerTls } from "../tls/serverTls";
 import { EntrypointSettings } from "./config";
 import { renderFrontConfig } from "./frontConfig";
+import { LOST_PEER_SYSCTLS } from "./lostPeer";
 import { renderNginxConfig } from "./nginxConfig";
 import { renderUiEnvironment } from "./uiEnvironment";
 import {
@@ -143,6 +144,8 @@ function nginxWorkload(inputs: EntrypointInputs, image: pulumi.Input<string>): O
         ],
         healthCheck: httpHealth(ENTRYPOINT_HEALTH_URL),
         startPeriod: "5s",
+        // A swarm (no upstreams volume): registry tasks on other nodes, which can be lost without a word.
+        sysctls: inputs.upstreams ? undefined : LOST_PEER_SYSCTLS,
         // nginx's graceful shutdown (the nginx and joxit images' own STOPSIGNAL); SIGTERM is its fast one.
         stopSignal: "SIGQUIT",
         // nginx's master binds 80/443 as root, then switches its workers to an unprivileged

@@ -23,6 +23,7 @@ import { renderMetricsServer } from "../metrics/metricsServer";
 import { authenticationDirectives, authorizationMaps, authorizeLocation } from "./authorization";
 import { CorsSettings } from "./corsConfig";
 import { clientAddressDirectives, listenLines } from "./listen";
+import { lostPeerProxyDirectives } from "./lostPeer";
 import { daemonMirrorMaps, daemonMirrorProxy, mirrorProxy, mirrorRouteMaps, mirrorUpstream } from "./mirrorRoutes";
 import { Topology, uiHostName } from "./topology";
 import { upstreamRequestDirectives } from "./upstreamHeaders";
@@ -340,6 +341,7 @@ function registryProxy(transport: RegistryTransport["kind"]): string[] {
             "# the URI goes as the client sent it (or without a refused mount's query).",
             `set $registry_upstream https://${REGISTRY_ALIAS}:${containerPorts.registry};`,
             ...registryLinkTls(),
+            ...lostPeerProxyDirectives(),
         ];
     return [
         ...upstream,

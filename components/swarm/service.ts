@@ -118,6 +118,7 @@ function containerSpec(spec: WorkloadSpec, files: SwarmFile[]): docker.types.inp
         ...spec.entrypoint ? { commands: spec.entrypoint, args: spec.command } : { commands: spec.command },
         user: spec.user,
         init: spec.init,
+        sysctl: spec.sysctls,
         env: envMap(spec.envs),
         labels: spec.labels,
         mounts: spec.volumes?.map((v) => ({

@@ -64,6 +64,7 @@ interface ContainerSpec {
     Configs?: { ConfigID?: string; ConfigName?: string; File?: FileTarget }[];
     CapabilityAdd?: string[];
     CapabilityDrop?: string[];
+    Sysctls?: Record<string, string>;
 }
 interface UpdateConfig {
     Parallelism?: number;
@@ -260,6 +261,7 @@ const serviceInputs: Readonly<Record<string, InputSpec>> = {
             stopGracePeriod: true,
             capAdds: true,
             capDrops: true,
+            sysctl: true,
         },
         networksAdvanceds: ["id", "name", "aliases"],
         placement: ["constraints"],
@@ -327,6 +329,7 @@ function serviceSpec(ctx: RealizeContext, name: string, inputs: Inputs): Service
         Isolation: "default",
         CapabilityAdd: strList(cs, "capAdds"),
         CapabilityDrop: strList(cs, "capDrops"),
+        Sysctls: strMap(cs, "sysctl"),
     };
     const constraints = strList(obj(task, "placement") ?? {}, "constraints");
     return {
@@ -431,6 +434,8 @@ function flattenService(ctx: RealizeContext, svc: SwarmService, inputs: Inputs):
         configs: nonEmpty(c.Configs)?.map((s) => defined({ configId: s.ConfigID, configName: s.ConfigName || undefined, ...flattenFileRef(s.File) })),
         capAdds: nonEmpty(c.CapabilityAdd),
         capDrops: nonEmpty(c.CapabilityDrop),
+        // As the provider: only when the engine has any.
+        sysctl: c.Sysctls && Object.keys(c.Sysctls).length > 0 ? c.Sysctls : undefined,
     });
     const taskSpec = defined({
         containerSpec,
@@ -463,7 +468,7 @@ function flattenService(ctx: RealizeContext, svc: SwarmService, inputs: Inputs):
     });
 }
 
-const SERVICE_MAPS = new Set(["taskSpec.containerSpec.env", "taskSpec.logDriver.options"]);
+const SERVICE_MAPS = new Set(["taskSpec.containerSpec.env", "taskSpec.containerSpec.sysctl", "taskSpec.logDriver.options"]);
 
 /**
  * resourceDockerServiceRead: waits (up to 30 s) until the engine exposes an endpoint spec

@@ -45,6 +45,8 @@ interface Variant {
     literalSecret?: { id: string; name: string };
     replicas?: number;
     aliases?: string[];
+    /** The tasks' `net.ipv4.tcp_keepalive_time` (a sysctl of their network namespace). */
+    keepaliveSeconds?: string;
     /** A health check that never passes. */
     sick?: boolean;
     /** The placement constraint, and whether the program ignores changes to it. */
@@ -92,6 +94,7 @@ function program(v: Variant = {}) {
                         stopSignal: "SIGTERM",
                         stopGracePeriod: "5s",
                         capDrops: ["MKNOD"],
+                        sysctl: { "net.ipv4.tcp_keepalive_time": v.keepaliveSeconds ?? "10" },
                     },
                     networksAdvanceds: [v.networkByName ? { name: net.name, aliases: v.aliases ?? ["web"] } : { id: net.id, aliases: v.aliases ?? ["web"] }],
                     placement: { constraints: [v.constraint ?? "node.role==manager"] },
@@ -248,8 +251,9 @@ describe("live mocks: Swarm service, secret and config (Docker)", function () {
         assert.deepEqual((await stack.preview(program({ ...moved, ignoreConstraints: true }))).unchanged.sort(), all);
     });
 
-    it("replaces for a changed ForceNew leaf (an alias), updates in place under a ForceNew block (mode.replicated.replicas)", async () => {
+    it("replaces for a changed ForceNew leaf (an alias, a sysctl), updates in place under a ForceNew block (mode.replicated.replicas)", async () => {
         assert.deepEqual((await stack.preview(program({ aliases: ["web", "www"] }))).replaced, ["svc"]);
+        assert.deepEqual((await stack.preview(program({ keepaliveSeconds: "20" }))).replaced, ["svc"]);
         const scaled = await stack.preview(program({ replicas: 3 }));
         assert.deepEqual([scaled.replaced, scaled.updated], [[], ["svc"]]);
     });
@@ -270,6 +274,7 @@ describe("live mocks: Swarm service, secret and config (Docker)", function () {
             const info = await container(t);
             assert.equal(info.State.Status, "running");
             assert.match(exec(info.Id, "env"), /^GREETING=two$/m);
+            assert.equal(exec(info.Id, "cat", "/proc/sys/net/ipv4/tcp_keepalive_time").trim(), "10", "the sysctl, in the task's network namespace");
             started[t.Slot] = info.State.StartedAt;
             const old = tasks.find((o) => o.Slot === t.Slot && before.has(o.ID));
             assert.ok(old, `slot ${t.Slot} had a task before`);
