@@ -5,11 +5,11 @@
  * entrypoint runs with both is the live suite's (test/live/swarmNodes.test.ts).
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOST_PEER_SYSCTLS, lostPeerProxyDirectives } from "../../components/entrypoint/lostPeer";
+import { nginxSyntaxCheck } from "../../testkit/nginxSyntax";
 import { requireTool } from "../../testkit/requireTool";
 
 /** Linux's RTO bounds (include/net/tcp.h): TCP_RTO_MIN 200 ms, TCP_RTO_MAX 120 s. */
@@ -27,23 +27,15 @@ function retransmissionSeconds(retries: number): number {
 function nginxTest(directives: string[]): { status: number | null; output: string } {
     const dir = mkdtempSync(join(tmpdir(), "pr-lost-peer-"));
     try {
-        writeFileSync(join(dir, "nginx.conf"), [
-            `pid ${join(dir, "nginx.pid")};`,
-            `error_log ${join(dir, "error.log")};`,
-            "events {}",
-            "http {",
-            `    access_log ${join(dir, "access.log")};`,
-            "    server {",
-            "        listen 127.0.0.1:18999;",
-            "        location / {",
-            "            proxy_pass http://127.0.0.1:9;",
-            ...directives.map((d) => `            ${d}`),
-            "        }",
+        return nginxSyntaxCheck(dir, [
+            "server {",
+            "    listen 127.0.0.1:18999;",
+            "    location / {",
+            "        proxy_pass http://127.0.0.1:9;",
+            ...directives.map((d) => `        ${d}`),
             "    }",
             "}",
-        ].join("\n"));
-        const result = spawnSync("nginx", ["-t", "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { encoding: "utf8" });
-        return { status: result.status, output: `${result.stdout}${result.stderr}` };
+        ]);
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }

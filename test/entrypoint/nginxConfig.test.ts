@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { paths, REGISTRY_ALIAS } from "../../components/common/paths";
 import { NginxConfigOptions, renderNginxConfig } from "../../components/entrypoint/nginxConfig";
+import { nginxSyntaxCheck } from "../../testkit/nginxSyntax";
 import { requireTool } from "../../testkit/requireTool";
 import { makeCertificate, makeLink } from "../../testkit/selfSignedCertificate";
 
@@ -32,18 +32,7 @@ function nginxTest(site: string): { status: number | null; output: string } {
             .replaceAll(paths.entrypointLinkCertificate, join(dir, "link-client.crt")).replaceAll(paths.entrypointLinkPrivateKey, join(dir, "link-client.key"))
             .replaceAll(paths.entrypointLinkCa, join(dir, "link-ca.crt"));
         writeFileSync(join(dir, "site.conf"), relocated);
-        writeFileSync(join(dir, "nginx.conf"), [
-            `pid ${join(dir, "nginx.pid")};`,
-            `error_log ${join(dir, "error.log")};`,
-            "events {}",
-            "http {",
-            `    access_log ${join(dir, "access.log")};`,
-            `    client_body_temp_path ${dir};`,
-            `    include ${join(dir, "site.conf")};`,
-            "}",
-        ].join("\n"));
-        const result = spawnSync("nginx", ["-t", "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { encoding: "utf8" });
-        return { status: result.status, output: `${result.stdout}${result.stderr}` };
+        return nginxSyntaxCheck(dir, [`include ${join(dir, "site.conf")};`]);
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
