@@ -209,6 +209,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
             const seed = `${live.outputs.registryAddress}/nodes/lost-docker-seed:0`;
             let rescheduledMs = 0;
             let inFlightThere = false;
+            let lostAt = new Date();
             const failures = await loopWhile({
                 "docker push a": againOnFailure("docker push a", uploads.dockerPush("a")),
                 "docker push b": againOnFailure("docker push b", uploads.dockerPush("b")),
@@ -234,6 +235,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
                 await sleep(4000);
                 // nginx sends each 2 s window's requests to one task: lose the worker while it answers one.
                 inFlightThere = await waitUntil(workerServing, (serving) => serving, 60_000, 0);
+                lostAt = new Date();
                 const start = Date.now();
                 await worker!.powerOff();
                 const tasks = await waitUntil(runningTasks, (now) => now.length === REPLICAS && now.every((t) => t.NodeID === managerId), 180_000);
@@ -253,7 +255,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
             // Requests were in flight there, and the entrypoint's kernel ended them (keepalive,
             // retransmissions): over TLS nginx sees the connection closed under it; its own timers
             // log "upstream timed out" instead (a connect to the lost task's address).
-            const nginxLog = await dockerCli(["service", "logs", "--raw", service("ui")]);
+            const nginxLog = await dockerCli(["service", "logs", "--raw", "--since", lostAt.toISOString(), service("ui")]);
             const endedByKernel = nginxLog.split("\n").filter((l) => /upstream prematurely closed connection|failed \(110: Connection timed out\)/.test(l));
             console.log(`      connections the entrypoint's kernel ended: ${endedByKernel.length}\n${endedByKernel.slice(0, 4).join("\n")}`);
             assert.ok(endedByKernel.length > 0, nginxLog.split("\n").filter((l) => /\[error\]/.test(l)).slice(-10).join("\n"));

@@ -17,7 +17,7 @@ import { dockerCli, LiveDeployment } from "./liveDeployment";
 
 export interface UploadsSeen {
     dockerPushes: number;
-    /** docker's own retries of a layer ("Retrying in"), over all its pushes. */
+    /** docker's own retries of a layer upload, over all its pushes (each prints a countdown, "Retrying in 5 seconds", "4 seconds"...). */
     dockerRetries: number;
     dockerFailed: string[];
     skopeoCopies: number;
@@ -34,6 +34,17 @@ export interface FreshUploads {
     /** The docker CLI, logged in as admin (for pulls beside the uploads). */
     docker(args: string[]): Promise<ClientResult>;
     cleanup(): void;
+}
+
+/** The countdowns in a docker push's output: a layer's line "Retrying in N" that does not follow its own "N + 1". */
+function retriesIn(output: string): number {
+    const last = new Map<string, number>();
+    let retries = 0;
+    for (const [, layer, seconds] of output.matchAll(/^(\w+): Retrying in (\d+) seconds?/gm)) {
+        if (last.get(layer) !== Number(seconds) + 1) retries++;
+        last.set(layer, Number(seconds));
+    }
+    return retries;
 }
 
 export async function freshUploads(live: LiveDeployment, repositoryPrefix: string): Promise<FreshUploads> {
@@ -61,7 +72,7 @@ export async function freshUploads(live: LiveDeployment, repositoryPrefix: strin
             const ref = `${address}/${repositoryPrefix}-docker-${loop}:${turn}`;
             await freshImage(ref);
             const pushed = await docker(["push", ref]);
-            seen.dockerRetries += (pushed.output.match(/Retrying in/g) ?? []).length;
+            seen.dockerRetries += retriesIn(pushed.output);
             if (pushed.ok) seen.dockerPushes++;
             else seen.dockerFailed.push(pushed.output.slice(-400));
             await dockerCli(["rmi", ref]);
