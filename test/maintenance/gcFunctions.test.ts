@@ -471,6 +471,20 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.ok(tree.hasBlob(image.blobs[1]));
         });
 
+        it("removes a record a kill left empty (its item never moved) and puts the rest back", async () => {
+            const image = tree.image("apps/web", "v1", ["x"]);
+            const hex = image.blobs[1].slice(7);
+            await succeeds("quarantine repositories/apps/web/_manifests/tags/v1");
+            // Killed after the shell created the record, before it wrote the line: the blob stayed.
+            writeFileSync(join(quarantine(), `blobs%sha256%${hex.slice(0, 2)}%${hex}%origin`), "");
+            const result = await job(["recover"]);
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(readdirSync(quarantine()), []);
+            assert.deepEqual(tree.tags("apps/web"), ["v1"]);
+            assert.ok(tree.hasBlob(image.blobs[1]));
+            assert.equal(result.stderr, "");
+        });
+
         it("succeeds on a first start, before there is any quarantine", async () => {
             rmSync(quarantine(), { recursive: true });
             writeFileSync(join(state(), "phase"), "settle");

@@ -731,7 +731,17 @@ run() {
 # What a killed run left in quarantine goes back where it was.
 recover_quarantine() {
     [ -d "$QUARANTINE" ] || return 0
+    clear_unwritten_records
     items | while IFS="$TAB" read -r item _origin; do restore "$item" || echo "gc.sh: could not put back $item" >&2; done
+}
+
+# A kill between creating a record and writing its one line leaves it empty. The rename comes
+# after the record, so its item never moved: nothing to put back, only the record to remove.
+clear_unwritten_records() {
+    for record in "$QUARANTINE"/*%origin; do
+        [ -f "$record" ] && [ ! -s "$record" ] && [ ! -e "${record%"%origin"}" ] && rm -f "$record"
+    done
+    return 0
 }
 
 recover() {
