@@ -24,6 +24,7 @@ import { runCommand, scannerAsNobody, stackAddresses } from "../../testkit/live/
 import { get } from "../../testkit/live/prometheus";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
+import { runningTasks as runningTasksOf, SwarmTask } from "../../testkit/live/swarmTasks";
 import { requireTool } from "../../testkit/requireTool";
 import { registryConfigPath } from "../../components/registry/release";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
@@ -34,13 +35,6 @@ const METRICS_PASSWORD = "live-swarm-prometheus-password";
 const REPLICAS = 2;
 /** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
 const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
-
-interface Task {
-    ID: string;
-    DesiredState: string;
-    Status: { State: string; ContainerStatus?: { ContainerID?: string } };
-    Spec: { ContainerSpec: { Image: string } };
-}
 
 describe("live: target swarm (services on a one-node swarm, S3)", function () {
     let live: LiveDeployment;
@@ -56,10 +50,9 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         ...overrides,
     });
     /** The tasks the swarm wants running. */
-    const runningTasks = async (role: string): Promise<Task[]> =>
-        ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service(role)], "desired-state": ["running"] }) })) as Task[]).filter((t) => t.Status.State === "running");
+    const runningTasks = (role: string): Promise<SwarmTask[]> => runningTasksOf(live.docker, service(role));
     /** Kills a registry task's container `settleMs` from now, waits until the swarm runs its successor, then `settleMs` more. */
-    const killAndAwaitSuccessor = async (victim: Task, settleMs: number): Promise<void> => {
+    const killAndAwaitSuccessor = async (victim: SwarmTask, settleMs: number): Promise<void> => {
         await sleep(settleMs);
         await dockerCli(["kill", String(victim.Status.ContainerStatus?.ContainerID)]);
         const deadline = Date.now() + 90_000;

@@ -22,6 +22,7 @@ import { get } from "../../testkit/live/prometheus";
 import { RegistryClient } from "../../testkit/live/registryClient";
 import { S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { startSwarmWorker, SwarmWorker } from "../../testkit/live/swarmWorker";
+import { runningTasks as runningTasksOf, SwarmTask } from "../../testkit/live/swarmTasks";
 import { waitUntil } from "../../testkit/live/waitUntil";
 import { requireTool } from "../../testkit/requireTool";
 
@@ -32,13 +33,6 @@ const REPLICAS = 2;
 const METRICS_AUTH = { user: "prometheus", password: METRICS_PASSWORD };
 /** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
 const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
-
-interface Task {
-    ID: string;
-    NodeID: string;
-    Slot: number;
-    Status: { State: string; ContainerStatus?: { ContainerID?: string } };
-}
 
 describe("live: target swarm on two nodes (a worker in its own network namespace, S3)", function () {
     let live: LiveDeployment;
@@ -55,9 +49,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
         storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: store.secretKey } },
         ...overrides,
     });
-    const runningTasks = async (): Promise<Task[]> =>
-        ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service("registry")], "desired-state": ["running"] }) })) as Task[])
-            .filter((t) => t.Status.State === "running");
+    const runningTasks = (): Promise<SwarmTask[]> => runningTasksOf(live.docker, service("registry"));
     /** Requests each registry slot has answered, from its own metrics (each task relays them every 5 s). */
     const requestsBySlot = async (): Promise<Map<number, number>> => {
         const counts = new Map<number, number>();
@@ -143,7 +135,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
         assert.deepEqual(tasks.map((t) => t.NodeID).sort(), [managerId, worker!.nodeId].sort(), "one task per node");
         // Every single-task service runs with the entrypoint (the worker has the registry's image only).
         for (const role of ["ui", "users", "maintenance", "redis"]) {
-            const running = ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service(role)], "desired-state": ["running"] }) })) as Task[]);
+            const running = ((await live.docker.listTasks({ filters: JSON.stringify({ service: [service(role)], "desired-state": ["running"] }) })) as SwarmTask[]);
             assert.deepEqual(running.map((t) => t.NodeID), [managerId], role);
         }
         // The entrypoint's task runs with the TCP settings that bound a lost node's silence (components/entrypoint/lostPeer.ts).

@@ -3,15 +3,14 @@
  * of local images with one fresh 8 MiB layer each, through a stack's entrypoint, as admin.
  * A step never throws for the client's failure: it counts it (with the end of what the
  * client printed) and says whether the upload went through, so that a scenario can judge
- * what failed and run the same command again. What the steps need (the image, the CA's
- * trust, a logged-in docker) is set up once; `cleanup` undoes it.
+ * what failed and run the same command again. What the steps need (the CA's trust, a
+ * logged-in docker) is set up once; `cleanup` undoes it.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureTestImage } from "../harness/testImage";
 import { ClientResult, dockerLoggedIn, skopeo } from "./clients";
 import { dockerCli, LiveDeployment } from "./liveDeployment";
 
@@ -48,7 +47,6 @@ function retriesIn(output: string): number {
 }
 
 export async function freshUploads(live: LiveDeployment, repositoryPrefix: string): Promise<FreshUploads> {
-    await ensureTestImage(live.docker);
     const address = live.outputs.registryAddress;
     const untrust = live.trustCaForDocker();
     const { docker, cleanup: logout } = await dockerLoggedIn(address, "admin", live.adminPassword);
