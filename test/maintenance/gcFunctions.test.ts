@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -158,6 +158,15 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             assert.ok(existsSync(join(item(tag), "current", "link")));
             assert.ok(existsSync(join(tree.root, tag, "current")), "the tag written again was moved");
             assert.deepEqual(readdirSync(quarantine()).sort(), [item(tag), `${item(tag)}%origin`].map((p) => p.slice(quarantine().length + 1)).sort());
+        });
+
+        it("a record it cannot write (a full disk) moves nothing: an item without its record would never be put back", async () => {
+            tree.image("apps/web", "v1", ["x"]);
+            mkdirSync(quarantine(), { recursive: true });
+            symlinkSync("/dev/full", `${item(tag)}%origin`);
+            assert.equal(await succeeds(`quarantine ${tag} 2>/dev/null || echo refused`), "refused\n");
+            assert.deepEqual(readdirSync(quarantine()), []);
+            assert.deepEqual(tree.tags("apps/web"), ["v1"]);
         });
 
         it("restore puts an item back; where the registry wrote the origin again, it fills in what is missing and replaces nothing", async () => {
@@ -476,13 +485,23 @@ describe("garbage-collection job, function by function (busybox, synthetic store
             const hex = image.blobs[1].slice(7);
             await succeeds("quarantine repositories/apps/web/_manifests/tags/v1");
             // Killed after the shell created the record, before it wrote the line: the blob stayed.
-            writeFileSync(join(quarantine(), `blobs%sha256%${hex.slice(0, 2)}%${hex}%origin`), "");
+            writeFileSync(`${item(`blobs/sha256/${hex.slice(0, 2)}/${hex}`)}%origin`, "");
             const result = await job(["recover"]);
             assert.equal(result.code, 0, result.stderr);
             assert.deepEqual(readdirSync(quarantine()), []);
             assert.deepEqual(tree.tags("apps/web"), ["v1"]);
-            assert.ok(tree.hasBlob(image.blobs[1]));
             assert.equal(result.stderr, "");
+        });
+
+        it("puts back an item whose record is empty, by its name: removing the record would leave the item for good", async () => {
+            const tag = "repositories/apps/web/_manifests/tags/v1";
+            tree.image("apps/web", "v1", ["x"]);
+            await succeeds(`quarantine ${tag}`);
+            writeFileSync(`${item(tag)}%origin`, "");
+            const result = await job(["recover"]);
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(readdirSync(quarantine()), []);
+            assert.deepEqual(tree.tags("apps/web"), ["v1"]);
         });
 
         it("succeeds on a first start, before there is any quarantine", async () => {

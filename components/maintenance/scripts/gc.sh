@@ -234,13 +234,18 @@ decide() {
 # --- quarantine: moved aside with one rename, deleted later, put back when named again ---
 
 # Moves $ROOT/<relative path> into quarantine with one rename; true if it did. The origin is
-# recorded first, so a run killed between the two steps leaves nothing recover cannot read.
+# recorded first, so a run killed between the two steps leaves nothing recover cannot read
+# (at most an empty record, of an item that never moved: clear_unwritten_records). A record
+# that could not be written (a full disk) moves nothing: recover finds items by their records.
 # The item is named after its origin ('/' as '%'), its record with '%origin' added: no tag or
 # repository name holds a '%', so neither can collide, whatever subshell moves them.
 quarantine() { # relative-path
     item=$(item_for "$1")
     [ -e "$ROOT/$1" ] && [ ! -e "$item" ] || return 1
-    printf '%s\n' "$1" > "$item%origin"
+    if ! printf '%s\n' "$1" > "$item%origin"; then
+        rm -f "$item%origin"
+        return 1
+    fi
     mv -T "$ROOT/$1" "$item" 2>/dev/null && return 0
     # Gone meanwhile (a DELETE through the API): nothing to move.
     rm -f "$item%origin"
@@ -737,9 +742,17 @@ recover_quarantine() {
 
 # A kill between creating a record and writing its one line leaves it empty. The rename comes
 # after the record, so its item never moved: nothing to put back, only the record to remove.
+# Should an item be there all the same, its record is written again from its name (the
+# origin, '/' as '%'), so that it goes back rather than staying unseen.
 clear_unwritten_records() {
     for record in "$QUARANTINE"/*%origin; do
-        [ -f "$record" ] && [ ! -s "$record" ] && [ ! -e "${record%"%origin"}" ] && rm -f "$record"
+        if [ ! -f "$record" ] || [ -s "$record" ]; then continue; fi
+        unwritten=${record%"%origin"}
+        if [ -e "$unwritten" ]; then
+            printf '%s\n' "${unwritten##*/}" | tr % / > "$record"
+        else
+            rm -f "$record"
+        fi
     done
     return 0
 }
