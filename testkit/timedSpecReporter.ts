@@ -1,7 +1,8 @@
 /**
- * Mocha's spec reporter, and after each test file's outermost suite its wall time, hooks
- * included (a stack's deploy in `before`, its destroy in `after`): what the live suite's
- * budget in CI is spent on, per file, where the spec reporter shows the tests' own times only.
+ * Mocha's spec reporter, and after each top-level suite (a file's scenarios; a few files
+ * have more than one) its wall time, hooks included (a stack's deploy in `before`, its
+ * destroy in `after`): what the live suite's budget in CI is spent on, where the spec
+ * reporter shows the tests' own times only.
  */
 import Mocha from "mocha";
 

@@ -5,11 +5,13 @@
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { entrypointPorts, requireLocalEntrypointTools, startLocalEntrypoint } from "../../testkit/localEntrypoint";
 
 /** Starts an entrypoint in a child process that then kills itself: prints the entrypoint's root. */
-function orphanEntrypoint(watcher: boolean): string {
+function orphanEntrypoint(watcher: boolean, temp: string): string {
     const script = `
         const { entrypointPorts, startLocalEntrypoint } = require("./testkit/localEntrypoint");
         entrypointPorts().then((ports) => {
@@ -17,7 +19,7 @@ function orphanEntrypoint(watcher: boolean): string {
                 ports, { watcher: ${watcher} });
             process.stdout.write(started.upstreamsDir.replace(/\\/upstreams$/, ""), () => process.kill(process.pid, "SIGKILL"));
         });`;
-    const child = spawnSync(process.execPath, ["--require", "tsx/cjs", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    const child = spawnSync(process.execPath, ["--require", "tsx/cjs", "-e", script], { encoding: "utf8", timeout: 30_000, env: { ...process.env, TMPDIR: temp } });
     assert.equal(child.signal, "SIGKILL", child.stderr);
     return child.stdout;
 }
@@ -43,21 +45,32 @@ describe("local entrypoint: leftovers of a killed test process (real nginx)", fu
 
     it("the next entrypoint stops the nginx of one whose process was killed, watcher or not, and removes its root", async function () {
         requireLocalEntrypointTools(this);
-        const plain = orphanEntrypoint(false);
-        const plainMaster = master(plain);
-        assert.equal(running(plainMaster), true, "the killed process's nginx outlives it");
-        // Its start clears the first; a third clears it.
-        const watched = orphanEntrypoint(true);
-        const watchedMaster = master(watched);
-        await untilStopped(plainMaster);
-        assert.deepEqual([running(plainMaster), existsSync(plain), running(watchedMaster)], [false, false, true]);
-        const next = startLocalEntrypoint({ topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "r" },
-            await entrypointPorts());
+        // A temporary folder of its own: any other test process's entrypoint clears the
+        // leftovers it finds in the shared one, these orphans included, before this test looks.
+        const temp = mkdtempSync(join(tmpdir(), "pr-leftovers-test-"));
+        const sharedTemp = process.env.TMPDIR;
         try {
-            await untilStopped(watchedMaster);
-            assert.deepEqual([running(watchedMaster), existsSync(watched)], [false, false]);
+            const plain = orphanEntrypoint(false, temp);
+            const plainMaster = master(plain);
+            assert.equal(running(plainMaster), true, "the killed process's nginx outlives it");
+            // Its start clears the first; a third clears it.
+            const watched = orphanEntrypoint(true, temp);
+            const watchedMaster = master(watched);
+            await untilStopped(plainMaster);
+            assert.deepEqual([running(plainMaster), existsSync(plain), running(watchedMaster)], [false, false, true]);
+            process.env.TMPDIR = temp;
+            const next = startLocalEntrypoint({ topology: { kind: "one-origin", host: "localhost" }, registryTransport: "unix", httpsPort: 443, realm: "r" },
+                await entrypointPorts());
+            try {
+                await untilStopped(watchedMaster);
+                assert.deepEqual([running(watchedMaster), existsSync(watched)], [false, false]);
+            } finally {
+                next.stop();
+            }
         } finally {
-            next.stop();
+            if (sharedTemp === undefined) delete process.env.TMPDIR;
+            else process.env.TMPDIR = sharedTemp;
+            rmSync(temp, { recursive: true, force: true });
         }
     });
 });
