@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { LiveDeployment, liveConfig, TEST_IMAGES } from "../testkit/live/liveDeployment";
 import { S3Store } from "../testkit/live/s3Store";
 import { startSwarmWorker } from "../testkit/live/swarmWorker";
-import { runningTasks } from "../testkit/live/swarmTasks";
+import { runningTasksOf } from "../testkit/live/swarmTasks";
 import { describeFigures, measureGets, pushGetTargets, ReplicaFigures, SETTLE_SECONDS, withS3Bucket } from "./scaleOut";
 
 /** The entrypoint's port of the benchmark's swarm stack. */
@@ -63,7 +63,7 @@ export async function twoNodeBenchmark(store: S3Store, bucket: string, seconds: 
 
 /** The node of each of the registry's running tasks. */
 async function taskNodes(live: LiveDeployment): Promise<string[]> {
-    return (await runningTasks(live.docker, `${live.namePrefix}-registry`)).map((t) => t.NodeID);
+    return (await runningTasksOf(live.docker, `${live.namePrefix}-registry`)).map((t) => t.NodeID);
 }
 
 /** Alone: `npx tsx bench/twoNodes.ts` (BENCH_LOAD_SECONDS, default 10), on a bucket of its own. */

@@ -166,13 +166,17 @@ describe("live: scale-out (replicas on S3)", function () {
                 `        labels: { __metrics_path__: /metrics/replicas/${replica}, replica: "${replica}" }`,
             ]),
         ]);
-        for (let i = 0; i < 10; i++) await admin.request("GET", "/v2/scale/app/manifests/1", { Accept: MANIFEST_V2 });
-        const perReplica = await prometheus.waitFor('sum by (replica) (registry_http_requests_total{job="registry", handler="manifest"})', (r) => r.length === 2);
-        assert.deepEqual(perReplica.map((r) => r.metric.replica).sort(), ["1", "2"], prometheus.logTail());
-        for (const sample of perReplica) assert.ok(Number(sample.value[1]) >= 1, JSON.stringify(sample));
-        // Its scrapes keep a connection busy, which the front waits for when it stops (docs/operations.md).
-        prometheus.stop();
-        prometheus = undefined;
+        try {
+            for (let i = 0; i < 10; i++) await admin.request("GET", "/v2/scale/app/manifests/1", { Accept: MANIFEST_V2 });
+            const perReplica = await prometheus.waitFor('sum by (replica) (registry_http_requests_total{job="registry", handler="manifest"})', (r) => r.length === 2);
+            assert.deepEqual(perReplica.map((r) => r.metric.replica).sort(), ["1", "2"], prometheus.logTail());
+            for (const sample of perReplica) assert.ok(Number(sample.value[1]) >= 1, JSON.stringify(sample));
+        } finally {
+            // Its scrapes keep a connection busy, which the front waits for when it stops
+            // (docs/operations.md): the destroy later in this file would wait its 70 s grace.
+            prometheus.stop();
+            prometheus = undefined;
+        }
     });
 
     it("deleting an image and collecting garbage frees its objects in the bucket, and flushes the shared cache: a re-push stores the layer again", async () => {

@@ -24,7 +24,7 @@ import { runCommand, scannerAsNobody, stackAddresses } from "../../testkit/live/
 import { get } from "../../testkit/live/prometheus";
 import { listObjects, S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { ensureSwarm, leaveSwarmIfInitialized, SwarmState } from "../../testkit/live/swarmNode";
-import { runningTasks as runningTasksOf, SwarmTask } from "../../testkit/live/swarmTasks";
+import { runningTasksOf, SwarmTask } from "../../testkit/live/swarmTasks";
 import { requireTool } from "../../testkit/requireTool";
 import { registryConfigPath } from "../../components/registry/release";
 import { registrySeriesOf } from "../../testkit/live/registrySeries";
@@ -49,7 +49,7 @@ describe("live: target swarm (services on a one-node swarm, S3)", function () {
         storage: { driver: "s3", s3: { bucket, endpoint: store.containerEndpoint, rootDirectory: "/registry", chunkSizeMiB: 5, accessKey: store.accessKey, secretKey: store.secretKey } },
         ...overrides,
     });
-    /** The tasks the swarm wants running. */
+    /** The tasks the swarm wants running that have started (not those starting or stopping). */
     const runningTasks = (role: string): Promise<SwarmTask[]> => runningTasksOf(live.docker, service(role));
     /** Kills a registry task's container `settleMs` from now, waits until the swarm runs its successor, then `settleMs` more. */
     const killAndAwaitSuccessor = async (victim: SwarmTask, settleMs: number): Promise<void> => {

@@ -22,7 +22,7 @@ import { get } from "../../testkit/live/prometheus";
 import { RegistryClient } from "../../testkit/live/registryClient";
 import { S3Store, s3cmd, startS3Store } from "../../testkit/live/s3Store";
 import { startSwarmWorker, SwarmWorker } from "../../testkit/live/swarmWorker";
-import { runningTasks as runningTasksOf, SwarmTask } from "../../testkit/live/swarmTasks";
+import { runningTasksOf, SwarmTask } from "../../testkit/live/swarmTasks";
 import { waitUntil } from "../../testkit/live/waitUntil";
 import { requireTool } from "../../testkit/requireTool";
 

@@ -6,13 +6,12 @@ export interface SwarmTask {
     /** The node the task runs on. */
     NodeID: string;
     Slot: number;
-    DesiredState: string;
     Status: { State: string; ContainerStatus?: { ContainerID?: string } };
     Spec: { ContainerSpec: { Image: string } };
 }
 
 /** The service's tasks that the swarm wants running and that run (not those starting, or shutting down). */
-export async function runningTasks(docker: Docker, service: string): Promise<SwarmTask[]> {
+export async function runningTasksOf(docker: Docker, service: string): Promise<SwarmTask[]> {
     const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [service], "desired-state": ["running"] }) })) as SwarmTask[];
     return tasks.filter((t) => t.Status.State === "running");
 }
