@@ -235,7 +235,7 @@ decide() {
 
 # Moves $ROOT/<relative path> into quarantine with one rename; true if it did. The origin is
 # recorded first, so a run killed between the two steps leaves nothing recover cannot read
-# (at most an empty record, of an item that never moved: clear_unwritten_records). A record
+# (at most an empty record, of an item that never moved: repair_unwritten_records). A record
 # that could not be written (a full disk) moves nothing: recover finds items by their records.
 # The item is named after its origin ('/' as '%'), its record with '%origin' added: no tag or
 # repository name holds a '%', so neither can collide, whatever subshell moves them.
@@ -736,7 +736,7 @@ run() {
 # What a killed run left in quarantine goes back where it was.
 recover_quarantine() {
     [ -d "$QUARANTINE" ] || return 0
-    clear_unwritten_records
+    repair_unwritten_records
     items | while IFS="$TAB" read -r item _origin; do restore "$item" || echo "gc.sh: could not put back $item" >&2; done
 }
 
@@ -744,7 +744,7 @@ recover_quarantine() {
 # after the record, so its item never moved: nothing to put back, only the record to remove.
 # Should an item be there all the same, its record is written again from its name (the
 # origin, '/' as '%'), so that it goes back rather than staying unseen.
-clear_unwritten_records() {
+repair_unwritten_records() {
     for record in "$QUARANTINE"/*%origin; do
         if [ ! -f "$record" ] || [ -s "$record" ]; then continue; fi
         unwritten=${record%"%origin"}
