@@ -6,7 +6,8 @@
  * Run: npx mocha --no-config --require tsx/cjs --extension ts --timeout 300000 test/live/harness/swarm.test.ts
  *
  * Everything created carries LABEL (cleared before and after). The swarm is initialized
- * only if the engine has none, and then left again (testkit/live/swarmNode.ts).
+ * only if the engine has none (or one the tests left), and then left again
+ * (testkit/live/swarmNode.ts).
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
