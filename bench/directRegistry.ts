@@ -63,7 +63,7 @@ export async function startDirectRegistry(options: DirectRegistryOptions): Promi
         put(HTPASSWD, options.htpasswd);
         put("/certs/server.crt", options.certificatePem);
         put("/certs/server.key", options.privateKeyPem);
-        await dockerCli(["rm", "-f", options.name]).catch(() => undefined);
+        await dockerCli(["rm", "-f", "-v", options.name]).catch(() => undefined);
         await dockerCli(["volume", "create", "--label", LIVE_LABEL, volume]);
         await dockerCli([
             "create", "--name", options.name, "--label", LIVE_LABEL, "--pull", "never",

@@ -267,7 +267,7 @@ describe("live: scale-out (replicas on S3)", function () {
                 console.log(`      from ${where}: ${JSON.stringify(open)}, Redis ${String(seen[`redis:${redis}:6379`]).slice(0, 7)}, sockets ${sockets.map((s) => seen[`unix:${s}`] ?? "-").join(", ")}`);
             }
         } finally {
-            await dockerCli(["rm", "-f", throwaway]);
+            await dockerCli(["rm", "-f", "-v", throwaway]);
         }
         // The controls: what the neighbour cannot do works from where it is allowed. The
         // engine's root reaches a replica's socket, and the replica's debug listener answers
@@ -332,7 +332,7 @@ describe("live: scale-out (replicas on S3)", function () {
             const logs = await dockerCli(["logs", name]);
             assert.match(logs, /registry-health: unhealthy: not published to the entrypoint; storage check: \{"storagedriver_s3":"s3aws: NoSuchBucket/);
         } finally {
-            await dockerCli(["rm", "-f", name]);
+            await dockerCli(["rm", "-f", "-v", name]);
         }
     });
 

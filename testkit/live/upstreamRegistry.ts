@@ -84,7 +84,7 @@ export async function startUpstreamRegistry(options: {
         stop: async () => { await dockerCli(["stop", "-t", "2", name]); },
         logs: () => dockerCli(["logs", name]),
         remove: async () => {
-            await dockerCli(["rm", "-f", name]).catch(() => undefined);
+            await dockerCli(["rm", "-f", "-v", name]).catch(() => undefined);
             await dockerCli(["network", "rm", network]).catch(() => undefined);
         },
     };
