@@ -1,6 +1,6 @@
 /**
- * Target swarm on a real engine: a one-node swarm (initialized here only when the engine is in
- * none or in one the tests left, and left again), two registry tasks on the S3 store (Ceph's RADOS Gateway), the
+ * Target swarm on a real engine: a one-node swarm (initialized here, in place of one an
+ * interrupted run left, unless the engine is in someone else's; left again), two registry tasks on the S3 store (Ceph's RADOS Gateway), the
  * entrypoint published on its node (host mode). Under a loop of verified pulls and
  * pushes: a rolling upgrade of the registry image, a config change and a user change fail
  * nothing; a task killed under load fails no pull and the swarm replaces it. Every task's

@@ -1,8 +1,10 @@
 /**
  * The swarm the Swarm resources need (docker:index/service:Service, Secret, ServiceConfig).
  * A swarm the tests initialize carries the label TEST_SWARM_LABEL, so a later run knows one
- * that an interrupted run left (and clears it, or takes it over); a swarm without the label
- * is someone else's, which is used as it is and never left.
+ * that an interrupted run left, and makes a new one in its place; a swarm without the label
+ * is someone else's, which is used as it is and never left. Live runs do not share an
+ * engine (each file clears every object with the live label), so a labelled swarm is
+ * never another run's that is still in use.
  */
 import type Docker from "dockerode";
 
@@ -11,7 +13,7 @@ export const TEST_SWARM_LABEL = "private-registry.test=swarm";
 const [LABEL_KEY, LABEL_VALUE] = TEST_SWARM_LABEL.split("=");
 
 export interface SwarmState {
-    /** True when the tests own the swarm (this process made it or took it over), and so leave it. */
+    /** True when `ensureSwarm` initialized the swarm (so the caller leaves it). */
     readonly initialized: boolean;
 }
 
@@ -33,37 +35,32 @@ export async function isTestSwarm(docker: Docker): Promise<boolean> {
 
 /**
  * Makes the engine a swarm manager that advertises `advertise` (127.0.0.1 unless given; other
- * nodes join there). With no swarm: `docker swarm init` with TEST_SWARM_LABEL. A swarm
- * the tests initialized, which an interrupted run left: taken over, or left and initialized
- * again when it advertises another address. Someone else's manager: used as it is when it
- * advertises `advertise` (or `advertise` is not given). Anything else (someone else's swarm
- * on another address, pending, error, locked, a worker) is an error, and nothing is changed.
+ * nodes join there). With no swarm: `docker swarm init` with TEST_SWARM_LABEL. A swarm the
+ * tests initialized, which an interrupted run left: left (with whatever it still ran and
+ * whichever nodes it had), then initialized again. Someone else's manager: used as it is
+ * when it advertises `advertise` (or `advertise` is not given). Anything else (someone
+ * else's swarm on another address, pending, error, locked, a worker) is an error, and
+ * nothing is changed.
  */
 export async function ensureSwarm(docker: Docker, advertise?: string): Promise<SwarmState> {
     const address = advertise ?? "127.0.0.1";
-    const init = async (): Promise<SwarmState> => {
-        await docker.swarmInit({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: address, Spec: { Labels: { [LABEL_KEY]: LABEL_VALUE } } });
-        return { initialized: true };
-    };
     const info = await swarmInfo(docker);
     const state = info.LocalNodeState ?? "inactive";
-    if (state === "inactive") return init();
     const manager = state === "active" && info.ControlAvailable === true;
-    const addressFits = advertise === undefined || info.NodeAddr === advertise;
-    if (manager && (await isTestSwarm(docker))) {
-        if (addressFits) return { initialized: true };
-        await docker.swarmLeave({ force: true });
-        return init();
+    if (manager && (await isTestSwarm(docker))) await docker.swarmLeave({ force: true });
+    else if (manager && (advertise === undefined || info.NodeAddr === advertise)) return { initialized: false };
+    else if (state !== "inactive") {
+        const why = state !== "active" ? "" : !manager ? " but this node is not a manager" : ` on ${info.NodeAddr}, where no other node can join`;
+        throw new Error(
+            `the Docker engine's swarm is "${state}"${why}: ` +
+                `Swarm services need a manager node (docker swarm init --advertise-addr ${address} on an engine without a swarm)`,
+        );
     }
-    if (manager && addressFits) return { initialized: false };
-    const why = state !== "active" ? "" : !manager ? " but this node is not a manager" : ` on ${info.NodeAddr}, where no other node can join`;
-    throw new Error(
-        `the Docker engine's swarm is "${state}"${why}: ` +
-            `Swarm services need a manager node (docker swarm init --advertise-addr ${address} on an engine without a swarm)`,
-    );
+    await docker.swarmInit({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: address, Spec: { Labels: { [LABEL_KEY]: LABEL_VALUE } } });
+    return { initialized: true };
 }
 
-/** `docker swarm leave --force`, only if the tests own the swarm (`ensureSwarm` made it or took it over). */
+/** `docker swarm leave --force`, only if `ensureSwarm` initialized the swarm. */
 export async function leaveSwarmIfInitialized(docker: Docker, state: SwarmState): Promise<void> {
     if (!state.initialized) return;
     await docker.swarmLeave({ force: true });

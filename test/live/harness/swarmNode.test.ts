@@ -1,16 +1,21 @@
 /**
  * The test swarm's life (testkit/live/swarmNode.ts) on the real engine: a swarm the tests
- * make carries their label, so one an interrupted run left is cleared by the next run,
+ * make carries their label, so one an interrupted run left is replaced by the next run's,
  * while a swarm someone else made is used and never left.
  *
  * Run: npx mocha --no-config --require tsx/cjs --extension ts --timeout 300000 test/live/harness/swarmNode.test.ts
  *
- * It needs an engine without a swarm (or with one the tests left), and leaves it so.
+ * It needs an engine without a swarm (or with one the tests left), and leaves it without.
+ * The swarm it makes as "someone else's" carries FOREIGN_MARKER (not the test label), so
+ * that one an interrupted run of this file left is known and left too.
  */
 import * as assert from "node:assert/strict";
 import Docker from "dockerode";
 import { requireDocker } from "../../../testkit/live/liveDeployment";
 import { TEST_SWARM_LABEL, ensureSwarm, isTestSwarm, leaveSwarmIfInitialized } from "../../../testkit/live/swarmNode";
+
+/** The label of the swarm this file makes as someone else's. */
+const FOREIGN_MARKER = { "private-registry.test.foreign": "swarmNode.test" };
 
 interface Swarm {
     state: string;
@@ -32,11 +37,18 @@ describe("live harness: the test swarm (labelled when the tests make it; someone
         return swarm();
     };
 
+    /** True for a swarm this file made as someone else's (an interrupted run's). */
+    const isForeignMarked = async () => {
+        const labels = ((await engine.swarmInspect()) as { Spec?: { Labels?: Record<string, string> } }).Spec?.Labels ?? {};
+        return Object.entries(FOREIGN_MARKER).every(([key, value]) => labels[key] === value);
+    };
+
     before(async function () {
         requireDocker(this);
         const found = await swarm();
-        if (found.state !== "inactive" && !(await isTestSwarm(engine).catch(() => false))) {
-            const reason = `the engine is in a swarm the tests did not make (${found.state} on ${found.address})`;
+        const ours = async () => (await isTestSwarm(engine)) || (await isForeignMarked());
+        if (found.state !== "inactive" && !(await ours().catch(() => false))) {
+            const reason = `the engine is in a swarm not known to be the tests' (${found.state} on ${found.address})`;
             if (process.env.CI) throw new Error(`${reason}: CI needs an engine without one`);
             console.log(`      skipped: ${reason}`);
             this.skip();
@@ -62,11 +74,15 @@ describe("live harness: the test swarm (labelled when the tests make it; someone
         assert.equal((await swarm()).state, "inactive");
     });
 
-    it("a swarm an interrupted run left is taken over as it is (the same node), and the run that took it leaves it", async () => {
+    it("a swarm an interrupted run left (with a service still in it) is left and made again: a new node, nothing of the old run's", async () => {
         const left = await interruptedRun();
+        await engine.createService({ Name: "swarmnode-leftover", TaskTemplate: { ContainerSpec: { Image: "busybox-absent:never" } }, Mode: { Replicated: { Replicas: 0 } } });
         const state = await ensureSwarm(engine);
         assert.equal(state.initialized, true);
-        assert.deepEqual(await swarm(), left);
+        const made = await swarm();
+        assert.deepEqual([made.state, made.address], ["active", "127.0.0.1"]);
+        assert.notEqual(made.nodeId, left.nodeId, "a new swarm, not the one left");
+        assert.deepEqual(await engine.listServices(), []);
         await leaveSwarmIfInitialized(engine, state);
         assert.equal((await swarm()).state, "inactive");
     });
@@ -82,7 +98,7 @@ describe("live harness: the test swarm (labelled when the tests make it; someone
     });
 
     it("someone else's swarm (no test label) is used as it is and never left; asked for on another address, it is an error and stays", async () => {
-        await engine.swarmInit({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: "127.0.0.1" });
+        await engine.swarmInit({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: "127.0.0.1", Spec: { Labels: FOREIGN_MARKER } });
         const theirs = await swarm();
         const state = await ensureSwarm(engine);
         assert.equal(state.initialized, false);
