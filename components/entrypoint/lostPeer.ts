@@ -9,14 +9,17 @@
  * - waiting for an answer (nothing unacknowledged): probed after 10 s of silence, then
  *   every 5 s; 3 unanswered probes end the connection, 25 s after the peer's last word.
  *   A live peer's kernel answers every probe, however long the registry takes.
- * - sending (a push's body unacknowledged): retransmissions give up after 8 tries, about
- *   100 s whatever the round trip (RFC 1122's lower bound; 15 tries are about 15 minutes).
+ * - sending (a push's body unacknowledged): retransmissions give up after 8 tries. Linux
+ *   reckons 8 tries as 102 s (at the 200 ms floor of the retransmission timeout) and ends
+ *   the connection at the first retransmission past that: 102 s on a fast round trip, up
+ *   to about 200 s on a slow one, whose gaps double from a longer timeout (RFC 1122's
+ *   lower bound is 100 s; 15 tries are about 15 minutes).
  * nginx then sends a request still waiting for its answer's header to another task, and
  * fails one it may not send again (an upload's, or a blob already streaming to the client:
  * docker fetches or uploads that layer again by itself).
  *
  * The settings hold for every connection of the entrypoint, its clients' too: a client
- * whose link is down for more than about 100 s while nginx sends to it is dropped, where
+ * whose link is down for more than 100 to 200 s while nginx sends to it is dropped, where
  * Linux's default would wait about 15 minutes. Swarm applies service sysctls from Docker
  * 19.03 (API 1.40); the kernel keeps these per network namespace.
  */

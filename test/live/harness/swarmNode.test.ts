@@ -7,7 +7,9 @@
  *
  * It needs an engine without a swarm (or with one the tests left), and leaves it without.
  * The swarm it makes as "someone else's" carries FOREIGN_MARKER (not the test label), so
- * that one an interrupted run of this file left is known and left too.
+ * that one an interrupted run of this file left is known and left by its next run. Until
+ * then it is someone else's to the other files (in the suite, this file runs before any
+ * that needs a swarm advertised elsewhere).
  */
 import * as assert from "node:assert/strict";
 import Docker from "dockerode";
