@@ -17,20 +17,26 @@ export interface SwarmState {
     readonly initialized: boolean;
 }
 
-interface SwarmInfo {
+/** The engine's part in a swarm, as `docker info` reports it (empty fields when in none). */
+export interface SwarmInfo {
     LocalNodeState?: string;
     ControlAvailable?: boolean;
+    NodeID?: string;
     NodeAddr?: string;
 }
 
-async function swarmInfo(docker: Docker): Promise<SwarmInfo> {
+export async function swarmInfo(docker: Docker): Promise<SwarmInfo> {
     return ((await docker.info()) as { Swarm?: SwarmInfo }).Swarm ?? {};
+}
+
+/** The labels in the spec of the swarm the engine manages (`docker swarm init`'s; a manager only). */
+export async function swarmLabels(docker: Docker): Promise<Record<string, string>> {
+    return ((await docker.swarmInspect()) as { Spec?: { Labels?: Record<string, string> } }).Spec?.Labels ?? {};
 }
 
 /** True when the engine manages a swarm that the tests initialized (it carries TEST_SWARM_LABEL). */
 export async function isTestSwarm(docker: Docker): Promise<boolean> {
-    const spec = ((await docker.swarmInspect()) as { Spec?: { Labels?: Record<string, string> } }).Spec;
-    return spec?.Labels?.[LABEL_KEY] === LABEL_VALUE;
+    return (await swarmLabels(docker))[LABEL_KEY] === LABEL_VALUE;
 }
 
 /**

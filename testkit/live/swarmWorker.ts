@@ -27,7 +27,7 @@ import Docker from "dockerode";
 import { sleep } from "../harness/docker";
 import { isRunning } from "./childProcess";
 import { ClientResult } from "./clients";
-import { ensureSwarm } from "./swarmNode";
+import { ensureSwarm, swarmInfo } from "./swarmNode";
 import { createBridge, createNamespaceOnBridge, deleteLink, deleteNamespace, hostEnd, ip } from "./testNetwork";
 import { waitUntil } from "./waitUntil";
 
@@ -110,8 +110,8 @@ async function clearLeftovers(manager: Docker): Promise<void> {
     rmSync(DIR, { recursive: true, force: true });
     deleteNamespace(NETNS);
     deleteLink(BRIDGE);
-    const info = (await manager.info()) as { Swarm?: { LocalNodeState?: string; NodeAddr?: string } };
-    if (info.Swarm?.LocalNodeState === "active" && info.Swarm.NodeAddr === MANAGER_ADDRESS) {
+    const info = await swarmInfo(manager);
+    if (info.LocalNodeState === "active" && info.NodeAddr === MANAGER_ADDRESS) {
         // Advertised on the test bridge's address: a swarm an interrupted run of this helper made.
         await manager.swarmLeave({ force: true });
     }

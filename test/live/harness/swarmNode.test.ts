@@ -14,7 +14,7 @@
 import * as assert from "node:assert/strict";
 import Docker from "dockerode";
 import { requireDocker } from "../../../testkit/live/liveDeployment";
-import { TEST_SWARM_LABEL, ensureSwarm, isTestSwarm, leaveSwarmIfInitialized } from "../../../testkit/live/swarmNode";
+import { TEST_SWARM_LABEL, ensureSwarm, isTestSwarm, leaveSwarmIfInitialized, swarmInfo, swarmLabels } from "../../../testkit/live/swarmNode";
 
 /** The label of the swarm this file makes as someone else's. */
 const FOREIGN_MARKER = { "private-registry.test.foreign": "swarmNode.test" };
@@ -30,7 +30,7 @@ describe("live harness: the test swarm (labelled when the tests make it; someone
     let otherAddress: string;
 
     const swarm = async (): Promise<Swarm> => {
-        const info = ((await engine.info()) as { Swarm?: { LocalNodeState?: string; NodeID?: string; NodeAddr?: string } }).Swarm ?? {};
+        const info = await swarmInfo(engine);
         return { state: info.LocalNodeState ?? "inactive", nodeId: info.NodeID || undefined, address: info.NodeAddr || undefined };
     };
     /** What an interrupted run leaves: a swarm this helper made, never left. */
@@ -41,7 +41,7 @@ describe("live harness: the test swarm (labelled when the tests make it; someone
 
     /** True for a swarm this file made as someone else's (an interrupted run's). */
     const isForeignMarked = async () => {
-        const labels = ((await engine.swarmInspect()) as { Spec?: { Labels?: Record<string, string> } }).Spec?.Labels ?? {};
+        const labels = await swarmLabels(engine);
         return Object.entries(FOREIGN_MARKER).every(([key, value]) => labels[key] === value);
     };
 
@@ -70,8 +70,7 @@ describe("live harness: the test swarm (labelled when the tests make it; someone
         assert.equal(state.initialized, true);
         const made = await swarm();
         assert.deepEqual([made.state, made.address], ["active", "127.0.0.1"]);
-        const labels = ((await engine.swarmInspect()) as { Spec: { Labels: Record<string, string> } }).Spec.Labels;
-        assert.deepEqual(labels, Object.fromEntries([TEST_SWARM_LABEL.split("=")]));
+        assert.deepEqual(await swarmLabels(engine), Object.fromEntries([TEST_SWARM_LABEL.split("=")]));
         await leaveSwarmIfInitialized(engine, state);
         assert.equal((await swarm()).state, "inactive");
     });
