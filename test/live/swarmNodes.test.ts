@@ -36,6 +36,13 @@ const METRICS_AUTH = { user: "prometheus", password: METRICS_PASSWORD };
 /** The stand-in under a second tag: an image upgrade, as far as the swarm can tell. */
 const UPGRADED_REGISTRY = `${TEST_IMAGES.registry}-upgraded`;
 
+/** How one of the node-loss scenario's slow uploads ended, and when (ms since the epoch). */
+interface SlowUploadOutcome {
+    ok: boolean;
+    endedAt: number;
+    error?: string;
+}
+
 describe("live: target swarm on two nodes (a worker in its own network namespace, S3)", function () {
     let live: LiveDeployment;
     let store: S3Store;
@@ -99,7 +106,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
      * outcome, as a promise, and whether one was held there.
      */
     const holdUploadOnWorker = async () => {
-        const uploads: Promise<{ ok: boolean; endedAt: number; error?: string }>[] = [];
+        const uploads: Promise<SlowUploadOutcome>[] = [];
         const reads: Set<string>[] = [];
         const deadline = Date.now() + 90_000;
         while (Date.now() < deadline) {
@@ -222,7 +229,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
             const seed = `${live.outputs.registryAddress}/nodes/lost-docker-seed:0`;
             let rescheduledMs = 0;
             let inFlightThere = false;
-            let held: Promise<{ ok: boolean; endedAt: number; error?: string }>[] = [];
+            let held: Promise<SlowUploadOutcome>[] = [];
             let lostAt = new Date();
             const failures = await loopWhile({
                 "docker push a": againOnFailure("docker push a", uploads.dockerPush("a")),
@@ -268,7 +275,7 @@ describe("live: target swarm on two nodes (a worker in its own network namespace
             // round trip), and not after nginx's 15-minute timeout.
             const heldBound = 240_000;
             const sinceLoss = (at: number) => at - lostAt.getTime();
-            const stillInFlight = new Promise<{ ok: boolean; endedAt: number; error?: string }>((resolve) => {
+            const stillInFlight = new Promise<SlowUploadOutcome>((resolve) => {
                 setTimeout(() => resolve({ ok: false, endedAt: Number.POSITIVE_INFINITY, error: "still in flight" }), Math.max(0, heldBound - sinceLoss(Date.now()))).unref();
             });
             const heldOutcomes = await Promise.all(held.map((upload) => Promise.race([upload, stillInFlight])));
